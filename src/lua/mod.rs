@@ -1,0 +1,1 @@
+//! The Lua module host (Prosody's module API). Not implemented yet.

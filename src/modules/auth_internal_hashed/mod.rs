@@ -1,0 +1,1 @@
+//! mod_auth_internal_hashed.

@@ -1,0 +1,2 @@
+//! Listeners, TLS and transports: the tokio layer that moves bytes between sockets and the
+//! sans-IO protocol code.

@@ -1,0 +1,2 @@
+//! XMPP protocol pieces without IO: JIDs and stringprep, namespaces, stanza and stream
+//! errors, and the SASL mechanisms.
