@@ -1,1 +1,144 @@
-//! The core: hosts, sessions, the router and the event bus, owned by one thread.
+//! The core: hosts, bound sessions, the router and the event bus, all owned by one
+//! thread. Connection tasks talk to it through [`CoreMsg`] and receive [`Outbound`]
+//! messages; nothing here does IO.
+
+pub mod admin;
+pub mod bind;
+pub mod events;
+pub mod router;
+pub mod server;
+pub mod session;
+pub mod shared;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+pub use events::{Bus, EventBus, HookResult};
+pub use server::run;
+pub use session::{BindError, BindRequest, CoreMsg, Outbound, OutboundTx, Session, SessionId};
+pub use shared::Shared;
+
+use crate::xml::Element;
+
+/// Where a stanza came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Session(SessionId),
+    /// The host itself (a module sending on the host's behalf).
+    Host(String),
+}
+
+/// The payload handed to every handler. Stanza events carry `stanza`; session events
+/// (`resource-bind`, `resource-unbind`, ...) carry `session`.
+pub struct Event {
+    pub origin: Origin,
+    pub stanza: Option<Element>,
+    pub to_self: bool,
+    pub session: Option<SessionId>,
+    pub error: Option<String>,
+}
+
+impl Event {
+    pub fn stanza(origin: Origin, stanza: Element) -> Self {
+        Event {
+            origin,
+            stanza: Some(stanza),
+            to_self: false,
+            session: None,
+            error: None,
+        }
+    }
+
+    pub fn for_session(session: SessionId) -> Self {
+        Event {
+            origin: Origin::Session(session),
+            stanza: None,
+            to_self: false,
+            session: Some(session),
+            error: None,
+        }
+    }
+}
+
+/// A host served by this process (a VirtualHost or a Component).
+pub struct Host {
+    pub name: String,
+    pub is_component: bool,
+    pub events: EventBus,
+    /// Modules loaded on the host, native ones included.
+    pub modules: BTreeSet<String>,
+    /// disco#info features added by modules (`module:add_feature`).
+    pub features: BTreeSet<String>,
+    /// disco#info identities: (category, type, name).
+    pub identities: Vec<(String, String, String)>,
+}
+
+/// State owned by the core thread.
+pub struct Core {
+    pub shared: Arc<Shared>,
+    pub hosts: HashMap<String, Host>,
+    pub global_events: EventBus,
+    pub sessions: HashMap<SessionId, Session>,
+    pub full_sessions: HashMap<String, SessionId>,
+    /// bare JID -> its bound sessions.
+    pub bare_sessions: HashMap<String, Vec<SessionId>>,
+    pub start_time: std::time::SystemTime,
+}
+
+impl Core {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Core {
+            shared,
+            hosts: HashMap::new(),
+            global_events: EventBus::new(),
+            sessions: HashMap::new(),
+            full_sessions: HashMap::new(),
+            bare_sessions: HashMap::new(),
+            start_time: std::time::SystemTime::now(),
+        }
+    }
+
+    /// Registers a native handler on a host's bus (or the global bus).
+    pub fn hook(&mut self, bus: &Bus, event: &str, priority: f64, handler: events::Handler) {
+        match bus {
+            Bus::Global => {
+                self.global_events.add_handler(event, priority, handler);
+            }
+            Bus::Host(h) => {
+                if let Some(host) = self.hosts.get_mut(h) {
+                    host.events.add_handler(event, priority, handler);
+                }
+            }
+        }
+    }
+
+    pub fn fire(&mut self, bus: &Bus, name: &str, event: &mut Event) -> HookResult {
+        events::fire(self, bus, name, event)
+    }
+
+    pub fn is_local_host(&self, host: &str) -> bool {
+        self.hosts.contains_key(host)
+    }
+
+    /// Sends a stanza to one bound session.
+    pub fn send_to(&self, session: SessionId, stanza: Arc<Element>) -> bool {
+        match self.sessions.get(&session) {
+            Some(s) => s.send(stanza),
+            None => false,
+        }
+    }
+
+    /// Replies to `origin` with a stanza (errors and results go back this way).
+    pub fn reply(&self, origin: &Origin, stanza: Element) {
+        if let Origin::Session(id) = origin {
+            self.send_to(*id, Arc::new(stanza));
+        }
+    }
+
+    /// Closes a bound session with an optional stream error.
+    pub fn close_session(&self, session: SessionId, error: Option<Element>) {
+        if let Some(s) = self.sessions.get(&session) {
+            let _ = s.tx.send(Outbound::Close(error));
+        }
+    }
+}

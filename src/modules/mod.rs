@@ -2,7 +2,12 @@
 
 pub mod auth_internal_hashed;
 pub mod c2s;
+pub mod disco;
 pub mod http;
+pub mod iq;
+pub mod message;
+pub mod ping;
+pub mod presence;
 pub mod saslauth;
 pub mod tls;
 pub mod websocket;

@@ -1,0 +1,141 @@
+//! Resource binding on the core thread: conflict resolution (`conflict_resolve`),
+//! registration of the full and bare JID, and the matching unbind (reference §9.4).
+
+use rand::Rng;
+
+use super::{Bus, Core, Event, Session, SessionId};
+use super::session::{BindError, BindRequest};
+use crate::xmpp::error::stream_error;
+
+/// Prosody's `util.id.short()`: 12 URL-safe random characters.
+pub fn short_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut rng = rand::thread_rng();
+    (0..12)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Binds a resource and registers the session; answers on the request's channel.
+pub fn bind(core: &mut Core, req: BindRequest) {
+    let bare = format!("{}@{}", req.username, req.host);
+    let policy = core
+        .shared
+        .policies
+        .get(&req.host)
+        .map(|p| p.conflict_resolve.clone())
+        .unwrap_or_default();
+    let mut resource = if req.resource.is_empty() {
+        short_id()
+    } else {
+        req.resource.clone()
+    };
+    let mut full = format!("{bare}/{resource}");
+    if let Some(&old) = core.full_sessions.get(&full) {
+        match policy.as_str() {
+            "kick_new" | "refuse" => {
+                let _ = req.reply.send(Err(BindError {
+                    error_type: "cancel",
+                    condition: "conflict",
+                    text: Some("Resource already exists".into()),
+                }));
+                return;
+            }
+            "increment" => {
+                let mut n = 1;
+                while core.full_sessions.contains_key(&format!("{full}#{n}")) {
+                    n += 1;
+                }
+                resource = format!("{resource}#{n}");
+                full = format!("{bare}/{resource}");
+            }
+            "random" => {
+                resource = short_id();
+                full = format!("{bare}/{resource}");
+            }
+            _ => {
+                core.close_session(
+                    old,
+                    Some(stream_error(
+                        "conflict",
+                        Some("Replaced by new connection"),
+                        None,
+                    )),
+                );
+                unbind(core, old, Some("Replaced by new connection".into()));
+            }
+        }
+    }
+    let session = Session {
+        id: req.session,
+        username: req.username,
+        host: req.host.clone(),
+        resource,
+        full_jid: full.clone(),
+        bare_jid: bare.clone(),
+        ip: req.ip,
+        secure: req.secure,
+        transport: req.transport,
+        tx: req.tx,
+        presence: None,
+        priority: 0,
+    };
+    core.sessions.insert(req.session, session);
+    core.full_sessions.insert(full.clone(), req.session);
+    core.bare_sessions.entry(bare).or_default().push(req.session);
+    if req.reply.send(Ok(full)).is_err() {
+        // The connection went away while we were binding.
+        unbind(core, req.session, None);
+        return;
+    }
+    let mut ev = Event::for_session(req.session);
+    core.fire(&Bus::Host(req.host), "resource-bind", &mut ev);
+}
+
+/// Removes a bound session: fires `resource-unbind` (presence broadcasts unavailable)
+/// and forgets it.
+pub fn unbind(core: &mut Core, id: SessionId, error: Option<String>) {
+    let Some(host) = core.sessions.get(&id).map(|s| s.host.clone()) else {
+        return;
+    };
+    let mut ev = Event::for_session(id);
+    ev.error = error;
+    core.fire(&Bus::Host(host), "resource-unbind", &mut ev);
+    if let Some(s) = core.sessions.remove(&id) {
+        if core.full_sessions.get(&s.full_jid) == Some(&id) {
+            core.full_sessions.remove(&s.full_jid);
+        }
+        if let Some(list) = core.bare_sessions.get_mut(&s.bare_jid) {
+            list.retain(|x| *x != id);
+            if list.is_empty() {
+                core.bare_sessions.remove(&s.bare_jid);
+            }
+        }
+    }
+}
+
+/// Sessions of a bare JID that are available with priority ≥ 0, highest priority only
+/// ("top resources").
+pub fn top_resources(core: &Core, bare: &str) -> Vec<SessionId> {
+    let Some(list) = core.bare_sessions.get(bare) else {
+        return Vec::new();
+    };
+    let mut best: Option<i8> = None;
+    let mut out = Vec::new();
+    for id in list {
+        let Some(s) = core.sessions.get(id) else { continue };
+        if s.presence.is_none() || s.priority < 0 {
+            continue;
+        }
+        match best {
+            Some(b) if s.priority < b => {}
+            Some(b) if s.priority == b => out.push(*id),
+            _ => {
+                best = Some(s.priority);
+                out.clear();
+                out.push(*id);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,256 @@
+//! Startup and shutdown: builds the shared state from the configuration, starts the core
+//! thread and the listeners, and closes every session with `system-shutdown` on
+//! SIGINT/SIGTERM.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::shared::{C2sSettings, HostPolicy};
+use super::{bind, router, Core, CoreMsg, Host, Shared};
+use crate::config::Config;
+use crate::modules::auth_internal_hashed::Accounts;
+use crate::storage::internal::InternalStore;
+use crate::xmpp::error::stream_error;
+use crate::xmpp::sasl::ScramHash;
+
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    #[error("{0}")]
+    Listen(String),
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Modules that every host gets whether or not the config names them (reference §1.5),
+/// plus what login needs wherever clients connect (a Lilt choice, see `check config`).
+const AUTOLOAD: &[&str] = &["presence", "message", "iq", "offline", "c2s"];
+
+/// The modules a VirtualHost runs.
+pub fn host_modules(config: &Config, host: &str) -> BTreeSet<String> {
+    let mut mods = config.modules_for_host(host);
+    let disabled = config.host(host).inherited_set("modules_disabled");
+    for m in AUTOLOAD {
+        if !disabled.contains(*m) {
+            mods.insert((*m).to_owned());
+        }
+    }
+    let clients = mods.contains("c2s") || mods.contains("websocket");
+    if clients {
+        for m in ["saslauth", "bind"] {
+            if !disabled.contains(m) {
+                mods.insert(m.to_owned());
+            }
+        }
+    }
+    mods
+}
+
+fn policy_for(config: &Config, host: &str) -> HostPolicy {
+    let s = config.host(host);
+    let require_encryption = s
+        .boolean("c2s_require_encryption")
+        .or_else(|| s.boolean("require_encryption"))
+        .unwrap_or(true);
+    let allow_plain = s.boolean("allow_unencrypted_plain_auth").unwrap_or(false);
+    let insecure = if s.get("insecure_sasl_mechanisms").is_some() {
+        s.set("insecure_sasl_mechanisms")
+    } else if allow_plain {
+        BTreeSet::new()
+    } else {
+        ["PLAIN".to_owned(), "LOGIN".to_owned()].into()
+    };
+    let disabled = if s.get("disable_sasl_mechanisms").is_some() {
+        s.set("disable_sasl_mechanisms")
+    } else {
+        ["DIGEST-MD5".to_owned()].into()
+    };
+    let password_hash = match s.string("password_hash").as_deref() {
+        Some("SHA-256") => ScramHash::Sha256,
+        _ => ScramHash::Sha1,
+    };
+    HostPolicy {
+        require_encryption,
+        allow_unencrypted_plain_auth: allow_plain,
+        insecure_mechanisms: insecure,
+        disabled_mechanisms: disabled,
+        password_hash,
+        conflict_resolve: s.string("conflict_resolve").unwrap_or_else(|| "kick_old".into()),
+        modules: host_modules(config, host),
+    }
+}
+
+fn c2s_settings(config: &Config) -> C2sSettings {
+    let g = config.global();
+    let net = |key: &str| {
+        g.get("network_settings").and_then(|v| match v {
+            crate::config::Value::Table(t) => t.get(key).and_then(|v| match v {
+                crate::config::Value::Integer(i) => Some(*i as f64),
+                crate::config::Value::Number(n) => Some(*n),
+                _ => None,
+            }),
+            _ => None,
+        })
+    };
+    let stanza = g.integer("c2s_stanza_size_limit").unwrap_or(262_144).max(0) as usize;
+    C2sSettings {
+        stanza_size_limit: stanza,
+        unauthed_stanza_size_limit: g
+            .integer("c2s_unauthed_stanza_size_limit")
+            .unwrap_or(10_000)
+            .max(0) as usize,
+        max_child_elements: g.integer("c2s_max_child_elements").unwrap_or(25_000).max(0) as usize,
+        c2s_timeout: g.number("c2s_timeout").unwrap_or(300.0),
+        close_timeout: g
+            .number("websocket_close_timeout")
+            .or_else(|| g.number("c2s_close_timeout"))
+            .unwrap_or(5.0),
+        read_timeout: net("read_timeout").unwrap_or(840.0),
+        send_timeout: net("send_timeout").unwrap_or(180.0),
+        frame_buffer_limit: g
+            .integer("websocket_frame_buffer_limit")
+            .map(|v| v.max(0) as usize)
+            .unwrap_or(stanza * 2),
+        consider_websocket_secure: g.boolean("consider_websocket_secure").unwrap_or(false),
+    }
+}
+
+/// The directory of stored data: `data_path`, relative to the working directory.
+pub fn data_path(config: &Config) -> PathBuf {
+    PathBuf::from(config.global().string("data_path").unwrap_or_else(|| "data".into()))
+}
+
+/// Builds the shared state and the core (without starting anything).
+pub fn build(config: Config) -> (Arc<Shared>, mpsc::UnboundedReceiver<CoreMsg>) {
+    let store = Arc::new(InternalStore::new(data_path(&config)));
+    let accounts = Accounts::new(store.clone());
+    let mut policies = HashMap::new();
+    for h in config.virtual_hosts() {
+        policies.insert(h.to_owned(), policy_for(&config, h));
+    }
+    let c2s = c2s_settings(&config);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let shared = Arc::new(Shared::new(config, store, accounts, policies, c2s, tx));
+    (shared, rx)
+}
+
+/// Creates the core with every host and its native modules loaded.
+pub fn new_core(shared: Arc<Shared>) -> Core {
+    let mut core = Core::new(shared.clone());
+    let mut names: Vec<String> = shared.policies.keys().cloned().collect();
+    names.sort();
+    for name in &names {
+        let modules = shared.policies[name].modules.clone();
+        core.hosts.insert(
+            name.clone(),
+            Host {
+                name: name.clone(),
+                is_component: false,
+                events: Default::default(),
+                modules: modules.clone(),
+                features: BTreeSet::new(),
+                identities: Vec::new(),
+            },
+        );
+        crate::modules::iq::load(&mut core, name);
+        crate::modules::message::load(&mut core, name);
+        crate::modules::presence::load(&mut core, name);
+        if modules.contains("saslauth") {
+            crate::modules::saslauth::load(&mut core, name);
+        }
+        if modules.contains("disco") {
+            crate::modules::disco::load(&mut core, name);
+        }
+        if modules.contains("ping") {
+            crate::modules::ping::load(&mut core, name);
+        }
+    }
+    core
+}
+
+/// Runs the core loop until shutdown.
+pub async fn core_loop(mut core: Core, mut rx: mpsc::UnboundedReceiver<CoreMsg>) {
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            CoreMsg::Stanza { session, stanza } => router::process_stanza(&mut core, session, stanza),
+            CoreMsg::Bind(req) => bind::bind(&mut core, req),
+            CoreMsg::Unbind { session, error } => bind::unbind(&mut core, session, error),
+            CoreMsg::Shutdown { done } => {
+                let ids: Vec<_> = core.sessions.keys().copied().collect();
+                for id in ids {
+                    core.close_session(id, Some(stream_error("system-shutdown", None, None)));
+                }
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// Starts the core thread; returns its join handle.
+pub fn spawn_core(shared: Arc<Shared>, rx: mpsc::UnboundedReceiver<CoreMsg>) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("lilt-core".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a current-thread runtime can always be built");
+            let core = new_core(shared);
+            rt.block_on(core_loop(core, rx));
+        })
+        .expect("spawning the core thread")
+}
+
+/// Serves the configuration until SIGINT or SIGTERM.
+pub fn run(config: Config) -> Result<(), RunError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    rt.block_on(async move {
+        let (shared, rx) = build(config);
+        let core = spawn_core(shared.clone(), rx);
+        let listeners = crate::net::start(shared.clone()).await.map_err(RunError::Listen)?;
+        wait_for_signal().await;
+        tracing::info!("Shutting down");
+        let (done_tx, done_rx) = oneshot::channel();
+        let _ = shared.core_tx.send(CoreMsg::Shutdown { done: done_tx });
+        let _ = done_rx.await;
+        listeners.drain(shutdown_deadline(&shared)).await;
+        drop(core);
+        Ok(())
+    })
+}
+
+fn shutdown_deadline(shared: &Shared) -> std::time::Duration {
+    let secs = shared
+        .config
+        .global()
+        .get("network_settings")
+        .and_then(|v| match v {
+            crate::config::Value::Table(t) => t.get("shutdown_deadline").and_then(|v| match v {
+                crate::config::Value::Integer(i) => Some(*i as f64),
+                crate::config::Value::Number(n) => Some(*n),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .unwrap_or(5.0);
+    std::time::Duration::from_secs_f64(secs.max(0.0))
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,89 @@
+//! Bound sessions as the core sees them, and the messages that cross between the core
+//! thread and connection tasks.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::xml::Element;
+
+/// Identifies a connection for its whole life.
+pub type SessionId = u64;
+
+/// What the core asks a connection task to do.
+#[derive(Debug)]
+pub enum Outbound {
+    /// Serialise and write this stanza.
+    Stanza(Arc<Element>),
+    /// Close the stream, with a `<stream:error>` when given.
+    Close(Option<Element>),
+}
+
+/// The sending half a connection task gives the core.
+pub type OutboundTx = mpsc::UnboundedSender<Outbound>;
+
+/// A request from a connection task to bind a resource.
+#[derive(Debug)]
+pub struct BindRequest {
+    pub session: SessionId,
+    pub username: String,
+    pub host: String,
+    /// Already resourceprep'd; empty means "pick one".
+    pub resource: String,
+    pub ip: Option<IpAddr>,
+    pub secure: bool,
+    pub transport: &'static str,
+    pub tx: OutboundTx,
+    pub reply: oneshot::Sender<Result<String, BindError>>,
+}
+
+/// Why a bind was refused, as the stanza error to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindError {
+    pub error_type: &'static str,
+    pub condition: &'static str,
+    pub text: Option<String>,
+}
+
+/// Messages into the core thread.
+#[derive(Debug)]
+pub enum CoreMsg {
+    Bind(BindRequest),
+    Stanza { session: SessionId, stanza: Element },
+    /// The connection is gone (or closing); `error` is the reason for the unavailable
+    /// presence ("Disconnected: <error>").
+    Unbind {
+        session: SessionId,
+        error: Option<String>,
+    },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// A bound c2s session, owned by the core.
+#[derive(Debug)]
+pub struct Session {
+    pub id: SessionId,
+    pub username: String,
+    pub host: String,
+    pub resource: String,
+    pub full_jid: String,
+    pub bare_jid: String,
+    pub ip: Option<IpAddr>,
+    pub secure: bool,
+    pub transport: &'static str,
+    pub tx: OutboundTx,
+    /// The last broadcast available presence, when the session is available.
+    pub presence: Option<Arc<Element>>,
+    pub priority: i8,
+}
+
+impl Session {
+    /// Hands a stanza to the connection. A closed connection is not an error here: its
+    /// `Unbind` is already on its way to the core.
+    pub fn send(&self, stanza: Arc<Element>) -> bool {
+        self.tx.send(Outbound::Stanza(stanza)).is_ok()
+    }
+}

@@ -1,0 +1,77 @@
+//! What connection tasks share with each other and the core: the configuration,
+//! per-host login policy, accounts, and the channel into the core thread.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::{CoreMsg, SessionId};
+use crate::config::Config;
+use crate::modules::auth_internal_hashed::Accounts;
+use crate::storage::internal::InternalStore;
+use crate::xmpp::sasl::ScramHash;
+
+/// Login policy of one VirtualHost (reference §9.3), read once at startup.
+#[derive(Debug, Clone)]
+pub struct HostPolicy {
+    pub require_encryption: bool,
+    pub allow_unencrypted_plain_auth: bool,
+    pub insecure_mechanisms: BTreeSet<String>,
+    pub disabled_mechanisms: BTreeSet<String>,
+    pub password_hash: ScramHash,
+    pub conflict_resolve: String,
+    /// Modules loaded on the host (decides e.g. which stream features exist).
+    pub modules: BTreeSet<String>,
+}
+
+/// c2s limits and timers (reference §5.1, §8.3).
+#[derive(Debug, Clone)]
+pub struct C2sSettings {
+    pub stanza_size_limit: usize,
+    pub unauthed_stanza_size_limit: usize,
+    pub max_child_elements: usize,
+    pub c2s_timeout: f64,
+    pub close_timeout: f64,
+    pub read_timeout: f64,
+    pub send_timeout: f64,
+    pub frame_buffer_limit: usize,
+    pub consider_websocket_secure: bool,
+}
+
+/// Shared, read-mostly server state.
+pub struct Shared {
+    pub config: Config,
+    pub store: Arc<InternalStore>,
+    pub accounts: Accounts,
+    pub policies: HashMap<String, HostPolicy>,
+    pub c2s: C2sSettings,
+    pub core_tx: mpsc::UnboundedSender<CoreMsg>,
+    next_session: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(
+        config: Config,
+        store: Arc<InternalStore>,
+        accounts: Accounts,
+        policies: HashMap<String, HostPolicy>,
+        c2s: C2sSettings,
+        core_tx: mpsc::UnboundedSender<CoreMsg>,
+    ) -> Self {
+        Shared {
+            config,
+            store,
+            accounts,
+            policies,
+            c2s,
+            core_tx,
+            next_session: AtomicU64::new(1),
+        }
+    }
+
+    pub fn new_session_id(&self) -> SessionId {
+        self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,348 @@
+//! The c2s stream state machine, sans-IO and shared by every transport: stream headers,
+//! features, SASL, stream restart and resource binding (reference §9.1, §9.3, §9.4).
+//!
+//! It is fed parsed stream events and the answers to its own requests (credentials,
+//! bind results) and returns [`Action`]s for its driver. Bound sessions hand every
+//! stanza to the core.
+
+use std::collections::HashMap;
+
+use crate::core::shared::HostPolicy;
+use crate::modules::saslauth::{self, Negotiation, Step};
+use crate::xml::Element;
+use crate::xmpp::error::{stanza_error_reply, stream_error};
+use crate::xmpp::jid::{nameprep, resourceprep};
+use crate::xmpp::ns;
+use crate::xmpp::sasl::ScramCredentials;
+
+/// What the driver must do.
+#[derive(Debug)]
+pub enum Action {
+    /// Send a stream header. `from` is None for the header sent just before an early
+    /// stream error (Prosody sends `id=''` and no `from` then).
+    OpenStream {
+        from: Option<String>,
+        to: Option<String>,
+        id: String,
+        version: bool,
+    },
+    Send(Element),
+    /// Send `<stream:error>` when given, then close the stream.
+    Close(Option<Element>),
+    LoadScram { username: String },
+    VerifyPlain { username: String, password: String },
+    /// SASL succeeded: reset the parser and use the authenticated size limit.
+    Authenticated { username: String },
+    Bind { resource: String, iq: Element },
+    /// A stanza of a bound session, for the core.
+    Forward(Element),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    AwaitingHeader,
+    Open,
+    Binding,
+    Bound,
+    Closed,
+}
+
+/// One client stream.
+pub struct C2sStream {
+    phase: Phase,
+    secure: bool,
+    host: Option<String>,
+    username: Option<String>,
+    full_jid: Option<String>,
+    sasl: Option<Negotiation>,
+}
+
+impl C2sStream {
+    pub fn new(secure: bool) -> Self {
+        C2sStream {
+            phase: Phase::AwaitingHeader,
+            secure,
+            host: None,
+            username: None,
+            full_jid: None,
+            sasl: None,
+        }
+    }
+
+    pub fn host(&self) -> Option<&str> {
+        self.host.as_deref()
+    }
+
+    pub fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    pub fn full_jid(&self) -> Option<&str> {
+        self.full_jid.as_deref()
+    }
+
+    pub fn is_authenticated(&self) -> bool {
+        self.username.is_some()
+    }
+
+    pub fn is_bound(&self) -> bool {
+        self.phase == Phase::Bound
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    fn close(&mut self, out: &mut Vec<Action>, condition: &str, text: Option<&str>) {
+        self.phase = Phase::Closed;
+        out.push(Action::Close(Some(stream_error(condition, text, None))));
+    }
+
+    /// A stream header arrived (initial or after a restart).
+    pub fn on_open(&mut self, header: &Element, policies: &HashMap<String, HostPolicy>) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.phase != Phase::AwaitingHeader {
+            self.close(&mut out, "not-well-formed", None);
+            return out;
+        }
+        let early_header = |out: &mut Vec<Action>| {
+            out.push(Action::OpenStream {
+                from: None,
+                to: None,
+                id: String::new(),
+                version: true,
+            })
+        };
+        let Some(to) = header.attr("to") else {
+            early_header(&mut out);
+            self.close(
+                &mut out,
+                "improper-addressing",
+                Some("A 'to' attribute is required on stream headers"),
+            );
+            return out;
+        };
+        let Ok(host) = nameprep(to) else {
+            early_header(&mut out);
+            self.close(
+                &mut out,
+                "improper-addressing",
+                Some("A valid 'to' attribute is required on stream headers"),
+            );
+            return out;
+        };
+        if let Some(prev) = &self.host {
+            if *prev != host {
+                early_header(&mut out);
+                self.close(&mut out, "not-authorized", None);
+                return out;
+            }
+        }
+        let Some(policy) = policies.get(&host) else {
+            early_header(&mut out);
+            let text = format!("This server does not serve {host}");
+            self.close(&mut out, "host-unknown", Some(&text));
+            return out;
+        };
+        let version = header
+            .attr("version")
+            .and_then(|v| v.split('.').next())
+            .and_then(|m| m.trim().parse::<u32>().ok())
+            .is_some_and(|major| major > 0);
+        out.push(Action::OpenStream {
+            from: Some(host.clone()),
+            to: header.attr("from").map(str::to_owned),
+            id: uuid::Uuid::new_v4().to_string(),
+            version,
+        });
+        self.host = Some(host);
+        self.phase = Phase::Open;
+
+        let mut features = Element::new("features", ns::STREAMS);
+        if self.username.is_none() {
+            let mechs = saslauth::offered_mechanisms(policy, self.secure);
+            if !mechs.is_empty() {
+                features.push_child(saslauth::mechanisms_feature(&mechs));
+            }
+        } else {
+            features.push_child(
+                Element::new("bind", ns::BIND).with_child(Element::new("required", ns::BIND)),
+            );
+            features.push_child(
+                Element::new("session", ns::SESSION)
+                    .with_child(Element::new("optional", ns::SESSION)),
+            );
+        }
+        if features.child_elements().next().is_none() {
+            self.close(
+                &mut out,
+                "undefined-condition",
+                Some("No stream features to proceed with"),
+            );
+            return out;
+        }
+        out.push(Action::Send(features));
+        out
+    }
+
+    /// The peer closed its stream.
+    pub fn on_close(&mut self) -> Vec<Action> {
+        self.phase = Phase::Closed;
+        vec![Action::Close(None)]
+    }
+
+    /// A top-level element arrived.
+    pub fn on_stanza(&mut self, el: Element, policies: &HashMap<String, HostPolicy>) -> Vec<Action> {
+        let mut out = Vec::new();
+        match self.phase {
+            Phase::Bound => {
+                out.push(Action::Forward(el));
+                return out;
+            }
+            Phase::Closed | Phase::AwaitingHeader => return out,
+            Phase::Open | Phase::Binding => {}
+        }
+        let host = self.host.clone().unwrap_or_default();
+        if el.ns == ns::SASL && self.username.is_none() {
+            let Some(policy) = policies.get(&host) else {
+                return out;
+            };
+            let step = match el.name.as_str() {
+                "auth" => saslauth::start(policy, self.secure, &host, &el),
+                "response" => saslauth::response(self.sasl.take(), &el),
+                "abort" => {
+                    self.sasl = None;
+                    Step::Send(saslauth::failure("aborted", None), None)
+                }
+                _ => {
+                    self.close(&mut out, "unsupported-stanza-type", None);
+                    return out;
+                }
+            };
+            self.apply_step(step, &mut out);
+            return out;
+        }
+        if el.ns != ns::CLIENT {
+            self.close(&mut out, "unsupported-stanza-type", None);
+            return out;
+        }
+        let is_bind = el.name == "iq"
+            && el.attr("type") == Some("set")
+            && el.get_child("bind", ns::BIND).is_some();
+        if is_bind {
+            if self.username.is_none() {
+                out.push(Action::Send(stanza_error_reply(&el, "auth", "not-authorized", None)));
+            } else if self.phase == Phase::Binding {
+                out.push(Action::Send(stanza_error_reply(&el, "cancel", "not-allowed", None)));
+            } else {
+                let requested = el
+                    .get_child("bind", ns::BIND)
+                    .and_then(|b| b.get_child("resource", ns::BIND))
+                    .map(|r| r.text())
+                    .unwrap_or_default();
+                match resourceprep(requested.trim()) {
+                    Ok(resource) => {
+                        self.phase = Phase::Binding;
+                        out.push(Action::Bind { resource, iq: el });
+                    }
+                    Err(_) => out.push(Action::Send(stanza_error_reply(
+                        &el,
+                        "modify",
+                        "bad-request",
+                        Some("Invalid resource"),
+                    ))),
+                }
+            }
+            return out;
+        }
+        if matches!(el.name.as_str(), "message" | "presence" | "iq") {
+            let t = el.attr("type").unwrap_or("");
+            if t != "error" && t != "result" {
+                out.push(Action::Send(stanza_error_reply(
+                    &el,
+                    "cancel",
+                    "service-unavailable",
+                    None,
+                )));
+            }
+            return out;
+        }
+        self.close(&mut out, "unsupported-stanza-type", None);
+        out
+    }
+
+    fn apply_step(&mut self, step: Step, out: &mut Vec<Action>) {
+        match step {
+            Step::Send(el, next) => {
+                self.sasl = next;
+                out.push(Action::Send(el));
+            }
+            Step::VerifyPlain {
+                username,
+                password,
+                negotiation,
+            } => {
+                self.sasl = Some(negotiation);
+                out.push(Action::VerifyPlain { username, password });
+            }
+            Step::LoadScram {
+                username,
+                negotiation,
+            } => {
+                self.sasl = Some(negotiation);
+                out.push(Action::LoadScram { username });
+            }
+            Step::Success { username, success } => {
+                self.sasl = None;
+                self.username = Some(username.clone());
+                self.phase = Phase::AwaitingHeader;
+                out.push(Action::Send(success));
+                out.push(Action::Authenticated { username });
+            }
+        }
+    }
+
+    /// The driver's answer to [`Action::VerifyPlain`].
+    pub fn on_plain_checked(&mut self, ok: bool) -> Vec<Action> {
+        let mut out = Vec::new();
+        if let Some(n) = self.sasl.take() {
+            self.apply_step(saslauth::plain_checked(n, ok), &mut out);
+        }
+        out
+    }
+
+    /// The driver's answer to [`Action::LoadScram`].
+    pub fn on_scram_loaded(&mut self, creds: Option<ScramCredentials>) -> Vec<Action> {
+        let mut out = Vec::new();
+        if let Some(n) = self.sasl.take() {
+            self.apply_step(saslauth::scram_loaded(n, creds), &mut out);
+        }
+        out
+    }
+
+    /// The core's answer to [`Action::Bind`].
+    pub fn on_bound(&mut self, iq: &Element, result: Result<String, (String, String, Option<String>)>) -> Vec<Action> {
+        let mut out = Vec::new();
+        match result {
+            Ok(full) => {
+                self.phase = Phase::Bound;
+                self.full_jid = Some(full.clone());
+                let mut reply = Element::new("iq", ns::CLIENT)
+                    .with_attr("type", "result")
+                    .with_child(
+                        Element::new("bind", ns::BIND)
+                            .with_child(Element::new("jid", ns::BIND).with_text(full)),
+                    );
+                if let Some(id) = iq.attr("id") {
+                    reply.set_attr("id", id);
+                }
+                out.push(Action::Send(reply));
+            }
+            Err((etype, cond, text)) => {
+                self.phase = Phase::Open;
+                out.push(Action::Send(stanza_error_reply(iq, &etype, &cond, text.as_deref())));
+            }
+        }
+        out
+    }
+}

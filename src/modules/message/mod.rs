@@ -1,0 +1,107 @@
+//! mod_message: delivery of messages to local users by type (reference §4.5).
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::core::bind::top_resources;
+use crate::core::{Bus, Core, Event};
+use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::jid::Jid;
+
+pub fn load(core: &mut Core, host: &str) {
+    let bus = Bus::Host(host.to_owned());
+    core.hook(&bus, "message/full", -1.0, Rc::new(|core, ev| {
+        let stanza = ev.stanza.as_ref()?;
+        let to = stanza.attr("to").unwrap_or("");
+        if let Some(&sid) = core.full_sessions.get(to) {
+            core.send_to(sid, Arc::new(stanza.clone()));
+            return Some(true);
+        }
+        // Offline resource: handled as if sent to the bare JID.
+        to_bare(core, ev)
+    }));
+    core.hook(&bus, "message/bare", -1.0, Rc::new(to_bare));
+}
+
+fn target_bare(core: &Core, ev: &Event) -> Option<(String, String, String)> {
+    let stanza = ev.stanza.as_ref()?;
+    let jid = match stanza.attr("to") {
+        Some(to) => Jid::parse(to).ok()?,
+        None => Jid::parse(stanza.attr("from")?).ok()?,
+    };
+    let _ = core;
+    let node = jid.node()?.to_owned();
+    let domain = jid.domain().to_owned();
+    Some((format!("{node}@{domain}"), node, domain))
+}
+
+fn to_bare(core: &mut Core, ev: &mut Event) -> Option<bool> {
+    let (bare, node, domain) = target_bare(core, ev)?;
+    let stanza = ev.stanza.as_ref()?;
+    let mtype = stanza.attr("type").unwrap_or("normal").to_owned();
+    match mtype.as_str() {
+        "error" => return Some(true),
+        "groupchat" => {
+            if user_exists(core, &node, &domain) {
+                let bus = Bus::Host(domain);
+                if core.fire(&bus, "message/bare/groupchat", ev).is_some() {
+                    return Some(true);
+                }
+            }
+            let e = stanza_error_reply(ev.stanza.as_ref()?, "cancel", "service-unavailable", None);
+            core.reply(&ev.origin, e);
+            return Some(true);
+        }
+        "headline" => {
+            if stanza.attr("to").map(|t| !t.contains('/')).unwrap_or(true) {
+                let shared = Arc::new(stanza.clone());
+                for sid in available_non_negative(core, &bare) {
+                    core.send_to(sid, shared.clone());
+                }
+            }
+            return Some(true);
+        }
+        _ => {}
+    }
+    let tops = top_resources(core, &bare);
+    if !tops.is_empty() {
+        let shared = Arc::new(stanza.clone());
+        for sid in tops {
+            core.send_to(sid, shared.clone());
+        }
+        return Some(true);
+    }
+    if user_exists(core, &node, &domain) {
+        let mut offline = Event::stanza(ev.origin.clone(), stanza.clone());
+        offline.to_self = ev.to_self;
+        if core
+            .fire(&Bus::Host(domain), "message/offline/handle", &mut offline)
+            .is_some()
+        {
+            return Some(true);
+        }
+    }
+    let e = stanza_error_reply(ev.stanza.as_ref()?, "cancel", "service-unavailable", None);
+    core.reply(&ev.origin, e);
+    Some(true)
+}
+
+fn available_non_negative(core: &Core, bare: &str) -> Vec<u64> {
+    core.bare_sessions
+        .get(bare)
+        .map(|l| {
+            l.iter()
+                .copied()
+                .filter(|id| {
+                    core.sessions
+                        .get(id)
+                        .is_some_and(|s| s.presence.is_some() && s.priority >= 0)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn user_exists(core: &Core, node: &str, domain: &str) -> bool {
+    core.shared.accounts.exists(domain, node).unwrap_or(false)
+}
