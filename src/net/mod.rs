@@ -1,2 +1,6 @@
 //! Listeners, TLS and transports: the tokio layer that moves bytes between sockets and the
 //! sans-IO protocol code.
+
+pub mod listener;
+pub mod settings;
+pub mod tls;
