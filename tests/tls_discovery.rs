@@ -5,7 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use lilt::net::tls::{
-    find_certificate, load_certified_key, CertIndex, CertPaths, CertificateLookup, TlsError,
+    certs_dir, find_certificate, load_certified_key, CertIndex, CertPaths, CertificateLookup,
+    TlsError,
 };
 use rcgen::{date_time_ymd, CertificateParams, DistinguishedName, DnType, KeyPair};
 
@@ -347,5 +348,22 @@ fn load_errors_name_the_file_at_fault() {
         err.to_string()
             .starts_with(&format!("cannot read {}: ", missing.display())),
         "{err}"
+    );
+}
+
+#[test]
+fn certificates_option_defaults_to_certs_beside_the_config() {
+    let config_dir = Path::new("/etc/prosody");
+    assert_eq!(
+        certs_dir(config_dir, None),
+        PathBuf::from("/etc/prosody/certs")
+    );
+    assert_eq!(
+        certs_dir(config_dir, Some("tls")),
+        PathBuf::from("/etc/prosody/tls")
+    );
+    assert_eq!(
+        certs_dir(config_dir, Some("/srv/certs")),
+        PathBuf::from("/srv/certs")
     );
 }

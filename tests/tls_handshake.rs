@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use lilt::net::listener::{bind_service, SocketOptions};
 use lilt::net::settings::NetworkSettings;
-use lilt::net::tls::{build_sni_resolver, server_config, CertPaths, TlsParams, TlsProfile};
+use lilt::net::tls::{
+    accept_tls, build_sni_resolver, server_config, CertPaths, TlsParams, TlsProfile,
+};
 use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore, SupportedProtocolVersion};
@@ -47,12 +49,13 @@ async fn serve(hosts: &[(&str, Option<CertPaths>)], profile: TlsProfile) -> Sock
     )
     .unwrap();
     let addr = listener.local_addr();
+    let timeout = settings.ssl_handshake_timeout;
     tokio::spawn(async move {
         loop {
             let (tcp, _) = listener.accept().await;
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
-                if let Ok(mut tls) = acceptor.accept(tcp).await {
+                if let Ok(mut tls) = accept_tls(&acceptor, tcp, timeout).await {
                     let _ = tls.write_all(b"ok").await;
                     let _ = tls.shutdown().await;
                 }
@@ -175,4 +178,22 @@ fn resolver_matches_exact_then_wildcard_then_default() {
         "wildcards cover one label only"
     );
     assert_eq!(pick(None), load(&default));
+}
+
+#[tokio::test]
+async fn silent_client_hits_the_handshake_timeout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (paths, _) = make_cert(tmp.path(), "a.test");
+    let (resolver, _) = build_sni_resolver("t", &[("a.test", Some(paths))], None);
+    let params = TlsParams::new(TlsProfile::Intermediate, None);
+    let acceptor = TlsAcceptor::from(server_config(Arc::new(resolver), &params).unwrap());
+    let settings = NetworkSettings::default();
+    let options = SocketOptions::from_settings(&settings);
+    let listener = bind_service("t", "127.0.0.1:0".parse().unwrap(), &settings, options).unwrap();
+    let _silent = TcpStream::connect(listener.local_addr()).await.unwrap();
+    let (tcp, _) = listener.accept().await;
+    let timeout = std::time::Duration::from_millis(50);
+    let err = accept_tls(&acceptor, tcp, timeout).await.unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    assert!(err.to_string().contains("50ms"), "{err}");
 }

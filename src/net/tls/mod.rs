@@ -1,9 +1,11 @@
 //! TLS for listeners and STARTTLS: finding certificates the way Prosody does (§8.5),
 //! merging `ssl` options (§8.4) into rustls terms, and choosing a certificate per SNI name.
-//! It does no network IO; connections are wrapped with tokio-rustls by the transports.
+//! Apart from the bounded handshake in [`accept`], it does no network IO; transports wrap
+//! their sockets with tokio-rustls.
 
 use std::path::{Path, PathBuf};
 
+pub mod accept;
 pub mod index;
 pub mod lookup;
 pub mod options;
@@ -11,6 +13,7 @@ pub mod profile;
 pub mod server;
 pub mod sni;
 
+pub use accept::accept_tls;
 pub use index::CertIndex;
 pub use lookup::{find_cert_in, CertificateLookup};
 pub use options::{explain_unsupported_ssl_keys, SslLayer, TlsParams};
@@ -58,4 +61,10 @@ pub enum TlsError {
 /// call; keep a [`CertificateLookup`] when resolving many hosts.
 pub fn find_certificate(certs_dir: &Path, host: &str) -> Option<CertPaths> {
     CertificateLookup::new(certs_dir).find_host_cert(host, &|_| None)
+}
+
+/// The certificates directory: the `certificates` option (default `certs`) resolved
+/// against the config directory.
+pub fn certs_dir(config_dir: &Path, certificates_option: Option<&str>) -> PathBuf {
+    config_dir.join(certificates_option.unwrap_or("certs"))
 }

@@ -62,6 +62,19 @@ impl TlsParams {
         }
     }
 
+    /// The layering of §8.4 in one call: `new(profile, found)`, then each table of
+    /// `layers` in order, later winning. For c2s STARTTLS on host H the order is: global
+    /// `ssl`, global `c2s_ssl`, H's `ssl` (or its parent domain's), H's `c2s_ssl` (or the
+    /// parent's). For a direct-TLS listener: global `ssl`, `ssl[port]`/`ssl[interface]`,
+    /// `<svc>_ssl`, `<svc>_ssl[port|interface]`.
+    pub fn layered(profile: TlsProfile, found: Option<CertPaths>, layers: &[&SslLayer]) -> Self {
+        let mut params = TlsParams::new(profile, found);
+        for layer in layers {
+            params.apply(layer);
+        }
+        params
+    }
+
     /// Applies a later layer: every key it sets replaces the earlier value.
     pub fn apply(&mut self, layer: &SslLayer) -> &mut Self {
         if let Some(c) = &layer.certificate {
@@ -164,6 +177,29 @@ mod tests {
         assert_eq!(params.protocol, "tlsv1_3");
         assert_eq!(params.cert_paths(), Some(paths("/host.crt", "/auto.key")));
         assert_eq!(params.versions().unwrap(), vec![&rustls::version::TLS13]);
+    }
+
+    #[test]
+    fn layered_applies_tables_in_order_after_the_profile() {
+        let global = SslLayer {
+            protocol: Some("tlsv1_2".into()),
+            ..Default::default()
+        };
+        let host = SslLayer {
+            protocol: Some("tlsv1_3".into()),
+            key: Some("/h.key".into()),
+            ..Default::default()
+        };
+        let p = TlsParams::layered(
+            TlsProfile::Intermediate,
+            Some(paths("/a.crt", "/a.key")),
+            &[&global, &host],
+        );
+        assert_eq!(p.protocol, "tlsv1_3");
+        assert_eq!(p.cert_paths(), Some(paths("/a.crt", "/h.key")));
+        let p = TlsParams::layered(TlsProfile::Modern, None, &[]);
+        assert_eq!(p.protocol, "tlsv1_3");
+        assert_eq!(p.cert_paths(), None);
     }
 
     #[test]
