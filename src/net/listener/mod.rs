@@ -6,4 +6,6 @@ pub mod bind;
 pub mod resolve;
 
 pub use bind::{bind_all, bind_service, BoundListener, ListenerError, SocketOptions};
-pub use resolve::{resolve_addresses, InterfaceOptions, ResolveError, ServiceSpec};
+pub use resolve::{
+    duplicate_bindings, resolve_addresses, InterfaceOptions, ResolveError, ServiceSpec,
+};

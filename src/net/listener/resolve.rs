@@ -172,6 +172,32 @@ pub fn resolve_addresses(
     Ok(out)
 }
 
+/// Two listen addresses collide when they share a port and either is the same address or
+/// one is the wildcard of the other's family (the kernel refuses the second bind).
+fn overlaps(a: &SocketAddr, b: &SocketAddr) -> bool {
+    a.port() == b.port()
+        && (a.ip() == b.ip()
+            || (a.is_ipv4() == b.is_ipv4() && (a.ip().is_unspecified() || b.ip().is_unspecified())))
+}
+
+/// Addresses claimed by more than one service, one message per clash, in input order.
+/// Prosody logs these as errors; the second service then fails to bind.
+pub fn duplicate_bindings(services: &[(&str, Vec<SocketAddr>)]) -> Vec<String> {
+    let mut seen: Vec<(SocketAddr, &str)> = Vec::new();
+    let mut clashes = Vec::new();
+    for (service, addrs) in services {
+        for addr in addrs {
+            match seen.iter().find(|(a, _)| overlaps(a, addr)) {
+                Some((_, first)) => clashes.push(format!(
+                    "services {first} and {service} are both configured to listen on {addr}"
+                )),
+                None => seen.push((*addr, service)),
+            }
+        }
+    }
+    clashes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,6 +340,42 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "c2s: interface 'localhost' is not an IP address (use '*' for all IPv4, '::' for all IPv6)"
+        );
+    }
+}
+
+#[cfg(test)]
+mod duplicate_tests {
+    use super::*;
+
+    #[test]
+    fn same_address_in_two_services_is_reported_once_per_clash() {
+        let http = resolve_addresses(&ServiceSpec::HTTP, &InterfaceOptions::default()).unwrap();
+        let https = resolve_addresses(
+            &ServiceSpec::HTTPS,
+            &InterfaceOptions {
+                ports: Some(vec![5280]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        // https on 5280 everywhere collides with http on loopback 5280, in both families.
+        assert_eq!(
+            duplicate_bindings(&[("http", http.clone()), ("https", https)]),
+            [
+                "services http and https are both configured to listen on 0.0.0.0:5280",
+                "services http and https are both configured to listen on [::]:5280",
+            ]
+        );
+        let elsewhere = vec![
+            "192.0.2.1:5280".parse().unwrap(),
+            "127.0.0.1:5281".parse().unwrap(),
+        ];
+        assert!(duplicate_bindings(&[("http", http.clone()), ("c2s", elsewhere)]).is_empty());
+        let clash = vec!["127.0.0.1:5280".parse().unwrap()];
+        assert_eq!(
+            duplicate_bindings(&[("http", http), ("c2s", clash)]),
+            ["services http and c2s are both configured to listen on 127.0.0.1:5280"]
         );
     }
 }
