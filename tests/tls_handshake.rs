@@ -197,3 +197,21 @@ async fn silent_client_hits_the_handshake_timeout() {
     assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
     assert!(err.to_string().contains("50ms"), "{err}");
 }
+
+#[test]
+fn broken_host_certificate_is_skipped_and_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (good, _) = make_cert(tmp.path(), "good.test");
+    let (mut bad, _) = make_cert(tmp.path(), "bad.test");
+    bad.key = tmp.path().join("missing.key");
+    let hosts = [("good.test", Some(good)), ("bad.test", Some(bad))];
+    let (resolver, errors) = build_sni_resolver("t", &hosts, None);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].to_string().contains("missing.key"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(resolver.names().collect::<Vec<_>>(), ["good.test"]);
+    assert!(!resolver.has_default());
+}
