@@ -2,3 +2,6 @@
 //! transport (WebSocket now, TCP later) drives.
 
 pub mod stream;
+
+#[cfg(test)]
+mod tests;
