@@ -45,13 +45,27 @@ fn prosody_list_file_rewrites_byte_identically() {
 #[test]
 fn prosody_roster_reads_with_false_metadata_key() {
     let store = InternalStore::new(fixtures());
-    let roster = store.get("example.test", Some("alice"), "roster").unwrap().unwrap();
+    let roster = store
+        .get("example.test", Some("alice"), "roster")
+        .unwrap()
+        .unwrap();
     let roster = roster.as_table().unwrap();
-    let meta = roster.get(&LuaKey::Bool(false)).unwrap().as_table().unwrap();
+    let meta = roster
+        .get(&LuaKey::Bool(false))
+        .unwrap()
+        .as_table()
+        .unwrap();
     assert_eq!(meta.field("version"), Some(&LuaValue::Int(3)));
-    let bob = roster.field("bob.x@example.test").unwrap().as_table().unwrap();
+    let bob = roster
+        .field("bob.x@example.test")
+        .unwrap()
+        .as_table()
+        .unwrap();
     assert_eq!(bob.field("subscription").unwrap().as_str(), Some("both"));
-    assert_eq!(bob.field("name").unwrap().as_str(), Some("Bob \"the\" builder\n"));
+    assert_eq!(
+        bob.field("name").unwrap().as_str(),
+        Some("Bob \"the\" builder\n")
+    );
     let groups = bob.field("groups").unwrap().as_table().unwrap();
     assert_eq!(groups.field("Friends"), Some(&LuaValue::Bool(true)));
 }
@@ -59,17 +73,25 @@ fn prosody_roster_reads_with_false_metadata_key() {
 #[test]
 fn prosody_offline_list_reads_stanza_and_metadata() {
     let store = InternalStore::new(fixtures());
-    let items = store.archive_list("example.test", Some("alice"), "offline").unwrap();
+    let items = store
+        .archive_list("example.test", Some("alice"), "offline")
+        .unwrap();
     let first = items[0].as_table().unwrap();
     assert_eq!(first.field("when"), Some(&LuaValue::Num(1700000000.25)));
-    assert_eq!(first.field("key").unwrap().as_str(), Some("abcdefghijklmnopqrstuvwx"));
+    assert_eq!(
+        first.field("key").unwrap().as_str(),
+        Some("abcdefghijklmnopqrstuvwx")
+    );
     let body = first.get(&LuaKey::Int(1)).unwrap().as_table().unwrap();
     assert_eq!(
         body.get(&LuaKey::Int(1)).unwrap().as_str(),
         Some("hi <there> & ünïcode\t'q'")
     );
     let attr = first.field("attr").unwrap().as_table().unwrap();
-    assert_eq!(attr.field("stamp").unwrap().as_str(), Some("2023-11-14T22:13:20Z"));
+    assert_eq!(
+        attr.field("stamp").unwrap().as_str(),
+        Some("2023-11-14T22:13:20Z")
+    );
 }
 
 #[test]

@@ -235,7 +235,9 @@ fn remove_file(path: &Path) -> Result<(), StorageError> {
 }
 
 fn ensure_parent(path: &Path) -> Result<(), StorageError> {
-    let dir = path.parent().ok_or(StorageError::Invalid("path has no parent"))?;
+    let dir = path
+        .parent()
+        .ok_or(StorageError::Invalid("path has no parent"))?;
     DirBuilder::new()
         .recursive(true)
         .mode(0o750)
@@ -247,7 +249,10 @@ fn ensure_parent(path: &Path) -> Result<(), StorageError> {
 /// directory so the rename itself survives a crash.
 fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StorageError> {
     ensure_parent(path)?;
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!("{name}~{:016x}", rand::random::<u64>()));
     let result = (|| {
         let mut file = OpenOptions::new()

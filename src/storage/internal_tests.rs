@@ -32,7 +32,8 @@ fn layout_matches_prosody() {
     let (dir, s) = store();
     let root = dir.path();
     assert_eq!(
-        s.file_path("example.com", Some("alice.x"), "accounts", "dat").unwrap(),
+        s.file_path("example.com", Some("alice.x"), "accounts", "dat")
+            .unwrap(),
         root.join("example%2ecom/accounts/alice%2ex.dat")
     );
     assert_eq!(
@@ -53,10 +54,17 @@ fn layout_matches_prosody() {
 #[test]
 fn set_then_get_round_trips_and_creates_private_dirs() {
     let (dir, s) = store();
-    assert_eq!(s.get("example.com", Some("alice"), "accounts").unwrap(), None);
+    assert_eq!(
+        s.get("example.com", Some("alice"), "accounts").unwrap(),
+        None
+    );
     let v = table(&[("iteration_count", 10000)]);
-    s.set("example.com", Some("alice"), "accounts", Some(&v)).unwrap();
-    assert_eq!(s.get("example.com", Some("alice"), "accounts").unwrap(), Some(v));
+    s.set("example.com", Some("alice"), "accounts", Some(&v))
+        .unwrap();
+    assert_eq!(
+        s.get("example.com", Some("alice"), "accounts").unwrap(),
+        Some(v)
+    );
     let host_dir = dir.path().join("example%2ecom");
     let mode = fs::metadata(&host_dir).unwrap().permissions().mode();
     assert_eq!(mode & 0o007, 0, "no access for others: {mode:o}");
@@ -71,12 +79,19 @@ fn set_then_get_round_trips_and_creates_private_dirs() {
 fn empty_table_or_none_deletes_the_file() {
     let (dir, s) = store();
     let file = dir.path().join("h/roster/u.dat");
-    s.set("h", Some("u"), "roster", Some(&table(&[("a", 1)]))).unwrap();
-    assert!(file.exists());
-    s.set("h", Some("u"), "roster", Some(&LuaValue::Table(LuaTable::new())))
+    s.set("h", Some("u"), "roster", Some(&table(&[("a", 1)])))
         .unwrap();
+    assert!(file.exists());
+    s.set(
+        "h",
+        Some("u"),
+        "roster",
+        Some(&LuaValue::Table(LuaTable::new())),
+    )
+    .unwrap();
     assert!(!file.exists());
-    s.set("h", Some("u"), "roster", Some(&table(&[("a", 1)]))).unwrap();
+    s.set("h", Some("u"), "roster", Some(&table(&[("a", 1)])))
+        .unwrap();
     s.set("h", Some("u"), "roster", None).unwrap();
     assert!(!file.exists());
     s.set("h", Some("u"), "roster", None).unwrap();
@@ -110,27 +125,57 @@ fn archive_appends_lines_and_lists_them_in_order() {
     let (dir, s) = store();
     let mut msg = LuaTable::new();
     msg.set("name", "message");
-    s.archive_append("h", Some("u"), "offline", "k1", 1700000000.0, "a@h", &msg.clone().into())
-        .unwrap();
-    s.archive_append("h", Some("u"), "offline", "k2", 1700000000.5, "b@h", &msg.into())
-        .unwrap();
+    s.archive_append(
+        "h",
+        Some("u"),
+        "offline",
+        "k1",
+        1700000000.0,
+        "a@h",
+        &msg.clone().into(),
+    )
+    .unwrap();
+    s.archive_append(
+        "h",
+        Some("u"),
+        "offline",
+        "k2",
+        1700000000.5,
+        "b@h",
+        &msg.into(),
+    )
+    .unwrap();
     let text = fs::read_to_string(dir.path().join("h/offline/u.list")).unwrap();
     assert_eq!(text.matches("item({").count(), 2);
     assert!(text.contains("\t[\"when\"] = 1700000000;\n"));
     let items = s.archive_list("h", Some("u"), "offline").unwrap();
     let keys: Vec<_> = items
         .iter()
-        .map(|i| i.as_table().unwrap().field("key").unwrap().as_str().unwrap())
+        .map(|i| {
+            i.as_table()
+                .unwrap()
+                .field("key")
+                .unwrap()
+                .as_str()
+                .unwrap()
+        })
         .collect();
     assert_eq!(keys, ["k1", "k2"]);
     let second = items[1].as_table().unwrap();
     assert_eq!(second.field("when"), Some(&LuaValue::Num(1700000000.5)));
     assert_eq!(second.field("with"), Some(&LuaValue::from("b@h")));
-    assert_eq!(second.get(&LuaKey::from("name")), Some(&LuaValue::from("message")));
+    assert_eq!(
+        second.get(&LuaKey::from("name")),
+        Some(&LuaValue::from("message"))
+    );
 
-    s.archive_replace("h", Some("u"), "offline", &items[1..]).unwrap();
+    s.archive_replace("h", Some("u"), "offline", &items[1..])
+        .unwrap();
     assert_eq!(s.archive_list("h", Some("u"), "offline").unwrap().len(), 1);
     s.archive_replace("h", Some("u"), "offline", &[]).unwrap();
-    assert!(s.archive_list("h", Some("u"), "offline").unwrap().is_empty());
+    assert!(s
+        .archive_list("h", Some("u"), "offline")
+        .unwrap()
+        .is_empty());
     assert!(!dir.path().join("h/offline/u.list").exists());
 }

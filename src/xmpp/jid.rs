@@ -238,11 +238,21 @@ mod tests {
     #[test]
     fn forbidden_characters_are_rejected() {
         for bad in ["a\"b@x", "a'b@x", "a:b@x", "a<b@x", "a b@x", "a&b@x"] {
-            assert_eq!(Jid::parse(bad), Err(JidError::Forbidden("localpart")), "{bad}");
+            assert_eq!(
+                Jid::parse(bad),
+                Err(JidError::Forbidden("localpart")),
+                "{bad}"
+            );
         }
-        assert_eq!(Jid::parse("ex ample.com"), Err(JidError::Forbidden("domain")));
+        assert_eq!(
+            Jid::parse("ex ample.com"),
+            Err(JidError::Forbidden("domain"))
+        );
         assert_eq!(Jid::parse("a..b"), Err(JidError::Forbidden("domain")));
-        assert_eq!(Jid::parse("x/a\u{7}b"), Err(JidError::Forbidden("resource")));
+        assert_eq!(
+            Jid::parse("x/a\u{7}b"),
+            Err(JidError::Forbidden("resource"))
+        );
     }
 
     #[test]
@@ -259,6 +269,9 @@ mod tests {
         let bare = full.bare();
         assert!(bare.is_bare());
         assert_eq!(bare.to_string(), "u@example.com");
-        assert_eq!(bare.with_resource("x").unwrap().to_string(), "u@example.com/x");
+        assert_eq!(
+            bare.with_resource("x").unwrap().to_string(),
+            "u@example.com/x"
+        );
     }
 }

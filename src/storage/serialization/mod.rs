@@ -110,7 +110,7 @@ fn format_g18(n: f64) -> String {
     let sci = format!("{:.*e}", (G_PRECISION - 1) as usize, n);
     let (mantissa, exp) = sci.split_once('e').expect("{:e} always has an exponent");
     let exp: i32 = exp.parse().expect("{:e} exponent is an integer");
-    if exp < -4 || exp >= G_PRECISION {
+    if !(-4..G_PRECISION).contains(&exp) {
         let mantissa = strip_fraction_zeros(mantissa);
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{mantissa}e{sign}{:02}", exp.abs())

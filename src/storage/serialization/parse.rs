@@ -185,10 +185,8 @@ impl<'a> Parser<'a> {
                 self.skip_ws()?;
                 self.expect(b'=')?;
                 Some(self.key_from(key)?)
-            } else if let Some(name) = self.identifier_key() {
-                Some(LuaKey::Str(name))
             } else {
-                None
+                self.identifier_key().map(LuaKey::Str)
             };
             self.skip_ws()?;
             let value = self.value(depth)?;
@@ -210,7 +208,10 @@ impl<'a> Parser<'a> {
     /// `name =` (not `name ==`); restores the position when it is not a key.
     fn identifier_key(&mut self) -> Option<String> {
         let start = self.pos;
-        if !self.peek().is_some_and(|b| is_ident(b) && !b.is_ascii_digit()) {
+        if !self
+            .peek()
+            .is_some_and(|b| is_ident(b) && !b.is_ascii_digit())
+        {
             return None;
         }
         while self.peek().is_some_and(is_ident) {
@@ -218,11 +219,13 @@ impl<'a> Parser<'a> {
         }
         let name = String::from_utf8_lossy(&self.src[start..self.pos]).into_owned();
         let is_keyword = matches!(name.as_str(), "nil" | "true" | "false");
-        if self.skip_ws().is_ok() && !is_keyword && self.peek() == Some(b'=') {
-            if self.peek_at(1) != Some(b'=') {
-                self.pos += 1;
-                return Some(name);
-            }
+        if self.skip_ws().is_ok()
+            && !is_keyword
+            && self.peek() == Some(b'=')
+            && self.peek_at(1) != Some(b'=')
+        {
+            self.pos += 1;
+            return Some(name);
         }
         self.pos = start;
         None
@@ -296,7 +299,11 @@ impl<'a> Parser<'a> {
         if !is_float {
             // Parsed with its sign so that i64::MIN, which we write, reads back as an
             // integer (Lua itself would read it as a float).
-            let signed = if negative { format!("-{text}") } else { text.to_owned() };
+            let signed = if negative {
+                format!("-{text}")
+            } else {
+                text.to_owned()
+            };
             if let Ok(i) = signed.parse::<i64>() {
                 return Ok(LuaValue::Int(i));
             }

@@ -74,8 +74,10 @@ fn hand_edited_syntax_is_accepted() {
 
 #[test]
 fn special_numbers_and_literals_parse() {
-    let v = parse_value("{ (1/0), (-1/0), (0/0), 9223372036854775807, 9223372036854775808, true, nil }")
-        .unwrap();
+    let v = parse_value(
+        "{ (1/0), (-1/0), (0/0), 9223372036854775807, 9223372036854775808, true, nil }",
+    )
+    .unwrap();
     let t = v.as_table().unwrap();
     let n = |i: i64| t.get(&LuaKey::Int(i)).cloned();
     assert_eq!(n(1), Some(LuaValue::Num(f64::INFINITY)));
@@ -91,7 +93,10 @@ fn special_numbers_and_literals_parse() {
 fn list_items_parse_in_order() {
     let items = parse_list_source("item({a=1});\nitem({a=2})\n-- end\n").unwrap();
     assert_eq!(items.len(), 2);
-    assert_eq!(items[1].as_table().unwrap().field("a"), Some(&LuaValue::Int(2)));
+    assert_eq!(
+        items[1].as_table().unwrap().field("a"),
+        Some(&LuaValue::Int(2))
+    );
     assert!(parse_list_source("").unwrap().is_empty());
     assert!(parse_list_source("os.execute('x')").is_err());
 }

@@ -81,11 +81,17 @@ mod tests {
 
     #[test]
     fn conditions_match_rfc6120_names() {
-        assert_eq!(SaslError::MalformedRequest("x").condition(), "malformed-request");
+        assert_eq!(
+            SaslError::MalformedRequest("x").condition(),
+            "malformed-request"
+        );
         assert_eq!(SaslError::NotAuthorized.condition(), "not-authorized");
         assert_eq!(SaslError::InvalidProof.condition(), "not-authorized");
         assert_eq!(SaslError::InvalidAuthzid.condition(), "invalid-authzid");
-        assert_eq!(SaslError::IncorrectEncoding.condition(), "incorrect-encoding");
+        assert_eq!(
+            SaslError::IncorrectEncoding.condition(),
+            "incorrect-encoding"
+        );
         assert_eq!(SaslError::Aborted.condition(), "aborted");
         assert_eq!(SaslError::NotAuthorized.text(), Some(NOT_AUTHORIZED_TEXT));
         assert_eq!(SaslError::MalformedRequest("").text(), None);

@@ -100,7 +100,10 @@ mod tests {
         assert!(c.check_authzid("example.com").is_ok());
         assert!(c.check_authzid("EXAMPLE.com").is_ok());
         let other = parse_plain(b"bob@example.com\0alice\0pw").unwrap();
-        assert_eq!(other.check_authzid("example.com"), Err(SaslError::InvalidAuthzid));
+        assert_eq!(
+            other.check_authzid("example.com"),
+            Err(SaslError::InvalidAuthzid)
+        );
     }
 
     #[test]

@@ -84,8 +84,7 @@ fn hmac(hash: ScramHash, key: &[u8], parts: &[&[u8]]) -> Digest {
             Digest::from_slice(&mac.finalize().into_bytes())
         }
         ScramHash::Sha256 => {
-            let mut mac =
-                Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+            let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
             parts.iter().for_each(|p| mac.update(p));
             Digest::from_slice(&mac.finalize().into_bytes())
         }
@@ -226,7 +225,9 @@ impl ScramServer {
             }
             _ => return Err(SaslError::MalformedRequest("")),
         }
-        let (authzid, bare) = rest.split_once(',').ok_or(SaslError::MalformedRequest(""))?;
+        let (authzid, bare) = rest
+            .split_once(',')
+            .ok_or(SaslError::MalformedRequest(""))?;
         let authzid = match authzid {
             "" => None,
             a => Some(
@@ -319,7 +320,14 @@ impl ScramAwaitCreds {
                 let mut junk = [0u8; 32];
                 rand::thread_rng().fill_bytes(&mut junk);
                 let junk = Digest { buf: junk, len };
-                self.respond(salt.as_bytes(), DEFAULT_ITERATIONS, junk, junk, false, &server_nonce)
+                self.respond(
+                    salt.as_bytes(),
+                    DEFAULT_ITERATIONS,
+                    junk,
+                    junk,
+                    false,
+                    &server_nonce,
+                )
             }
         }
     }
@@ -372,7 +380,9 @@ impl ScramAwaitFinal {
     /// (`v=<server signature>`) and the username.
     pub fn client_final(self, msg: &[u8]) -> Result<(Vec<u8>, String), SaslError> {
         let msg = std::str::from_utf8(msg).map_err(|_| SaslError::MalformedRequest(""))?;
-        let i = msg.rfind(",p=").ok_or(SaslError::MalformedRequest(MISSING_ATTRIBUTE))?;
+        let i = msg
+            .rfind(",p=")
+            .ok_or(SaslError::MalformedRequest(MISSING_ATTRIBUTE))?;
         let (without_proof, proof) = (&msg[..i], &msg[i + 3..]);
         let mut attrs = without_proof.split(',');
         let cbind = attrs.next().and_then(|a| a.strip_prefix("c="));
@@ -385,7 +395,9 @@ impl ScramAwaitFinal {
             .decode(cbind)
             .is_ok_and(|c| constant_time_eq(&c, self.gs2_header.as_bytes()));
         if !cbind_ok {
-            return Err(SaslError::MalformedRequest("Invalid channel binding value."));
+            return Err(SaslError::MalformedRequest(
+                "Invalid channel binding value.",
+            ));
         }
         if nonce != self.nonce {
             return Err(SaslError::MalformedRequest(
@@ -396,11 +408,8 @@ impl ScramAwaitFinal {
             .decode(proof)
             .map_err(|_| SaslError::MalformedRequest("Invalid proof encoding."))?;
         let hash = self.hash;
-        let auth_message: [&[u8]; 3] = [
-            self.auth_prefix.as_bytes(),
-            b",",
-            without_proof.as_bytes(),
-        ];
+        let auth_message: [&[u8]; 3] =
+            [self.auth_prefix.as_bytes(), b",", without_proof.as_bytes()];
         let client_signature = hmac(hash, self.stored_key.as_bytes(), &auth_message);
         if proof.len() != client_signature.len {
             return Err(SaslError::InvalidProof);

@@ -18,7 +18,10 @@ fn rfc_exchange(
     let salt = B64.decode(salt_b64).unwrap();
     let (stored, server) = derive_keys(hash, "pencil", &salt, 4096);
     let (next, challenge) = creds.respond(&salt, 4096, stored, server, true, server_nonce);
-    assert_eq!(std::str::from_utf8(&challenge).unwrap(), expected_server_first);
+    assert_eq!(
+        std::str::from_utf8(&challenge).unwrap(),
+        expected_server_first
+    );
     next.client_final(client_final.as_bytes())
 }
 
