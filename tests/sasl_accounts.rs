@@ -191,3 +191,69 @@ fn account_written_by_us_loads_in_lua() {
     assert_eq!(fields[3], hex::encode(&creds.stored_key));
     assert_eq!(fields[4], hex::encode(&creds.server_key));
 }
+
+/// Prosody's own crypto (`util.hashes`, as its mod_auth_internal_hashed uses it) must derive
+/// the keys we stored from the password, salt and iteration count we stored.
+#[test]
+fn account_written_by_us_verifies_with_prosody_hashes() {
+    let lib = Path::new("/usr/lib/prosody");
+    if !lib.join("util/hashes.so").exists() {
+        eprintln!("SKIPPED: Prosody's util.hashes not installed (apt-get install prosody)");
+        return;
+    }
+    for (hash, suffix) in [(ScramHash::Sha1, "sha1"), (ScramHash::Sha256, "sha256")] {
+        let (dir, accounts) = prosody_accounts(hash);
+        accounts
+            .create("example.test", "erin", "s3cr\u{e9}t")
+            .unwrap();
+        let file = dir.path().join("example%2etest/accounts/erin.dat");
+        let script = format!(
+            r#"package.cpath = "/usr/lib/prosody/?.so;" .. package.cpath
+            local hashes = require "util.hashes"
+            local t = dofile({file:?})
+            local salted = hashes.pbkdf2_hmac_{suffix}("s3cr\195\169t", t.salt, t.iteration_count)
+            local stored = hashes.{suffix}(hashes.hmac_{suffix}(salted, "Client Key"), true)
+            local server = hashes.hmac_{suffix}(salted, "Server Key", true)
+            print(stored == t.stored_key and server == t.server_key and "match" or "mismatch")"#,
+            file = file.display().to_string(),
+        );
+        let output = Command::new("lua5.4")
+            .arg("-e")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout).trim(),
+            "match",
+            "{suffix}"
+        );
+    }
+}
+
+/// Same lines as a `prosodyctl register` file once the random values are blanked out and
+/// the lines sorted (Prosody's key order is Lua's hash order).
+#[test]
+fn account_file_format_matches_prosody_line_for_line() {
+    let (dir, accounts) = prosody_accounts(ScramHash::Sha1);
+    accounts.create("example.test", "frank", "secret").unwrap();
+    let shape = |rel: &str| {
+        let text = std::fs::read_to_string(dir.path().join(rel)).unwrap();
+        let mut lines: Vec<String> = text
+            .lines()
+            .map(|l| match l.split_once(" = \"") {
+                Some((key, _)) => format!("{key} = \"…\";"),
+                None => l.to_owned(),
+            })
+            .collect();
+        lines.sort();
+        (lines, text.ends_with("};\n"))
+    };
+    let ours = shape("example%2etest/accounts/frank.dat");
+    let prosodys = shape("example%2etest/accounts/alice.dat");
+    assert_eq!(ours, prosodys);
+}

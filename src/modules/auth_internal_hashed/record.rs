@@ -1,5 +1,8 @@
 //! The account record as stored by Prosody: `salt`, `iteration_count`, `stored_key` and
 //! `server_key` (lowercase hex), or a legacy plaintext `password`. Unknown fields survive.
+//! A new record's keys are written in the order salt, iteration_count, stored_key,
+//! server_key; Prosody's order follows Lua's hash iteration and varies between files, so
+//! only the line format, not the line order, is the same.
 
 use crate::storage::{LuaTable, LuaValue};
 use crate::xmpp::sasl::ScramCredentials;
