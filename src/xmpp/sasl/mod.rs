@@ -2,13 +2,13 @@
 //! failure conditions mod_saslauth reports. The caller owns base64 on the wire, the account
 //! lookup and the `<auth>`/`<response>` plumbing.
 
+mod hashes;
 mod plain;
 mod scram;
 
+pub use hashes::{derive_credentials, ScramCredentials, ScramHash};
 pub use plain::{parse_plain, PlainCredentials};
-pub use scram::{
-    derive_credentials, ScramAwaitCreds, ScramAwaitFinal, ScramCredentials, ScramHash, ScramServer,
-};
+pub use scram::{ScramAwaitCreds, ScramAwaitFinal, ScramServer, DEFAULT_ITERATIONS};
 
 /// Prosody's text for bad credentials, shown to clients in `<failure><text>`.
 pub const NOT_AUTHORIZED_TEXT: &str =

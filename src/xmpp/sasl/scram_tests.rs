@@ -1,6 +1,8 @@
 //! RFC 5802 / RFC 7677 test vectors and failure paths of the SCRAM server.
 
 use super::*;
+use crate::xmpp::sasl::derive_credentials;
+use crate::xmpp::sasl::hashes::derive_keys;
 
 /// Runs the published example exchange with the RFC's fixed server nonce and raw salt.
 fn rfc_exchange(
