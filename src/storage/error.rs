@@ -1,0 +1,48 @@
+//! Storage errors, split by whose fault they are: a data file's content, the file system,
+//! or the caller.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// A data file (or string) is not the Lua subset Prosody writes; `file` is its path, or
+    /// `<input>` when parsing a string.
+    #[error("{file}:{line}: bad data: {reason}")]
+    BadData {
+        file: String,
+        line: usize,
+        reason: String,
+    },
+    /// Reading or writing the file system failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The caller asked for something the format cannot hold (e.g. an empty store name).
+    #[error("invalid storage request: {0}")]
+    Invalid(&'static str),
+}
+
+impl StorageError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> StorageError {
+        StorageError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Names the file a parse error came from.
+    pub(crate) fn in_file(self, path: &std::path::Path) -> StorageError {
+        match self {
+            StorageError::BadData { line, reason, .. } => StorageError::BadData {
+                file: path.display().to_string(),
+                line,
+                reason,
+            },
+            other => other,
+        }
+    }
+}
