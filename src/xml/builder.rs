@@ -29,7 +29,9 @@ pub(super) fn is_xml_space(b: &u8) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     /// Before the header; an XML declaration is allowed while `decl_allowed`.
-    Prolog { decl_allowed: bool },
+    Prolog {
+        decl_allowed: bool,
+    },
     Open,
     Closed,
 }
@@ -215,7 +217,8 @@ impl TreeBuilder {
 
     fn end(&mut self, name: Option<&[u8]>, end: u64) -> Result<(), XmlError> {
         let Some(el) = self.stack.pop() else {
-            if self.phase != Phase::Open || name.is_some_and(|n| n != self.header_qname.as_bytes()) {
+            if self.phase != Phase::Open || name.is_some_and(|n| n != self.header_qname.as_bytes())
+            {
                 return Err(nwf("unexpected end tag"));
             }
             self.ns.pop_scope();

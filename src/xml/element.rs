@@ -109,7 +109,9 @@ impl Drop for Element {
     /// Flattens the tree onto a heap stack: the derived drop would recurse once per
     /// nesting level. Trees at most two levels deep (most stanzas) skip the allocation.
     fn drop(&mut self) {
-        let deep = self.child_elements().any(|c| c.child_elements().next().is_some());
+        let deep = self
+            .child_elements()
+            .any(|c| c.child_elements().next().is_some());
         if !deep {
             return;
         }
@@ -151,12 +153,18 @@ mod tests {
         let mut el = Element::new("iq", "jabber:client")
             .with_child(Element::new("query", "urn:a"))
             .with_child(Element::new("query", "urn:b").with_text("x"));
-        assert_eq!(el.get_child("query", "urn:b").map(Element::text), Some("x".into()));
+        assert_eq!(
+            el.get_child("query", "urn:b").map(Element::text),
+            Some("x".into())
+        );
         assert!(el.get_child("query", "urn:c").is_none());
         el.get_child_mut("query", "urn:a")
             .expect("present")
             .set_attr("k", "v");
-        assert_eq!(el.get_child("query", "urn:a").and_then(|c| c.attr("k")), Some("v"));
+        assert_eq!(
+            el.get_child("query", "urn:a").and_then(|c| c.attr("k")),
+            Some("v")
+        );
         assert_eq!(el.child_elements().count(), 2);
     }
 

@@ -109,9 +109,7 @@ impl Scanner {
                     };
                     i += k + 1;
                     match buf[i - 1] {
-                        b'<' => {
-                            return Err(XmlError::NotWellFormed("'<' inside a tag".to_owned()))
-                        }
+                        b'<' => return Err(XmlError::NotWellFormed("'<' inside a tag".to_owned())),
                         b'>' => self.token_end(i),
                         q if quote == 0 => self.state = State::Tag { quote: q },
                         _ => self.state = State::Tag { quote: 0 },

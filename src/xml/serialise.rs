@@ -155,7 +155,9 @@ mod tests {
             "<message to='a@b'><body>hi &amp; bye</body>\
              <x xmlns='urn:x'><y/><z xmlns=''/></x></message>"
         );
-        assert!(el.to_xml().starts_with("<message xmlns='jabber:client' to='a@b'>"));
+        assert!(el
+            .to_xml()
+            .starts_with("<message xmlns='jabber:client' to='a@b'>"));
     }
 
     #[test]

@@ -174,7 +174,8 @@ impl StreamParser {
         let complete = input.scanner.complete();
         if complete > input.pos {
             let seg_off = input.base + input.pos as u64;
-            self.tree.segment(&input.buf[input.pos..complete], seg_off)?;
+            self.tree
+                .segment(&input.buf[input.pos..complete], seg_off)?;
             input.pos = complete;
         }
         // Character data outside any stanza cannot wait for the next '<': whitespace

@@ -68,7 +68,10 @@ fn stanzas_and_close_follow_the_header_and_whitespace_is_ignored() {
         panic!()
     };
     assert_eq!(m.ns, "jabber:client");
-    assert_eq!(m.get_child("body", "jabber:client").map(Element::text), Some("hi & \u{263A}".into()));
+    assert_eq!(
+        m.get_child("body", "jabber:client").map(Element::text),
+        Some("hi & \u{263A}".into())
+    );
     assert_eq!(evs[3], StreamEvent::Close);
 }
 
@@ -119,8 +122,15 @@ fn doctype_is_restricted() {
 fn billion_laughs_is_refused_before_any_expansion() {
     let mut doc = String::from("<?xml version='1.0'?><!DOCTYPE lolz [<!ENTITY lol 'lol'>");
     for i in 1..10 {
-        let prev = if i == 1 { "lol".to_owned() } else { format!("lol{}", i - 1) };
-        doc.push_str(&format!("<!ENTITY lol{i} '{}'>", format!("&{prev};").repeat(10)));
+        let prev = if i == 1 {
+            "lol".to_owned()
+        } else {
+            format!("lol{}", i - 1)
+        };
+        doc.push_str(&format!(
+            "<!ENTITY lol{i} '{}'>",
+            format!("&{prev};").repeat(10)
+        ));
     }
     doc.push_str("]><stream:stream xmlns:stream='http://etherx.jabber.org/streams'><a>&lol9;</a>");
     assert_eq!(error_of(&doc), Some(XmlError::Restricted("DTD")));
@@ -179,10 +189,15 @@ fn invalid_utf8_is_not_well_formed_even_when_split() {
     let mut p = StreamParser::new(Limits::default());
     let mut data = format!("{HEADER}<m>").into_bytes();
     data.extend_from_slice(b"\xc3\xa9 ok \xff</m>");
-    assert!(matches!(parse_all(&mut p, &data).1, Some(XmlError::NotWellFormed(_))));
+    assert!(matches!(
+        parse_all(&mut p, &data).1,
+        Some(XmlError::NotWellFormed(_))
+    ));
     let mut p = StreamParser::new(Limits::default());
     assert!(matches!(
-        parse_all(&mut p, b"<stream:stream \xc3(").1.or_else(|| p.feed(b">").err()),
+        parse_all(&mut p, b"<stream:stream \xc3(")
+            .1
+            .or_else(|| p.feed(b">").err()),
         Some(XmlError::NotWellFormed(_))
     ));
 }
@@ -224,7 +239,10 @@ fn ten_thousand_nested_elements_fail_fast_with_too_deep() {
         max_stanza_bytes: 1 << 20,
         ..Limits::default()
     });
-    assert_eq!(parse_all(&mut p, data.as_bytes()).1, Some(XmlError::TooDeep));
+    assert_eq!(
+        parse_all(&mut p, data.as_bytes()).1,
+        Some(XmlError::TooDeep)
+    );
     assert!(start.elapsed() < Duration::from_secs(2));
 }
 
@@ -235,7 +253,10 @@ fn depth_limit_counts_the_stanza_as_depth_one() {
         ..Limits::default()
     };
     let ok = format!("{HEADER}<a><b><c/></b></a>");
-    assert_eq!(parse_all(&mut StreamParser::new(limits), ok.as_bytes()).1, None);
+    assert_eq!(
+        parse_all(&mut StreamParser::new(limits), ok.as_bytes()).1,
+        None
+    );
     let deep = format!("{HEADER}<a><b><c><d/></c></b></a>");
     let got = parse_all(&mut StreamParser::new(limits), deep.as_bytes()).1;
     assert_eq!(got, Some(XmlError::TooDeep));
@@ -248,7 +269,10 @@ fn too_many_descendants_is_refused() {
         ..Limits::default()
     };
     let ok = format!("{HEADER}<m><a/><b><c/></b></m><m><a/><a/><a/></m>");
-    assert_eq!(parse_all(&mut StreamParser::new(limits), ok.as_bytes()).1, None);
+    assert_eq!(
+        parse_all(&mut StreamParser::new(limits), ok.as_bytes()).1,
+        None
+    );
     let bad = format!("{HEADER}<m><a/><b><c/></b><d/></m>");
     let got = parse_all(&mut StreamParser::new(limits), bad.as_bytes()).1;
     assert_eq!(got, Some(XmlError::TooManyChildren));
@@ -271,7 +295,11 @@ fn megabyte_stanza_in_small_chunks_is_refused_near_the_limit() {
     };
     assert_eq!(err, XmlError::StanzaTooLarge);
     assert!((9_000..=10_000).contains(&fed), "refused after {fed} bytes");
-    assert!(p.buffer_capacity() <= 10_001, "capacity {}", p.buffer_capacity());
+    assert!(
+        p.buffer_capacity() <= 10_001,
+        "capacity {}",
+        p.buffer_capacity()
+    );
 }
 
 #[test]
@@ -281,7 +309,11 @@ fn megabyte_feed_is_refused_without_buffering_it() {
     let mut data = format!("{HEADER}<message><body>").into_bytes();
     data.resize(1 << 20, b'x');
     assert_eq!(parse_all(&mut p, &data).1, Some(XmlError::StanzaTooLarge));
-    assert!(p.buffer_capacity() <= 10_001, "capacity {}", p.buffer_capacity());
+    assert!(
+        p.buffer_capacity() <= 10_001,
+        "capacity {}",
+        p.buffer_capacity()
+    );
 }
 
 #[test]
@@ -336,7 +368,10 @@ fn reset_expects_a_new_header_and_reopens() {
     assert_eq!(p.default_ns(), "");
     let (evs, err) = parse_all(&mut p, format!("{HEADER}<iq/>").as_bytes());
     assert_eq!(err, None);
-    assert!(matches!(&evs[..], [StreamEvent::Open(_), StreamEvent::Stanza(_)]));
+    assert!(matches!(
+        &evs[..],
+        [StreamEvent::Open(_), StreamEvent::Stanza(_)]
+    ));
     assert_eq!(p.default_ns(), "jabber:client");
     p.reset();
     assert_eq!(
@@ -349,7 +384,10 @@ fn reset_expects_a_new_header_and_reopens() {
 fn self_closed_header_opens_and_closes() {
     let (evs, err) = events("<stream:stream xmlns:stream='http://etherx.jabber.org/streams'/>");
     assert_eq!(err, None);
-    assert!(matches!(&evs[..], [StreamEvent::Open(_), StreamEvent::Close]));
+    assert!(matches!(
+        &evs[..],
+        [StreamEvent::Open(_), StreamEvent::Close]
+    ));
 }
 
 #[test]

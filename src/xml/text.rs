@@ -18,7 +18,9 @@ pub(super) fn check_chars(bytes: &[u8]) -> Result<&str, XmlError> {
     let b = s.as_bytes();
     for (i, &c) in b.iter().enumerate() {
         if (c < 0x20 && c != b'\t' && c != b'\n' && c != b'\r')
-            || (c == 0xEF && b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)))
+            || (c == 0xEF
+                && b.get(i + 1) == Some(&0xBF)
+                && matches!(b.get(i + 2), Some(0xBE | 0xBF)))
         {
             return Err(nwf("character not allowed in XML"));
         }
@@ -135,7 +137,10 @@ mod tests {
 
     #[test]
     fn text_without_references_is_borrowed() {
-        assert!(matches!(unescape("plain text", false), Ok(Cow::Borrowed(_))));
+        assert!(matches!(
+            unescape("plain text", false),
+            Ok(Cow::Borrowed(_))
+        ));
     }
 
     #[test]
@@ -148,7 +153,9 @@ mod tests {
 
     #[test]
     fn bare_ampersand_and_bad_char_refs_are_not_well_formed() {
-        for bad in ["a & b", "&#0;", "&#xD800;", "&#x;", "&#-1;", "&#xFFFE;", "&;"] {
+        for bad in [
+            "a & b", "&#0;", "&#xD800;", "&#x;", "&#-1;", "&#xFFFE;", "&;",
+        ] {
             assert!(
                 matches!(unescape(bad, false), Err(XmlError::NotWellFormed(_))),
                 "{bad}"
