@@ -15,6 +15,9 @@ enum State {
     Bang,
     /// Inside a start or end tag; `quote` is the open quote byte or 0.
     Tag { quote: u8 },
+    /// Just after an attribute value's closing quote, where XML requires whitespace,
+    /// `/` or `>` (quick-xml would accept `a='1'b='2'`).
+    AfterValue,
     /// Inside `<![CDATA[`; `brackets` counts trailing `]` (at most 2).
     Cdata { brackets: u8 },
     /// Inside `<?`; `question` when the previous byte was `?`.
@@ -112,9 +115,19 @@ impl Scanner {
                         b'<' => return Err(XmlError::NotWellFormed("'<' inside a tag".to_owned())),
                         b'>' => self.token_end(i),
                         q if quote == 0 => self.state = State::Tag { quote: q },
-                        _ => self.state = State::Tag { quote: 0 },
+                        _ => self.state = State::AfterValue,
                     }
                 }
+                State::AfterValue => match buf[i] {
+                    b' ' | b'\t' | b'\r' | b'\n' | b'/' | b'>' => {
+                        self.state = State::Tag { quote: 0 }
+                    }
+                    _ => {
+                        return Err(XmlError::NotWellFormed(
+                            "no whitespace between attributes".to_owned(),
+                        ))
+                    }
+                },
                 State::Cdata { brackets } => {
                     let b = buf[i];
                     i += 1;
@@ -200,6 +213,15 @@ mod tests {
             complete_after_bytewise(b"<!ENTITY"),
             Err(XmlError::Restricted("entity declaration"))
         );
+    }
+
+    #[test]
+    fn attributes_must_be_separated_by_whitespace() {
+        assert!(matches!(
+            complete_after_bytewise(b"<a b='1'c='2'/>"),
+            Err(XmlError::NotWellFormed(_))
+        ));
+        assert_eq!(complete_after_bytewise(b"<a b='1'\nc=\"2\"/>"), Ok(16));
     }
 
     #[test]
