@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::{BytesDecl, BytesStart, Event};
 use quick_xml::Reader;
 
 use super::element::{Element, Node};
@@ -16,6 +16,22 @@ use super::{Limits, XmlError, STREAMS_NS};
 
 fn nwf(reason: impl Into<String>) -> XmlError {
     XmlError::NotWellFormed(reason.into())
+}
+
+/// Prosody refuses a declaration for anything but UTF-8 XML 1.0.
+fn check_decl(d: &BytesDecl<'_>) -> Result<(), XmlError> {
+    let restricted = XmlError::Restricted("XML declaration");
+    let version = d.version().map_err(|_| restricted.clone())?;
+    let encoding_ok = match d.encoding() {
+        None => true,
+        Some(Ok(e)) => e.eq_ignore_ascii_case(b"utf-8"),
+        Some(Err(_)) => false,
+    };
+    let standalone_ok = !matches!(d.standalone(), Some(Ok(s)) if s.as_ref() == b"no");
+    if version.as_ref() != b"1.0" || !encoding_ok || !standalone_ok {
+        return Err(restricted);
+    }
+    Ok(())
 }
 
 fn utf8(bytes: &[u8]) -> Result<&str, XmlError> {
@@ -85,12 +101,13 @@ impl TreeBuilder {
         self.stack.is_empty()
     }
 
-    /// The error for non-whitespace character data outside any stanza.
-    pub(super) fn stray_text_error(&self) -> XmlError {
+    /// The error for non-whitespace character data outside the stream element, `None`
+    /// when it is inside (between stanzas) and merely ignored.
+    pub(super) fn stray_text_error(&self) -> Option<XmlError> {
         match self.phase {
-            Phase::Prolog { .. } => XmlError::InvalidNamespace,
-            Phase::Open => nwf("character data between stanzas"),
-            Phase::Closed => nwf("data after the end of the stream"),
+            Phase::Prolog { .. } => Some(XmlError::InvalidNamespace),
+            Phase::Open => None,
+            Phase::Closed => Some(nwf("data after the end of the stream")),
         }
     }
 
@@ -117,8 +134,9 @@ impl TreeBuilder {
                 Event::End(e) => self.end(Some(e.name().into_inner()), end)?,
                 Event::Text(t) => self.text(utf8(&t)?, end)?,
                 Event::CData(c) => self.cdata(utf8(&c)?)?,
-                Event::Decl(_) => match self.phase {
+                Event::Decl(d) => match self.phase {
                     Phase::Prolog { decl_allowed: true } => {
+                        check_decl(&d)?;
                         self.phase = Phase::Prolog {
                             decl_allowed: false,
                         }
@@ -134,12 +152,15 @@ impl TreeBuilder {
 
     fn text(&mut self, raw: &str, end: u64) -> Result<(), XmlError> {
         if self.stack.is_empty() {
+            // Character data between stanzas is legal XML (the stream element's content)
+            // and ignored, as Prosody does; it must still be well-formed.
             if !raw.as_bytes().iter().all(is_xml_space) {
-                return Err(self.stray_text_error());
+                if let Some(e) = self.stray_text_error() {
+                    return Err(e);
+                }
             }
-            if self.phase != Phase::Closed {
-                self.boundary = end;
-            }
+            unescape(raw, false)?;
+            self.boundary = end;
             return Ok(());
         }
         let text = unescape(raw, false)?;
@@ -149,7 +170,11 @@ impl TreeBuilder {
 
     fn cdata(&mut self, raw: &str) -> Result<(), XmlError> {
         if self.stack.is_empty() {
-            return Err(self.stray_text_error());
+            // Only `<![CDATA[` between stanzas gets here: ignored like other text.
+            return match self.stray_text_error() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            };
         }
         let text = if raw.contains('\r') {
             Cow::Owned(raw.replace("\r\n", "\n").replace('\r', "\n"))

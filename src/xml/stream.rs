@@ -111,7 +111,7 @@ impl StreamParser {
         while !data.is_empty() {
             // Take no more than can still fit before the limit is crossed: the rest of
             // `data` is only looked at once earlier stanzas have completed.
-            let room = limit.saturating_sub(self.pending()) + 1;
+            let room = limit.saturating_sub(self.pending()).saturating_add(1);
             let (chunk, rest) = data.split_at(room.min(data.len()));
             data = rest;
             self.input.compact();
@@ -178,16 +178,17 @@ impl StreamParser {
                 .segment(&input.buf[input.pos..complete], seg_off)?;
             input.pos = complete;
         }
-        // Character data outside any stanza cannot wait for the next '<': whitespace
-        // keepalives are dropped now so they never count towards the limit, anything
-        // else is an error now.
+        // Whitespace outside any stanza is dropped now rather than at the next '<', so
+        // keepalives never count towards the limit; garbage before the header fails now.
+        // Other text between stanzas waits for its '<' to be checked as a whole.
         if self.tree.between_stanzas() && input.scanner.in_text() && input.pos < input.buf.len() {
-            if !input.buf[input.pos..].iter().all(is_xml_space) {
-                return Err(self.tree.stray_text_error());
+            if input.buf[input.pos..].iter().all(is_xml_space) {
+                input.pos = input.buf.len();
+                input.scanner.skip_text(input.pos);
+                self.tree.boundary = input.end_offset();
+            } else if let Some(e) = self.tree.stray_text_error() {
+                return Err(e);
             }
-            input.pos = input.buf.len();
-            input.scanner.skip_text(input.pos);
-            self.tree.boundary = input.end_offset();
         }
         Ok(())
     }

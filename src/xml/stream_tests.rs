@@ -177,11 +177,35 @@ fn garbage_or_a_non_stream_first_element_is_invalid_namespace() {
 }
 
 #[test]
-fn text_between_stanzas_is_not_well_formed() {
-    assert!(matches!(
-        error_of(&format!("{HEADER}<a/>junk")),
-        Some(XmlError::NotWellFormed(_))
-    ));
+fn text_between_stanzas_is_ignored_but_must_be_well_formed() {
+    let (evs, err) = events(&format!("{HEADER}<a/>junk &amp; <![CDATA[x]]><b/>more"));
+    assert_eq!(err, None);
+    assert_eq!(evs.len(), 3);
+    assert_eq!(
+        error_of(&format!("{HEADER}<a/>junk &foo;<b/>")),
+        Some(XmlError::Restricted("entity reference"))
+    );
+}
+
+#[test]
+fn xml_declaration_must_be_utf8_version_1_0() {
+    let e = Some(XmlError::Restricted("XML declaration"));
+    let tail = "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>";
+    assert_eq!(error_of(&format!("<?xml version='1.1'?>{tail}")), e);
+    assert_eq!(
+        error_of(&format!(
+            "<?xml version='1.0' encoding='ISO-8859-1'?>{tail}"
+        )),
+        e
+    );
+    assert_eq!(
+        error_of(&format!("<?xml version='1.0' standalone='no'?>{tail}")),
+        e
+    );
+    assert_eq!(
+        error_of(&format!("<?xml version='1.0' encoding='UTF-8'?>{tail}")),
+        None
+    );
 }
 
 #[test]
@@ -416,4 +440,43 @@ fn data_after_the_stream_close_is_not_well_formed() {
         error_of(&format!("{HEADER}</stream:stream><m/>")),
         Some(XmlError::NotWellFormed(_))
     ));
+}
+
+fn stanza_with_limit(stanza: &str, limit: usize, bytewise: bool) -> Option<XmlError> {
+    let mut p = StreamParser::new(Limits::default());
+    p.feed(HEADER.as_bytes()).expect("header");
+    p.set_max_stanza_bytes(limit);
+    if bytewise {
+        stanza.as_bytes().chunks(1).find_map(|b| p.feed(b).err())
+    } else {
+        p.feed(stanza.as_bytes()).err()
+    }
+}
+
+#[test]
+fn a_stanza_of_exactly_the_limit_passes_and_one_byte_more_fails() {
+    let stanza = format!("<message><body>{}</body></message>", "é".repeat(100));
+    let n = stanza.len();
+    for bytewise in [false, true] {
+        assert_eq!(stanza_with_limit(&stanza, n, bytewise), None);
+        assert_eq!(
+            stanza_with_limit(&stanza, n - 1, bytewise),
+            Some(XmlError::StanzaTooLarge),
+            "bytewise {bytewise}"
+        );
+    }
+}
+
+#[test]
+fn raising_the_limit_after_authentication_admits_larger_stanzas() {
+    let mut p = StreamParser::new(Limits::default());
+    p.set_max_stanza_bytes(10_000);
+    p.feed(HEADER.as_bytes()).expect("header");
+    let big = format!("<message><body>{}</body></message>", "x".repeat(20_000));
+    p.set_max_stanza_bytes(262_144);
+    for chunk in big.as_bytes().chunks(4096) {
+        p.feed(chunk).expect("within the new limit");
+    }
+    assert!(matches!(p.next_event(), Ok(Some(StreamEvent::Open(_)))));
+    assert!(matches!(p.next_event(), Ok(Some(StreamEvent::Stanza(_)))));
 }
