@@ -480,3 +480,35 @@ fn raising_the_limit_after_authentication_admits_larger_stanzas() {
     assert!(matches!(p.next_event(), Ok(Some(StreamEvent::Open(_)))));
     assert!(matches!(p.next_event(), Ok(Some(StreamEvent::Stanza(_)))));
 }
+
+/// Feeds `data` one byte at a time and returns how long it took.
+fn bytewise_duration(data: &[u8]) -> (Duration, Vec<StreamEvent>) {
+    let mut p = StreamParser::new(Limits::default());
+    let start = Instant::now();
+    for b in data.chunks(1) {
+        p.feed(b).expect("valid");
+    }
+    let elapsed = start.elapsed();
+    let mut evs = Vec::new();
+    while let Some(ev) = p.next_event().expect("valid") {
+        evs.push(ev);
+    }
+    (elapsed, evs)
+}
+
+#[test]
+fn large_tokens_fed_byte_by_byte_are_scanned_in_linear_time() {
+    // 200 KB in one attribute value, in one text node and in ignored text between
+    // stanzas: rescanning the tail on every feed would take minutes here.
+    let n = 200_000;
+    let cases = [
+        format!("{HEADER}<m a='{}'/>", "v>".repeat(n / 2)),
+        format!("{HEADER}<m>{}</m>", "t".repeat(n)),
+        format!("{HEADER}{}<m/>", "j".repeat(n)),
+    ];
+    for case in &cases {
+        let (elapsed, evs) = bytewise_duration(case.as_bytes());
+        assert_eq!(evs.len(), 2);
+        assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    }
+}
