@@ -143,3 +143,32 @@ proptest! {
         prop_assert_eq!(&events[1], &StreamEvent::Stanza(tree));
     }
 }
+
+#[test]
+fn parsed_stanzas_survive_to_xml_and_reparse() {
+    let data = realistic_stream();
+    let (events, err) = run(&[data.as_bytes()]);
+    assert_eq!(err, None);
+    let stanzas: Vec<Element> = events
+        .into_iter()
+        .filter_map(|e| match e {
+            StreamEvent::Stanza(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stanzas.len(), 5);
+    let mut again = String::from("<stream:stream xmlns:stream='http://etherx.jabber.org/streams'>");
+    for s in &stanzas {
+        again.push_str(&s.to_xml());
+    }
+    let (events, err) = run(&[again.as_bytes()]);
+    assert_eq!(err, None);
+    let reparsed: Vec<&Element> = events
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::Stanza(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reparsed, stanzas.iter().collect::<Vec<_>>());
+}

@@ -13,17 +13,17 @@ fn nwf(reason: &str) -> XmlError {
 /// Checks that `bytes` is UTF-8 made only of XML 1.0 `Char`s and returns it as text.
 pub(super) fn check_chars(bytes: &[u8]) -> Result<&str, XmlError> {
     let s = std::str::from_utf8(bytes).map_err(|_| nwf("invalid UTF-8"))?;
-    // Only C0 controls (other than tab/LF/CR) and U+FFFE/U+FFFF can be invalid in valid
-    // UTF-8; surrogates cannot be encoded. U+FFFE/F start with 0xEF 0xBF 0xBE/0xBF.
+    // In valid UTF-8 only C0 controls (other than tab/LF/CR) and U+FFFE/U+FFFF
+    // (0xEF 0xBF 0xBE/0xBF) can be non-`Char`s. Two simple passes vectorise well.
     let b = s.as_bytes();
-    for (i, &c) in b.iter().enumerate() {
-        if (c < 0x20 && c != b'\t' && c != b'\n' && c != b'\r')
-            || (c == 0xEF
-                && b.get(i + 1) == Some(&0xBF)
-                && matches!(b.get(i + 2), Some(0xBE | 0xBF)))
-        {
-            return Err(nwf("character not allowed in XML"));
-        }
+    let bad_control = b.iter().fold(false, |bad, &c| {
+        bad | (c < 0x20 && c != b'\t' && c != b'\n' && c != b'\r')
+    });
+    let bad_nonchar = b.contains(&0xEF)
+        && b.windows(3)
+            .any(|w| w[0] == 0xEF && w[1] == 0xBF && (w[2] == 0xBE || w[2] == 0xBF));
+    if bad_control || bad_nonchar {
+        return Err(nwf("character not allowed in XML"));
     }
     Ok(s)
 }
