@@ -1,0 +1,343 @@
+//! Turns quick-xml events for complete tokens into stream events: checks the stream
+//! header, resolves namespaces, builds each top-level stanza and enforces the depth,
+//! child-count and per-stanza size limits.
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+
+use quick_xml::events::{BytesDecl, BytesStart, Event};
+use quick_xml::Reader;
+
+use super::element::{Element, Node};
+use super::namespaces::Namespaces;
+use super::stream::StreamEvent;
+use super::text::{check_chars, is_ncname, split_qname, unescape};
+use super::{Limits, XmlError, STREAMS_NS};
+
+fn nwf(reason: impl Into<String>) -> XmlError {
+    XmlError::NotWellFormed(reason.into())
+}
+
+/// Prosody refuses a declaration for anything but UTF-8 XML 1.0.
+fn check_decl(d: &BytesDecl<'_>) -> Result<(), XmlError> {
+    let restricted = XmlError::Restricted("XML declaration");
+    let version = d.version().map_err(|_| restricted.clone())?;
+    let encoding_ok = match d.encoding() {
+        None => true,
+        Some(Ok(e)) => e.eq_ignore_ascii_case(b"utf-8"),
+        Some(Err(_)) => false,
+    };
+    let standalone_ok = !matches!(d.standalone(), Some(Ok(s)) if s.as_ref() == b"no");
+    if version.as_ref() != b"1.0" || !encoding_ok || !standalone_ok {
+        return Err(restricted);
+    }
+    Ok(())
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, XmlError> {
+    std::str::from_utf8(bytes).map_err(|_| nwf("invalid UTF-8"))
+}
+
+pub(super) fn is_xml_space(b: &u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Before the header; an XML declaration is allowed while `decl_allowed`.
+    Prolog {
+        decl_allowed: bool,
+    },
+    Open,
+    Closed,
+}
+
+#[derive(Debug)]
+pub(super) struct TreeBuilder {
+    pub(super) limits: Limits,
+    phase: Phase,
+    ns: Namespaces,
+    pub(super) default_ns: String,
+    lang: Option<String>,
+    header_qname: String,
+    /// Open elements of the stanza being built; `stack[0]` is the stanza.
+    stack: Vec<Element>,
+    /// Qualified names of the open elements, concatenated, to check end tags without
+    /// an allocation per element.
+    open_names: String,
+    name_ends: Vec<usize>,
+    descendants: usize,
+    /// Stream offset just after the last completed top-level element, header, close or
+    /// dropped inter-stanza whitespace: bytes after it count against `max_stanza_bytes`.
+    pub(super) boundary: u64,
+    pub(super) events: VecDeque<StreamEvent>,
+}
+
+impl TreeBuilder {
+    pub(super) fn new(limits: Limits) -> Self {
+        TreeBuilder {
+            limits,
+            phase: Phase::Prolog { decl_allowed: true },
+            ns: Namespaces::default(),
+            default_ns: String::new(),
+            lang: None,
+            header_qname: String::new(),
+            stack: Vec::new(),
+            open_names: String::new(),
+            name_ends: Vec::new(),
+            descendants: 0,
+            boundary: 0,
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Back to "expect a header", keeping the limits.
+    pub(super) fn reset(&mut self) {
+        *self = TreeBuilder::new(self.limits);
+    }
+
+    /// True when character data here would be outside any stanza.
+    pub(super) fn between_stanzas(&self) -> bool {
+        self.stack.is_empty()
+    }
+
+    /// The error for non-whitespace character data outside the stream element, `None`
+    /// when it is inside (between stanzas) and merely ignored.
+    pub(super) fn stray_text_error(&self) -> Option<XmlError> {
+        match self.phase {
+            Phase::Prolog { .. } => Some(XmlError::InvalidNamespace),
+            Phase::Open => None,
+            Phase::Closed => Some(nwf("data after the end of the stream")),
+        }
+    }
+
+    /// Handles `seg`, a run of complete tokens (plus the text before them) that starts
+    /// at stream offset `seg_off`.
+    pub(super) fn segment(&mut self, seg: &[u8], seg_off: u64) -> Result<(), XmlError> {
+        check_chars(seg)?;
+        let mut reader = Reader::from_reader(seg);
+        let config = reader.config_mut();
+        config.trim_text(false);
+        config.check_end_names = false; // segments may close elements opened earlier
+        config.allow_unmatched_ends = true;
+        config.expand_empty_elements = false;
+        loop {
+            let event = reader.read_event().map_err(|e| nwf(e.to_string()))?;
+            let end = seg_off + reader.buffer_position();
+            match event {
+                Event::Eof => return Ok(()),
+                Event::Start(e) => self.start(&e, end)?,
+                Event::Empty(e) => {
+                    self.start(&e, end)?;
+                    self.end(None, end)?;
+                }
+                Event::End(e) => self.end(Some(e.name().into_inner()), end)?,
+                Event::Text(t) => self.text(utf8(&t)?, end)?,
+                Event::CData(c) => self.cdata(utf8(&c)?)?,
+                Event::Decl(d) => match self.phase {
+                    Phase::Prolog { decl_allowed: true } => {
+                        check_decl(&d)?;
+                        self.phase = Phase::Prolog {
+                            decl_allowed: false,
+                        }
+                    }
+                    _ => return Err(XmlError::Restricted("processing instruction")),
+                },
+                Event::PI(_) => return Err(XmlError::Restricted("processing instruction")),
+                Event::Comment(_) => return Err(XmlError::Restricted("comment")),
+                Event::DocType(_) => return Err(XmlError::Restricted("DTD")),
+            }
+        }
+    }
+
+    fn text(&mut self, raw: &str, end: u64) -> Result<(), XmlError> {
+        if self.stack.is_empty() {
+            // Character data between stanzas is legal XML (the stream element's content)
+            // and ignored, as Prosody does; it must still be well-formed.
+            if !raw.as_bytes().iter().all(is_xml_space) {
+                if let Some(e) = self.stray_text_error() {
+                    return Err(e);
+                }
+            }
+            unescape(raw, false)?;
+            self.boundary = end;
+            return Ok(());
+        }
+        let text = unescape(raw, false)?;
+        self.push_text(text);
+        Ok(())
+    }
+
+    fn cdata(&mut self, raw: &str) -> Result<(), XmlError> {
+        if self.stack.is_empty() {
+            // Only `<![CDATA[` between stanzas gets here: ignored like other text.
+            return match self.stray_text_error() {
+                Some(e) => Err(e),
+                None => Ok(()),
+            };
+        }
+        let text = if raw.contains('\r') {
+            Cow::Owned(raw.replace("\r\n", "\n").replace('\r', "\n"))
+        } else {
+            Cow::Borrowed(raw)
+        };
+        self.push_text(text);
+        Ok(())
+    }
+
+    fn push_text(&mut self, text: Cow<'_, str>) {
+        let Some(top) = self.stack.last_mut() else {
+            return;
+        };
+        if text.is_empty() {
+            return;
+        }
+        // Adjacent text (split by a CDATA section) stays one node.
+        match top.children.last_mut() {
+            Some(Node::Text(t)) => t.push_str(&text),
+            _ => top.children.push(Node::Text(text.into_owned())),
+        }
+    }
+
+    fn start(&mut self, e: &BytesStart<'_>, end: u64) -> Result<(), XmlError> {
+        match self.phase {
+            Phase::Prolog { .. } => self.header(e, end),
+            Phase::Closed => Err(nwf("data after the end of the stream")),
+            Phase::Open => {
+                let depth = self.stack.len() + 1;
+                if depth > self.limits.max_depth {
+                    return Err(XmlError::TooDeep);
+                }
+                if depth == 1 {
+                    self.descendants = 0;
+                } else {
+                    self.descendants += 1;
+                    if self.descendants > self.limits.max_child_elements {
+                        return Err(XmlError::TooManyChildren);
+                    }
+                }
+                let (el, qname) = self.build(e)?;
+                self.open_names.push_str(qname);
+                self.name_ends.push(self.open_names.len());
+                self.stack.push(el);
+                Ok(())
+            }
+        }
+    }
+
+    fn header(&mut self, e: &BytesStart<'_>, end: u64) -> Result<(), XmlError> {
+        let (el, qname) = self.build(e)?;
+        if el.ns != STREAMS_NS || el.name != "stream" {
+            return Err(XmlError::InvalidNamespace);
+        }
+        self.check_size(end)?;
+        self.default_ns = self.ns.resolve(None)?.to_owned();
+        self.lang = el.attr("xml:lang").map(str::to_owned);
+        self.header_qname = qname.to_owned();
+        self.phase = Phase::Open;
+        self.boundary = end;
+        self.events.push_back(StreamEvent::Open(el));
+        Ok(())
+    }
+
+    fn end(&mut self, name: Option<&[u8]>, end: u64) -> Result<(), XmlError> {
+        let Some(el) = self.stack.pop() else {
+            if self.phase != Phase::Open || name.is_some_and(|n| n != self.header_qname.as_bytes())
+            {
+                return Err(nwf("unexpected end tag"));
+            }
+            self.ns.pop_scope();
+            self.phase = Phase::Closed;
+            self.boundary = end;
+            self.events.push_back(StreamEvent::Close);
+            return Ok(());
+        };
+        let qname_end = self.name_ends.pop().unwrap_or(0);
+        let qname_start = self.name_ends.last().copied().unwrap_or(0);
+        if name.is_some_and(|n| n != &self.open_names.as_bytes()[qname_start..qname_end]) {
+            return Err(nwf("mismatched end tag"));
+        }
+        self.open_names.truncate(qname_start);
+        self.ns.pop_scope();
+        match self.stack.last_mut() {
+            Some(parent) => parent.children.push(Node::Element(el)),
+            None => self.stanza_done(el, end)?,
+        }
+        Ok(())
+    }
+
+    fn stanza_done(&mut self, mut el: Element, end: u64) -> Result<(), XmlError> {
+        self.check_size(end)?;
+        if let Some(lang) = &self.lang {
+            if el.attr("xml:lang").is_none() {
+                el.attrs.push(("xml:lang".to_owned(), lang.clone()));
+            }
+        }
+        self.boundary = end;
+        self.events.push_back(StreamEvent::Stanza(el));
+        Ok(())
+    }
+
+    /// Lilt refuses an oversized top-level element even when it arrived in one piece.
+    fn check_size(&self, end: u64) -> Result<(), XmlError> {
+        if end - self.boundary > self.limits.max_stanza_bytes as u64 {
+            return Err(XmlError::StanzaTooLarge);
+        }
+        Ok(())
+    }
+
+    /// Builds the element for a start tag and opens its namespace scope.
+    fn build<'e>(&mut self, e: &'e BytesStart<'_>) -> Result<(Element, &'e str), XmlError> {
+        let qname = utf8(e.name().into_inner())?;
+        let (prefix, local) = split_qname(qname)?;
+        self.ns.push_scope();
+        let mut attrs: Vec<(String, String)> = Vec::new();
+        let mut foreign_prefix = false;
+        for attr in e.attributes() {
+            let attr = attr.map_err(|err| nwf(err.to_string()))?;
+            let key = utf8(attr.key.into_inner())?;
+            let value = unescape(utf8(&attr.value)?, true)?;
+            if key == "xmlns" {
+                self.ns.declare("", &value)?;
+            } else if let Some(p) = key.strip_prefix("xmlns:") {
+                if !is_ncname(p) {
+                    return Err(nwf(format!("invalid name '{key}'")));
+                }
+                self.ns.declare(p, &value)?;
+            } else {
+                let (p, _) = split_qname(key)?;
+                foreign_prefix |= p.is_some_and(|p| p != "xml");
+                attrs.push((key.to_owned(), value.into_owned()));
+            }
+        }
+        let ns = self.ns.resolve(prefix)?.to_owned();
+        if foreign_prefix {
+            self.expand_attr_prefixes(&mut attrs)?;
+        }
+        let el = Element {
+            name: local.to_owned(),
+            ns,
+            attrs,
+            children: Vec::new(),
+        };
+        Ok((el, qname))
+    }
+
+    /// Rewrites `p:local` attribute names (other than `xml:`) to `{uri}local`.
+    fn expand_attr_prefixes(&self, attrs: &mut [(String, String)]) -> Result<(), XmlError> {
+        for (key, _) in attrs.iter_mut() {
+            if let Some((p, local)) = key.split_once(':') {
+                if p != "xml" {
+                    let uri = self.ns.resolve(Some(p))?;
+                    *key = format!("{{{uri}}}{local}");
+                }
+            }
+        }
+        for (i, (key, _)) in attrs.iter().enumerate() {
+            if attrs[..i].iter().any(|(k, _)| k == key) {
+                return Err(nwf(format!("duplicate attribute '{key}'")));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! Namespace scopes for the stream parser: prefix bindings pushed per element and
+//! popped at its end tag, with `xml:` predefined.
+
+use super::{XmlError, XML_NS};
+
+/// Bindings in declaration order; `""` is the default namespace. Lookups search
+/// backwards, so inner declarations shadow outer ones.
+#[derive(Debug, Default)]
+pub(super) struct Namespaces {
+    bindings: Vec<(String, String)>,
+    /// `bindings.len()` at the start of each open element's scope.
+    marks: Vec<usize>,
+}
+
+impl Namespaces {
+    pub(super) fn push_scope(&mut self) {
+        self.marks.push(self.bindings.len());
+    }
+
+    pub(super) fn pop_scope(&mut self) {
+        if let Some(mark) = self.marks.pop() {
+            self.bindings.truncate(mark);
+        }
+    }
+
+    /// Records an `xmlns` (prefix `""`) or `xmlns:prefix` declaration.
+    pub(super) fn declare(&mut self, prefix: &str, uri: &str) -> Result<(), XmlError> {
+        let reserved = match prefix {
+            "xml" => uri != XML_NS,
+            "xmlns" => true,
+            "" => uri == XML_NS,
+            _ => uri.is_empty() || uri == XML_NS,
+        };
+        if reserved {
+            return Err(XmlError::NotWellFormed(format!(
+                "invalid namespace declaration for prefix '{prefix}'"
+            )));
+        }
+        self.bindings.push((prefix.to_owned(), uri.to_owned()));
+        Ok(())
+    }
+
+    /// The URI bound to `prefix` (`None` = the default namespace, "" when undeclared).
+    pub(super) fn resolve(&self, prefix: Option<&str>) -> Result<&str, XmlError> {
+        let key = prefix.unwrap_or("");
+        if key == "xml" {
+            return Ok(XML_NS);
+        }
+        match self.bindings.iter().rev().find(|(p, _)| p == key) {
+            Some((_, uri)) => Ok(uri),
+            None if key.is_empty() => Ok(""),
+            None => Err(XmlError::NotWellFormed(format!(
+                "undeclared namespace prefix '{key}'"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inner_declarations_shadow_and_are_popped_with_their_scope() {
+        let mut ns = Namespaces::default();
+        ns.push_scope();
+        ns.declare("", "jabber:client").expect("ok");
+        ns.declare("s", "urn:s").expect("ok");
+        ns.push_scope();
+        ns.declare("", "urn:inner").expect("ok");
+        assert_eq!(ns.resolve(None), Ok("urn:inner"));
+        assert_eq!(ns.resolve(Some("s")), Ok("urn:s"));
+        ns.pop_scope();
+        assert_eq!(ns.resolve(None), Ok("jabber:client"));
+        assert_eq!(ns.resolve(Some("xml")), Ok(XML_NS));
+        assert!(ns.resolve(Some("nope")).is_err());
+    }
+
+    #[test]
+    fn reserved_prefixes_cannot_be_rebound() {
+        let mut ns = Namespaces::default();
+        assert!(ns.declare("xmlns", "urn:x").is_err());
+        assert!(ns.declare("xml", "urn:x").is_err());
+        assert!(ns.declare("p", "").is_err());
+        assert!(ns.declare("", "").is_ok());
+    }
+}

@@ -1,0 +1,197 @@
+//! Limits: depth, descendants and stanza size, enforced as bytes arrive with bounded
+//! memory and linear-time scanning.
+
+use super::*;
+use std::time::{Duration, Instant};
+
+#[test]
+fn ten_thousand_nested_elements_fail_fast_with_too_deep() {
+    let start = Instant::now();
+    let data = format!("{HEADER}{}", "<a>".repeat(10_000));
+    let mut p = StreamParser::new(Limits {
+        max_stanza_bytes: 1 << 20,
+        ..Limits::default()
+    });
+    assert_eq!(
+        parse_all(&mut p, data.as_bytes()).1,
+        Some(XmlError::TooDeep)
+    );
+    assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn depth_limit_counts_the_stanza_as_depth_one() {
+    let limits = Limits {
+        max_depth: 3,
+        ..Limits::default()
+    };
+    let ok = format!("{HEADER}<a><b><c/></b></a>");
+    assert_eq!(
+        parse_all(&mut StreamParser::new(limits), ok.as_bytes()).1,
+        None
+    );
+    let deep = format!("{HEADER}<a><b><c><d/></c></b></a>");
+    let got = parse_all(&mut StreamParser::new(limits), deep.as_bytes()).1;
+    assert_eq!(got, Some(XmlError::TooDeep));
+}
+
+#[test]
+fn too_many_descendants_is_refused() {
+    let limits = Limits {
+        max_child_elements: 3,
+        ..Limits::default()
+    };
+    let ok = format!("{HEADER}<m><a/><b><c/></b></m><m><a/><a/><a/></m>");
+    assert_eq!(
+        parse_all(&mut StreamParser::new(limits), ok.as_bytes()).1,
+        None
+    );
+    let bad = format!("{HEADER}<m><a/><b><c/></b><d/></m>");
+    let got = parse_all(&mut StreamParser::new(limits), bad.as_bytes()).1;
+    assert_eq!(got, Some(XmlError::TooManyChildren));
+}
+
+#[test]
+fn megabyte_stanza_in_small_chunks_is_refused_near_the_limit() {
+    let mut p = StreamParser::new(Limits::default());
+    p.set_max_stanza_bytes(10_000);
+    p.feed(HEADER.as_bytes()).expect("header");
+    p.feed(b"<message><body>").expect("start");
+    let chunk = [b'x'; 1000];
+    let mut fed = 0;
+    let err = loop {
+        match p.feed(&chunk) {
+            Ok(()) => fed += chunk.len(),
+            Err(e) => break e,
+        }
+        assert!(fed < 1_000_000);
+    };
+    assert_eq!(err, XmlError::StanzaTooLarge);
+    assert!((9_000..=10_000).contains(&fed), "refused after {fed} bytes");
+    assert!(
+        p.buffer_capacity() <= 10_001,
+        "capacity {}",
+        p.buffer_capacity()
+    );
+}
+
+#[test]
+fn megabyte_feed_is_refused_without_buffering_it() {
+    let mut p = StreamParser::new(Limits::default());
+    p.set_max_stanza_bytes(10_000);
+    let mut data = format!("{HEADER}<message><body>").into_bytes();
+    data.resize(1 << 20, b'x');
+    assert_eq!(parse_all(&mut p, &data).1, Some(XmlError::StanzaTooLarge));
+    assert!(
+        p.buffer_capacity() <= 10_001,
+        "capacity {}",
+        p.buffer_capacity()
+    );
+}
+
+#[test]
+fn complete_oversized_stanza_in_one_feed_is_refused() {
+    let mut p = StreamParser::new(Limits::default());
+    p.set_max_stanza_bytes(10_000);
+    p.feed(HEADER.as_bytes()).expect("header");
+    let big = format!("<message><body>{}</body></message>", "x".repeat(20_000));
+    let (evs, err) = parse_all(&mut p, big.as_bytes());
+    assert_eq!(err, Some(XmlError::StanzaTooLarge));
+    assert!(evs.iter().all(|e| matches!(e, StreamEvent::Open(_))));
+}
+
+#[test]
+fn many_small_stanzas_in_one_large_feed_are_all_accepted() {
+    let mut p = StreamParser::new(Limits::default());
+    p.set_max_stanza_bytes(10_000);
+    let mut data = HEADER.to_owned();
+    for i in 0..20_000 {
+        data.push_str(&format!("<presence id='{i}'/> "));
+    }
+    let (evs, err) = parse_all(&mut p, data.as_bytes());
+    assert_eq!(err, None);
+    assert_eq!(evs.len(), 20_001);
+    assert!(p.buffer_capacity() <= 10_001);
+}
+
+#[test]
+fn whitespace_keepalives_never_count_towards_the_limit() {
+    let mut p = StreamParser::new(Limits::default());
+    p.feed(HEADER.as_bytes()).expect("header");
+    p.set_max_stanza_bytes(100);
+    for _ in 0..1000 {
+        p.feed(b" ").expect("keepalive");
+    }
+    p.feed(b"<presence/>").expect("stanza");
+}
+
+fn stanza_with_limit(stanza: &str, limit: usize, bytewise: bool) -> Option<XmlError> {
+    let mut p = StreamParser::new(Limits::default());
+    p.feed(HEADER.as_bytes()).expect("header");
+    p.set_max_stanza_bytes(limit);
+    if bytewise {
+        stanza.as_bytes().chunks(1).find_map(|b| p.feed(b).err())
+    } else {
+        p.feed(stanza.as_bytes()).err()
+    }
+}
+
+#[test]
+fn a_stanza_of_exactly_the_limit_passes_and_one_byte_more_fails() {
+    let stanza = format!("<message><body>{}</body></message>", "é".repeat(100));
+    let n = stanza.len();
+    for bytewise in [false, true] {
+        assert_eq!(stanza_with_limit(&stanza, n, bytewise), None);
+        assert_eq!(
+            stanza_with_limit(&stanza, n - 1, bytewise),
+            Some(XmlError::StanzaTooLarge),
+            "bytewise {bytewise}"
+        );
+    }
+}
+
+#[test]
+fn raising_the_limit_after_authentication_admits_larger_stanzas() {
+    let mut p = StreamParser::new(Limits::default());
+    p.set_max_stanza_bytes(10_000);
+    p.feed(HEADER.as_bytes()).expect("header");
+    let big = format!("<message><body>{}</body></message>", "x".repeat(20_000));
+    p.set_max_stanza_bytes(262_144);
+    for chunk in big.as_bytes().chunks(4096) {
+        p.feed(chunk).expect("within the new limit");
+    }
+    assert!(matches!(p.next_event(), Ok(Some(StreamEvent::Open(_)))));
+    assert!(matches!(p.next_event(), Ok(Some(StreamEvent::Stanza(_)))));
+}
+
+/// Feeds `data` one byte at a time and returns how long it took.
+fn bytewise_duration(data: &[u8]) -> (Duration, Vec<StreamEvent>) {
+    let mut p = StreamParser::new(Limits::default());
+    let start = Instant::now();
+    for b in data.chunks(1) {
+        p.feed(b).expect("valid");
+    }
+    let elapsed = start.elapsed();
+    let mut evs = Vec::new();
+    while let Some(ev) = p.next_event().expect("valid") {
+        evs.push(ev);
+    }
+    (elapsed, evs)
+}
+
+#[test]
+fn large_tokens_fed_byte_by_byte_are_scanned_in_linear_time() {
+    // 200 KB in one attribute value, in one text node and in ignored text between
+    // stanzas: rescanning the tail on every feed would take minutes here.
+    let n = 200_000;
+    let cases = [
+        format!("{HEADER}<m a='{}'/>", "v>".repeat(n / 2)),
+        format!("{HEADER}<m>{}</m>", "t".repeat(n)),
+        format!("{HEADER}{}<m/>", "j".repeat(n)),
+    ];
+    for case in &cases {
+        let (elapsed, evs) = bytewise_duration(case.as_bytes());
+        assert_eq!(evs.len(), 2);
+        assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    }
+}
