@@ -74,6 +74,7 @@ pub(super) fn install(lua: &Lua, shared: &Shared) -> mlua::Result<EnvBuilder> {
             let pos = caller_position(lua);
             let mut s = lock(&sh);
             let (file, line) = position(&s, pos);
+            let line = pos.map_or(line, |(chunk, l)| s.statement_line(chunk, &key, l));
             let section = s.frames.last().and_then(|f| f.section);
             s.set_option(section, &key, value, file, line, true);
             Ok(())

@@ -34,6 +34,8 @@ pub(super) struct Frame {
 /// Everything evaluation accumulates; shared by the directive closures.
 pub(super) struct State {
     pub chunks: Vec<PathBuf>,
+    /// Source text of each config chunk, to point multi-line assignments at their start.
+    pub sources: Vec<String>,
     pub files: Vec<PathBuf>,
     pub global: SectionData,
     pub hosts: Vec<SectionData>,
@@ -53,6 +55,24 @@ pub(super) fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 }
 
 impl State {
+    /// The line where the assignment to `key` that Lua reports at `line` starts: Lua
+    /// reports a multi-line table constructor at its closing line.
+    pub fn statement_line(&self, chunk: usize, key: &str, line: u32) -> u32 {
+        let Some(src) = self.sources.get(chunk) else { return line };
+        let lines: Vec<&str> = src.lines().collect();
+        let starts = |text: &str| {
+            let t = text.trim_start();
+            t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('='))
+        };
+        let end = (line as usize).min(lines.len());
+        for l in (end.saturating_sub(500)..end).rev() {
+            if starts(lines[l]) {
+                return u32::try_from(l + 1).unwrap_or(line);
+            }
+        }
+        line
+    }
+
     pub fn chunk_path(&self, chunk: usize) -> PathBuf {
         self.chunks.get(chunk).cloned().unwrap_or_default()
     }
@@ -130,6 +150,7 @@ pub(super) fn evaluate_source(path: &Path, source: &[u8]) -> Result<Config, Conf
     })?;
     let shared: Shared = Arc::new(Mutex::new(State {
         chunks: Vec::new(),
+        sources: Vec::new(),
         files: Vec::new(),
         global: SectionData {
             name: "*".to_string(),
@@ -166,6 +187,7 @@ pub(super) fn evaluate_source(path: &Path, source: &[u8]) -> Result<Config, Conf
 fn finish_from_ref(main: &Path, s: &State) -> Config {
     let state = State {
         chunks: s.chunks.clone(),
+        sources: Vec::new(),
         files: s.files.clone(),
         global: s.global.clone(),
         hosts: s.hosts.clone(),
@@ -242,6 +264,9 @@ pub(super) fn load_chunk(
         let mut s = lock(shared);
         s.files.push(path.to_path_buf());
         s.chunks.push(path.to_path_buf());
+        let n = s.chunks.len() - 1;
+        s.sources.resize(n, String::new());
+        s.sources.push(String::from_utf8_lossy(source).into_owned());
         let chunk = s.chunks.len() - 1;
         s.frames.push(Frame {
             chunk,
