@@ -1,1 +1,194 @@
-fn main() {}
+//! The `lilt` command line: finds the config file the way Prosody does, then runs the
+//! server, checks the config, or manages accounts. It owns no behaviour of its own: each
+//! subcommand is a thin call into the library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use lilt::config::{check, json, logging, Config, ConfigError};
+
+/// Directories searched for a config file, in order (Prosody's CFG_CONFIGDIR, with
+/// Lilt's bundled tree first).
+const CONFIG_DIRS: &[&str] = &["config", "/etc/prosody"];
+const CONFIG_NAME: &str = "prosody.cfg.lua";
+
+#[derive(Parser, Debug)]
+#[command(name = "lilt", version, about = "A Prosody-compatible XMPP server")]
+struct Cli {
+    /// Config file: tried as given, then relative to ./config and /etc/prosody.
+    /// Defaults to $LILT_CONFIG, then $PROSODY_CONFIG, then prosody.cfg.lua in those dirs.
+    #[arg(short = 'c', long = "config", global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve XMPP (the default when no command is given).
+    Run,
+    /// Check the configuration (`check config`, or `check` alone).
+    Check {
+        #[arg(value_enum)]
+        what: Option<CheckWhat>,
+        /// Print the resolved configuration as JSON instead of checking it.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show version and environment information.
+    About,
+    /// Create an account.
+    Adduser { jid: String },
+    /// Change an account's password.
+    Passwd { jid: String },
+    /// Delete an account.
+    Deluser { jid: String },
+    /// Create an account non-interactively.
+    Register { user: String, host: String, password: String },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum CheckWhat {
+    Config,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run(cli.config.as_deref()),
+        Command::Check { what: _, json } => check_config(cli.config.as_deref(), json),
+        Command::About => about(cli.config.as_deref()),
+        Command::Adduser { jid } | Command::Passwd { jid } | Command::Deluser { jid } => {
+            accounts(cli.config.as_deref(), &jid)
+        }
+        Command::Register { user, host, .. } => accounts(cli.config.as_deref(), &format!("{user}@{host}")),
+    };
+    ExitCode::from(code)
+}
+
+/// The config file to use, or every path that was tried.
+fn find_config(arg: Option<&Path>) -> Result<PathBuf, Vec<PathBuf>> {
+    let mut tried = Vec::new();
+    let given = arg.map(Path::to_path_buf).or_else(|| {
+        ["LILT_CONFIG", "PROSODY_CONFIG"]
+            .iter()
+            .find_map(|v| std::env::var_os(v).filter(|s| !s.is_empty()).map(PathBuf::from))
+    });
+    let candidates: Vec<PathBuf> = match &given {
+        Some(p) if p.is_absolute() => vec![p.clone()],
+        Some(p) => std::iter::once(p.clone())
+            .chain(CONFIG_DIRS.iter().map(|d| Path::new(d).join(p)))
+            .collect(),
+        None => CONFIG_DIRS.iter().map(|d| Path::new(d).join(CONFIG_NAME)).collect(),
+    };
+    for c in candidates {
+        if c.is_file() {
+            return Ok(c);
+        }
+        tried.push(c);
+    }
+    Err(tried)
+}
+
+fn config_path_or_report(arg: Option<&Path>) -> Result<PathBuf, u8> {
+    find_config(arg).map_err(|tried| {
+        eprintln!("Lilt was unable to find the configuration file.");
+        for t in tried {
+            eprintln!("We looked for: {}", t.display());
+        }
+        eprintln!("Give one with --config FILE (or LILT_CONFIG / PROSODY_CONFIG).");
+        1
+    })
+}
+
+fn report_load_error(path: &Path, e: &ConfigError) -> u8 {
+    eprintln!("A problem occurred while reading the config file {}", path.display());
+    eprintln!("Error: {e}");
+    1
+}
+
+fn load(arg: Option<&Path>, strict: bool) -> Result<Config, u8> {
+    let path = config_path_or_report(arg)?;
+    let loaded = if strict {
+        Config::load(&path)
+    } else {
+        Config::load_unchecked(&path)
+    };
+    loaded.map_err(|e| report_load_error(&path, &e))
+}
+
+fn setup_logging(config: &Config) -> Result<(), u8> {
+    let data = config.global().path("data_path", Path::new(".")).unwrap_or_else(|| PathBuf::from("data"));
+    let rules = logging::plan(config.global().get("log"), &data).map_err(|e| {
+        eprintln!("Error: {}: {e}", config.main_file().display());
+        1u8
+    })?;
+    logging::install(&rules).map_err(|e| {
+        eprintln!("Error: {e}");
+        1u8
+    })?;
+    for w in config.warnings() {
+        tracing::warn!("Configuration warning: {w}");
+    }
+    Ok(())
+}
+
+fn run(arg: Option<&Path>) -> u8 {
+    let config = match load(arg, true) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if let Err(code) = setup_logging(&config) {
+        return code;
+    }
+    tracing::info!(files = config.files().len(), hosts = ?config.virtual_hosts(), "configuration loaded");
+    // LEAD: call `lilt::core::run(config)` here once the core lands on main.
+    eprintln!("serving is not implemented on this branch");
+    1
+}
+
+fn accounts(arg: Option<&Path>, jid: &str) -> u8 {
+    let config = match load(arg, true) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let _ = (&config, jid);
+    // LEAD: call the account functions (modules::auth_internal_hashed::Accounts) here.
+    eprintln!("account management is not implemented on this branch");
+    1
+}
+
+fn check_config(arg: Option<&Path>, as_json: bool) -> u8 {
+    let config = match load(arg, false) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    if as_json {
+        let value = json::config_to_json(&config);
+        match serde_json::to_string_pretty(&value) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("Error: cannot print JSON: {e}");
+                return 1;
+            }
+        }
+        return 0;
+    }
+    let report = check::check(&config);
+    print!("{}", check::render(&config, &report));
+    u8::try_from(report.exit_code()).unwrap_or(2)
+}
+
+fn about(arg: Option<&Path>) -> u8 {
+    println!("Lilt {}", env!("CARGO_PKG_VERSION"));
+    println!("  A Prosody-compatible XMPP server (configuration language of Prosody 0.12)");
+    match find_config(arg) {
+        Ok(p) => println!("  Config file: {}", std::path::absolute(&p).unwrap_or(p).display()),
+        Err(_) => println!("  Config file: (not found)"),
+    }
+    println!("  Config search: --config, $LILT_CONFIG, $PROSODY_CONFIG, then ./config and /etc/prosody");
+    println!("  Lua: 5.4 (embedded)");
+    println!("  Platform: {} {}", std::env::consts::OS, std::env::consts::ARCH);
+    0
+}
