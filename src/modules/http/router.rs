@@ -1,0 +1,458 @@
+//! The route table of mod_http (reference §6.2–6.4): apps register routes under a base path
+//! per host; a request is matched global-first, then by its Host header, and the handler's
+//! reply becomes a response (error pages, redirects, CORS headers, HEAD as GET).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use super::cors::Cors;
+use super::pages;
+use super::request::{Reply, Request, Response};
+use super::settings::{CorsSpec, HttpSettings};
+
+/// A route handler: gets the request and, for `/prefix/*` routes, the rest of the path.
+pub type HandlerFn = dyn Fn(&Request, &str) -> Reply + Send + Sync;
+
+/// What a route runs: a function, or a fixed response (Prosody's non-function handler).
+#[derive(Clone)]
+pub enum Handler {
+    Fn(Arc<HandlerFn>),
+    Static(Response),
+}
+
+impl Handler {
+    pub fn new(f: impl Fn(&Request, &str) -> Reply + Send + Sync + 'static) -> Self {
+        Handler::Fn(Arc::new(f))
+    }
+
+    fn call(&self, request: &Request, rest: &str) -> Reply {
+        match self {
+            Handler::Fn(f) => f(request, rest),
+            Handler::Static(r) => Reply::Response(r.clone()),
+        }
+    }
+}
+
+impl fmt::Debug for Handler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Handler::Fn(_) => f.write_str("Handler::Fn"),
+            Handler::Static(r) => write!(f, "Handler::Static({})", r.status),
+        }
+    }
+}
+
+/// What a module provides as `http` (Prosody's `module:provides("http", {...})`).
+///
+/// ```
+/// use lilt::modules::http::{App, Handler, Reply};
+/// let app = App::new("hello").route("GET /*", Handler::new(|_req, rest| {
+///     Reply::Status(if rest.is_empty() { 204 } else { 404 })
+/// }));
+/// ```
+#[derive(Debug, Clone)]
+pub struct App {
+    /// Key for `http_paths` and `http_cors_override`.
+    pub name: String,
+    /// Base path when `http_paths` has none; `/<name>` when this is unset too.
+    pub default_path: Option<String>,
+    /// The app's own `cors` table.
+    pub cors: Option<CorsSpec>,
+    /// Route keys (`GET`, `POST /sub`, `GET /files/*`) and handlers, in registration order.
+    pub routes: Vec<(String, Handler)>,
+}
+
+impl App {
+    pub fn new(name: &str) -> Self {
+        App {
+            name: name.to_owned(),
+            default_path: None,
+            cors: None,
+            routes: Vec::new(),
+        }
+    }
+
+    pub fn with_default_path(mut self, path: &str) -> Self {
+        self.default_path = Some(path.to_owned());
+        self
+    }
+
+    pub fn with_cors(mut self, cors: CorsSpec) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
+    pub fn route(mut self, key: &str, handler: Handler) -> Self {
+        self.routes.push((key.to_owned(), handler));
+        self
+    }
+}
+
+/// Where an app is registered: the global HTTP context (any Host) or one host.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// The VirtualHost/Component name; `None` for a global module.
+    pub host: Option<String>,
+    /// `http_host` of that host when it differs from its name.
+    pub http_host: Option<String>,
+    /// The host section's own `http_paths`.
+    pub http_paths: HashMap<String, String>,
+}
+
+impl Scope {
+    pub fn global() -> Self {
+        Scope::default()
+    }
+
+    pub fn host(name: &str) -> Self {
+        Scope {
+            host: Some(name.to_owned()),
+            ..Scope::default()
+        }
+    }
+
+    pub fn with_http_host(mut self, http_host: &str) -> Self {
+        self.http_host = Some(http_host.to_owned());
+        self
+    }
+
+    pub fn with_path(mut self, app: &str, path: &str) -> Self {
+        self.http_paths.insert(app.to_owned(), path.to_owned());
+        self
+    }
+
+    /// The name requests must carry in `Host` to reach this scope.
+    fn request_host(&self) -> Option<&str> {
+        self.http_host.as_deref().or(self.host.as_deref())
+    }
+}
+
+/// An app's base path: host `http_paths`, then global, then `default_path`, then
+/// `/<name>`; leading `/` ensured, trailing `/` removed, `$host` expanded.
+pub fn base_path(
+    scope: &Scope,
+    app: &str,
+    default_path: Option<&str>,
+    settings: &HttpSettings,
+) -> String {
+    let configured = scope
+        .http_paths
+        .get(app)
+        .or_else(|| settings.paths.get(app))
+        .map(String::as_str);
+    let raw = match configured.or(default_path) {
+        Some(p) => p.to_owned(),
+        None => format!("/{app}"),
+    };
+    let expanded = raw.replace("$host", scope.host.as_deref().unwrap_or("*"));
+    let trimmed = expanded.trim_end_matches('/');
+    if trimmed.starts_with('/') || trimmed.is_empty() {
+        trimmed.to_owned()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    Handler(Handler),
+    /// CORS preflight: 200, empty body.
+    Options,
+    /// 301 to the same path with a trailing slash (priority below handlers).
+    SlashRedirect,
+}
+
+#[derive(Debug, Clone)]
+struct Route {
+    method: String,
+    /// `None`: global context.
+    host: Option<String>,
+    /// Exact path, or the prefix (ending in `/`) of a wildcard route.
+    path: String,
+    wildcard: bool,
+    target: Target,
+    app: usize,
+}
+
+/// A registered app, for CORS and for telling the caller which host answered.
+#[derive(Debug, Clone)]
+struct Registered {
+    vhost: Option<String>,
+    cors: Option<Cors>,
+}
+
+/// The outcome of dispatching one request.
+#[derive(Debug, Clone)]
+pub struct Dispatched {
+    pub response: Response,
+    /// The VirtualHost whose route answered (`None`: global route or no route).
+    pub route_host: Option<String>,
+}
+
+/// The HTTP route table shared by all listeners.
+#[derive(Debug, Clone, Default)]
+pub struct Router {
+    routes: Vec<Route>,
+    apps: Vec<Registered>,
+    /// `http_host` name -> VirtualHost name, for every host with an app.
+    hosts: HashMap<String, String>,
+}
+
+/// A parsed route key: method, path below the base, wildcard flag.
+fn parse_key(key: &str) -> Option<(String, String, bool)> {
+    let key = key.trim();
+    let (method, path) = match key.split_once(char::is_whitespace) {
+        Some((m, p)) => (m, p.trim()),
+        None => (key, ""),
+    };
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    if !path.is_empty() && !path.starts_with('/') {
+        return None;
+    }
+    let (path, wildcard) = match path.strip_suffix('*') {
+        Some(prefix) if prefix.ends_with('/') => (prefix, true),
+        Some(_) => return None,
+        None => (path, false),
+    };
+    Some((method.to_ascii_uppercase(), path.to_owned(), wildcard))
+}
+
+impl Router {
+    pub fn new() -> Self {
+        Router::default()
+    }
+
+    /// Whether `name` is a registered HTTP host (an `http_host` with at least one app).
+    pub fn has_host(&self, name: &str) -> bool {
+        self.hosts.contains_key(name)
+    }
+
+    /// Registers an app's routes in `scope`. Returns warnings for the operator's log
+    /// (invalid keys, duplicate routes).
+    pub fn add_app(&mut self, scope: &Scope, app: App, settings: &HttpSettings) -> Vec<String> {
+        let mut warnings = Vec::new();
+        let base = base_path(scope, &app.name, app.default_path.as_deref(), settings);
+        let host = scope.request_host().map(str::to_owned);
+        if let (Some(h), Some(vhost)) = (&host, &scope.host) {
+            self.hosts.entry(h.clone()).or_insert_with(|| vhost.clone());
+        }
+        let mut parsed = Vec::new();
+        for (key, handler) in app.routes {
+            match parse_key(&key) {
+                Some(p) => parsed.push((p, handler)),
+                None => warnings.push(format!("Invalid route '{key}' in HTTP app '{}'", app.name)),
+            }
+        }
+        let spec = settings.cors_override.get(&app.name).or(app.cors.as_ref());
+        let cors = Cors::for_app(
+            &settings.cors,
+            spec,
+            parsed.iter().map(|((m, _, _), _)| m.as_str()),
+        );
+        let index = self.apps.len();
+        let cors_on = cors.is_some();
+        self.apps.push(Registered {
+            vhost: scope.host.clone(),
+            cors,
+        });
+        for ((method, sub, wildcard), handler) in parsed {
+            let mut path = format!("{base}{sub}");
+            if path.is_empty() {
+                path.push('/');
+            }
+            let exists = self.routes.iter().any(|r| {
+                r.app == index
+                    && r.method == method
+                    && r.path == path
+                    && r.wildcard == wildcard
+                    && matches!(r.target, Target::Handler(_))
+            });
+            if exists {
+                warnings.push(format!(
+                    "App '{}' added handler twice for {method} {path}",
+                    app.name
+                ));
+                continue;
+            }
+            let route = |method: &str, path: &str, wildcard, target| Route {
+                method: method.to_owned(),
+                host: host.clone(),
+                path: path.to_owned(),
+                wildcard,
+                target,
+                app: index,
+            };
+            if path.len() > 1 && path.ends_with('/') {
+                let bare = &path[..path.len() - 1];
+                self.routes
+                    .push(route(&method, bare, false, Target::SlashRedirect));
+            }
+            if cors_on
+                && !self.routes.iter().any(|r| {
+                    r.app == index
+                        && r.method == "OPTIONS"
+                        && r.path == path
+                        && r.wildcard == wildcard
+                })
+            {
+                self.routes
+                    .push(route("OPTIONS", &path, wildcard, Target::Options));
+            }
+            self.routes
+                .push(route(&method, &path, wildcard, Target::Handler(handler)));
+        }
+        warnings
+    }
+
+    /// Matches a request and produces its response (§6.3): global routes, then the Host
+    /// header's routes (falling back to `http_default_host`), HEAD falling back to GET.
+    pub fn dispatch(&self, request: &Request, settings: &HttpSettings) -> Dispatched {
+        if let Some(done) = self.run_scope(request, None, settings) {
+            return done;
+        }
+        let host = request
+            .header("host")
+            .map(strip_port)
+            .filter(|h| !h.is_empty());
+        let default = settings
+            .default_host
+            .as_deref()
+            .filter(|d| self.has_host(d));
+        let chosen = match host {
+            Some(h) if self.has_host(h) => Ok(h),
+            _ if default.is_some() => Ok(default.unwrap_or_default()),
+            Some(h) => Err((404, format!("Unknown host: {h}"))),
+            None => Err((400, "Missing or invalid 'Host' header".to_owned())),
+        };
+        let fallback = match chosen {
+            Ok(h) => match self.run_scope(request, Some(h), settings) {
+                Some(done) => return done,
+                None => (404, None),
+            },
+            Err((status, message)) => (status, Some(message)),
+        };
+        let response = if matches!(request.method.as_str(), "GET" | "HEAD") && request.path == "/" {
+            pages::running_page()
+        } else {
+            pages::error_page(fallback.0, fallback.1.as_deref(), None, &settings.errors)
+        };
+        Dispatched {
+            response,
+            route_host: None,
+        }
+    }
+
+    fn run_scope(
+        &self,
+        request: &Request,
+        host: Option<&str>,
+        settings: &HttpSettings,
+    ) -> Option<Dispatched> {
+        let mut methods = vec![request.method.as_str()];
+        if request.method == "HEAD" {
+            methods.push("GET");
+        }
+        methods
+            .into_iter()
+            .find_map(|method| self.run_method(request, method, host, settings))
+    }
+
+    fn run_method(
+        &self,
+        request: &Request,
+        method: &str,
+        host: Option<&str>,
+        settings: &HttpSettings,
+    ) -> Option<Dispatched> {
+        let here = |r: &&Route| r.method == method && r.host.as_deref() == host;
+        let exact = self
+            .routes
+            .iter()
+            .filter(here)
+            .filter(|r| !r.wildcard && r.path == request.path)
+            .filter(|r| !matches!(r.target, Target::SlashRedirect));
+        let mut prefixed: Vec<&Route> = self
+            .routes
+            .iter()
+            .filter(here)
+            .filter(|r| r.wildcard && request.path.starts_with(&r.path))
+            .collect();
+        prefixed.sort_by_key(|r| std::cmp::Reverse(r.path.len()));
+        let redirects = self
+            .routes
+            .iter()
+            .filter(here)
+            .filter(|r| r.path == request.path && matches!(r.target, Target::SlashRedirect));
+        for route in exact.chain(prefixed).chain(redirects) {
+            let rest = if route.wildcard {
+                &request.path[route.path.len()..]
+            } else {
+                ""
+            };
+            let reply = match &route.target {
+                Target::Handler(h) => h.call(request, rest),
+                Target::Options => Reply::Response(Response::new(200)),
+                Target::SlashRedirect => Reply::Response(slash_redirect(request)),
+            };
+            if let Some(mut response) = finish(reply, settings) {
+                let app = &self.apps[route.app];
+                if let Some(cors) = &app.cors {
+                    cors.apply(request.header("origin"), &mut response);
+                }
+                return Some(Dispatched {
+                    response,
+                    route_host: app.vhost.clone(),
+                });
+            }
+        }
+        None
+    }
+}
+
+fn slash_redirect(request: &Request) -> Response {
+    let mut location = format!("{}/", request.path);
+    if let Some(q) = &request.query {
+        location.push('?');
+        location.push_str(q);
+    }
+    Response::new(301).with_header("Location", location)
+}
+
+/// Turns a handler's reply into a response; `None` lets the next handler try.
+fn finish(reply: Reply, settings: &HttpSettings) -> Option<Response> {
+    match reply {
+        Reply::Pass => None,
+        Reply::Status(s) if s >= 400 => Some(pages::error_page(s, None, None, &settings.errors)),
+        Reply::Status(s) => Some(Response::new(s)),
+        Reply::Error {
+            status,
+            message,
+            private,
+        } => Some(pages::error_page(
+            status,
+            message.as_deref(),
+            private.as_deref(),
+            &settings.errors,
+        )),
+        Reply::Response(r) => Some(r),
+    }
+}
+
+/// `example.com:5280` -> `example.com`; `[::1]:5280` -> `[::1]`; no lower-casing.
+pub(crate) fn strip_port(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((name, port))
+            if port.bytes().all(|b| b.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
+        _ => host,
+    }
+}
+
+#[cfg(test)]
+mod tests;
