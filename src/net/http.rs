@@ -103,9 +103,17 @@ where
 }
 
 /// Accepts plain-HTTP connections forever, one task each (the `http` service without TLS).
-pub async fn serve_listener(listener: TcpListener, app: Arc<HttpApp>) -> std::io::Result<()> {
+pub async fn serve_listener(listener: TcpListener, app: Arc<HttpApp>) {
     loop {
-        let (stream, peer) = listener.accept().await?;
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                // Out of descriptors and similar: keep the service up, do not spin.
+                tracing::warn!(%err, "http accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
         let app = Arc::clone(&app);
         tokio::spawn(async move {
             if let Err(err) = serve_connection(stream, peer, false, app).await {

@@ -2,15 +2,18 @@
 //! matching, error pages, CORS and trusted proxies (reference §6). No sockets here: the
 //! hyper server in `net::http` turns wire requests into [`Request`]s and back.
 
+pub mod app;
 pub mod cors;
 pub mod pages;
 pub mod proxies;
 pub mod request;
 pub mod router;
 pub mod settings;
+pub mod url;
 
+pub use app::{base_path, App, Handler, HandlerFn, Scope};
 pub use cors::Cors;
 pub use proxies::TrustedProxies;
 pub use request::{Reply, Request, Response};
-pub use router::{base_path, App, Dispatched, Handler, Router, Scope};
+pub use router::{Dispatched, Router};
 pub use settings::{CorsDefaults, CorsSpec, ErrorPageSettings, HttpSettings};

@@ -22,6 +22,10 @@ pub struct HttpSettings {
     /// `trusted_proxies`.
     pub trusted_proxies: TrustedProxies,
     pub errors: ErrorPageSettings,
+    /// Guide extension `https_redirect = true`: plain-HTTP requests (not made secure by a
+    /// trusted proxy) get a 301 to `https://<host>[:port]<path>`. Holds the HTTPS port to
+    /// redirect to; `None` (the default, and Prosody's behaviour) serves plain HTTP.
+    pub https_redirect: Option<u16>,
 }
 
 impl Default for HttpSettings {
@@ -36,6 +40,7 @@ impl Default for HttpSettings {
             cors_override: HashMap::new(),
             trusted_proxies: TrustedProxies::default(),
             errors: ErrorPageSettings::default(),
+            https_redirect: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Route table behaviour: base paths, keys, host matching, HEAD, redirects, error pages, CORS.
 
 use super::*;
+use crate::modules::http::settings::CorsSpec;
 
 fn text(r: &Response) -> String {
     String::from_utf8(r.body.to_vec()).expect("utf-8 body")
@@ -298,4 +299,21 @@ fn strip_port_handles_ipv6_literals() {
     assert_eq!(strip_port("[::1]"), "[::1]");
     assert_eq!(strip_port("a.example:80"), "a.example");
     assert_eq!(strip_port("a.example"), "a.example");
+}
+
+#[test]
+fn https_redirect_sends_plain_requests_to_https() {
+    let (r, mut s) = router_with(Scope::host("h"), App::new("a").route("GET", ok("a")));
+    s.https_redirect = Some(5281);
+    let resp = get(&r, &s, "/a?q=1", "h:5280");
+    assert_eq!(resp.status, 301);
+    assert_eq!(resp.header("Location"), Some("https://h:5281/a?q=1"));
+    let mut secure = Request::new("GET", "/a").with_header("Host", "h");
+    secure.secure = true;
+    assert_eq!(r.dispatch(&secure, &s).response.status, 200);
+    s.https_redirect = Some(443);
+    assert_eq!(
+        get(&r, &s, "/a", "h").header("Location"),
+        Some("https://h/a")
+    );
 }
