@@ -221,3 +221,18 @@ async fn upgraded_socket_carries_frames_both_ways() {
         other => panic!("expected close, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn upgrade_without_upgrade_header_is_400_not_a_dead_101() {
+    let server = start_default().await;
+    let raw = get(
+        "/xmpp-websocket",
+        &[
+            &format!("Sec-WebSocket-Key: {WS_KEY}"),
+            "Sec-WebSocket-Protocol: xmpp",
+        ],
+    );
+    let resp = exchange(&server, &raw).await;
+    assert_eq!(resp.status, 400);
+    assert!(resp.text().contains("Upgrade: websocket"));
+}

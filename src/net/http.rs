@@ -169,6 +169,18 @@ async fn handle(
 
     let dispatched = app.router.dispatch(&request, &app.settings);
     let mut response = dispatched.response;
+    // hyper only hands over the socket for HTTP/1.1 requests that carry `Upgrade`; Prosody
+    // does not look at that header, but without it there is nothing to switch to.
+    let can_upgrade =
+        parts.version == Version::HTTP_11 && parts.headers.contains_key(hyper::header::UPGRADE);
+    if response.upgrade && !can_upgrade {
+        response = pages::error_page(
+            400,
+            Some("A WebSocket upgrade needs HTTP/1.1 and an 'Upgrade: websocket' header."),
+            None,
+            &app.settings.errors,
+        );
+    }
     if response.upgrade {
         let ws = WsRequest {
             peer,

@@ -1,7 +1,8 @@
 //! RFC 7395 framing conversion (reference §5.4): a client's `<open/>` and `<close/>` become
 //! the `<stream:stream>` header and footer the c2s stream parser expects; everything else is
 //! passed through verbatim. Outgoing helpers build the server's `<open/>` and `<close/>`.
-//! Serialising stanzas (`stanza_frame`) is left to the code that owns `lilt::xml::Element`.
+//! `stanza_frame(&Element)` belongs with `lilt::xml` (another slice); [`stream_element_frame`]
+//! covers the `stream:*` special case it needs.
 
 use std::borrow::Cow;
 
@@ -166,6 +167,37 @@ pub fn open_frame(from: &str, to: Option<&str>, id: &str, lang: &str) -> String 
     out
 }
 
+/// An outgoing `stream:*` element (`features`, `error`) as Prosody frames it:
+/// `<stream:NAME xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' ...>`.
+/// `children_xml` is the serialised children, each carrying its own `xmlns`.
+///
+/// ```
+/// use lilt::modules::websocket::conversion::stream_element_frame;
+/// assert_eq!(stream_element_frame("features", &[], ""),
+///     "<stream:features xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'/>");
+/// ```
+pub fn stream_element_frame(name: &str, attrs: &[(String, String)], children_xml: &str) -> String {
+    let mut out = String::with_capacity(96 + children_xml.len());
+    out.push_str("<stream:");
+    out.push_str(name);
+    out.push_str(" xmlns='jabber:client' xmlns:stream='");
+    out.push_str(STREAMS_NS);
+    out.push('\'');
+    for (k, v) in attrs {
+        push_attr(&mut out, k, v);
+    }
+    if children_xml.is_empty() {
+        out.push_str("/>");
+    } else {
+        out.push('>');
+        out.push_str(children_xml);
+        out.push_str("</stream:");
+        out.push_str(name);
+        out.push('>');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,5 +269,16 @@ mod tests {
             "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' xml:lang='en' version='1.0' id='id1' from='example.com' to='a&apos;b@example.com'/>"
         );
         assert!(!open_frame("h", None, "i", "en").contains(" to="));
+    }
+
+    #[test]
+    fn stream_elements_get_client_and_stream_namespaces() {
+        let children = "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>";
+        assert_eq!(
+            stream_element_frame("features", &[], children),
+            "<stream:features xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/></stream:features>"
+        );
+        let attrs = vec![("id".to_owned(), "a'b".to_owned())];
+        assert!(stream_element_frame("error", &attrs, "").ends_with(" id='a&apos;b'/>"));
     }
 }
