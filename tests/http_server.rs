@@ -240,4 +240,11 @@ async fn responses_carry_date_length_and_keep_alive_headers() {
     assert_eq!(resp.header("Connection"), Some("Keep-Alive"));
     let resp = exchange(&server, &get("/probe", &["Connection: close"])).await;
     assert_eq!(resp.header("Connection"), Some("close"));
+    let old = exchange(&server, "GET /probe HTTP/1.0\r\nHost: example.com\r\n\r\n").await;
+    assert_eq!(old.header("Connection"), None);
+    let old_ka = "GET /probe HTTP/1.0\r\nHost: example.com\r\nConnection: keep-alive\r\n\r\n";
+    assert_eq!(
+        exchange(&server, old_ka).await.header("Connection"),
+        Some("Keep-Alive")
+    );
 }

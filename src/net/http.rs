@@ -201,13 +201,13 @@ async fn handle(
         });
     } else if persistent {
         response.set_header("Connection", "Keep-Alive");
-    } else {
+    } else if parts.version == Version::HTTP_11 {
         response.set_header("Connection", "close");
     }
     to_wire(response)
 }
 
-/// HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
+/// Prosody's rule: `Connection: keep-alive`, or HTTP/1.1 without `Connection: close`.
 fn is_persistent(version: Version, headers: &hyper::HeaderMap) -> bool {
     let has = |token: &str| {
         headers
@@ -217,11 +217,7 @@ fn is_persistent(version: Version, headers: &hyper::HeaderMap) -> bool {
             .flat_map(|v| v.split(','))
             .any(|t| t.trim().eq_ignore_ascii_case(token))
     };
-    match version {
-        Version::HTTP_11 => !has("close"),
-        Version::HTTP_10 => has("keep-alive"),
-        _ => false,
-    }
+    has("keep-alive") || (version == Version::HTTP_11 && !has("close"))
 }
 
 /// `http_max_content_size` exceeded: Prosody drops the connection; we say why first.

@@ -26,11 +26,13 @@ fn builtin_message(status: u16) -> Option<&'static str> {
     })
 }
 
-/// An HTML error page: title = status text, then `message` (or the configured/built-in text
-/// for the code, or the default message). `private` shows only with `http_errors_detailed`.
+/// An HTML error page: title = status text, then the configured (or built-in, or default)
+/// message for the code, then `extra` — the handler's public detail, or its `private` one
+/// with `http_errors_detailed`. With `http_errors_always_show = false`, codes without a
+/// message get an empty body.
 pub fn error_page(
     status: u16,
-    message: Option<&str>,
+    extra: Option<&str>,
     private: Option<&str>,
     settings: &ErrorPageSettings,
 ) -> Response {
@@ -40,22 +42,20 @@ pub fn error_page(
         .and_then(|list| list.first())
         .map(String::as_str)
         .or_else(|| builtin_message(status));
-    if !settings.always_show && configured.is_none() && message.is_none() {
-        return Response::new(status);
+    if !settings.always_show && configured.is_none() {
+        return Response::new(status).with_header("Content-Type", "text/html; charset=utf-8");
     }
-    let shown = match private {
+    let message = configured.unwrap_or(settings.default_message.as_str());
+    let extra = match private {
         Some(p) if settings.detailed => Some(p),
-        _ => message,
+        _ => extra,
     };
-    let text = shown
-        .or(configured)
-        .unwrap_or(settings.default_message.as_str());
-    Response::html(status, render(status_text(status), text, None))
+    Response::html(status, render(status_text(status), message, None, extra))
 }
 
 /// A 200 informational page (Prosody's `http-message` event).
 pub fn message_page(title: &str, message: &str, warning: Option<&str>) -> Response {
-    Response::html(200, render(title, message, warning))
+    Response::html(200, render(title, message, warning, None))
 }
 
 /// The page `GET /` returns when nothing else is routed there.
@@ -67,7 +67,7 @@ pub fn running_page() -> Response {
     )
 }
 
-fn render(title: &str, message: &str, warning: Option<&str>) -> String {
+fn render(title: &str, message: &str, warning: Option<&str>, extra: Option<&str>) -> String {
     let mut page = String::with_capacity(512);
     page.push_str("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>");
     escape_html(title, &mut page);
@@ -82,6 +82,11 @@ fn render(title: &str, message: &str, warning: Option<&str>) -> String {
     if let Some(w) = warning {
         page.push_str("<p class=\"warning\">");
         escape_html(w, &mut page);
+        page.push_str("</p>\n");
+    }
+    if let Some(x) = extra {
+        page.push_str("<p class=\"extra\">");
+        escape_html(x, &mut page);
         page.push_str("</p>\n");
     }
     page.push_str("</body>\n</html>\n");
@@ -128,7 +133,7 @@ mod tests {
     fn private_text_only_with_detailed_errors() {
         let mut s = ErrorPageSettings::default();
         let r = error_page(500, Some("public"), Some("secret"), &s);
-        assert!(!body(&r).contains("secret"));
+        assert!(!body(&r).contains("secret") && body(&r).contains("public"));
         s.detailed = true;
         assert!(body(&error_page(500, Some("public"), Some("secret"), &s)).contains("secret"));
     }
@@ -148,7 +153,7 @@ mod tests {
             always_show: false,
             ..ErrorPageSettings::default()
         };
-        assert!(error_page(418, None, None, &s).body.is_empty());
+        assert!(error_page(418, Some("detail"), None, &s).body.is_empty());
         assert!(!error_page(404, None, None, &s).body.is_empty());
     }
 

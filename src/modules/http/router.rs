@@ -189,17 +189,15 @@ impl Router {
             Some(h) => Err((404, format!("Unknown host: {h}"))),
             None => Err((400, "Missing or invalid 'Host' header".to_owned())),
         };
-        let fallback = match chosen {
+        let response = match chosen {
             Ok(h) => match self.run_scope(request, Some(h), settings) {
                 Some(done) => return done,
-                None => (404, None),
+                None => error_response(request, 404, None, None, settings),
             },
-            Err((status, message)) => (status, Some(message)),
-        };
-        let response = if matches!(request.method.as_str(), "GET" | "HEAD") && request.path == "/" {
-            pages::running_page()
-        } else {
-            pages::error_page(fallback.0, fallback.1.as_deref(), None, &settings.errors)
+            // Host errors are not about a path, so `/` gets no "running" page here.
+            Err((status, message)) => {
+                pages::error_page(status, Some(&message), None, &settings.errors)
+            }
         };
         Dispatched {
             response,
@@ -259,7 +257,7 @@ impl Router {
                 Target::Options => Reply::Response(Response::new(200)),
                 Target::SlashRedirect => Reply::Response(slash_redirect(request)),
             };
-            if let Some(mut response) = finish(reply, settings) {
+            if let Some(mut response) = finish(reply, request, settings) {
                 let app = &self.apps[route.app];
                 if let Some(cors) = &app.cors {
                     cors.apply(request.header("origin"), &mut response);
@@ -304,23 +302,39 @@ fn slash_redirect(request: &Request) -> Response {
 }
 
 /// Turns a handler's reply into a response; `None` lets the next handler try.
-fn finish(reply: Reply, settings: &HttpSettings) -> Option<Response> {
+fn finish(reply: Reply, request: &Request, settings: &HttpSettings) -> Option<Response> {
     match reply {
         Reply::Pass => None,
-        Reply::Status(s) if s >= 400 => Some(pages::error_page(s, None, None, &settings.errors)),
+        Reply::Status(s) if s >= 400 => Some(error_response(request, s, None, None, settings)),
         Reply::Status(s) => Some(Response::new(s)),
         Reply::Error {
             status,
             message,
             private,
-        } => Some(pages::error_page(
+        } => Some(error_response(
+            request,
             status,
             message.as_deref(),
             private.as_deref(),
-            &settings.errors,
+            settings,
         )),
         Reply::Response(r) => Some(r),
     }
+}
+
+/// An error page, except that a 404 for `/` (any method) becomes the "running" page, as
+/// mod_http_errors does.
+fn error_response(
+    request: &Request,
+    status: u16,
+    extra: Option<&str>,
+    private: Option<&str>,
+    settings: &HttpSettings,
+) -> Response {
+    if status == 404 && request.path == "/" {
+        return pages::running_page();
+    }
+    pages::error_page(status, extra, private, &settings.errors)
 }
 
 /// `example.com:5280` -> `example.com`; `[::1]:5280` -> `[::1]`; no lower-casing.

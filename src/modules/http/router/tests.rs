@@ -202,6 +202,14 @@ fn root_without_route_shows_running_page() {
     let resp = get(&r, &s, "/", "example.com");
     assert_eq!(resp.status, 200);
     assert!(text(&resp).contains("Lilt is running!"));
+    let post = r.dispatch(
+        &Request::new("POST", "/").with_header("Host", "example.com"),
+        &s,
+    );
+    assert_eq!(
+        post.response.status, 200,
+        "any method's 404 at / becomes the page"
+    );
     let (r, s) = router_with(
         Scope::host("example.com"),
         App::new("a")
@@ -209,6 +217,19 @@ fn root_without_route_shows_running_page() {
             .route("GET /", ok("mine")),
     );
     assert_eq!(text(&get(&r, &s, "/", "example.com")), "mine");
+}
+
+#[test]
+fn root_on_unknown_or_missing_host_is_still_an_error() {
+    let (r, s) = router_with(
+        Scope::host("example.com"),
+        App::new("a").route("GET", ok("a")),
+    );
+    assert_eq!(get(&r, &s, "/", "other.example").status, 404);
+    assert_eq!(
+        r.dispatch(&Request::new("GET", "/"), &s).response.status,
+        400
+    );
 }
 
 #[test]
