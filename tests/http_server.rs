@@ -6,7 +6,7 @@ mod http_support;
 use http_support::*;
 use lilt::modules::http::{CorsSpec, HttpSettings, TrustedProxies};
 use lilt::modules::websocket::route::WebSocketSettings;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 #[tokio::test]
@@ -246,5 +246,32 @@ async fn responses_carry_date_length_and_keep_alive_headers() {
     assert_eq!(
         exchange(&server, old_ka).await.header("Connection"),
         Some("Keep-Alive")
+    );
+}
+
+#[tokio::test]
+async fn absolute_uri_request_line_sets_the_host() {
+    let server = start_default().await;
+    let raw = "GET http://example.com/probe HTTP/1.1\r\nHost: other.example\r\n\r\n";
+    let resp = exchange(&server, raw).await;
+    assert_eq!(resp.status, 200);
+    assert!(resp.text().starts_with("ip="));
+}
+
+#[tokio::test]
+async fn header_block_over_10_kib_is_refused() {
+    let server = start_default().await;
+    let big = format!("X-Filler: {}", "a".repeat(12 * 1024));
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    stream
+        .write_all(get("/probe", &[&big]).as_bytes())
+        .await
+        .expect("write");
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply).await;
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(
+        !reply.contains(" 200 "),
+        "oversized header block was served: {reply}"
     );
 }
