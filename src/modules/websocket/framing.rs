@@ -135,15 +135,13 @@ impl Header {
     }
 }
 
-/// Close status codes a peer may send (RFC 6455 7.4, as Prosody checks them).
+/// Close status codes a peer may send (RFC 6455 7.4, as Prosody checks them). The reason
+/// is the reference table's single wording; Prosody 0.12.3 itself says "invalid" for
+/// codes below 1000 and "reserved" for the others.
 fn close_status_error(code: u16) -> Option<FrameError> {
-    if code < 1000 {
-        Some(violation(1002, "Closed with invalid status code"))
-    } else if ((1004..=1006).contains(&code) || code > 1011) && code < 3000 {
-        Some(violation(1002, "Closed with reserved status code"))
-    } else {
-        None
-    }
+    let invalid = code < 1000;
+    let reserved = ((1004..=1006).contains(&code) || code > 1011) && code < 3000;
+    (invalid || reserved).then(|| violation(1002, "Closed with invalid/reserved status code"))
 }
 
 /// Push decoder: `feed` bytes as they are read, then call `next_frame` until it returns

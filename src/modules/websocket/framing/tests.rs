@@ -113,14 +113,14 @@ fn close_frame_with_invalid_or_reserved_status_is_refused() {
         is_violation(
             decode_all(&client_frame(0x88, &close_payload(code, ""), None)),
             1002,
-            "Closed with invalid status code",
+            "Closed with invalid/reserved status code",
         );
     }
     for code in [1004u16, 1005, 1006, 1012, 1500, 2999] {
         is_violation(
             decode_all(&client_frame(0x88, &close_payload(code, ""), None)),
             1002,
-            "Closed with reserved status code",
+            "Closed with invalid/reserved status code",
         );
     }
 }
