@@ -84,14 +84,11 @@ fn push_name(el: &Element, out: &mut String) {
 fn open_tag<'a>(el: &'a Element, scope: &'a str, out: &mut String) -> &'a str {
     out.push('<');
     push_name(el, out);
-    let inner_scope = if el.ns == STREAMS_NS {
-        scope
-    } else {
-        if el.ns != scope {
-            push_attr(out, "xmlns", &el.ns);
-        }
-        el.ns.as_str()
-    };
+    let wrote_xmlns = el.ns != STREAMS_NS && el.ns != scope;
+    if wrote_xmlns {
+        push_attr(out, "xmlns", &el.ns);
+    }
+    let inner_scope = if el.ns == STREAMS_NS { scope } else { &el.ns };
     let mut generated = 0;
     for (key, value) in &el.attrs {
         match clark(key) {
@@ -102,7 +99,8 @@ fn open_tag<'a>(el: &'a Element, scope: &'a str, out: &mut String) -> &'a str {
                 push_attr(out, &format!("xmlns:{prefix}"), uri);
                 push_attr(out, &format!("{prefix}:{local}"), value);
             }
-            None if key == "xmlns" && el.ns != STREAMS_NS => {} // ours is authoritative
+            // A hand-set `xmlns` attribute must not duplicate the one written above.
+            None if key == "xmlns" && wrote_xmlns => {}
             None => push_attr(out, key, value),
         }
     }
@@ -182,6 +180,17 @@ mod tests {
         assert_eq!(
             el.to_xml(),
             "<m xml:lang='en' xmlns:ns0='urn:p' ns0:k='v'/>"
+        );
+    }
+
+    #[test]
+    fn a_hand_set_xmlns_attribute_is_never_duplicated() {
+        let el = Element::new("m", "urn:a").with_attr("xmlns", "urn:b");
+        assert_eq!(el.to_xml(), "<m xmlns='urn:a'/>");
+        let el = Element::new("features", STREAMS_NS).with_attr("xmlns:stream", STREAMS_NS);
+        assert_eq!(
+            el.to_xml(),
+            "<stream:features xmlns:stream='http://etherx.jabber.org/streams'/>"
         );
     }
 
