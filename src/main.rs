@@ -59,10 +59,19 @@ fn main() -> ExitCode {
         Command::Run => run(cli.config.as_deref()),
         Command::Check { what: _, json } => check_config(cli.config.as_deref(), json),
         Command::About => about(cli.config.as_deref()),
-        Command::Adduser { jid } | Command::Passwd { jid } | Command::Deluser { jid } => {
-            accounts(cli.config.as_deref(), &jid)
-        }
-        Command::Register { user, host, .. } => accounts(cli.config.as_deref(), &format!("{user}@{host}")),
+        Command::Adduser { jid } => accounts(cli.config.as_deref(), &jid, AccountOp::Add, None),
+        Command::Passwd { jid } => accounts(cli.config.as_deref(), &jid, AccountOp::Passwd, None),
+        Command::Deluser { jid } => accounts(cli.config.as_deref(), &jid, AccountOp::Delete, None),
+        Command::Register {
+            user,
+            host,
+            password,
+        } => accounts(
+            cli.config.as_deref(),
+            &format!("{user}@{host}"),
+            AccountOp::Add,
+            Some(password),
+        ),
     };
     ExitCode::from(code)
 }
@@ -143,20 +152,107 @@ fn run(arg: Option<&Path>) -> u8 {
         return code;
     }
     tracing::info!(files = config.files().len(), hosts = ?config.virtual_hosts(), "configuration loaded");
-    // LEAD: call `lilt::core::run(config)` here once the core lands on main.
-    eprintln!("serving is not implemented on this branch");
-    1
+    match lilt::core::run(config) {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("Error: {e}");
+            1
+        }
+    }
 }
 
-fn accounts(arg: Option<&Path>, jid: &str) -> u8 {
+#[derive(Clone, Copy)]
+enum AccountOp {
+    Add,
+    Passwd,
+    Delete,
+}
+
+/// Reads a password: prompted without echo on a terminal, else one line of stdin.
+fn read_password(prompt: &str) -> Option<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    let tty = stdin.is_terminal();
+    if tty {
+        eprint!("{prompt}");
+        let _ = std::io::stderr().flush();
+    }
+    let echo = tty.then(terminal::EchoOff::new).flatten();
+    let mut line = String::new();
+    let n = stdin.lock().read_line(&mut line).ok()?;
+    drop(echo);
+    if tty {
+        eprintln!();
+    }
+    (n > 0).then(|| line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+mod terminal {
+    /// Turns terminal echo off until dropped.
+    pub struct EchoOff(libc::termios);
+
+    impl EchoOff {
+        pub fn new() -> Option<EchoOff> {
+            // SAFETY: tcgetattr/tcsetattr on fd 0 with a zeroed, then filled, termios.
+            unsafe {
+                let mut t: libc::termios = std::mem::zeroed();
+                if libc::tcgetattr(0, &mut t) != 0 {
+                    return None;
+                }
+                let saved = t;
+                t.c_lflag &= !libc::ECHO;
+                libc::tcsetattr(0, libc::TCSANOW, &t);
+                Some(EchoOff(saved))
+            }
+        }
+    }
+
+    impl Drop for EchoOff {
+        fn drop(&mut self) {
+            // SAFETY: restores the attributes read in `new`.
+            unsafe {
+                libc::tcsetattr(0, libc::TCSANOW, &self.0);
+            }
+        }
+    }
+}
+
+fn accounts(arg: Option<&Path>, jid: &str, op: AccountOp, password: Option<String>) -> u8 {
+    use lilt::core::admin;
     let config = match load(arg, true) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let _ = (&config, jid);
-    // LEAD: call the account functions (modules::auth_internal_hashed::Accounts) here.
-    eprintln!("account management is not implemented on this branch");
-    1
+    let (user, host) = match admin::split_jid(&config, jid) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    let password = match op {
+        AccountOp::Delete => String::new(),
+        _ => match password.or_else(|| read_password("Enter new password: ")) {
+            Some(p) if !p.is_empty() => p,
+            _ => {
+                eprintln!("Error: no password given");
+                return 1;
+            }
+        },
+    };
+    let result = match op {
+        AccountOp::Add => admin::adduser(&config, &user, &host, &password),
+        AccountOp::Passwd => admin::passwd(&config, &user, &host, &password),
+        AccountOp::Delete => admin::deluser(&config, &user, &host),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            1
+        }
+    }
 }
 
 fn check_config(arg: Option<&Path>, as_json: bool) -> u8 {

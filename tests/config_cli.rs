@@ -92,22 +92,32 @@ fn about_prints_the_version_and_the_config_file() {
     assert!(out.contains(&main.display().to_string()), "{out}");
 }
 
+/// A port that is taken for as long as the returned listener lives.
+fn busy_port() -> (std::net::TcpListener, u16) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    (l, port)
+}
+
 #[test]
-fn run_loads_the_config_and_says_serving_is_not_here_yet() {
+fn run_reports_a_port_in_use_and_exits_1() {
+    let (_hold, port) = busy_port();
     let d = tempfile::tempdir().expect("tmp");
-    write(d.path(), "config/prosody.cfg.lua", "log = \"error\"\nmodules_enabled = { \"tls\" }\nVirtualHost \"example.com\"\n");
+    let cfg = format!("log = \"error\"\nhttp_ports = {{ {port} }}\nhttp_interfaces = {{ \"127.0.0.1\" }}\nhttps_ports = {{}}\nVirtualHost \"example.com\"\n");
+    write(d.path(), "config/prosody.cfg.lua", &cfg);
     let (code, _, err) = lilt(&[], d.path(), &[]);
     assert_eq!(code, 1);
-    assert!(err.contains("serving is not implemented on this branch"), "{err}");
+    assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port}: address in use")), "{err}");
 }
 
 #[test]
 fn run_applies_the_log_option_and_reports_duplicate_warnings() {
+    let (_hold, port) = busy_port();
     let d = tempfile::tempdir().expect("tmp");
     write(
         d.path(),
         "config/prosody.cfg.lua",
-        "log = { { levels = { min = \"warn\" }, to = \"file\", filename = \"lilt.log\" } }\ndata_path = \"data\"\ndata_path = \"data\"\nVirtualHost \"example.com\"\n",
+        &format!("log = {{ {{ levels = {{ min = \"warn\" }}, to = \"file\", filename = \"lilt.log\" }} }}\ndata_path = \"data\"\ndata_path = \"data\"\nhttp_ports = {{ {port} }}\nhttp_interfaces = {{ \"127.0.0.1\" }}\nhttps_ports = {{}}\nVirtualHost \"example.com\"\n"),
     );
     let (code, _, _) = lilt(&["run"], d.path(), &[]);
     assert_eq!(code, 1);
@@ -115,13 +125,45 @@ fn run_applies_the_log_option_and_reports_duplicate_warnings() {
     assert!(log.contains("Duplicate option 'data_path'"), "{log}");
 }
 
+fn lilt_stdin(args: &[&str], cwd: &Path, stdin: &str) -> (i32, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lilt"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("LILT_CONFIG")
+        .env_remove("PROSODY_CONFIG")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn lilt");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 #[test]
-fn account_commands_are_placeholders_that_fail() {
+fn account_commands_create_change_and_delete_prosody_account_files() {
     let d = tempfile::tempdir().expect("tmp");
-    write(d.path(), "config/prosody.cfg.lua", MARKED);
-    for args in [&["adduser", "a@example.com"][..], &["passwd", "a@example.com"], &["deluser", "a@example.com"], &["register", "a", "example.com", "pw"]] {
-        let (code, _, err) = lilt(args, d.path(), &[]);
-        assert_eq!(code, 1, "{args:?}");
-        assert!(err.contains("not implemented on this branch"), "{err}");
-    }
+    write(d.path(), "config/prosody.cfg.lua", "data_path = \"data\"\nVirtualHost \"example.com\"\n");
+    let file = d.path().join("data/example%2ecom/accounts/a.dat");
+    let (code, err) = lilt_stdin(&["adduser", "a@example.com"], d.path(), "secret\n");
+    assert_eq!(code, 0, "{err}");
+    let first = fs::read_to_string(&file).expect("account file");
+    assert!(first.contains("[\"stored_key\"]") && first.contains("[\"iteration_count\"] = 10000;"), "{first}");
+    let (code, err) = lilt_stdin(&["adduser", "a@example.com"], d.path(), "again\n");
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+    let (code, err) = lilt_stdin(&["passwd", "a@example.com"], d.path(), "changed\n");
+    assert_eq!(code, 0, "{err}");
+    assert_ne!(fs::read_to_string(&file).expect("account file"), first);
+    let (code, err) = lilt_stdin(&["deluser", "a@example.com"], d.path(), "");
+    assert_eq!(code, 0, "{err}");
+    assert!(!file.exists());
+    let (code, err) = lilt_stdin(&["register", "B", "example.com", "pw"], d.path(), "");
+    assert_eq!(code, 0, "{err}");
+    assert!(d.path().join("data/example%2ecom/accounts/b.dat").exists());
+    let (code, err) = lilt_stdin(&["adduser", "c@nowhere.example"], d.path(), "pw\n");
+    assert_eq!(code, 1);
+    assert!(err.contains("not a VirtualHost"), "{err}");
 }

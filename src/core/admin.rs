@@ -26,7 +26,7 @@ pub enum AdminError {
 
 fn accounts(config: &Config) -> Accounts {
     let store = Arc::new(InternalStore::new(crate::core::server::data_path(config)));
-    Accounts::new(store)
+    Accounts::new(store, crate::core::server::password_hash(config))
 }
 
 /// Splits and preps `user@host`, checking the host is served.

@@ -121,6 +121,15 @@ fn c2s_settings(config: &Config) -> C2sSettings {
     }
 }
 
+/// The SCRAM hash new passwords are stored with (`password_hash`, default SHA-1).
+pub fn password_hash(config: &Config) -> ScramHash {
+    config
+        .global()
+        .string("password_hash")
+        .and_then(|h| ScramHash::from_option(&h))
+        .unwrap_or(ScramHash::Sha1)
+}
+
 /// The directory of stored data: `data_path`, relative to the working directory.
 pub fn data_path(config: &Config) -> PathBuf {
     PathBuf::from(config.global().string("data_path").unwrap_or_else(|| "data".into()))
@@ -129,7 +138,7 @@ pub fn data_path(config: &Config) -> PathBuf {
 /// Builds the shared state and the core (without starting anything).
 pub fn build(config: Config) -> (Arc<Shared>, mpsc::UnboundedReceiver<CoreMsg>) {
     let store = Arc::new(InternalStore::new(data_path(&config)));
-    let accounts = Accounts::new(store.clone());
+    let accounts = Accounts::new(store.clone(), password_hash(&config));
     let mut policies = HashMap::new();
     for h in config.virtual_hosts() {
         policies.insert(h.to_owned(), policy_for(&config, h));
@@ -158,17 +167,21 @@ pub fn new_core(shared: Arc<Shared>) -> Core {
                 identities: Vec::new(),
             },
         );
-        crate::modules::iq::load(&mut core, name);
-        crate::modules::message::load(&mut core, name);
-        crate::modules::presence::load(&mut core, name);
-        if modules.contains("saslauth") {
-            crate::modules::saslauth::load(&mut core, name);
-        }
-        if modules.contains("disco") {
-            crate::modules::disco::load(&mut core, name);
-        }
-        if modules.contains("ping") {
-            crate::modules::ping::load(&mut core, name);
+        // Routing modules first, so the others can rely on them.
+        let mut order: Vec<&str> = ["iq", "message", "presence"]
+            .into_iter()
+            .filter(|m| modules.contains(*m))
+            .collect();
+        let rest: Vec<&str> = modules
+            .iter()
+            .map(String::as_str)
+            .filter(|m| !["iq", "message", "presence"].contains(m))
+            .collect();
+        order.extend(rest);
+        for m in order {
+            if let Some(load) = crate::modules::loader(m) {
+                load(&mut core, name);
+            }
         }
     }
     core

@@ -11,3 +11,22 @@ pub mod presence;
 pub mod saslauth;
 pub mod tls;
 pub mod websocket;
+
+use crate::core::Core;
+
+/// Registers a native module's handlers on one host.
+pub type Loader = fn(&mut Core, &str);
+
+/// The native module of this name, if Lilt has one that runs on the core thread.
+/// (`http`, `websocket`, `tls` and `c2s` are transports, set up by `net`.)
+pub fn loader(name: &str) -> Option<Loader> {
+    Some(match name {
+        "iq" => iq::load,
+        "message" => message::load,
+        "presence" => presence::load,
+        "saslauth" => saslauth::load,
+        "disco" => disco::load,
+        "ping" => ping::load,
+        _ => return None,
+    })
+}
