@@ -26,8 +26,11 @@ pub const DEFAULT_AUTH_MAX_ENTRIES: usize = 10_000;
 /// The policy: `max` failures per `period`, per IP and per account.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AuthPolicy {
+    /// `limit_auth_period`: the time in which `max` failures are earned back (> 0).
     pub period: Duration,
+    /// `limit_auth_max`: failures allowed in a row (>= 1; 0 would refuse everyone).
     pub max: u32,
+    /// Entries per table (IPs, accounts) before pruning.
     pub max_entries: usize,
 }
 
@@ -54,8 +57,15 @@ impl AuthPolicy {
         policy
     }
 
-    fn refill_per_sec(&self) -> f64 {
-        f64::from(self.max) / self.period.as_secs_f64().max(1e-9)
+    /// Failures earned back after `elapsed` (multiplying first keeps whole periods exact).
+    fn earned(&self, elapsed: Duration) -> f64 {
+        elapsed.as_secs_f64() * f64::from(self.max) / self.period.as_secs_f64()
+    }
+
+    /// How long until `tokens` reaches one whole attempt again.
+    fn time_to_one(&self, tokens: f64) -> Duration {
+        let secs = (1.0 - tokens).max(0.0) * self.period.as_secs_f64() / f64::from(self.max);
+        Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
     }
 }
 
@@ -173,8 +183,8 @@ impl<K: Hash + Eq + Clone> Table<K> {
 }
 
 fn refilled(a: &Allowance, now: Instant, policy: &AuthPolicy) -> f64 {
-    let elapsed = now.saturating_duration_since(a.last).as_secs_f64();
-    (a.tokens + elapsed * policy.refill_per_sec()).min(f64::from(policy.max))
+    let elapsed = now.saturating_duration_since(a.last);
+    (a.tokens + policy.earned(elapsed)).min(f64::from(policy.max))
 }
 
 /// Per-IP and per-account failed-login throttle.
@@ -215,7 +225,7 @@ impl AuthThrottle {
             scope,
             ip,
             account: account.map(str::to_owned),
-            retry_after: Duration::from_secs_f64((1.0 - tokens) / self.policy.refill_per_sec()),
+            retry_after: self.policy.time_to_one(tokens),
         };
         let ip_tokens = self.by_ip.tokens(&ip_key, now, &self.policy);
         let result = if ip_tokens < 1.0 {
@@ -264,7 +274,7 @@ impl AuthThrottle {
             scope,
             ip,
             account: account.map(str::to_owned),
-            retry_after: Duration::from_secs_f64((1.0 - left) / self.policy.refill_per_sec()),
+            retry_after: self.policy.time_to_one(left),
         };
         // Only the failure that used up an allowance logs (it left 0 <= tokens < 1);
         // later attempts are refused by check() before they can fail again.
