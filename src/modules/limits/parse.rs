@@ -160,6 +160,12 @@ pub struct LimitsConfig {
     diagnostics: Vec<LimitsDiagnostic>,
 }
 
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self::defaults()
+    }
+}
+
 impl LimitsConfig {
     /// What loading mod_limits without a `limits` option gives: c2s 10240 B/s,
     /// s2sin 30720 B/s, both with a 2 s burst; s2sout and components unlimited.

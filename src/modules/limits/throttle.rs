@@ -96,7 +96,7 @@ impl TokenBucket {
         let fill_time =
             Duration::try_from_secs_f64(self.capacity / self.rate).unwrap_or(Duration::MAX);
         let step = self.resolution.min(fill_time).max(MIN_PAUSE);
-        // The epsilon keeps float noise (0.3 / 0.1 = 3.0000000000000004) from adding a step.
+        // The epsilon keeps float noise (2.1 / 0.3 = 7.000000000000001) from adding a step.
         let steps = (exact / step.as_secs_f64() - 1e-9)
             .ceil()
             .clamp(1.0, f64::from(u32::MAX));
