@@ -5,6 +5,7 @@ pub mod c2s;
 pub mod disco;
 pub mod http;
 pub mod iq;
+pub mod limits;
 pub mod message;
 pub mod ping;
 pub mod presence;
