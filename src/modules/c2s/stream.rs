@@ -240,7 +240,13 @@ impl C2sStream {
                     .and_then(|b| b.get_child("resource", ns::BIND))
                     .map(|r| r.text())
                     .unwrap_or_default();
-                match resourceprep(requested.trim()) {
+                // No resource asked for: the core picks a random one (Prosody's id.short()).
+                let prepped = if requested.trim().is_empty() {
+                    Ok(String::new())
+                } else {
+                    resourceprep(requested.trim())
+                };
+                match prepped {
                     Ok(resource) => {
                         self.phase = Phase::Binding;
                         out.push(Action::Bind { resource, iq: el });

@@ -201,3 +201,22 @@ fn scram_sha1_exchange_succeeds_with_stored_keys() {
     assert!(out.starts_with("<success"), "{out}");
     assert!(s.is_authenticated());
 }
+
+#[test]
+fn bind_without_a_resource_asks_the_core_to_pick_one() {
+    let p = policies(false);
+    let mut s = C2sStream::new(false);
+    s.on_open(&header(Some("example.test")), &p);
+    let auth = Element::new("auth", ns::SASL)
+        .with_attr("mechanism", "PLAIN")
+        .with_text(b64(b"\0alice\0secret"));
+    s.on_stanza(auth, &p);
+    s.on_plain_checked(true);
+    s.on_open(&header(Some("example.test")), &p);
+    let bind = Element::new("iq", ns::CLIENT)
+        .with_attr("type", "set")
+        .with_attr("id", "b2")
+        .with_child(Element::new("bind", ns::BIND));
+    let actions = s.on_stanza(bind, &p);
+    assert!(matches!(&actions[0], Action::Bind { resource, .. } if resource.is_empty()), "{actions:?}");
+}
