@@ -72,3 +72,24 @@ fn control_prosody_accepts_its_own_accounts_with_scram_sha1_and_plain() {
         assert_login_and_chat(&run, DOMAIN, mechanism);
     }
 }
+
+/// `lilt adduser JID` with the password on a non-TTY stdin (one line) makes an account that
+/// Prosody accepts; bob comes from `lilt register` so the chat scenario has both users.
+#[test]
+fn lilt_adduser_with_password_on_stdin_makes_an_account_prosody_accepts() {
+    if !ready() {
+        return;
+    }
+    let dir = ServerDir::new(minimal_config(DOMAIN));
+    let out = dir.lilt(&["adduser", "alice@example.test"], Some("secret\n"));
+    assert!(
+        out.status.success(),
+        "lilt adduser failed:\n{}",
+        common::describe(&out)
+    );
+    dir.register("bob", DOMAIN, PASSWORD);
+    let mut prosody = Prosody::new(&dir.data_path(), DOMAIN);
+    prosody.start();
+    let run = run_login_and_chat(prosody.http_port, DOMAIN, "SCRAM-SHA-1", &[]);
+    assert_login_and_chat(&run, DOMAIN, "SCRAM-SHA-1");
+}
