@@ -74,7 +74,7 @@ function waitFor(entity, pred) {
 
 async function login(who, creds) {
   const [username, password] = splitCreds(creds);
-  const c = makeClient({ service, domain, username, password, mechanism: opts.mechanism });
+  const c = makeClient({ service, domain, username, password, mechanism: opts.mechanism, timeoutMs });
   c.who = who;
   c.received = [];
   c.entity.on("stanza", (st) => {

@@ -87,12 +87,15 @@ export function reason(err) {
  * authenticating with `mechanism` only. The returned `info` object is filled in while
  * connecting: offered mechanisms, the mechanism used, stream header attributes.
  */
-export function makeClient({ service, domain, username, password, mechanism, resource }) {
+export function makeClient({ service, domain, username, password, mechanism, resource, timeoutMs }) {
   const mechMod = MECHANISMS[mechanism];
   if (!mechMod) {
     throw new Error(`unsupported mechanism ${mechanism}; use one of ${SUPPORTED_MECHANISMS.join(", ")}`);
   }
   const entity = new clientCore.Client({ service, domain });
+  // @xmpp/connection waits only 2 s for the server's stream header and <close/> by default;
+  // a debug build on a busy CI machine deserves the same budget as every other step.
+  if (timeoutMs) entity.timeout = timeoutMs;
   websocketMod({ entity });
   const middleware = middlewareMod({ entity });
   const streamFeatures = streamFeaturesMod({ middleware });
