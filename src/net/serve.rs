@@ -14,7 +14,9 @@ use crate::core::Shared;
 use crate::modules::http::{CorsSpec, HttpSettings, Router, Scope, TrustedProxies};
 use crate::modules::websocket::route::{self as ws_route, WebSocketSettings};
 use crate::net::http::{serve_connection, HttpApp, WebSocketCallback, WsRequest};
-use crate::net::listener::{bind_all, resolve_addresses, InterfaceOptions, ServiceSpec, SocketOptions};
+use crate::net::listener::{
+    bind_all, resolve_addresses, InterfaceOptions, ServiceSpec, SocketOptions,
+};
 use crate::net::settings::{NetworkSettings, SettingValue};
 use crate::net::tls::{self, CertificateLookup, TlsParams, TlsProfile};
 use crate::net::websocket::{serve as serve_ws, WsInfo};
@@ -101,7 +103,10 @@ fn ports(config: &Config, key: &str) -> Option<Vec<u16>> {
 }
 
 fn strings_opt(config: &Config, key: &str) -> Option<Vec<String>> {
-    config.global().get(key).map(|_| config.global().strings(key))
+    config
+        .global()
+        .get(key)
+        .map(|_| config.global().strings(key))
 }
 
 fn interface_options(config: &Config, service: &str) -> InterfaceOptions {
@@ -199,13 +204,22 @@ fn cors_spec(t: &crate::config::Table) -> CorsSpec {
             .entries()
             .iter()
             .map(|(k, v)| (k.clone(), !matches!(v, Value::Bool(false))))
-            .chain(h.seq().iter().filter_map(|v| Some((v.as_str()?.to_owned(), true))))
+            .chain(
+                h.seq()
+                    .iter()
+                    .filter_map(|v| Some((v.as_str()?.to_owned(), true))),
+            )
             .collect(),
         _ => Vec::new(),
     };
     let origins = match t.get("origins") {
         Some(Value::String(s)) => Some(vec![s.clone()]),
-        Some(Value::Table(o)) => Some(o.seq().iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()),
+        Some(Value::Table(o)) => Some(
+            o.seq()
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+        ),
         _ => None,
     };
     CorsSpec {
@@ -255,7 +269,11 @@ fn router(shared: &Shared, settings: &HttpSettings) -> Router {
             tracing::warn!("{w}");
         }
     }
-    let global_ws = config.global().strings("modules_enabled").iter().any(|m| m == "websocket");
+    let global_ws = config
+        .global()
+        .strings("modules_enabled")
+        .iter()
+        .any(|m| m == "websocket");
     if global_ws {
         for w in router.add_app(&Scope::global(), ws_route::app(ws), settings) {
             tracing::warn!("{w}");
@@ -279,7 +297,15 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
             let sessions = sessions.clone();
             sessions.fetch_add(1, Ordering::Relaxed);
             tokio::spawn(async move {
-                serve_ws(io, WsInfo { ip: Some(req.ip), secure: req.secure }, shared).await;
+                serve_ws(
+                    io,
+                    WsInfo {
+                        ip: Some(req.ip),
+                        secure: req.secure,
+                    },
+                    shared,
+                )
+                .await;
                 sessions.fetch_sub(1, Ordering::Relaxed);
             });
         })
@@ -313,7 +339,9 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
         match tls_acceptor(&shared) {
             Some(acceptor) => {
                 let handshake = net.ssl_handshake_timeout;
-                for l in bind_all("https", &https_addrs, &net, options).map_err(|e| e.to_string())? {
+                for l in
+                    bind_all("https", &https_addrs, &net, options).map_err(|e| e.to_string())?
+                {
                     https.push(l.local_addr());
                     tracing::info!("Serving https on {}", l.local_addr());
                     let app = app.clone();
@@ -324,7 +352,8 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
                             let app = app.clone();
                             let acceptor = acceptor.clone();
                             tokio::spawn(async move {
-                                if let Ok(tls) = tls::accept_tls(&acceptor, stream, handshake).await {
+                                if let Ok(tls) = tls::accept_tls(&acceptor, stream, handshake).await
+                                {
                                     let _ = serve_connection(tls, peer, true, app).await;
                                 }
                             });
@@ -365,13 +394,17 @@ fn tls_acceptor(shared: &Shared) -> Option<tokio_rustls::TlsAcceptor> {
             let s = config.host(h);
             let name = s.string("http_host").unwrap_or_else(|| h.clone());
             let opt = |_: &str| s.path("certificate", config.config_dir());
-            let cert = lookup.find_host_cert(&name, &opt).or_else(|| lookup.find_host_cert(h, &opt));
+            let cert = lookup
+                .find_host_cert(&name, &opt)
+                .or_else(|| lookup.find_host_cert(h, &opt));
             (name, cert)
         })
         .collect();
     let default = default.or_else(|| host_certs.iter().find_map(|(_, c)| c.clone()))?;
-    let refs: Vec<(&str, Option<tls::CertPaths>)> =
-        host_certs.iter().map(|(n, c)| (n.as_str(), c.clone())).collect();
+    let refs: Vec<(&str, Option<tls::CertPaths>)> = host_certs
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.clone()))
+        .collect();
     let (resolver, errors) = tls::build_sni_resolver("https", &refs, Some(&default));
     for e in errors {
         tracing::error!("{e}");

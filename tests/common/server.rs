@@ -246,6 +246,31 @@ impl TestServer {
         self.prepared.lilt(args, stdin)
     }
 
+    /// Sends `signal` (e.g. `libc::SIGTERM`) and waits up to `timeout` for the exit status.
+    #[allow(dead_code)]
+    pub fn signal_and_wait(
+        &mut self,
+        signal: i32,
+        timeout: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(child.id() as i32, signal);
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Kills the server and returns how it ended ("still running" if it had not exited).
     pub fn stop(&mut self) -> String {
         let Some(mut child) = self.child.take() else {

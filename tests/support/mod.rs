@@ -18,6 +18,7 @@ pub const HOST: &str = "example.test";
 
 pub struct Server {
     pub addr: SocketAddr,
+    pub https_addr: Option<SocketAddr>,
     pub shared: Arc<Shared>,
     pub dir: tempfile::TempDir,
     _listeners: lilt::net::Listeners,
@@ -42,18 +43,31 @@ VirtualHost "other.test"
 
 impl Server {
     pub async fn start(config_text: &str) -> Server {
+        Self::start_with(config_text, |_| {}).await
+    }
+
+    /// Like `start`, after `setup` has prepared the config directory (certificates...).
+    pub async fn start_with(config_text: &str, setup: impl FnOnce(&std::path::Path)) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
+        setup(dir.path());
         let cfg_path: PathBuf = dir.path().join("prosody.cfg.lua");
         let data = dir.path().join("data");
-        let text = config_text.replace("data_path = \"data\"", &format!("data_path = {:?}", data.display().to_string()));
+        let text = config_text.replace(
+            "data_path = \"data\"",
+            &format!("data_path = {:?}", data.display().to_string()),
+        );
         std::fs::write(&cfg_path, text).expect("write config");
         let config = Config::load(&cfg_path).expect("config loads");
         let (shared, rx) = lilt::core::server::build(config);
         lilt::core::server::spawn_core(shared.clone(), rx);
-        let listeners = lilt::net::start(shared.clone()).await.expect("listeners start");
+        let listeners = lilt::net::start(shared.clone())
+            .await
+            .expect("listeners start");
         let addr = listeners.http_addrs()[0];
+        let https_addr = listeners.https_addrs().first().copied();
         Server {
             addr,
+            https_addr,
             shared,
             dir,
             _listeners: listeners,
@@ -84,8 +98,12 @@ pub enum WsFrame {
     Other(u8, Vec<u8>),
 }
 
+/// Any byte stream a test client runs over (plain TCP or TLS).
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
 pub struct WsClient {
-    pub stream: TcpStream,
+    pub stream: Box<dyn Io>,
     pub response_head: String,
     buf: Vec<u8>,
 }
@@ -93,8 +111,15 @@ pub struct WsClient {
 pub const WS_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
 pub async fn http_request(addr: SocketAddr, request: &str) -> (String, Vec<u8>, TcpStream) {
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    s.write_all(request.as_bytes()).await.expect("write request");
+    let s = TcpStream::connect(addr).await.expect("connect");
+    http_request_on(s, request).await
+}
+
+/// Sends an HTTP request on an open stream and reads the response head.
+pub async fn http_request_on<S: Io>(mut s: S, request: &str) -> (String, Vec<u8>, S) {
+    s.write_all(request.as_bytes())
+        .await
+        .expect("write request");
     let mut buf = Vec::new();
     let head_end = loop {
         let mut chunk = [0u8; 4096];
@@ -122,7 +147,8 @@ pub async fn http_get(addr: SocketAddr, request: &str) -> (String, String) {
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
         })
         .unwrap_or(0);
     while rest.len() < len {
@@ -154,7 +180,22 @@ impl WsClient {
         let (head, rest, stream) = http_request(addr, &upgrade_request(HOST, extra)).await;
         assert!(head.starts_with("HTTP/1.1 101"), "expected 101, got {head}");
         WsClient {
+            stream: Box::new(stream),
+            response_head: head,
+            buf: rest,
+        }
+    }
+
+    /// Upgrades an already connected stream (e.g. TLS).
+    pub async fn upgrade_on<S: Io + 'static>(stream: S, host: &str) -> WsClient {
+        let (head, rest, stream) = http_request_on(
             stream,
+            &upgrade_request(host, "Sec-WebSocket-Protocol: xmpp\r\n"),
+        )
+        .await;
+        assert!(head.starts_with("HTTP/1.1 101"), "expected 101, got {head}");
+        WsClient {
+            stream: Box::new(stream),
             response_head: head,
             buf: rest,
         }
@@ -249,7 +290,8 @@ impl WsClient {
         use base64::Engine;
         let (_, features) = self.open(HOST).await;
         assert!(features.contains("PLAIN"), "PLAIN offered: {features}");
-        let payload = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        let payload =
+            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
         self.send_text(&format!(
             "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>"
         ))
@@ -257,7 +299,10 @@ impl WsClient {
         let success = self.next_text().await;
         assert!(success.contains("<success"), "auth succeeded: {success}");
         let (_, features) = self.open(HOST).await;
-        assert!(features.contains("urn:ietf:params:xml:ns:xmpp-bind"), "{features}");
+        assert!(
+            features.contains("urn:ietf:params:xml:ns:xmpp-bind"),
+            "{features}"
+        );
         self.send_text(&format!(
             "<iq xmlns='jabber:client' type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind></iq>"
         ))
@@ -299,7 +344,10 @@ fn parse_frame(buf: &[u8]) -> Option<(WsFrame, usize)> {
         8 => {
             if payload.len() >= 2 {
                 let code = u16::from_be_bytes([payload[0], payload[1]]);
-                WsFrame::Close(Some(code), String::from_utf8_lossy(&payload[2..]).to_string())
+                WsFrame::Close(
+                    Some(code),
+                    String::from_utf8_lossy(&payload[2..]).to_string(),
+                )
             } else {
                 WsFrame::Close(None, String::new())
             }
