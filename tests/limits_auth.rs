@@ -31,6 +31,9 @@ fn defaults_are_five_failures_per_thirty_seconds() {
     assert_eq!(AuthPolicy::from_options(None, None), policy);
     let custom = AuthPolicy::from_options(Some(60.0), Some(3));
     assert_eq!((custom.period, custom.max), (secs(60), 3));
+    // An account from all addresses together gets four times the per-address allowance.
+    assert_eq!(custom.account_max, 12);
+    assert_eq!(custom.with_account_max(Some(7)).account_max, 7);
     let nonsense = AuthPolicy::from_options(Some(-1.0), Some(0));
     assert_eq!((nonsense.period, nonsense.max), (secs(30), 5));
 }
@@ -68,9 +71,27 @@ fn another_ip_is_unaffected() {
 }
 
 #[test]
-fn account_is_refused_after_failures_spread_over_many_ips() {
+fn one_address_guessing_is_refused_before_the_account_owner_is_locked_out() {
     let t0 = Instant::now();
     let mut throttle = AuthThrottle::new(AuthPolicy::default());
+    fail_five(&mut throttle, ip(1), "alice@example.com", t0);
+    assert_eq!(
+        throttle
+            .check(ip(1), Some("alice@example.com"), t0)
+            .unwrap_err()
+            .scope,
+        RefusalScope::Ip
+    );
+    assert!(throttle.check(ip(2), Some("alice@example.com"), t0).is_ok());
+}
+
+#[test]
+fn account_is_refused_after_failures_spread_over_many_ips() {
+    let t0 = Instant::now();
+    let mut throttle = AuthThrottle::new(AuthPolicy {
+        account_max: 5,
+        ..AuthPolicy::default()
+    });
     for n in 1..=5 {
         throttle.record_failure(ip(n), Some("alice@example.com"), t0);
     }
@@ -101,7 +122,10 @@ fn allowance_refills_over_the_period_and_expires_fully() {
 #[test]
 fn success_clears_the_account_but_not_the_ip() {
     let t0 = Instant::now();
-    let mut throttle = AuthThrottle::new(AuthPolicy::default());
+    let mut throttle = AuthThrottle::new(AuthPolicy {
+        account_max: 5,
+        ..AuthPolicy::default()
+    });
     for n in 1..=5 {
         throttle.record_failure(ip(n), Some("alice@example.com"), t0);
     }
@@ -147,6 +171,7 @@ fn tables_stay_bounded_and_a_spray_cannot_evict_a_hot_ip() {
     let t0 = Instant::now();
     let policy = AuthPolicy {
         max_entries: 100,
+        account_max: 5,
         ..AuthPolicy::default()
     };
     let mut throttle = AuthThrottle::new(policy);

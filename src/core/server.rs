@@ -10,8 +10,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::shared::{C2sSettings, HostPolicy};
 use super::{bind, router, Core, CoreMsg, Host, Shared};
-use crate::config::Config;
+use crate::config::{Config, Value};
 use crate::modules::auth_internal_hashed::Accounts;
+use crate::modules::limits::{AuthPolicy, AuthThrottle, LimitCounters, LimitValue, LimitsConfig};
 use crate::storage::internal::InternalStore;
 use crate::xmpp::error::stream_error;
 use crate::xmpp::sasl::ScramHash;
@@ -132,6 +133,45 @@ pub fn password_hash(config: &Config) -> ScramHash {
         .unwrap_or(ScramHash::Sha1)
 }
 
+fn limit_value(v: &Value) -> LimitValue {
+    match v {
+        Value::Bool(b) => LimitValue::Bool(*b),
+        Value::Integer(i) => LimitValue::Number(*i as f64),
+        Value::Number(n) => LimitValue::Number(*n),
+        Value::String(s) => LimitValue::Str(s.clone()),
+        Value::Table(t) => LimitValue::Table(
+            t.entries()
+                .iter()
+                .map(|(k, v)| (k.clone(), limit_value(v)))
+                .collect(),
+        ),
+        Value::Function => LimitValue::Other,
+    }
+}
+
+/// mod_limits' settings when the module is loaded anywhere (reference §7).
+fn limits_config(config: &Config) -> Option<LimitsConfig> {
+    let loaded = config
+        .global()
+        .strings("modules_enabled")
+        .iter()
+        .any(|m| m == "limits")
+        || config
+            .virtual_hosts()
+            .iter()
+            .any(|h| config.modules_for_host(h).contains("limits"));
+    if !loaded {
+        return None;
+    }
+    let g = config.global();
+    let limits = g.get("limits").map(limit_value);
+    let resolution = g.get("limits_resolution").map(limit_value);
+    Some(LimitsConfig::from_options(
+        limits.as_ref(),
+        resolution.as_ref(),
+    ))
+}
+
 /// The directory of stored data: `data_path`, relative to the working directory.
 pub fn data_path(config: &Config) -> PathBuf {
     PathBuf::from(
@@ -152,7 +192,17 @@ pub fn build(config: Config) -> (Arc<Shared>, mpsc::UnboundedReceiver<CoreMsg>) 
     }
     let c2s = c2s_settings(&config);
     let (tx, rx) = mpsc::unbounded_channel();
-    let shared = Arc::new(Shared::new(config, store, accounts, policies, c2s, tx));
+    let counters = Arc::new(LimitCounters::new());
+    let limits = limits_config(&config);
+    let g = config.global();
+    let auth = AuthThrottle::new(
+        AuthPolicy::from_options(g.number("limit_auth_period"), g.integer("limit_auth_max"))
+            .with_account_max(g.integer("limit_auth_account_max")),
+    )
+    .with_counters(counters.clone());
+    let shared = Arc::new(Shared::new(
+        config, store, accounts, policies, c2s, tx, limits, auth, counters,
+    ));
     (shared, rx)
 }
 

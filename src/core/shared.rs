@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use super::{CoreMsg, SessionId};
 use crate::config::Config;
 use crate::modules::auth_internal_hashed::Accounts;
+use crate::modules::limits::{AuthThrottle, LimitCounters, LimitsConfig};
 use crate::storage::internal::InternalStore;
 use crate::xmpp::sasl::ScramHash;
 
@@ -48,6 +49,11 @@ pub struct Shared {
     pub policies: HashMap<String, HostPolicy>,
     pub c2s: C2sSettings,
     pub core_tx: mpsc::UnboundedSender<CoreMsg>,
+    /// mod_limits, when loaded: read rates per session type.
+    pub limits: Option<LimitsConfig>,
+    pub limit_counters: Arc<LimitCounters>,
+    /// Failed-login throttling per IP and per account (`limit_auth_*`).
+    pub auth_throttle: std::sync::Mutex<AuthThrottle>,
     next_session: AtomicU64,
 }
 
@@ -59,6 +65,9 @@ impl Shared {
         policies: HashMap<String, HostPolicy>,
         c2s: C2sSettings,
         core_tx: mpsc::UnboundedSender<CoreMsg>,
+        limits: Option<LimitsConfig>,
+        auth_throttle: AuthThrottle,
+        limit_counters: Arc<LimitCounters>,
     ) -> Self {
         Shared {
             config,
@@ -67,8 +76,20 @@ impl Shared {
             policies,
             c2s,
             core_tx,
+            limits,
+            limit_counters,
+            auth_throttle: std::sync::Mutex::new(auth_throttle),
             next_session: AtomicU64::new(1),
         }
+    }
+
+    /// Whether `unlimited_jids` of `host` (inherited set) lists this bare JID.
+    pub fn is_unlimited(&self, host: &str, bare_jid: &str) -> bool {
+        self.config
+            .host(host)
+            .inherited_set("unlimited_jids")
+            .iter()
+            .any(|j| j.eq_ignore_ascii_case(bare_jid))
     }
 
     pub fn new_session_id(&self) -> SessionId {

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use crate::core::{BindRequest, CoreMsg, Outbound, Shared};
 use crate::modules::c2s::stream::{Action, C2sStream};
+use crate::modules::limits::{ReadGate, SessionKind};
 use crate::modules::websocket::conversion::{frame_to_stream, open_frame, CLOSE_FRAME};
 use crate::modules::websocket::framing::{
     encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
@@ -80,6 +81,10 @@ struct Conn {
     bound: bool,
     /// Set when we sent `<close/>` and wait for the client's.
     closing_since: Option<Instant>,
+    /// mod_limits: how long to stop reading after each read.
+    gate: ReadGate,
+    /// The account a SASL exchange in progress is for (failed-login throttling).
+    auth_account: Option<String>,
 }
 
 /// Runs one WebSocket XMPP session to its end.
@@ -103,9 +108,25 @@ where
         tx,
         bound: false,
         closing_since: None,
+        gate: {
+            let rate = shared
+                .limits
+                .as_ref()
+                .and_then(|l| l.for_session_type(SessionKind::WebSocket));
+            let resolution = shared
+                .limits
+                .as_ref()
+                .map(|l| l.resolution())
+                .unwrap_or(Duration::from_secs(1));
+            ReadGate::new(rate, resolution, std::time::Instant::now())
+                .with_counters(shared.limit_counters.clone())
+        },
+        auth_account: None,
         info,
         shared,
     };
+    // While throttled the socket is simply not read: back-pressure, no buffering.
+    let mut read_resume: Option<Instant> = None;
     let mut decoder = FrameDecoder::new(c2s.stanza_size_limit, c2s.frame_buffer_limit);
     let read_timeout = Duration::from_secs_f64(c2s.read_timeout.max(0.001));
     let unauth_deadline = Instant::now() + Duration::from_secs_f64(c2s.c2s_timeout.max(0.001));
@@ -118,18 +139,25 @@ where
     loop {
         let closing_deadline = conn.closing_since.map(|t| t + close_timeout);
         let flow = tokio::select! {
+            _ = tokio::time::sleep_until(read_resume.unwrap_or(unauth_deadline)), if read_resume.is_some() => {
+                read_resume = None;
+                Flow::Continue
+            }
             r = async {
                 // Only an active connection holds a read buffer.
                 buf.reserve(4096);
                 rd.read_buf(&mut buf).await
-            } => {
+            }, if read_resume.is_none() => {
                 match r {
                     Ok(0) | Err(_) => {
                         disconnect_reason = Some("connection closed".into());
                         break;
                     }
-                    Ok(_) => {
+                    Ok(n) => {
                         idle_deadline = Instant::now() + read_timeout;
+                        if let Some(pause) = conn.gate.after_read(n, std::time::Instant::now()) {
+                            read_resume = Some(Instant::now() + pause);
+                        }
                         decoder.feed(&buf);
                         buf.clear();
                         if buf.capacity() > 16 * 1024 {
@@ -324,6 +352,9 @@ impl Conn {
                     continue;
                 }
                 Action::Send(el) => {
+                    if el.ns == ns::SASL && el.name == "failure" {
+                        self.auth_failed(&el);
+                    }
                     self.send_element(&el);
                     continue;
                 }
@@ -335,17 +366,24 @@ impl Conn {
                     });
                     continue;
                 }
-                Action::Authenticated { .. } => {
+                Action::Authenticated { username } => {
+                    self.auth_succeeded(&username);
                     self.parser.reset();
                     self.parser
                         .set_max_stanza_bytes(self.shared.c2s.stanza_size_limit);
                     continue;
                 }
                 Action::LoadScram { username } => {
+                    if let Some(flow) = self.auth_refused(&username) {
+                        return flow;
+                    }
                     let creds = self.load_scram(username).await;
                     self.stream.on_scram_loaded(creds)
                 }
                 Action::VerifyPlain { username, password } => {
+                    if let Some(flow) = self.auth_refused(&username) {
+                        return flow;
+                    }
                     let ok = self.verify_plain(username, password).await;
                     self.stream.on_plain_checked(ok)
                 }
@@ -360,6 +398,60 @@ impl Conn {
             actions.splice(i..i, more);
         }
         Flow::Continue
+    }
+
+    fn account_jid(&self, username: &str) -> String {
+        format!("{username}@{}", self.stream.host().unwrap_or_default())
+    }
+
+    /// Failed-login throttling: refuses with `policy-violation` when this IP or account
+    /// has used up its attempts.
+    fn auth_refused(&mut self, username: &str) -> Option<Flow> {
+        let ip = self.info.ip?;
+        let account = self.account_jid(username);
+        self.auth_account = Some(account.clone());
+        let check = self
+            .shared
+            .auth_throttle
+            .lock()
+            .map(|t| t.check(ip, Some(&account), std::time::Instant::now()))
+            .ok();
+        match check {
+            Some(Err(refusal)) => {
+                tracing::warn!(%ip, account, "login refused: {}", refusal.text());
+                self.shared.limit_counters.record_auth_refusal();
+                Some(self.close_with(Some(stream_error(
+                    refusal.condition(),
+                    Some(&refusal.text()),
+                    None,
+                ))))
+            }
+            _ => None,
+        }
+    }
+
+    fn auth_failed(&mut self, failure: &Element) {
+        let (Some(ip), Some(account)) = (self.info.ip, self.auth_account.take()) else {
+            return;
+        };
+        if failure.get_child("not-authorized", ns::SASL).is_none() {
+            return;
+        }
+        if let Ok(mut t) = self.shared.auth_throttle.lock() {
+            t.record_failure(ip, Some(&account), std::time::Instant::now());
+        }
+    }
+
+    fn auth_succeeded(&mut self, username: &str) {
+        let account = self.account_jid(username);
+        self.auth_account = None;
+        if let (Some(ip), Ok(mut t)) = (self.info.ip, self.shared.auth_throttle.lock()) {
+            t.record_success(ip, &account, std::time::Instant::now());
+        }
+        let host = self.stream.host().unwrap_or_default().to_owned();
+        if self.shared.is_unlimited(&host, &account) {
+            self.gate.lift();
+        }
     }
 
     async fn load_scram(&self, username: String) -> Option<crate::xmpp::sasl::ScramCredentials> {

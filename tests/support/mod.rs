@@ -186,6 +186,15 @@ impl WsClient {
         }
     }
 
+    /// Connects from a chosen loopback source address (e.g. 127.0.0.2).
+    pub async fn connect_from(addr: SocketAddr, source: std::net::IpAddr) -> WsClient {
+        let sock = tokio::net::TcpSocket::new_v4().expect("socket");
+        sock.bind(SocketAddr::new(source, 0))
+            .expect("bind source address");
+        let stream = sock.connect(addr).await.expect("connect");
+        Self::upgrade_on(stream, HOST).await
+    }
+
     /// Upgrades an already connected stream (e.g. TLS).
     pub async fn upgrade_on<S: Io + 'static>(stream: S, host: &str) -> WsClient {
         let (head, rest, stream) = http_request_on(
@@ -314,7 +323,7 @@ impl WsClient {
     }
 }
 
-fn parse_frame(buf: &[u8]) -> Option<(WsFrame, usize)> {
+pub fn parse_frame(buf: &[u8]) -> Option<(WsFrame, usize)> {
     if buf.len() < 2 {
         return None;
     }

@@ -32,6 +32,10 @@ pub struct AuthPolicy {
     pub max: u32,
     /// Entries per table (IPs, accounts) before pruning.
     pub max_entries: usize,
+    /// `limit_auth_account_max`: failures allowed per account from all addresses together
+    /// (default 4 × `max`), so one address guessing at an account refuses that address
+    /// long before the account's owner is locked out elsewhere.
+    pub account_max: u32,
 }
 
 impl Default for AuthPolicy {
@@ -40,6 +44,7 @@ impl Default for AuthPolicy {
             period: Duration::from_secs_f64(DEFAULT_AUTH_PERIOD_SECS),
             max: DEFAULT_AUTH_MAX,
             max_entries: DEFAULT_AUTH_MAX_ENTRIES,
+            account_max: 4 * DEFAULT_AUTH_MAX,
         }
     }
 }
@@ -53,8 +58,28 @@ impl AuthPolicy {
         }
         if let Some(m) = max.and_then(|m| u32::try_from(m).ok()).filter(|m| *m > 0) {
             policy.max = m;
+            policy.account_max = m.saturating_mul(4);
         }
         policy
+    }
+
+    /// Sets `limit_auth_account_max` (non-positive values are ignored).
+    pub fn with_account_max(mut self, account_max: Option<i64>) -> Self {
+        if let Some(m) = account_max
+            .and_then(|m| u32::try_from(m).ok())
+            .filter(|m| *m > 0)
+        {
+            self.account_max = m;
+        }
+        self
+    }
+
+    /// The same policy as seen by the per-account table.
+    fn for_accounts(&self) -> AuthPolicy {
+        AuthPolicy {
+            max: self.account_max,
+            ..*self
+        }
     }
 
     /// Failures earned back after `elapsed` (multiplying first keeps whole periods exact).
@@ -191,6 +216,7 @@ fn refilled(a: &Allowance, now: Instant, policy: &AuthPolicy) -> f64 {
 #[derive(Debug)]
 pub struct AuthThrottle {
     policy: AuthPolicy,
+    account_policy: AuthPolicy,
     by_ip: Table<IpAddr>,
     by_account: Table<String>,
     counters: Arc<LimitCounters>,
@@ -199,6 +225,7 @@ pub struct AuthThrottle {
 impl AuthThrottle {
     pub fn new(policy: AuthPolicy) -> Self {
         AuthThrottle {
+            account_policy: policy.for_accounts(),
             policy,
             by_ip: Table::new(),
             by_account: Table::new(),
@@ -233,9 +260,12 @@ impl AuthThrottle {
         } else {
             match &account_key {
                 Some(key) => {
-                    let tokens = self.by_account.tokens(key, now, &self.policy);
+                    let tokens = self.by_account.tokens(key, now, &self.account_policy);
                     if tokens < 1.0 {
-                        Err(refusal(RefusalScope::Account, tokens))
+                        Err(Refusal {
+                            retry_after: self.account_policy.time_to_one(tokens),
+                            ..refusal(RefusalScope::Account, tokens)
+                        })
                     } else {
                         Ok(())
                     }
@@ -261,7 +291,10 @@ impl AuthThrottle {
         self.counters.record_auth_failure();
         let ip_left = self.by_ip.charge(&ip_key(ip), now, &self.policy);
         let account_left = account
-            .map(|a| self.by_account.charge(&a.to_lowercase(), now, &self.policy))
+            .map(|a| {
+                self.by_account
+                    .charge(&a.to_lowercase(), now, &self.account_policy)
+            })
             .unwrap_or(f64::INFINITY);
         let (scope, left) = if ip_left < 1.0 {
             (RefusalScope::Ip, ip_left)
@@ -270,11 +303,15 @@ impl AuthThrottle {
         } else {
             return None;
         };
+        let policy = match scope {
+            RefusalScope::Ip => &self.policy,
+            RefusalScope::Account => &self.account_policy,
+        };
         let refusal = Refusal {
             scope,
             ip,
             account: account.map(str::to_owned),
-            retry_after: self.policy.time_to_one(left),
+            retry_after: policy.time_to_one(left),
         };
         // Only the failure that used up an allowance logs (it left 0 <= tokens < 1);
         // later attempts are refused by check() before they can fail again.
