@@ -12,7 +12,7 @@ use super::shared::{C2sSettings, HostPolicy};
 use super::{bind, router, Core, CoreMsg, Host, Shared};
 use crate::config::{Config, Value};
 use crate::modules::auth_internal_hashed::Accounts;
-use crate::modules::limits::{AuthPolicy, AuthThrottle, LimitCounters, LimitValue, LimitsConfig};
+use crate::modules::limits::{AuthPolicy, AuthThrottle, LimitValue, LimitsConfig};
 use crate::storage::internal::InternalStore;
 use crate::xmpp::error::stream_error;
 use crate::xmpp::sasl::ScramHash;
@@ -192,17 +192,14 @@ pub fn build(config: Config) -> (Arc<Shared>, mpsc::UnboundedReceiver<CoreMsg>) 
     }
     let c2s = c2s_settings(&config);
     let (tx, rx) = mpsc::unbounded_channel();
-    let counters = Arc::new(LimitCounters::new());
     let limits = limits_config(&config);
     let g = config.global();
     let auth = AuthThrottle::new(
         AuthPolicy::from_options(g.number("limit_auth_period"), g.integer("limit_auth_max"))
             .with_account_max(g.integer("limit_auth_account_max")),
-    )
-    .with_counters(counters.clone());
-    let shared = Arc::new(Shared::new(
-        config, store, accounts, policies, c2s, tx, limits, auth, counters,
-    ));
+    );
+    let shared =
+        Arc::new(Shared::new(config, store, accounts, policies, c2s, tx).with_limits(limits, auth));
     (shared, rx)
 }
 

@@ -65,10 +65,8 @@ impl Shared {
         policies: HashMap<String, HostPolicy>,
         c2s: C2sSettings,
         core_tx: mpsc::UnboundedSender<CoreMsg>,
-        limits: Option<LimitsConfig>,
-        auth_throttle: AuthThrottle,
-        limit_counters: Arc<LimitCounters>,
     ) -> Self {
+        let limit_counters = Arc::new(LimitCounters::new());
         Shared {
             config,
             store,
@@ -76,11 +74,20 @@ impl Shared {
             policies,
             c2s,
             core_tx,
-            limits,
+            limits: None,
+            auth_throttle: std::sync::Mutex::new(
+                AuthThrottle::new(Default::default()).with_counters(limit_counters.clone()),
+            ),
             limit_counters,
-            auth_throttle: std::sync::Mutex::new(auth_throttle),
             next_session: AtomicU64::new(1),
         }
+    }
+
+    /// Installs mod_limits' settings and the failed-login throttle.
+    pub fn with_limits(mut self, limits: Option<LimitsConfig>, auth: AuthThrottle) -> Self {
+        self.limits = limits;
+        self.auth_throttle = std::sync::Mutex::new(auth.with_counters(self.limit_counters.clone()));
+        self
     }
 
     /// Whether `unlimited_jids` of `host` (inherited set) lists this bare JID.
