@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use mlua::{ChunkMode, HookTriggers, Lua, LuaOptions, StdLib, VmState};
 
-use super::{directives, Config, ConfigError, OptionEntry, Replacement, SectionData, SectionKind};
-use super::{Table, Value};
+use super::{
+    directives, Config, ConfigError, OptionEntry, Replacement, SectionData, SectionKind, Value,
+};
 
 /// Chunk names are `=lilt-cfg-<id>` so Lua's messages stay short (it truncates long
 /// `@path` names) and we can map them back to the full path.
@@ -21,8 +22,6 @@ const HOOK_EVERY: u32 = 10_000;
 const MEMORY_LIMIT: usize = 256 * 1024 * 1024;
 /// How deep `Include` may nest before it is refused (loops are caught earlier).
 pub(super) const MAX_INCLUDE_DEPTH: usize = 64;
-/// How deep a table value is copied; deeper (or cyclic) parts become empty tables.
-const MAX_VALUE_DEPTH: usize = 32;
 
 /// A file being evaluated: which chunk it is and the section its assignments go to.
 pub(super) struct Frame {
@@ -58,11 +57,14 @@ impl State {
     /// The line where the assignment to `key` that Lua reports at `line` starts: Lua
     /// reports a multi-line table constructor at its closing line.
     pub fn statement_line(&self, chunk: usize, key: &str, line: u32) -> u32 {
-        let Some(src) = self.sources.get(chunk) else { return line };
+        let Some(src) = self.sources.get(chunk) else {
+            return line;
+        };
         let lines: Vec<&str> = src.lines().collect();
         let starts = |text: &str| {
             let t = text.trim_start();
-            t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('='))
+            t.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
         };
         let end = (line as usize).min(lines.len());
         for l in (end.saturating_sub(500)..end).rev() {
@@ -106,7 +108,12 @@ impl State {
         if let Some(old) = old {
             if old.file == new.file {
                 if check_duplicate {
-                    let msg = format!("{}:{}: Duplicate option '{}'", new.file.display(), line, key);
+                    let msg = format!(
+                        "{}:{}: Duplicate option '{}'",
+                        new.file.display(),
+                        line,
+                        key
+                    );
                     self.warnings.push(msg);
                 }
             } else {
@@ -171,7 +178,6 @@ pub(super) fn evaluate_source(path: &Path, source: &[u8]) -> Result<Config, Conf
         reason: format!("cannot prepare the config environment: {e}"),
     })?;
     load_chunk(&lua, &shared, &env_builder, &main, source)?;
-    drop(env_builder);
     drop(lua);
     let state = match Arc::try_unwrap(shared) {
         Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
@@ -202,7 +208,11 @@ fn finish_from_ref(main: &Path, s: &State) -> Config {
 fn finish(main: PathBuf, mut state: State) -> Config {
     for host in &mut state.hosts {
         if let SectionKind::Component { module } = &mut host.kind {
-            if let Some(m) = host.options.get("component_module").and_then(|e| e.value.as_str()) {
+            if let Some(m) = host
+                .options
+                .get("component_module")
+                .and_then(|e| e.value.as_str())
+            {
                 *module = m.to_string();
             }
         }
@@ -238,7 +248,11 @@ fn new_lua() -> mlua::Result<Lua> {
         move |_lua, debug| {
             let total = spent.fetch_add(u64::from(HOOK_EVERY), Ordering::Relaxed);
             if total > INSTRUCTION_BUDGET {
-                let src = debug.source().short_src.map(|s| s.into_owned()).unwrap_or_default();
+                let src = debug
+                    .source()
+                    .short_src
+                    .map(|s| s.into_owned())
+                    .unwrap_or_default();
                 return Err(mlua::Error::RuntimeError(format!(
                     "{}:{}: config evaluation ran too long (endless loop?)",
                     src,
@@ -289,7 +303,11 @@ pub(super) fn load_chunk(
 
 /// Turns a Lua error into a positioned [`ConfigError`], preferring the typed error a
 /// directive stored for it.
-pub(super) fn to_config_error(err: &mlua::Error, default_file: &Path, s: &mut State) -> ConfigError {
+pub(super) fn to_config_error(
+    err: &mlua::Error,
+    default_file: &Path,
+    s: &mut State,
+) -> ConfigError {
     let mut inner = err;
     while let mlua::Error::CallbackError { cause, .. } = inner {
         inner = cause;
@@ -315,11 +333,18 @@ pub(super) fn to_config_error(err: &mlua::Error, default_file: &Path, s: &mut St
 
 /// Splits `lilt-cfg-N:L: reason` into the file path, line and reason (with any further
 /// chunk names in the reason replaced by paths).
-fn split_position(message: &str, default_file: &Path, chunks: &[PathBuf]) -> (PathBuf, Option<u32>, String) {
+fn split_position(
+    message: &str,
+    default_file: &Path,
+    chunks: &[PathBuf],
+) -> (PathBuf, Option<u32>, String) {
     let readable = |text: &str| {
         let mut out = text.to_string();
         for (id, path) in chunks.iter().enumerate().rev() {
-            out = out.replace(&format!("{CHUNK_PREFIX}{id}:"), &format!("{}:", path.display()));
+            out = out.replace(
+                &format!("{CHUNK_PREFIX}{id}:"),
+                &format!("{}:", path.display()),
+            );
         }
         out
     };
@@ -334,7 +359,11 @@ fn split_position(message: &str, default_file: &Path, chunks: &[PathBuf]) -> (Pa
             }
         }
     }
-    (default_file.to_path_buf(), None, first_line(&readable(message)))
+    (
+        default_file.to_path_buf(),
+        None,
+        first_line(&readable(message)),
+    )
 }
 
 fn first_line(s: &str) -> String {
@@ -352,59 +381,4 @@ pub(super) fn caller_position(lua: &Lua) -> Option<(usize, u32)> {
         }
     }
     None
-}
-
-/// Copies a Lua value into plain data. `nil` becomes `None`.
-pub(super) fn to_value(v: &mlua::Value) -> Option<Value> {
-    convert(v, 0)
-}
-
-fn convert(v: &mlua::Value, depth: usize) -> Option<Value> {
-    Some(match v {
-        mlua::Value::Nil => return None,
-        mlua::Value::Boolean(b) => Value::Bool(*b),
-        mlua::Value::Integer(i) => Value::Integer(*i),
-        mlua::Value::Number(n) => Value::Number(*n),
-        mlua::Value::String(s) => Value::String(s.to_string_lossy()),
-        mlua::Value::Table(t) => Value::Table(convert_table(t, depth)),
-        _ => Value::Function,
-    })
-}
-
-fn convert_table(t: &mlua::Table, depth: usize) -> Table {
-    if depth >= MAX_VALUE_DEPTH {
-        return Table::new();
-    }
-    let mut ints: BTreeMap<i64, Value> = BTreeMap::new();
-    let mut map = BTreeMap::new();
-    for (k, v) in t.clone().pairs::<mlua::Value, mlua::Value>().flatten() {
-        let Some(v) = convert(&v, depth + 1) else { continue };
-        match &k {
-            mlua::Value::Integer(i) => {
-                ints.insert(*i, v);
-            }
-            mlua::Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
-                ints.insert(*n as i64, v);
-            }
-            other => {
-                let key = match other {
-                    mlua::Value::String(s) => s.to_string_lossy(),
-                    mlua::Value::Boolean(b) => b.to_string(),
-                    mlua::Value::Number(n) => super::format_number(*n),
-                    _ => continue,
-                };
-                map.insert(key, v);
-            }
-        }
-    }
-    let mut seq = Vec::new();
-    let mut next = 1;
-    while let Some(v) = ints.remove(&next) {
-        seq.push(v);
-        next += 1;
-    }
-    for (k, v) in ints {
-        map.insert(k.to_string(), v);
-    }
-    Table::from_parts(seq, map)
 }

@@ -13,6 +13,7 @@
 
 pub mod catalogue;
 pub mod check;
+mod convert;
 mod directives;
 mod error;
 mod eval;
