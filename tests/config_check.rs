@@ -407,3 +407,41 @@ fn json_shows_component_sections_with_their_module() {
     assert_eq!(v["hosts"]["muc.example.com"]["component_module"], "muc");
     assert_eq!(v["hosts"]["muc.example.com"]["name"], "Rooms");
 }
+
+#[test]
+fn option_with_the_wrong_type_is_a_warning() {
+    let (code, out) = check_text(
+        "c2s_require_encryption = \"yes\"\nhttp_ports = { 5280 }\nc2s_timeout = \"soon\"",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("c2s_require_encryption should be true or false"),
+        "{out}"
+    );
+    assert!(out.contains("c2s_timeout should be a duration"), "{out}");
+    assert!(!out.contains("http_ports should"), "{out}");
+}
+
+#[test]
+fn unknown_network_setting_is_a_warning_with_did_you_mean() {
+    let (code, out) = check_text("network_settings = { read_timout = 840, send_timeout = 180 }");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("network_settings.read_timout is not a known network setting (did you mean \"read_timeout\"?)"), "{out}");
+    assert!(!out.contains("network_settings.send_timeout"), "{out}");
+}
+
+#[test]
+fn limits_that_mod_limits_cannot_parse_are_warnings() {
+    let (code, out) = check_text("limits = { c2s = { rate = \"10kb\", burst = \"50kb\" }, s2sin = { rate = \"30kb/s\" }, wss = { rate = \"1kb/s\" } }");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("limits.c2s.rate = \"10kb\" is not of the form"),
+        "{out}"
+    );
+    assert!(
+        out.contains("limits.c2s.burst = \"50kb\" is not a number of seconds"),
+        "{out}"
+    );
+    assert!(!out.contains("limits.s2sin.rate"), "{out}");
+    assert!(out.contains("limits.wss names no session type"), "{out}");
+}
