@@ -112,36 +112,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn catalogue_names_are_unique() {
-        let mut names: Vec<_> = OPTIONS.iter().map(|o| o.name).collect();
-        names.sort_unstable();
-        let before = names.len();
-        names.dedup();
-        assert_eq!(before, names.len());
-    }
-
-    #[test]
-    fn service_port_families_are_global_only_but_c2s_ssl_is_not() {
-        assert!(is_global_only("proxy65_ports"));
-        assert!(is_global_only("legacy_ssl_ssl"));
-        assert!(!is_global_only("c2s_ssl"));
-        assert!(is_global_only("trusted_proxies"));
-        assert!(!is_global_only("http_host"));
-    }
-
-    #[test]
-    fn misspelt_options_get_a_suggestion() {
-        assert_eq!(suggest("modules_enable"), Some("modules_enabled"));
-        assert_eq!(suggest("http_prots"), Some("http_ports"));
-        assert_eq!(suggest("completely_different_thing"), None);
-    }
-}
-
 /// The catalogue as a Markdown table (the "Option catalogue" section of docs/config.md).
 pub fn markdown_table() -> String {
     let mut out = String::from("| option | type | default | scope | status | read by | meaning |\n|---|---|---|---|---|---|---|\n");
@@ -174,4 +144,34 @@ pub fn markdown_table() -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_names_are_unique() {
+        let mut names: Vec<_> = OPTIONS.iter().map(|o| o.name).collect();
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len());
+    }
+
+    #[test]
+    fn service_port_families_are_global_only_but_c2s_ssl_is_not() {
+        assert!(is_global_only("proxy65_ports"));
+        assert!(is_global_only("legacy_ssl_ssl"));
+        assert!(!is_global_only("c2s_ssl"));
+        assert!(is_global_only("trusted_proxies"));
+        assert!(!is_global_only("http_host"));
+    }
+
+    #[test]
+    fn misspelt_options_get_a_suggestion() {
+        assert_eq!(suggest("modules_enable"), Some("modules_enabled"));
+        assert_eq!(suggest("http_prots"), Some("http_ports"));
+        assert_eq!(suggest("completely_different_thing"), None);
+    }
 }
