@@ -46,6 +46,14 @@ pub(super) struct State {
     pub pending: Option<(String, ConfigError)>,
 }
 
+/// True when a source line starts with an assignment to `key`.
+fn assigns(text: &str, key: &str) -> bool {
+    let t = text.trim_start();
+    t.strip_prefix(key).is_some_and(|rest| {
+        rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("==")
+    })
+}
+
 pub(super) type Shared = Arc<Mutex<State>>;
 
 pub(super) fn lock(shared: &Shared) -> MutexGuard<'_, State> {
@@ -57,22 +65,47 @@ impl State {
     /// The line where the assignment to `key` that Lua reports at `line` starts: Lua
     /// reports a multi-line table constructor at its closing line.
     pub fn statement_line(&self, chunk: usize, key: &str, line: u32) -> u32 {
-        let Some(src) = self.sources.get(chunk) else {
-            return line;
-        };
-        let lines: Vec<&str> = src.lines().collect();
-        let starts = |text: &str| {
-            let t = text.trim_start();
-            t.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        };
+        let lines = self.lines(chunk);
         let end = (line as usize).min(lines.len());
-        for l in (end.saturating_sub(500)..end).rev() {
-            if starts(lines[l]) {
+        (end.saturating_sub(500)..end)
+            .rev()
+            .find(|&l| assigns(lines[l], key))
+            .map_or(line, |l| u32::try_from(l + 1).unwrap_or(line))
+    }
+
+    /// The line of `key = ...` inside a table form whose call Lua reports at `line`:
+    /// scans the table's top level (by brace depth) from the call line onwards.
+    pub fn table_entry_line(&self, chunk: usize, key: &str, line: u32) -> u32 {
+        let lines = self.lines(chunk);
+        let start = (line as usize).saturating_sub(1);
+        let mut depth = 0i32;
+        let mut opened = false;
+        for (l, text) in lines.iter().enumerate().skip(start).take(500) {
+            if l > start && depth == 1 && assigns(text, key) {
                 return u32::try_from(l + 1).unwrap_or(line);
+            }
+            for c in text.chars() {
+                match c {
+                    '{' => {
+                        depth += 1;
+                        opened = true;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            if opened && depth <= 0 {
+                break;
             }
         }
         line
+    }
+
+    fn lines(&self, chunk: usize) -> Vec<&str> {
+        self.sources
+            .get(chunk)
+            .map(|s| s.lines().collect())
+            .unwrap_or_default()
     }
 
     pub fn chunk_path(&self, chunk: usize) -> PathBuf {

@@ -173,21 +173,20 @@ pub(super) fn name_arg(value: &mlua::Value) -> Option<String> {
 
 /// Applies a table form's options to `index` and returns the file to the global section.
 fn apply_table(lua: &Lua, shared: &Shared, index: usize, opts: &mlua::Table) -> mlua::Result<()> {
-    let (file, line) = here(lua, shared);
-    let mut s = lock(shared);
+    let pos = caller_position(lua);
+    let mut entries = Vec::new();
     for pair in opts.clone().pairs::<mlua::Value, mlua::Value>() {
-        let (k, v) = pair?;
-        if let mlua::Value::String(k) = k {
-            let value = crate::config::convert::to_value(&v);
-            s.set_option(
-                Some(index),
-                &k.to_string_lossy(),
-                value,
-                file.clone(),
-                line,
-                false,
-            );
+        if let (mlua::Value::String(k), v) = pair? {
+            entries.push((k.to_string_lossy(), crate::config::convert::to_value(&v)));
         }
+    }
+    // Lua's table order is arbitrary; sorted keys keep warnings reproducible.
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut s = lock(shared);
+    let (file, line) = position(&s, pos);
+    for (key, value) in entries {
+        let line = pos.map_or(line, |(chunk, l)| s.table_entry_line(chunk, &key, l));
+        s.set_option(Some(index), &key, value, file.clone(), line, false);
     }
     if let Some(frame) = s.frames.last_mut() {
         frame.section = None;
