@@ -113,9 +113,9 @@ impl State {
     }
 
     pub fn section_mut(&mut self, section: Option<usize>) -> &mut SectionData {
-        match section.and_then(|i| self.hosts.get(i)) {
-            Some(_) => &mut self.hosts[section.unwrap_or_default()],
-            None => &mut self.global,
+        match section {
+            Some(i) if i < self.hosts.len() => &mut self.hosts[i],
+            _ => &mut self.global,
         }
     }
 

@@ -288,8 +288,23 @@ fn component_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
                     false,
                 );
                 let sh2 = sh.clone();
-                let then = lua.create_function(move |lua, opts: mlua::Table| {
-                    apply_table(lua, &sh2, index, &opts)
+                let then = lua.create_function(move |lua, opts: mlua::Value| match opts {
+                    mlua::Value::Table(t) => apply_table(lua, &sh2, index, &t),
+                    other => {
+                        let (file, line) = here(lua, &sh2);
+                        let reason = format!(
+                            "Component options must be a table, got {}",
+                            other.type_name()
+                        );
+                        Err(raise(
+                            &sh2,
+                            ConfigError::Runtime {
+                                file,
+                                line: Some(line),
+                                reason,
+                            },
+                        ))
+                    }
                 })?;
                 Ok(mlua::Value::Function(then))
             }
