@@ -33,8 +33,8 @@ pub(super) struct Frame {
 /// Everything evaluation accumulates; shared by the directive closures.
 pub(super) struct State {
     pub chunks: Vec<PathBuf>,
-    /// Source text of each config chunk, to point multi-line assignments at their start.
-    pub sources: Vec<String>,
+    /// Source lines of each config chunk, to point multi-line assignments at their start.
+    pub sources: Vec<Vec<String>>,
     pub files: Vec<PathBuf>,
     pub global: SectionData,
     pub hosts: Vec<SectionData>,
@@ -62,6 +62,26 @@ pub(super) fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 }
 
 impl State {
+    fn new(main: &Path) -> State {
+        State {
+            chunks: Vec::new(),
+            sources: Vec::new(),
+            files: Vec::new(),
+            global: SectionData {
+                name: "*".to_string(),
+                kind: SectionKind::Global,
+                options: BTreeMap::new(),
+                file: main.to_path_buf(),
+                line: 0,
+            },
+            hosts: Vec::new(),
+            frames: Vec::new(),
+            warnings: Vec::new(),
+            replacements: Vec::new(),
+            pending: None,
+        }
+    }
+
     /// The line where the assignment to `key` that Lua reports at `line` starts: Lua
     /// reports a multi-line table constructor at its closing line.
     pub fn statement_line(&self, chunk: usize, key: &str, line: u32) -> u32 {
@@ -69,7 +89,7 @@ impl State {
         let end = (line as usize).min(lines.len());
         (end.saturating_sub(500)..end)
             .rev()
-            .find(|&l| assigns(lines[l], key))
+            .find(|&l| assigns(&lines[l], key))
             .map_or(line, |l| u32::try_from(l + 1).unwrap_or(line))
     }
 
@@ -101,11 +121,8 @@ impl State {
         line
     }
 
-    fn lines(&self, chunk: usize) -> Vec<&str> {
-        self.sources
-            .get(chunk)
-            .map(|s| s.lines().collect())
-            .unwrap_or_default()
+    fn lines(&self, chunk: usize) -> &[String] {
+        self.sources.get(chunk).map_or(&[], Vec::as_slice)
     }
 
     pub fn chunk_path(&self, chunk: usize) -> PathBuf {
@@ -188,23 +205,7 @@ pub(super) fn evaluate_source(path: &Path, source: &[u8]) -> Result<Config, Conf
         line: None,
         reason: format!("cannot start Lua: {e}"),
     })?;
-    let shared: Shared = Arc::new(Mutex::new(State {
-        chunks: Vec::new(),
-        sources: Vec::new(),
-        files: Vec::new(),
-        global: SectionData {
-            name: "*".to_string(),
-            kind: SectionKind::Global,
-            options: BTreeMap::new(),
-            file: main.clone(),
-            line: 0,
-        },
-        hosts: Vec::new(),
-        frames: Vec::new(),
-        warnings: Vec::new(),
-        replacements: Vec::new(),
-        pending: None,
-    }));
+    let shared: Shared = Arc::new(Mutex::new(State::new(&main)));
     let env_builder = directives::install(&lua, &shared).map_err(|e| ConfigError::Runtime {
         file: main.clone(),
         line: None,
@@ -212,30 +213,9 @@ pub(super) fn evaluate_source(path: &Path, source: &[u8]) -> Result<Config, Conf
     })?;
     load_chunk(&lua, &shared, &env_builder, &main, source)?;
     drop(lua);
-    let state = match Arc::try_unwrap(shared) {
-        Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
-        Err(arc) => {
-            // Closures still alive (should not happen once Lua is dropped): copy out.
-            let s = lock(&arc);
-            return Ok(finish_from_ref(&main, &s));
-        }
-    };
+    // Take the data out; the Lua state (and every closure sharing it) is gone.
+    let state = std::mem::replace(&mut *lock(&shared), State::new(&main));
     Ok(finish(main, state))
-}
-
-fn finish_from_ref(main: &Path, s: &State) -> Config {
-    let state = State {
-        chunks: s.chunks.clone(),
-        sources: Vec::new(),
-        files: s.files.clone(),
-        global: s.global.clone(),
-        hosts: s.hosts.clone(),
-        frames: Vec::new(),
-        warnings: s.warnings.clone(),
-        replacements: s.replacements.clone(),
-        pending: None,
-    };
-    finish(main.to_path_buf(), state)
 }
 
 fn finish(main: PathBuf, mut state: State) -> Config {
@@ -312,8 +292,12 @@ pub(super) fn load_chunk(
         s.files.push(path.to_path_buf());
         s.chunks.push(path.to_path_buf());
         let n = s.chunks.len() - 1;
-        s.sources.resize(n, String::new());
-        s.sources.push(String::from_utf8_lossy(source).into_owned());
+        s.sources.resize(n, Vec::new());
+        let lines = String::from_utf8_lossy(source)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        s.sources.push(lines);
         let chunk = s.chunks.len() - 1;
         s.frames.push(Frame {
             chunk,
