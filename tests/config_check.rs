@@ -445,3 +445,87 @@ fn limits_that_mod_limits_cannot_parse_are_warnings() {
     assert!(!out.contains("limits.s2sin.rate"), "{out}");
     assert!(out.contains("limits.wss names no session type"), "{out}");
 }
+
+#[test]
+fn trusted_proxy_that_is_not_an_address_is_a_warning() {
+    let (code, out) = check_text("trusted_proxies = { \"127.0.0.1\", \"::1\", \"proxy.ip.here\" }");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("trusted_proxies entry \"proxy.ip.here\" is not an IP address"),
+        "{out}"
+    );
+    assert!(!out.contains("entry \"::1\""), "{out}");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            fs::create_dir_all(&target).expect("mkdir");
+            copy_tree(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = fs::read_to_string(path).expect("read");
+    assert!(text.contains(from), "{} lacks {from:?}", path.display());
+    fs::write(path, text.replace(from, to)).expect("write");
+}
+
+#[test]
+fn the_guide_with_its_production_values_reports_only_real_problems() {
+    let d = tempfile::tempdir().expect("tmp");
+    copy_tree(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
+        d.path(),
+    );
+    // Undo the laptop-local changes: back to the guide's own values.
+    edit(
+        &d.path().join("prosody.cfg.lua"),
+        "c2s_require_encryption = false",
+        "",
+    );
+    let ws = d.path().join("stack/07-interfaces/websocket.cfg.lua");
+    edit(
+        &ws,
+        "trusted_proxies = { \"127.0.0.1\", \"::1\" }",
+        "trusted_proxies = { \"127.0.0.1\", \"::1\", \"proxy.ip.here\" }",
+    );
+    edit(
+        &ws,
+        "allowed_origins = { \"http://localhost:5280\", \"http://localhost:8080\" }",
+        "allowed_origins = { \"https://yourapp.com\" }",
+    );
+    edit(
+        &d.path().join("domains/primary/domain.cfg.lua"),
+        "\"localhost\"",
+        "\"domain1.com\"",
+    );
+    edit(
+        &d.path().join("domains/secondary/domain.cfg.lua"),
+        "\"example.localhost\"",
+        "\"domain2.com\"",
+    );
+    let main = d.path().join("prosody.cfg.lua");
+    let c = Config::load(&main).expect("loads");
+    assert_eq!(c.virtual_hosts(), vec!["domain1.com", "domain2.com"]);
+    let report = check(&c);
+    let problems: Vec<&str> = report.of(Severity::Problem).collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("You require encryption but mod_tls is not enabled"),
+        "{problems:?}"
+    );
+    let warnings: Vec<&str> = report.of(Severity::Warning).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("\"proxy.ip.here\""), "{warnings:?}");
+    let (code, _, _) = lilt(
+        &["-c", main.to_str().expect("utf8"), "check", "config"],
+        d.path(),
+    );
+    assert_eq!(code, 2);
+}

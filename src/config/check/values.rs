@@ -35,6 +35,39 @@ pub(super) fn run(config: &Config, report: &mut Report) {
     types(config, report);
     network_settings(config, report);
     limits(config, report);
+    trusted_proxies(config, report);
+}
+
+/// An IP address or a CIDR range such as `10.0.0.0/8` or `fd00::/8`.
+fn ip_or_cidr(s: &str) -> bool {
+    let (addr, bits) = match s.split_once('/') {
+        Some((a, b)) => (a, Some(b)),
+        None => (s, None),
+    };
+    let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    bits.is_none_or(|b| b.parse::<u8>().is_ok_and(|n| n <= max))
+}
+
+fn trusted_proxies(config: &Config, report: &mut Report) {
+    let Some(e) = config.global_data().options.get("trusted_proxies") else {
+        return;
+    };
+    let entries = match &e.value {
+        Value::Table(t) => t.seq().to_vec(),
+        other => vec![other.clone()],
+    };
+    for entry in entries {
+        let text = entry.to_lua_string().unwrap_or_default();
+        if !ip_or_cidr(&text) {
+            report.warning(format!(
+                "{}: trusted_proxies entry {entry} is not an IP address or CIDR range and never matches",
+                at(e)
+            ));
+        }
+    }
 }
 
 fn fits(ty: OptionType, v: &Value) -> bool {
@@ -221,6 +254,16 @@ mod tests {
         assert!(rate_ok("2 MB/s"));
         assert!(!rate_ok("10kb"));
         assert!(!rate_ok("1.5kb/s"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_ips_or_cidr_ranges() {
+        assert!(ip_or_cidr("127.0.0.1"));
+        assert!(ip_or_cidr("::1"));
+        assert!(ip_or_cidr("10.0.0.0/8"));
+        assert!(ip_or_cidr("fd00::/8"));
+        assert!(!ip_or_cidr("proxy.ip.here"));
+        assert!(!ip_or_cidr("10.0.0.0/33"));
     }
 
     #[test]
