@@ -261,3 +261,14 @@ fn non_ascii_host_names_are_nameprepped() {
     let c = load("VirtualHost \"ÄÖ.Example\"\n");
     assert_eq!(c.virtual_hosts(), vec!["äö.example"]);
 }
+
+#[test]
+fn data_path_is_absolute_against_the_working_directory_and_certificates_against_the_config_dir() {
+    let c = load("data_path = \"store\"\ncertificates = \"tls\"\nVirtualHost \"h\"\n");
+    let cwd = std::env::current_dir().expect("cwd");
+    assert_eq!(c.data_path(), cwd.join("store"));
+    assert_eq!(c.certificates_dir(), Path::new("/virtual/tls"));
+    let d = load("VirtualHost \"h\"\n");
+    assert_eq!(d.data_path(), cwd.join("data"));
+    assert_eq!(d.certificates_dir(), Path::new("/virtual/certs"));
+}

@@ -132,6 +132,25 @@ impl Config {
         &self.config_dir
     }
 
+    /// `data_path` (global-only, default `data`), made absolute against the working
+    /// directory as Prosody does (reference §1.9).
+    pub fn data_path(&self) -> PathBuf {
+        let raw = self
+            .global()
+            .string("data_path")
+            .unwrap_or_else(|| "data".to_string());
+        eval::absolute(Path::new(&raw))
+    }
+
+    /// `certificates` (default `certs`), resolved against the config directory (§8.5).
+    pub fn certificates_dir(&self) -> PathBuf {
+        let dir = self
+            .global()
+            .string("certificates")
+            .unwrap_or_else(|| "certs".to_string());
+        self.config_dir.join(dir)
+    }
+
     /// Every defined section name except global, in order of first declaration.
     pub fn host_names(&self) -> Vec<&str> {
         self.hosts.iter().map(|h| h.name.as_str()).collect()
