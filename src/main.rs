@@ -140,10 +140,7 @@ fn load(arg: Option<&Path>, strict: bool) -> Result<Config, u8> {
 }
 
 fn setup_logging(config: &Config) -> Result<(), u8> {
-    let data = config
-        .global()
-        .path("data_path", Path::new("."))
-        .unwrap_or_else(|| PathBuf::from("data"));
+    let data = config.data_path();
     let rules = logging::plan(config.global().get("log"), &data).map_err(|e| {
         eprintln!("Error: {}: {e}", config.main_file().display());
         1u8

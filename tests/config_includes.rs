@@ -317,3 +317,51 @@ fn the_same_option_in_two_files_is_a_replacement_not_a_duplicate() {
     assert_eq!(c.replacements()[0].key, "modules_enabled");
     assert_eq!(c.replacements()[0].old.line, 1);
 }
+
+#[test]
+fn table_form_entries_and_multi_line_assignments_point_at_their_own_lines() {
+    let d = tempfile::tempdir().expect("tmp");
+    let main = write(
+        d.path(),
+        "p.cfg.lua",
+        "VirtualHost \"h\" {\n    a = 1;\n    b = {\n        a = 2;\n    };\n}\na = 3\nlong = {\n  1,\n  2,\n}\n",
+    );
+    let c = Config::load(&main).expect("loads");
+    let h = c.section_data("h").expect("host");
+    assert_eq!(h.options["a"].line, 2);
+    assert_eq!(h.options["b"].line, 3);
+    assert_eq!(c.global_data().options["a"].line, 7);
+    assert_eq!(c.global_data().options["long"].line, 8);
+}
+
+#[test]
+fn absolute_include_paths_are_used_as_given() {
+    let d = tempfile::tempdir().expect("tmp");
+    let other = tempfile::tempdir().expect("tmp");
+    let abs = write(other.path(), "abs.cfg.lua", "from_abs = true\n");
+    let main = write(
+        d.path(),
+        "p.cfg.lua",
+        &format!(
+            "Include {:?}\nVirtualHost \"h\"\n",
+            abs.display().to_string()
+        ),
+    );
+    let c = Config::load(&main).expect("loads");
+    assert_eq!(c.global().boolean("from_abs"), Some(true));
+}
+
+#[test]
+fn question_mark_wildcard_matches_one_character() {
+    let d = tempfile::tempdir().expect("tmp");
+    let main = write(
+        d.path(),
+        "p.cfg.lua",
+        "Include \"conf.d/?.lua\"\nVirtualHost \"h\"\n",
+    );
+    write(d.path(), "conf.d/a.lua", "a = true\n");
+    write(d.path(), "conf.d/bb.lua", "bb = true\n");
+    let c = Config::load(&main).expect("loads");
+    assert_eq!(c.global().boolean("a"), Some(true));
+    assert_eq!(c.global().get("bb"), None);
+}

@@ -224,3 +224,51 @@ fn tables_keep_sequence_and_keyed_parts() {
     assert_eq!(t.get("key"), Some(&Value::String("v".into())));
     assert_eq!(t.get("5281"), Some(&Value::String("port".into())));
 }
+
+#[test]
+fn os_getenv_and_string_library_are_available() {
+    std::env::set_var("LILT_TEST_GETENV", "v");
+    let c =
+        load("x = os.getenv(\"LILT_TEST_GETENV\") .. string.rep(\"!\", 2)\nVirtualHost \"h\"\n");
+    assert_eq!(c.global().string("x").as_deref(), Some("v!!"));
+}
+
+#[test]
+fn os_exit_is_not_available_to_a_config() {
+    let e = load_err("os.exit(3)\n");
+    assert_eq!(e.line(), Some(1));
+}
+
+#[test]
+fn a_host_with_no_options_is_still_defined() {
+    let c = load("VirtualHost \"bare.example\"\n");
+    assert_eq!(c.host_names(), vec!["bare.example"]);
+    assert!(c
+        .section_data("bare.example")
+        .expect("defined")
+        .options
+        .is_empty());
+}
+
+#[test]
+fn unknown_options_are_stored_and_readable() {
+    let c = load("foo_unknown = { 1, 2 }\nVirtualHost \"h\"\n");
+    assert_eq!(c.host("h").array("foo_unknown").len(), 2);
+}
+
+#[test]
+fn non_ascii_host_names_are_nameprepped() {
+    let c = load("VirtualHost \"ÄÖ.Example\"\n");
+    assert_eq!(c.virtual_hosts(), vec!["äö.example"]);
+}
+
+#[test]
+fn data_path_is_absolute_against_the_working_directory_and_certificates_against_the_config_dir() {
+    let c = load("data_path = \"store\"\ncertificates = \"tls\"\nVirtualHost \"h\"\n");
+    let cwd = std::env::current_dir().expect("cwd");
+    assert_eq!(c.data_path(), cwd.join("store"));
+    assert_eq!(c.certificates_dir(), Path::new("/virtual/tls"));
+    let d = load("VirtualHost \"h\"\n");
+    assert_eq!(d.data_path(), cwd.join("data"));
+    assert_eq!(d.certificates_dir(), Path::new("/virtual/certs"));
+}

@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use mlua::{ChunkMode, HookTriggers, Lua, LuaOptions, StdLib, VmState};
 
-use super::{directives, Config, ConfigError, OptionEntry, Replacement, SectionData, SectionKind};
-use super::{Table, Value};
+use super::{
+    directives, Config, ConfigError, OptionEntry, Replacement, SectionData, SectionKind, Value,
+};
 
 /// Chunk names are `=lilt-cfg-<id>` so Lua's messages stay short (it truncates long
 /// `@path` names) and we can map them back to the full path.
@@ -21,8 +22,6 @@ const HOOK_EVERY: u32 = 10_000;
 const MEMORY_LIMIT: usize = 256 * 1024 * 1024;
 /// How deep `Include` may nest before it is refused (loops are caught earlier).
 pub(super) const MAX_INCLUDE_DEPTH: usize = 64;
-/// How deep a table value is copied; deeper (or cyclic) parts become empty tables.
-const MAX_VALUE_DEPTH: usize = 32;
 
 /// A file being evaluated: which chunk it is and the section its assignments go to.
 pub(super) struct Frame {
@@ -34,8 +33,8 @@ pub(super) struct Frame {
 /// Everything evaluation accumulates; shared by the directive closures.
 pub(super) struct State {
     pub chunks: Vec<PathBuf>,
-    /// Source text of each config chunk, to point multi-line assignments at their start.
-    pub sources: Vec<String>,
+    /// Source lines of each config chunk, to point multi-line assignments at their start.
+    pub sources: Vec<Vec<String>>,
     pub files: Vec<PathBuf>,
     pub global: SectionData,
     pub hosts: Vec<SectionData>,
@@ -47,6 +46,14 @@ pub(super) struct State {
     pub pending: Option<(String, ConfigError)>,
 }
 
+/// True when a source line starts with an assignment to `key`.
+fn assigns(text: &str, key: &str) -> bool {
+    let t = text.trim_start();
+    t.strip_prefix(key).is_some_and(|rest| {
+        rest.trim_start().starts_with('=') && !rest.trim_start().starts_with("==")
+    })
+}
+
 pub(super) type Shared = Arc<Mutex<State>>;
 
 pub(super) fn lock(shared: &Shared) -> MutexGuard<'_, State> {
@@ -55,25 +62,67 @@ pub(super) fn lock(shared: &Shared) -> MutexGuard<'_, State> {
 }
 
 impl State {
+    fn new(main: &Path) -> State {
+        State {
+            chunks: Vec::new(),
+            sources: Vec::new(),
+            files: Vec::new(),
+            global: SectionData {
+                name: "*".to_string(),
+                kind: SectionKind::Global,
+                options: BTreeMap::new(),
+                file: main.to_path_buf(),
+                line: 0,
+            },
+            hosts: Vec::new(),
+            frames: Vec::new(),
+            warnings: Vec::new(),
+            replacements: Vec::new(),
+            pending: None,
+        }
+    }
+
     /// The line where the assignment to `key` that Lua reports at `line` starts: Lua
     /// reports a multi-line table constructor at its closing line.
     pub fn statement_line(&self, chunk: usize, key: &str, line: u32) -> u32 {
-        let Some(src) = self.sources.get(chunk) else {
-            return line;
-        };
-        let lines: Vec<&str> = src.lines().collect();
-        let starts = |text: &str| {
-            let t = text.trim_start();
-            t.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        };
+        let lines = self.lines(chunk);
         let end = (line as usize).min(lines.len());
-        for l in (end.saturating_sub(500)..end).rev() {
-            if starts(lines[l]) {
+        (end.saturating_sub(500)..end)
+            .rev()
+            .find(|&l| assigns(&lines[l], key))
+            .map_or(line, |l| u32::try_from(l + 1).unwrap_or(line))
+    }
+
+    /// The line of `key = ...` inside a table form whose call Lua reports at `line`:
+    /// scans the table's top level (by brace depth) from the call line onwards.
+    pub fn table_entry_line(&self, chunk: usize, key: &str, line: u32) -> u32 {
+        let lines = self.lines(chunk);
+        let start = (line as usize).saturating_sub(1);
+        let mut depth = 0i32;
+        let mut opened = false;
+        for (l, text) in lines.iter().enumerate().skip(start).take(500) {
+            if l > start && depth == 1 && assigns(text, key) {
                 return u32::try_from(l + 1).unwrap_or(line);
+            }
+            for c in text.chars() {
+                match c {
+                    '{' => {
+                        depth += 1;
+                        opened = true;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            if opened && depth <= 0 {
+                break;
             }
         }
         line
+    }
+
+    fn lines(&self, chunk: usize) -> &[String] {
+        self.sources.get(chunk).map_or(&[], Vec::as_slice)
     }
 
     pub fn chunk_path(&self, chunk: usize) -> PathBuf {
@@ -81,9 +130,9 @@ impl State {
     }
 
     pub fn section_mut(&mut self, section: Option<usize>) -> &mut SectionData {
-        match section.and_then(|i| self.hosts.get(i)) {
-            Some(_) => &mut self.hosts[section.unwrap_or_default()],
-            None => &mut self.global,
+        match section {
+            Some(i) if i < self.hosts.len() => &mut self.hosts[i],
+            _ => &mut self.global,
         }
     }
 
@@ -156,55 +205,17 @@ pub(super) fn evaluate_source(path: &Path, source: &[u8]) -> Result<Config, Conf
         line: None,
         reason: format!("cannot start Lua: {e}"),
     })?;
-    let shared: Shared = Arc::new(Mutex::new(State {
-        chunks: Vec::new(),
-        sources: Vec::new(),
-        files: Vec::new(),
-        global: SectionData {
-            name: "*".to_string(),
-            kind: SectionKind::Global,
-            options: BTreeMap::new(),
-            file: main.clone(),
-            line: 0,
-        },
-        hosts: Vec::new(),
-        frames: Vec::new(),
-        warnings: Vec::new(),
-        replacements: Vec::new(),
-        pending: None,
-    }));
+    let shared: Shared = Arc::new(Mutex::new(State::new(&main)));
     let env_builder = directives::install(&lua, &shared).map_err(|e| ConfigError::Runtime {
         file: main.clone(),
         line: None,
         reason: format!("cannot prepare the config environment: {e}"),
     })?;
     load_chunk(&lua, &shared, &env_builder, &main, source)?;
-    let _ = env_builder;
     drop(lua);
-    let state = match Arc::try_unwrap(shared) {
-        Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
-        Err(arc) => {
-            // Closures still alive (should not happen once Lua is dropped): copy out.
-            let s = lock(&arc);
-            return Ok(finish_from_ref(&main, &s));
-        }
-    };
+    // Take the data out; the Lua state (and every closure sharing it) is gone.
+    let state = std::mem::replace(&mut *lock(&shared), State::new(&main));
     Ok(finish(main, state))
-}
-
-fn finish_from_ref(main: &Path, s: &State) -> Config {
-    let state = State {
-        chunks: s.chunks.clone(),
-        sources: Vec::new(),
-        files: s.files.clone(),
-        global: s.global.clone(),
-        hosts: s.hosts.clone(),
-        frames: Vec::new(),
-        warnings: s.warnings.clone(),
-        replacements: s.replacements.clone(),
-        pending: None,
-    };
-    finish(main.to_path_buf(), state)
 }
 
 fn finish(main: PathBuf, mut state: State) -> Config {
@@ -281,8 +292,12 @@ pub(super) fn load_chunk(
         s.files.push(path.to_path_buf());
         s.chunks.push(path.to_path_buf());
         let n = s.chunks.len() - 1;
-        s.sources.resize(n, String::new());
-        s.sources.push(String::from_utf8_lossy(source).into_owned());
+        s.sources.resize(n, Vec::new());
+        let lines = String::from_utf8_lossy(source)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        s.sources.push(lines);
         let chunk = s.chunks.len() - 1;
         s.frames.push(Frame {
             chunk,
@@ -383,61 +398,4 @@ pub(super) fn caller_position(lua: &Lua) -> Option<(usize, u32)> {
         }
     }
     None
-}
-
-/// Copies a Lua value into plain data. `nil` becomes `None`.
-pub(super) fn to_value(v: &mlua::Value) -> Option<Value> {
-    convert(v, 0)
-}
-
-fn convert(v: &mlua::Value, depth: usize) -> Option<Value> {
-    Some(match v {
-        mlua::Value::Nil => return None,
-        mlua::Value::Boolean(b) => Value::Bool(*b),
-        mlua::Value::Integer(i) => Value::Integer(*i),
-        mlua::Value::Number(n) => Value::Number(*n),
-        mlua::Value::String(s) => Value::String(s.to_string_lossy()),
-        mlua::Value::Table(t) => Value::Table(convert_table(t, depth)),
-        _ => Value::Function,
-    })
-}
-
-fn convert_table(t: &mlua::Table, depth: usize) -> Table {
-    if depth >= MAX_VALUE_DEPTH {
-        return Table::new();
-    }
-    let mut ints: BTreeMap<i64, Value> = BTreeMap::new();
-    let mut map = BTreeMap::new();
-    for (k, v) in t.clone().pairs::<mlua::Value, mlua::Value>().flatten() {
-        let Some(v) = convert(&v, depth + 1) else {
-            continue;
-        };
-        match &k {
-            mlua::Value::Integer(i) => {
-                ints.insert(*i, v);
-            }
-            mlua::Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
-                ints.insert(*n as i64, v);
-            }
-            other => {
-                let key = match other {
-                    mlua::Value::String(s) => s.to_string_lossy(),
-                    mlua::Value::Boolean(b) => b.to_string(),
-                    mlua::Value::Number(n) => super::format_number(*n),
-                    _ => continue,
-                };
-                map.insert(key, v);
-            }
-        }
-    }
-    let mut seq = Vec::new();
-    let mut next = 1;
-    while let Some(v) = ints.remove(&next) {
-        seq.push(v);
-        next += 1;
-    }
-    for (k, v) in ints {
-        map.insert(k.to_string(), v);
-    }
-    Table::from_parts(seq, map)
 }

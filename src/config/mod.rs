@@ -13,6 +13,7 @@
 
 pub mod catalogue;
 pub mod check;
+mod convert;
 mod directives;
 mod error;
 mod eval;
@@ -129,6 +130,25 @@ impl Config {
     /// Directory of the main config file (`prosody.paths.config`).
     pub fn config_dir(&self) -> &Path {
         &self.config_dir
+    }
+
+    /// `data_path` (global-only, default `data`), made absolute against the working
+    /// directory as Prosody does (reference §1.9).
+    pub fn data_path(&self) -> PathBuf {
+        let raw = self
+            .global()
+            .string("data_path")
+            .unwrap_or_else(|| "data".to_string());
+        eval::absolute(Path::new(&raw))
+    }
+
+    /// `certificates` (default `certs`), resolved against the config directory (§8.5).
+    pub fn certificates_dir(&self) -> PathBuf {
+        let dir = self
+            .global()
+            .string("certificates")
+            .unwrap_or_else(|| "certs".to_string());
+        self.config_dir.join(dir)
     }
 
     /// Every defined section name except global, in order of first declaration.

@@ -54,9 +54,9 @@ pub fn global_set(config: &Config) -> BTreeSet<String> {
 /// also does resource binding) loads on a VirtualHost wherever `c2s` or `websocket` is
 /// active unless `modules_disabled` names it — without it, nobody could log in.
 pub(super) fn for_host(config: &Config, host: &str, lilt_rules: bool) -> BTreeSet<String> {
-    let Some(data) = config.section_data(host) else {
+    if config.section_data(host).is_none() {
         return global_set(config);
-    };
+    }
     let section = config.host(host);
     let mut set = global_set(config);
     let component = config.component_module(host);
@@ -90,6 +90,5 @@ pub(super) fn for_host(config: &Config, host: &str, lilt_rules: bool) -> BTreeSe
             set.insert("saslauth".into());
         }
     }
-    let _ = data;
     set
 }

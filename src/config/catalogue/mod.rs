@@ -112,6 +112,40 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// The catalogue as a Markdown table (the "Option catalogue" section of docs/config.md).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| option | type | default | scope | status | read by | meaning |\n|---|---|---|---|---|---|---|\n");
+    for o in OPTIONS {
+        let status = match o.status {
+            Status::Prosody => "Prosody".to_string(),
+            Status::Extension => "Lilt extension".to_string(),
+            Status::Deprecated(r) => format!("deprecated: use {r}"),
+            Status::Obsolete(r) => format!("obsolete: use {r}"),
+        };
+        let scope = match o.scope {
+            Scope::Global => "global",
+            Scope::Host => "per host",
+        };
+        let cell = |s: &str| s.replace('|', "\\|");
+        let default = if o.default.is_empty() {
+            String::new()
+        } else {
+            format!("`{}`", cell(o.default))
+        };
+        out.push_str(&format!(
+            "| `{}` | {:?} | {} | {} | {} | {} | {} |\n",
+            o.name,
+            o.ty,
+            default,
+            scope,
+            cell(&status),
+            o.module,
+            cell(o.summary)
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

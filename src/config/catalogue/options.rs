@@ -104,6 +104,8 @@ pub static OPTIONS: &[OptionSpec] = &[
     p("plugin_paths", Array, "{}", G, "pluginloader", "extra plugin directories"),
     p("installer_plugin_path", Path, "\"custom_plugins\"", G, "pluginloader", "where the plugin installer puts plugins"),
     p("admin_socket", Path, "\"prosody.sock\"", G, "admin_socket", "admin shell socket, relative to the data directory"),
+    p("force_module_reload", Boolean, "false", G, "modulemanager", "reload modules even when save() fails"),
+    p("ignore_presence_priority", Boolean, "false", H, "message", "deliver to all resources regardless of priority"),
     p("admins", InheritedSet, "{}", H, "usermanager", "JIDs with admin rights"),
     p("modules_enabled", Set, "{}", H, "modulemanager", "modules to load (a host list adds to the global one)"),
     p("modules_disabled", Set, "{}", H, "modulemanager", "modules not to load, including autoloaded ones"),

@@ -4,6 +4,7 @@
 
 mod lilt;
 mod prosody;
+mod values;
 
 use std::fmt::Write as _;
 
@@ -83,6 +84,7 @@ pub fn check(config: &Config) -> Report {
     }
     prosody::run(config, &mut report);
     lilt::run(config, &mut report);
+    values::run(config, &mut report);
     report
 }
 

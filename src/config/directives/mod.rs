@@ -2,12 +2,14 @@
 //! `Include`/`include`, `RunScript`, `ENV_*` reads, and option assignment.
 //! Each directive records its caller's `file:line` for errors and warnings.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use mlua::{ChunkMode, Lua};
+use mlua::Lua;
 
-use super::eval::{self, caller_position, lock, Shared, MAX_INCLUDE_DEPTH};
-use super::{include, prep_host_name, ConfigError, SectionData, SectionKind};
+mod files;
+
+use super::eval::{self, caller_position, lock, Shared};
+use super::{prep_host_name, ConfigError, SectionData, SectionKind};
 
 const DIRECTIVES_KEY: &str = "lilt.config.directives";
 const META_KEY: &str = "lilt.config.env_meta";
@@ -40,10 +42,10 @@ pub(super) fn install(lua: &Lua, shared: &Shared) -> mlua::Result<EnvBuilder> {
     let component = component_fn(lua, shared)?;
     directives.set("Component", component.clone())?;
     directives.set("component", component)?;
-    let inc = include_fn(lua, shared)?;
+    let inc = files::include_fn(lua, shared)?;
     directives.set("Include", inc.clone())?;
     directives.set("include", inc)?;
-    directives.set("RunScript", run_script_fn(lua, shared)?)?;
+    directives.set("RunScript", files::run_script_fn(lua, shared)?)?;
     lua.set_named_registry_value(DIRECTIVES_KEY, directives)?;
 
     let meta = lua.create_table()?;
@@ -73,7 +75,7 @@ pub(super) fn install(lua: &Lua, shared: &Shared) -> mlua::Result<EnvBuilder> {
                     return Ok(());
                 };
                 let key = key.to_string_lossy();
-                let value = eval::to_value(&value);
+                let value = crate::config::convert::to_value(&value);
                 let pos = caller_position(lua);
                 let mut s = lock(&sh);
                 let (file, line) = position(&s, pos);
@@ -100,13 +102,13 @@ fn position(s: &eval::State, pos: Option<(usize, u32)>) -> (PathBuf, u32) {
 }
 
 /// Records a typed error for the Lua error that is about to unwind, and returns that error.
-fn raise(shared: &Shared, err: ConfigError) -> mlua::Error {
+pub(super) fn raise(shared: &Shared, err: ConfigError) -> mlua::Error {
     let message = err.to_string();
     lock(shared).pending = Some((message.clone(), err));
     mlua::Error::RuntimeError(message)
 }
 
-fn here(lua: &Lua, shared: &Shared) -> (PathBuf, u32) {
+pub(super) fn here(lua: &Lua, shared: &Shared) -> (PathBuf, u32) {
     let pos = caller_position(lua);
     position(&lock(shared), pos)
 }
@@ -160,7 +162,7 @@ fn enter_section(
     Ok(index)
 }
 
-fn name_arg(value: &mlua::Value) -> Option<String> {
+pub(super) fn name_arg(value: &mlua::Value) -> Option<String> {
     match value {
         mlua::Value::String(s) => Some(s.to_string_lossy()),
         mlua::Value::Integer(i) => Some(i.to_string()),
@@ -171,21 +173,20 @@ fn name_arg(value: &mlua::Value) -> Option<String> {
 
 /// Applies a table form's options to `index` and returns the file to the global section.
 fn apply_table(lua: &Lua, shared: &Shared, index: usize, opts: &mlua::Table) -> mlua::Result<()> {
-    let (file, line) = here(lua, shared);
-    let mut s = lock(shared);
+    let pos = caller_position(lua);
+    let mut entries = Vec::new();
     for pair in opts.clone().pairs::<mlua::Value, mlua::Value>() {
-        let (k, v) = pair?;
-        if let mlua::Value::String(k) = k {
-            let value = eval::to_value(&v);
-            s.set_option(
-                Some(index),
-                &k.to_string_lossy(),
-                value,
-                file.clone(),
-                line,
-                false,
-            );
+        if let (mlua::Value::String(k), v) = pair? {
+            entries.push((k.to_string_lossy(), crate::config::convert::to_value(&v)));
         }
+    }
+    // Lua's table order is arbitrary; sorted keys keep warnings reproducible.
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut s = lock(shared);
+    let (file, line) = position(&s, pos);
+    for (key, value) in entries {
+        let line = pos.map_or(line, |(chunk, l)| s.table_entry_line(chunk, &key, l));
+        s.set_option(Some(index), &key, value, file.clone(), line, false);
     }
     if let Some(frame) = s.frames.last_mut() {
         frame.section = None;
@@ -287,8 +288,23 @@ fn component_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
                     false,
                 );
                 let sh2 = sh.clone();
-                let then = lua.create_function(move |lua, opts: mlua::Table| {
-                    apply_table(lua, &sh2, index, &opts)
+                let then = lua.create_function(move |lua, opts: mlua::Value| match opts {
+                    mlua::Value::Table(t) => apply_table(lua, &sh2, index, &t),
+                    other => {
+                        let (file, line) = here(lua, &sh2);
+                        let reason = format!(
+                            "Component options must be a table, got {}",
+                            other.type_name()
+                        );
+                        Err(raise(
+                            &sh2,
+                            ConfigError::Runtime {
+                                file,
+                                line: Some(line),
+                                reason,
+                            },
+                        ))
+                    }
                 })?;
                 Ok(mlua::Value::Function(then))
             }
@@ -307,148 +323,6 @@ fn component_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
                     },
                 ))
             }
-        })
-    })
-}
-
-fn include_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
-    let shared = shared.clone();
-    lua.create_function(move |lua, arg: mlua::Value| {
-        let (file, line) = here(lua, &shared);
-        let Some(arg) = name_arg(&arg) else {
-            let reason = "Include expects a file name".to_string();
-            return Err(raise(
-                &shared,
-                ConfigError::Runtime {
-                    file,
-                    line: Some(line),
-                    reason,
-                },
-            ));
-        };
-        let target = include::resolve(&file, &arg);
-        if !include::is_glob(&arg) {
-            return include_file(lua, &shared, &file, line, &target);
-        }
-        let matches = include::expand(&target).map_err(|dir| {
-            let reason = format!(
-                "Error loading included {}: cannot open directory {}: No such file or directory",
-                target.display(),
-                dir.display()
-            );
-            raise(
-                &shared,
-                ConfigError::Include {
-                    file: file.clone(),
-                    line,
-                    reason,
-                },
-            )
-        })?;
-        for path in matches {
-            include_file(lua, &shared, &file, line, &path)?;
-        }
-        Ok(())
-    })
-}
-
-fn include_file(
-    lua: &Lua,
-    shared: &Shared,
-    from: &Path,
-    line: u32,
-    target: &Path,
-) -> mlua::Result<()> {
-    let canonical = std::fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf());
-    {
-        let s = lock(shared);
-        if let Some(start) = s.frames.iter().position(|f| f.canonical == canonical) {
-            let mut chain: Vec<PathBuf> = s.frames[start..]
-                .iter()
-                .map(|f| s.chunk_path(f.chunk))
-                .collect();
-            chain.push(target.to_path_buf());
-            drop(s);
-            let err = ConfigError::IncludeLoop {
-                file: from.to_path_buf(),
-                line,
-                chain,
-            };
-            return Err(raise(shared, err));
-        }
-        if s.frames.len() >= MAX_INCLUDE_DEPTH {
-            drop(s);
-            let reason = format!("Include nesting is deeper than {MAX_INCLUDE_DEPTH} files");
-            return Err(raise(
-                shared,
-                ConfigError::Include {
-                    file: from.to_path_buf(),
-                    line,
-                    reason,
-                },
-            ));
-        }
-    }
-    let source = std::fs::read(target).map_err(|e| {
-        let why = if e.kind() == std::io::ErrorKind::NotFound {
-            "No such file or directory".to_string()
-        } else {
-            e.to_string()
-        };
-        let reason = format!("Error loading included {0}: {0}: {why}", target.display());
-        raise(
-            shared,
-            ConfigError::Include {
-                file: from.to_path_buf(),
-                line,
-                reason,
-            },
-        )
-    })?;
-    eval::load_chunk(lua, shared, &EnvBuilder, target, &source).map_err(|e| raise(shared, e))
-}
-
-fn run_script_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
-    let shared = shared.clone();
-    lua.create_function(move |lua, arg: mlua::Value| {
-        let (file, line) = here(lua, &shared);
-        let Some(arg) = name_arg(&arg) else {
-            let reason = "RunScript expects a file name".to_string();
-            return Err(raise(
-                &shared,
-                ConfigError::Runtime {
-                    file,
-                    line: Some(line),
-                    reason,
-                },
-            ));
-        };
-        let target = include::resolve(&file, &arg);
-        let source = std::fs::read(&target).map_err(|e| {
-            let reason = format!("cannot open {}: {e}", target.display());
-            raise(
-                &shared,
-                ConfigError::Runtime {
-                    file: file.clone(),
-                    line: Some(line),
-                    reason,
-                },
-            )
-        })?;
-        let chunk = {
-            let mut s = lock(&shared);
-            s.chunks.push(target.clone());
-            s.chunks.len() - 1
-        };
-        // Plain `dofile` semantics: the real globals, not the option environment.
-        let result = lua
-            .load(&source[..])
-            .set_name(format!("={}{chunk}", eval::CHUNK_PREFIX))
-            .set_mode(ChunkMode::Text)
-            .exec();
-        result.map_err(|e| {
-            let err = eval::to_config_error(&e, &target, &mut lock(&shared));
-            raise(&shared, err)
         })
     })
 }
