@@ -35,7 +35,17 @@ impl Element {
     /// element is written (`"jabber:client"` inside a c2s stream); `xmlns='..'` is
     /// emitted only when the element's namespace differs. Elements in the streams
     /// namespace are written with the `stream:` prefix, which the stream header declares,
-    /// and do not change the default namespace of their children.
+    /// and do not change the default namespace of their children. A hand-set `xmlns`
+    /// attribute is written only where no `xmlns` is generated, so a standalone
+    /// WebSocket frame of a `stream:*` element can carry `xmlns='jabber:client'` and
+    /// `xmlns:stream='..'` as ordinary attributes.
+    ///
+    /// ```
+    /// # use lilt::xml::Element;
+    /// let mut out = String::new();
+    /// Element::new("presence", "jabber:client").write_xml(&mut out, "jabber:client");
+    /// assert_eq!(out, "<presence/>");
+    /// ```
     pub fn write_xml(&self, out: &mut String, parent_ns: &str) {
         let mut stack = vec![Step::Open(self, parent_ns)];
         while let Some(step) = stack.pop() {
@@ -191,6 +201,25 @@ mod tests {
         assert_eq!(
             el.to_xml(),
             "<stream:features xmlns:stream='http://etherx.jabber.org/streams'/>"
+        );
+    }
+
+    #[test]
+    fn websocket_framing_of_a_stream_element_by_hand_set_declarations() {
+        // RFC 7395 frames stand alone: the `stream:` prefix and the default namespace
+        // must be declared on the element itself.
+        let features = Element::new("features", STREAMS_NS)
+            .with_attr("xmlns", "jabber:client")
+            .with_attr("xmlns:stream", STREAMS_NS)
+            .with_child(Element::new("bind", "urn:ietf:params:xml:ns:xmpp-bind"))
+            .with_child(Element::new("x", "jabber:client"));
+        let mut out = String::new();
+        features.write_xml(&mut out, "jabber:client");
+        assert_eq!(
+            out,
+            "<stream:features xmlns='jabber:client' \
+             xmlns:stream='http://etherx.jabber.org/streams'>\
+             <bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><x/></stream:features>"
         );
     }
 

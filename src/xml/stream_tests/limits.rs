@@ -195,3 +195,25 @@ fn large_tokens_fed_byte_by_byte_are_scanned_in_linear_time() {
         assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
     }
 }
+
+#[test]
+fn a_tree_at_the_default_depth_limit_clones_compares_and_prints_on_a_small_stack() {
+    // Clone/PartialEq/Debug are derived (recursive); max_depth is what bounds them.
+    let depth = Limits::default().max_depth;
+    let data = format!("{HEADER}{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+    let mut p = StreamParser::new(Limits::default());
+    p.feed(data.as_bytes()).expect("at the limit");
+    p.next_event().expect("open");
+    let Ok(Some(StreamEvent::Stanza(stanza))) = p.next_event() else {
+        panic!("stanza expected")
+    };
+    let worker = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(move || {
+            let copy = stanza.clone();
+            assert_eq!(copy, stanza);
+            format!("{stanza:?}").len()
+        })
+        .expect("spawn");
+    assert!(worker.join().expect("no stack overflow") > depth * 10);
+}

@@ -177,3 +177,18 @@ fn cdata_is_text_and_merges_with_neighbours() {
     let s = stanzas(&format!("{HEADER}<m>a<![CDATA[<b>&amp;]]>c</m>"));
     assert_eq!(s[0].children, vec![Node::Text("a<b>&amp;c".into())]);
 }
+
+#[test]
+fn parser_and_elements_can_move_between_threads() {
+    fn assert_send<T: Send + Sync>() {}
+    assert_send::<StreamParser>();
+    assert_send::<Element>();
+    assert_eq!(
+        Limits::default(),
+        Limits {
+            max_stanza_bytes: 262_144,
+            max_depth: 256,
+            max_child_elements: 25_000
+        }
+    );
+}
