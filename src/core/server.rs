@@ -174,12 +174,7 @@ fn limits_config(config: &Config) -> Option<LimitsConfig> {
 
 /// The directory of stored data: `data_path`, relative to the working directory.
 pub fn data_path(config: &Config) -> PathBuf {
-    PathBuf::from(
-        config
-            .global()
-            .string("data_path")
-            .unwrap_or_else(|| "data".into()),
-    )
+    config.data_path()
 }
 
 /// Builds the shared state and the core (without starting anything).
