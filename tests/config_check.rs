@@ -295,3 +295,24 @@ fn trusted_proxy_that_is_not_an_address_is_a_warning() {
     );
     assert!(!out.contains("entry \"::1\""), "{out}");
 }
+
+#[test]
+fn network_settings_without_effect_in_lilt_are_named() {
+    let (code, out) = check_text(
+        "network_settings = { read_timeout = 600, max_wait = 10, keep_buffers = false }\nnetwork_backend = \"epoll\"",
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("network_settings.max_wait has no effect in Lilt"),
+        "{out}"
+    );
+    assert!(
+        out.contains("network_settings.keep_buffers has no effect in Lilt"),
+        "{out}"
+    );
+    assert!(
+        out.contains("network_backend has no effect in Lilt"),
+        "{out}"
+    );
+    assert!(!out.contains("read_timeout has no effect"), "{out}");
+}

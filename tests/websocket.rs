@@ -457,3 +457,72 @@ async fn many_connections_dropped_mid_handshake_do_not_disturb_a_client() {
     a.send_text(&format!("<iq xmlns='jabber:client' type='get' id='last' to='{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>")).await;
     assert!(a.next_text().await.contains("id='last'"));
 }
+
+#[tokio::test]
+async fn silence_for_read_timeout_gets_an_empty_ping() {
+    let s = Server::start(&base_config("network_settings = { read_timeout = 1 }")).await;
+    let mut c = WsClient::connect(s.addr).await;
+    c.open(HOST).await;
+    let started = std::time::Instant::now();
+    let frame = c.next_frame().await;
+    assert_eq!(frame, Some(WsFrame::Ping(Vec::new())));
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn ping_to_own_bare_jid_session_iq_and_disco_items_are_answered() {
+    let s = server().await;
+    s.add_user("alice", "secret");
+    let mut a = WsClient::connect(s.addr).await;
+    a.login("alice", "secret", "r").await;
+    a.send_text(&format!("<iq xmlns='jabber:client' type='get' id='b' to='alice@{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>")).await;
+    let r = a.next_text().await;
+    assert!(r.contains("type='result'") && r.contains("id='b'"), "{r}");
+    a.send_text("<iq xmlns='jabber:client' type='set' id='s'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>").await;
+    let r = a.next_text().await;
+    assert!(r.contains("type='result'") && r.contains("id='s'"), "{r}");
+    a.send_text(&format!("<iq xmlns='jabber:client' type='get' id='d' to='{HOST}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")).await;
+    let r = a.next_text().await;
+    assert!(
+        r.contains("category='server'") && r.contains("type='im'"),
+        "{r}"
+    );
+    assert!(r.contains("var='urn:xmpp:ping'"), "{r}");
+    a.send_text(&format!("<iq xmlns='jabber:client' type='get' id='i' to='{HOST}'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")).await;
+    let r = a.next_text().await;
+    assert!(
+        r.contains("type='result'") && r.contains("disco#items"),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn conflict_resolve_kick_new_refuses_the_second_bind() {
+    let s = Server::start(&base_config("conflict_resolve = \"kick_new\"")).await;
+    s.add_user("alice", "secret");
+    let mut a = WsClient::connect(s.addr).await;
+    a.login("alice", "secret", "r1").await;
+    let mut b = WsClient::connect(s.addr).await;
+    use base64::Engine;
+    b.open(HOST).await;
+    let payload = base64::engine::general_purpose::STANDARD.encode("\0alice\0secret");
+    b.send_text(&format!(
+        "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>"
+    ))
+    .await;
+    assert!(b.next_text().await.contains("<success"));
+    b.open(HOST).await;
+    b.send_text("<iq xmlns='jabber:client' type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r1</resource></bind></iq>").await;
+    let r = b.next_text().await;
+    assert!(
+        r.contains("<conflict") && r.contains("Resource already exists"),
+        "{r}"
+    );
+    // The first session is untouched.
+    a.send_text(&format!("<iq xmlns='jabber:client' type='get' id='still' to='{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>")).await;
+    assert!(a.next_text().await.contains("id='still'"));
+}

@@ -132,11 +132,25 @@ fn types(config: &Config, report: &mut Report) {
 }
 
 fn network_settings(config: &Config, report: &mut Report) {
+    for (name, why) in crate::net::settings::ineffective_global_options() {
+        if let Some(e) = config.global_data().options.get(*name) {
+            report.note(format!("{}: {name} has no effect in Lilt: {why}", at(e)));
+        }
+    }
     let Some(e) = config.global_data().options.get("network_settings") else {
         return;
     };
     let Some(t) = e.value.as_table() else { return };
     for key in t.entries().keys() {
+        if let Some((_, why)) = crate::net::settings::ineffective_keys()
+            .iter()
+            .find(|(k, _)| k == key)
+        {
+            report.note(format!(
+                "{}: network_settings.{key} has no effect in Lilt: {why}",
+                at(e)
+            ));
+        }
         if !NETWORK_SETTINGS.contains(&key.as_str()) {
             let best = NETWORK_SETTINGS.iter().min_by_key(|k| strsim(key, k));
             let hint = best
