@@ -57,9 +57,41 @@ impl WsRequest {
     }
 }
 
+/// The socket of an upgraded connection. A plain TCP connection is handed over as the
+/// `TcpStream` itself (with any bytes hyper had already read), so an idle session can wait
+/// for readiness without holding a read buffer; anything else (TLS) stays boxed.
+pub enum WsIo {
+    Tcp {
+        stream: tokio::net::TcpStream,
+        /// Bytes that arrived with or right after the upgrade request.
+        prefix: Bytes,
+    },
+    Other(Box<dyn AsyncReadWrite>),
+}
+
+impl WsIo {
+    /// The socket as one boxed stream (the prefix is read first).
+    pub fn into_boxed(self) -> Box<dyn AsyncReadWrite> {
+        match self {
+            WsIo::Tcp { stream, prefix } => Box::new(Prefixed { prefix, io: stream }),
+            WsIo::Other(io) => io,
+        }
+    }
+
+    fn from_upgraded(upgraded: hyper::upgrade::Upgraded) -> WsIo {
+        match upgraded.downcast::<TokioIo<tokio::net::TcpStream>>() {
+            Ok(parts) => WsIo::Tcp {
+                stream: parts.io.into_inner(),
+                prefix: parts.read_buf,
+            },
+            Err(upgraded) => WsIo::Other(Box::new(TokioIo::new(upgraded))),
+        }
+    }
+}
+
 /// Called once per upgraded connection, after the 101 was written; it should spawn the
 /// session task and return quickly.
-pub type WebSocketCallback = Arc<dyn Fn(Box<dyn AsyncReadWrite>, WsRequest) + Send + Sync>;
+pub type WebSocketCallback = Arc<dyn Fn(WsIo, WsRequest) + Send + Sync>;
 
 /// Everything a connection needs: routes, options, and where upgraded sockets go.
 pub struct HttpApp {
@@ -195,7 +227,7 @@ async fn handle(
         let callback = Arc::clone(&app.on_websocket);
         tokio::spawn(async move {
             match on_upgrade.await {
-                Ok(upgraded) => callback(Box::new(TokioIo::new(upgraded)), ws),
+                Ok(upgraded) => callback(WsIo::from_upgraded(upgraded), ws),
                 Err(err) => tracing::debug!(peer = %ws.peer, %err, "websocket upgrade failed"),
             }
         });
@@ -244,4 +276,50 @@ fn to_wire(response: Response) -> hyper::Response<Full<Bytes>> {
         }
     }
     wire
+}
+
+/// A stream whose first bytes were already read by someone else.
+struct Prefixed<IO> {
+    prefix: Bytes,
+    io: IO,
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Prefixed<IO> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.remaining());
+            let head = self.prefix.split_to(n);
+            buf.put_slice(&head);
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut self.io).poll_read(cx, buf)
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Prefixed<IO> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.io).poll_write(cx, data)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -16,6 +16,7 @@ use crate::modules::websocket::conversion::{frame_to_stream, open_frame, CLOSE_F
 use crate::modules::websocket::framing::{
     encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
 };
+use crate::net::http::{AsyncReadWrite, WsIo};
 use crate::xml::{Element, Limits, StreamEvent, StreamParser, XmlError};
 use crate::xmpp::error::stream_error;
 use crate::xmpp::ns;
@@ -87,12 +88,46 @@ struct Conn {
     auth_account: Option<String>,
 }
 
+/// The reading half of a session's socket.
+enum Reader {
+    /// Plain TCP: waits for readiness first, so an idle session holds no read buffer.
+    Tcp(tokio::net::tcp::OwnedReadHalf),
+    Boxed(tokio::io::ReadHalf<Box<dyn AsyncReadWrite>>),
+}
+
+impl Reader {
+    async fn read(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+        match self {
+            Reader::Tcp(r) => loop {
+                r.readable().await?;
+                buf.reserve(4096);
+                match r.try_read_buf(buf) {
+                    Ok(n) => return Ok(n),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return Err(e),
+                }
+            },
+            Reader::Boxed(r) => {
+                buf.reserve(4096);
+                r.read_buf(buf).await
+            }
+        }
+    }
+}
+
 /// Runs one WebSocket XMPP session to its end.
-pub async fn serve<IO>(io: IO, info: WsInfo, shared: Arc<Shared>)
-where
-    IO: AsyncRead + AsyncWrite + Unpin,
-{
-    let (mut rd, mut wr) = tokio::io::split(io);
+pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
+    let (mut rd, mut wr, prefix): (Reader, Box<dyn AsyncWrite + Unpin + Send>, bytes::Bytes) =
+        match io {
+            WsIo::Tcp { stream, prefix } => {
+                let (r, w) = stream.into_split();
+                (Reader::Tcp(r), Box::new(w), prefix)
+            }
+            WsIo::Other(io) => {
+                let (r, w) = tokio::io::split(io);
+                (Reader::Boxed(r), Box::new(w), bytes::Bytes::new())
+            }
+        };
     let c2s = shared.c2s.clone();
     let secure = info.secure || c2s.consider_websocket_secure;
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -135,52 +170,57 @@ where
     let mut idle_deadline = Instant::now() + read_timeout;
     let mut buf = Vec::new();
     let mut disconnect_reason: Option<String> = None;
+    // Frames that arrived together with the upgrade request.
+    let mut early = if prefix.is_empty() {
+        None
+    } else {
+        decoder.feed(&prefix);
+        Some(conn.on_frames(&mut decoder).await)
+    };
 
     loop {
         let closing_deadline = conn.closing_since.map(|t| t + close_timeout);
-        let flow = tokio::select! {
-            _ = tokio::time::sleep_until(read_resume.unwrap_or(unauth_deadline)), if read_resume.is_some() => {
-                read_resume = None;
-                Flow::Continue
-            }
-            r = async {
-                // Only an active connection holds a read buffer.
-                buf.reserve(4096);
-                rd.read_buf(&mut buf).await
-            }, if read_resume.is_none() => {
-                match r {
-                    Ok(0) | Err(_) => {
-                        disconnect_reason = Some("connection closed".into());
-                        break;
-                    }
-                    Ok(n) => {
-                        idle_deadline = Instant::now() + read_timeout;
-                        if let Some(pause) = conn.gate.after_read(n, std::time::Instant::now()) {
-                            read_resume = Some(Instant::now() + pause);
+        let flow = if let Some(f) = early.take() {
+            f
+        } else {
+            tokio::select! {
+                _ = tokio::time::sleep_until(read_resume.unwrap_or(unauth_deadline)), if read_resume.is_some() => {
+                    read_resume = None;
+                    Flow::Continue
+                }
+                r = rd.read(&mut buf), if read_resume.is_none() => {
+                    match r {
+                        Ok(0) | Err(_) => {
+                            disconnect_reason = Some("connection closed".into());
+                            break;
                         }
-                        decoder.feed(&buf);
-                        buf.clear();
-                        if buf.capacity() > 16 * 1024 {
+                        Ok(n) => {
+                            idle_deadline = Instant::now() + read_timeout;
+                            if let Some(pause) = conn.gate.after_read(n, std::time::Instant::now()) {
+                                read_resume = Some(Instant::now() + pause);
+                            }
+                            decoder.feed(&buf);
+                            // Idle sessions keep no read buffer.
                             buf = Vec::new();
+                            conn.on_frames(&mut decoder).await
                         }
-                        conn.on_frames(&mut decoder).await
                     }
                 }
-            }
-            Some(msg) = rx.recv() => conn.on_outbound(msg),
-            _ = tokio::time::sleep_until(idle_deadline) => {
-                // Silence for read_timeout: probe with an empty ping (Prosody's
-                // c2s-read-timeout handling for WebSocket).
-                encode_ping(&[], &mut conn.out);
-                idle_deadline = Instant::now() + read_timeout;
-                Flow::Continue
-            }
-            _ = tokio::time::sleep_until(unauth_deadline), if !conn.stream.is_authenticated() => {
-                conn.close_with(Some(stream_error("connection-timeout", None, None)))
-            }
-            _ = tokio::time::sleep_until(closing_deadline.unwrap_or(unauth_deadline)), if closing_deadline.is_some() => {
-                encode_close(1000, "Stream closed", &mut conn.out);
-                Flow::Drop
+                Some(msg) = rx.recv() => conn.on_outbound(msg),
+                _ = tokio::time::sleep_until(idle_deadline) => {
+                    // Silence for read_timeout: probe with an empty ping (Prosody's
+                    // c2s-read-timeout handling for WebSocket).
+                    encode_ping(&[], &mut conn.out);
+                    idle_deadline = Instant::now() + read_timeout;
+                    Flow::Continue
+                }
+                _ = tokio::time::sleep_until(unauth_deadline), if !conn.stream.is_authenticated() => {
+                    conn.close_with(Some(stream_error("connection-timeout", None, None)))
+                }
+                _ = tokio::time::sleep_until(closing_deadline.unwrap_or(unauth_deadline)), if closing_deadline.is_some() => {
+                    encode_close(1000, "Stream closed", &mut conn.out);
+                    Flow::Drop
+                }
             }
         };
         if !conn.out.is_empty() {

@@ -61,7 +61,7 @@ pub async fn start(
     let (tx, upgrades) = mpsc::unbounded_channel();
     let callback: WebSocketCallback = Arc::new(move |io, request| {
         let _ = tx.send(request);
-        on_upgrade(io);
+        on_upgrade(io.into_boxed());
     });
     let app = Arc::new(HttpApp::new(router, settings, callback));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
