@@ -218,6 +218,7 @@ pub fn install(rules: &[LogRule]) -> Result<(), LogError> {
         let layer: BoxedLayer = match &rule.sink {
             Sink::Console | Sink::Syslog => fmt::layer()
                 .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .with_filter(filter)
                 .boxed(),
             Sink::File(path) => {
