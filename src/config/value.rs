@@ -67,7 +67,6 @@ impl Table {
     pub fn is_sequence(&self) -> bool {
         self.map.is_empty()
     }
-
 }
 
 impl Value {

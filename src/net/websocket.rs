@@ -8,13 +8,17 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::core::{BindRequest, CoreMsg, Outbound, Shared};
 use crate::modules::c2s::stream::{Action, C2sStream};
+use crate::modules::openmetrics::{metrics, monitor, LimitKind, Transport};
 use crate::modules::websocket::conversion::{frame_to_stream, open_frame, CLOSE_FRAME};
 use crate::modules::websocket::framing::{
     encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
 };
+use crate::modules::websocket::keepalive::{Keepalive, KeepaliveAction, KeepaliveConfig};
+use crate::modules::websocket::options::EdgeOptions;
 use crate::xml::{Element, Limits, StreamEvent, StreamParser, XmlError};
 use crate::xmpp::error::stream_error;
 use crate::xmpp::ns;
@@ -80,10 +84,36 @@ struct Conn {
     bound: bool,
     /// Set when we sent `<close/>` and wait for the client's.
     closing_since: Option<Instant>,
+    keepalive: Keepalive,
+    /// `websocket_max_frame_size`: oversized frames close with 1009 instead of Prosody's
+    /// stream error.
+    max_frame_size: Option<usize>,
+    /// Why the connection failed, for monitoring (`None`: ended normally).
+    failure: Option<&'static str>,
 }
 
-/// Runs one WebSocket XMPP session to its end.
+/// Bytes of one connection, for `connection_monitoring`.
+#[derive(Debug, Default)]
+struct ConnStats {
+    bytes_in: u64,
+    bytes_out: u64,
+}
+
+/// Runs one WebSocket XMPP session to its end, inside a span carrying the session id and the
+/// client's address (after `trusted_proxies`), so every log line of the session names both.
 pub async fn serve<IO>(io: IO, info: WsInfo, shared: Arc<Shared>)
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let id = shared.new_session_id();
+    let ip = info.ip.map(|ip| ip.to_string()).unwrap_or_default();
+    let span = tracing::info_span!("websocket", id, ip = %ip);
+    metrics().connection_opened(Transport::Websocket);
+    run(io, info, shared, id).instrument(span).await;
+    metrics().connection_closed(Transport::Websocket);
+}
+
+async fn run<IO>(io: IO, info: WsInfo, shared: Arc<Shared>, id: u64)
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
@@ -91,8 +121,18 @@ where
     let c2s = shared.c2s.clone();
     let secure = info.secure || c2s.consider_websocket_secure;
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let edge = EdgeOptions::from_config(&shared.config);
+    let read_timeout = Duration::from_secs_f64(c2s.read_timeout.max(0.001));
+    let keepalive = Keepalive::new(
+        KeepaliveConfig {
+            read_timeout,
+            ping_interval: edge.ping_interval,
+            pong_timeout: edge.pong_timeout,
+        },
+        Instant::now().into_std(),
+    );
     let mut conn = Conn {
-        id: shared.new_session_id(),
+        id,
         stream: C2sStream::new(secure),
         parser: StreamParser::new(Limits {
             max_stanza_bytes: c2s.unauthed_stanza_size_limit,
@@ -103,15 +143,22 @@ where
         tx,
         bound: false,
         closing_since: None,
+        keepalive,
+        max_frame_size: edge.max_frame_size,
+        failure: None,
         info,
         shared,
     };
-    let mut decoder = FrameDecoder::new(c2s.stanza_size_limit, c2s.frame_buffer_limit);
-    let read_timeout = Duration::from_secs_f64(c2s.read_timeout.max(0.001));
+    let mut decoder = FrameDecoder::new(
+        edge.max_frame_size.unwrap_or(c2s.stanza_size_limit),
+        edge.frame_buffer_limit.unwrap_or(c2s.frame_buffer_limit),
+    );
     let unauth_deadline = Instant::now() + Duration::from_secs_f64(c2s.c2s_timeout.max(0.001));
-    let close_timeout = Duration::from_secs_f64(c2s.close_timeout.max(0.0));
+    let close_timeout = edge
+        .close_timeout
+        .unwrap_or_else(|| Duration::from_secs_f64(c2s.close_timeout.max(0.0)));
     let send_timeout = Duration::from_secs_f64(c2s.send_timeout.max(0.001));
-    let mut idle_deadline = Instant::now() + read_timeout;
+    let mut stats = ConnStats::default();
     let mut buf = Vec::new();
     let mut disconnect_reason: Option<String> = None;
 
@@ -128,8 +175,10 @@ where
                         disconnect_reason = Some("connection closed".into());
                         break;
                     }
-                    Ok(_) => {
-                        idle_deadline = Instant::now() + read_timeout;
+                    Ok(n) => {
+                        conn.keepalive.on_receive(Instant::now().into_std());
+                        stats.bytes_in += n as u64;
+                        metrics().bytes_in(Transport::Websocket, n);
                         decoder.feed(&buf);
                         buf.clear();
                         if buf.capacity() > 16 * 1024 {
@@ -140,12 +189,27 @@ where
                 }
             }
             Some(msg) = rx.recv() => conn.on_outbound(msg),
-            _ = tokio::time::sleep_until(idle_deadline) => {
-                // Silence for read_timeout: probe with an empty ping (Prosody's
-                // c2s-read-timeout handling for WebSocket).
-                encode_ping(&[], &mut conn.out);
-                idle_deadline = Instant::now() + read_timeout;
-                Flow::Continue
+            _ = tokio::time::sleep_until(Instant::from_std(conn.keepalive.deadline())) => {
+                // Prosody pings after read_timeout of silence; websocket_ping_interval and
+                // websocket_pong_timeout refine that (see keepalive.rs).
+                match conn.keepalive.poll(Instant::now().into_std()) {
+                    Some(KeepaliveAction::Ping(payload)) => {
+                        encode_ping(&payload, &mut conn.out);
+                        Flow::Continue
+                    }
+                    Some(KeepaliveAction::TimedOut) => {
+                        tracing::info!("No pong within websocket_pong_timeout; closing the session");
+                        metrics().limit_hit(LimitKind::PongTimeout);
+                        conn.failure = Some("ping timeout");
+                        disconnect_reason = Some("ping timeout".into());
+                        conn.close_with(Some(stream_error(
+                            "connection-timeout",
+                            Some("No pong received in time"),
+                            None,
+                        )))
+                    }
+                    None => Flow::Continue,
+                }
             }
             _ = tokio::time::sleep_until(unauth_deadline), if !conn.stream.is_authenticated() => {
                 conn.close_with(Some(stream_error("connection-timeout", None, None)))
@@ -156,6 +220,8 @@ where
             }
         };
         if !conn.out.is_empty() {
+            stats.bytes_out += conn.out.len() as u64;
+            metrics().bytes_out(Transport::Websocket, conn.out.len());
             let res = tokio::time::timeout(send_timeout, wr.write_all(&conn.out)).await;
             conn.out.clear();
             if conn.out.capacity() > 64 * 1024 {
@@ -165,10 +231,12 @@ where
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => {
                     disconnect_reason = Some("write error".into());
+                    conn.failure = Some("write error");
                     break;
                 }
                 Err(_) => {
                     disconnect_reason = Some("write timeout".into());
+                    conn.failure = Some("write timeout");
                     break;
                 }
             }
@@ -178,7 +246,9 @@ where
             break;
         }
     }
+    conn.report(&edge, &stats);
     if conn.bound {
+        metrics().session_unbound();
         let _ = conn.shared.core_tx.send(CoreMsg::Unbind {
             session: conn.id,
             error: disconnect_reason,
@@ -187,6 +257,21 @@ where
 }
 
 impl Conn {
+    /// Metrics and `connection_monitoring` at the end of the connection.
+    fn report(&self, edge: &EdgeOptions, stats: &ConnStats) {
+        if self.failure.is_some() {
+            metrics().connection_error();
+        }
+        let rtt = self.keepalive.last_rtt();
+        monitor::connection_ended(
+            &edge.monitoring,
+            self.failure,
+            rtt,
+            stats.bytes_in,
+            stats.bytes_out,
+        );
+    }
+
     fn send_text(&mut self, text: &str) {
         encode_text(text, &mut self.out);
     }
@@ -215,6 +300,7 @@ impl Conn {
     fn on_outbound(&mut self, msg: Outbound) -> Flow {
         match msg {
             Outbound::Stanza(el) => {
+                metrics().stanza_out();
                 self.send_element(&el);
                 Flow::Continue
             }
@@ -240,16 +326,31 @@ impl Conn {
                     }
                 }
                 Ok(Some(Frame::Ping(p))) => encode_pong(&p, &mut self.out),
-                Ok(Some(Frame::Pong(_))) | Ok(Some(Frame::ContinuationIgnored)) => {}
+                Ok(Some(Frame::Pong(p))) => {
+                    if let Some(rtt) = self.keepalive.on_pong(&p, Instant::now().into_std()) {
+                        metrics().observe_ping_latency(rtt);
+                    }
+                }
+                Ok(Some(Frame::ContinuationIgnored)) => {}
                 Ok(Some(Frame::Close(_, _))) => {
                     encode_close(1000, "Goodbye", &mut self.out);
                     return Flow::Drop;
                 }
                 Err(FrameError::Close { code, reason }) => {
+                    self.failure = Some("protocol error");
                     encode_close(code, reason, &mut self.out);
                     return Flow::Drop;
                 }
+                Err(FrameError::StanzaTooLarge) if self.max_frame_size.is_some() => {
+                    tracing::info!("Frame larger than websocket_max_frame_size; closing with 1009");
+                    metrics().limit_hit(LimitKind::FrameSize);
+                    self.failure = Some("frame too large");
+                    encode_close(1009, "Frame too large", &mut self.out);
+                    return Flow::Drop;
+                }
                 Err(FrameError::StanzaTooLarge) => {
+                    metrics().limit_hit(LimitKind::StanzaSize);
+                    self.failure = Some("stanza too large");
                     return self.close_with(Some(stream_error(
                         "policy-violation",
                         Some("stanza too large"),
@@ -257,6 +358,8 @@ impl Conn {
                     )));
                 }
                 Err(FrameError::BufferExceeded) => {
+                    metrics().limit_hit(LimitKind::FrameBuffer);
+                    self.failure = Some("frame buffer exceeded");
                     return self.close_with(Some(stream_error(
                         "resource-constraint",
                         Some("frame buffer exceeded"),
@@ -268,6 +371,10 @@ impl Conn {
     }
 
     fn on_xml_error(&mut self, e: XmlError) -> Flow {
+        self.failure = Some("XML error");
+        if matches!(e, XmlError::StanzaTooLarge) {
+            metrics().limit_hit(LimitKind::StanzaSize);
+        }
         let err = match e {
             XmlError::StanzaTooLarge => stream_error(
                 "policy-violation",
@@ -329,6 +436,7 @@ impl Conn {
                 }
                 Action::Close(err) => return self.close_with(err),
                 Action::Forward(el) => {
+                    metrics().stanza_in();
                     let _ = self.shared.core_tx.send(CoreMsg::Stanza {
                         session: self.id,
                         stanza: el,
@@ -353,6 +461,7 @@ impl Conn {
                     let result = self.bind(resource).await;
                     if result.is_ok() {
                         self.bound = true;
+                        metrics().session_bound();
                     }
                     self.stream.on_bound(&iq, result)
                 }
