@@ -45,11 +45,7 @@ enum Command {
     /// Delete an account.
     Deluser { jid: String },
     /// Create an account non-interactively.
-    Register {
-        user: String,
-        host: String,
-        password: String,
-    },
+    Register { user: String, host: String, password: String },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -84,21 +80,16 @@ fn main() -> ExitCode {
 fn find_config(arg: Option<&Path>) -> Result<PathBuf, Vec<PathBuf>> {
     let mut tried = Vec::new();
     let given = arg.map(Path::to_path_buf).or_else(|| {
-        ["LILT_CONFIG", "PROSODY_CONFIG"].iter().find_map(|v| {
-            std::env::var_os(v)
-                .filter(|s| !s.is_empty())
-                .map(PathBuf::from)
-        })
+        ["LILT_CONFIG", "PROSODY_CONFIG"]
+            .iter()
+            .find_map(|v| std::env::var_os(v).filter(|s| !s.is_empty()).map(PathBuf::from))
     });
     let candidates: Vec<PathBuf> = match &given {
         Some(p) if p.is_absolute() => vec![p.clone()],
         Some(p) => std::iter::once(p.clone())
             .chain(CONFIG_DIRS.iter().map(|d| Path::new(d).join(p)))
             .collect(),
-        None => CONFIG_DIRS
-            .iter()
-            .map(|d| Path::new(d).join(CONFIG_NAME))
-            .collect(),
+        None => CONFIG_DIRS.iter().map(|d| Path::new(d).join(CONFIG_NAME)).collect(),
     };
     for c in candidates {
         if c.is_file() {
@@ -121,10 +112,7 @@ fn config_path_or_report(arg: Option<&Path>) -> Result<PathBuf, u8> {
 }
 
 fn report_load_error(path: &Path, e: &ConfigError) -> u8 {
-    eprintln!(
-        "A problem occurred while reading the config file {}",
-        path.display()
-    );
+    eprintln!("A problem occurred while reading the config file {}", path.display());
     eprintln!("Error: {e}");
     1
 }
@@ -140,10 +128,7 @@ fn load(arg: Option<&Path>, strict: bool) -> Result<Config, u8> {
 }
 
 fn setup_logging(config: &Config) -> Result<(), u8> {
-    let data = config
-        .global()
-        .path("data_path", Path::new("."))
-        .unwrap_or_else(|| PathBuf::from("data"));
+    let data = config.global().path("data_path", Path::new(".")).unwrap_or_else(|| PathBuf::from("data"));
     let rules = logging::plan(config.global().get("log"), &data).map_err(|e| {
         eprintln!("Error: {}: {e}", config.main_file().display());
         1u8
@@ -295,20 +280,11 @@ fn about(arg: Option<&Path>) -> u8 {
     println!("Lilt {}", env!("CARGO_PKG_VERSION"));
     println!("  A Prosody-compatible XMPP server (configuration language of Prosody 0.12)");
     match find_config(arg) {
-        Ok(p) => println!(
-            "  Config file: {}",
-            std::path::absolute(&p).unwrap_or(p).display()
-        ),
+        Ok(p) => println!("  Config file: {}", std::path::absolute(&p).unwrap_or(p).display()),
         Err(_) => println!("  Config file: (not found)"),
     }
-    println!(
-        "  Config search: --config, $LILT_CONFIG, $PROSODY_CONFIG, then ./config and /etc/prosody"
-    );
+    println!("  Config search: --config, $LILT_CONFIG, $PROSODY_CONFIG, then ./config and /etc/prosody");
     println!("  Lua: 5.4 (embedded)");
-    println!(
-        "  Platform: {} {}",
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    );
+    println!("  Platform: {} {}", std::env::consts::OS, std::env::consts::ARCH);
     0
 }

@@ -14,10 +14,7 @@ fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
 
 fn lilt(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lilt"));
-    cmd.args(args)
-        .current_dir(cwd)
-        .env_remove("LILT_CONFIG")
-        .env_remove("PROSODY_CONFIG");
+    cmd.args(args).current_dir(cwd).env_remove("LILT_CONFIG").env_remove("PROSODY_CONFIG");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -49,19 +46,11 @@ fn default_search_finds_config_prosody_cfg_lua_in_the_working_directory() {
 fn config_flag_is_tried_as_given_then_relative_to_the_config_directory() {
     let d = tempfile::tempdir().expect("tmp");
     let in_dir = write(d.path(), "config/other.cfg.lua", MARKED);
-    let (code, out, err) = lilt(
-        &["--config", "other.cfg.lua", "check", "config", "--json"],
-        d.path(),
-        &[],
-    );
+    let (code, out, err) = lilt(&["--config", "other.cfg.lua", "check", "config", "--json"], d.path(), &[]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(first_file(&out), in_dir.display().to_string());
     let here = write(d.path(), "other.cfg.lua", MARKED);
-    let (_, out, _) = lilt(
-        &["-c", "other.cfg.lua", "check", "config", "--json"],
-        d.path(),
-        &[],
-    );
+    let (_, out, _) = lilt(&["-c", "other.cfg.lua", "check", "config", "--json"], d.path(), &[]);
     assert_eq!(first_file(&out), here.display().to_string());
 }
 
@@ -73,17 +62,10 @@ fn lilt_config_env_wins_over_prosody_config_env() {
     let (_, out, _) = lilt(
         &["check", "config", "--json"],
         d.path(),
-        &[
-            ("LILT_CONFIG", a.to_str().expect("utf8")),
-            ("PROSODY_CONFIG", b.to_str().expect("utf8")),
-        ],
+        &[("LILT_CONFIG", a.to_str().expect("utf8")), ("PROSODY_CONFIG", b.to_str().expect("utf8"))],
     );
     assert_eq!(first_file(&out), a.display().to_string());
-    let (_, out, _) = lilt(
-        &["check", "config", "--json"],
-        d.path(),
-        &[("PROSODY_CONFIG", b.to_str().expect("utf8"))],
-    );
+    let (_, out, _) = lilt(&["check", "config", "--json"], d.path(), &[("PROSODY_CONFIG", b.to_str().expect("utf8"))]);
     assert_eq!(first_file(&out), b.display().to_string());
 }
 
@@ -106,10 +88,7 @@ fn about_prints_the_version_and_the_config_file() {
     let main = write(d.path(), "config/prosody.cfg.lua", MARKED);
     let (code, out, _) = lilt(&["about"], d.path(), &[]);
     assert_eq!(code, 0);
-    assert!(
-        out.contains(&format!("Lilt {}", env!("CARGO_PKG_VERSION"))),
-        "{out}"
-    );
+    assert!(out.contains(&format!("Lilt {}", env!("CARGO_PKG_VERSION"))), "{out}");
     assert!(out.contains(&main.display().to_string()), "{out}");
 }
 
@@ -128,12 +107,7 @@ fn run_reports_a_port_in_use_and_exits_1() {
     write(d.path(), "config/prosody.cfg.lua", &cfg);
     let (code, _, err) = lilt(&[], d.path(), &[]);
     assert_eq!(code, 1);
-    assert!(
-        err.contains(&format!(
-            "cannot listen on 127.0.0.1:{port}: address in use"
-        )),
-        "{err}"
-    );
+    assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port}: address in use")), "{err}");
 }
 
 #[test]
@@ -163,35 +137,20 @@ fn lilt_stdin(args: &[&str], cwd: &Path, stdin: &str) -> (i32, String) {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn lilt");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
     let out = child.wait_with_output().expect("wait");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]
 fn account_commands_create_change_and_delete_prosody_account_files() {
     let d = tempfile::tempdir().expect("tmp");
-    write(
-        d.path(),
-        "config/prosody.cfg.lua",
-        "data_path = \"data\"\nVirtualHost \"example.com\"\n",
-    );
+    write(d.path(), "config/prosody.cfg.lua", "data_path = \"data\"\nVirtualHost \"example.com\"\n");
     let file = d.path().join("data/example%2ecom/accounts/a.dat");
     let (code, err) = lilt_stdin(&["adduser", "a@example.com"], d.path(), "secret\n");
     assert_eq!(code, 0, "{err}");
     let first = fs::read_to_string(&file).expect("account file");
-    assert!(
-        first.contains("[\"stored_key\"]") && first.contains("[\"iteration_count\"] = 10000;"),
-        "{first}"
-    );
+    assert!(first.contains("[\"stored_key\"]") && first.contains("[\"iteration_count\"] = 10000;"), "{first}");
     let (code, err) = lilt_stdin(&["adduser", "a@example.com"], d.path(), "again\n");
     assert_eq!(code, 1);
     assert!(err.contains("already exists"), "{err}");

@@ -32,28 +32,13 @@ fn lilt(args: &[&str], cwd: &Path) -> (i32, String, String) {
 /// Runs `lilt check config` on a tree whose main file is `main` and asserts exit 1 with an
 /// `Error: <file>:<line>: <reason>` line.
 fn assert_cli_error(dir: &Path, main: &Path, file: &Path, line: u32, reason_part: &str) {
-    let (code, _out, err) = lilt(
-        &["-c", main.to_str().expect("utf8"), "check", "config"],
-        dir,
-    );
+    let (code, _out, err) = lilt(&["-c", main.to_str().expect("utf8"), "check", "config"], dir);
     assert_eq!(code, 1, "stderr: {err}");
-    let error_line = err
-        .lines()
-        .find(|l| l.starts_with("Error: "))
-        .expect("an Error: line");
+    let error_line = err.lines().find(|l| l.starts_with("Error: ")).expect("an Error: line");
     let prefix = format!("Error: {}:{}: ", file.display(), line);
-    assert!(
-        error_line.starts_with(&prefix),
-        "{error_line:?} should start with {prefix:?}"
-    );
-    assert!(
-        error_line.contains(reason_part),
-        "{error_line:?} should mention {reason_part:?}"
-    );
-    assert!(
-        err.contains("A problem occurred while reading the config file"),
-        "{err}"
-    );
+    assert!(error_line.starts_with(&prefix), "{error_line:?} should start with {prefix:?}");
+    assert!(error_line.contains(reason_part), "{error_line:?} should mention {reason_part:?}");
+    assert!(err.contains("A problem occurred while reading the config file"), "{err}");
 }
 
 #[test]
@@ -61,10 +46,7 @@ fn syntax_error_names_file_and_line() {
     let d = tempfile::tempdir().expect("tmp");
     let main = write(d.path(), "p.cfg.lua", "x = 1\ny = = 2\n");
     let e = Config::load(&main).expect_err("fails");
-    assert!(
-        matches!(e, ConfigError::Syntax { line: Some(2), .. }),
-        "{e:?}"
-    );
+    assert!(matches!(e, ConfigError::Syntax { line: Some(2), .. }), "{e:?}");
     assert_cli_error(d.path(), &main, &main, 2, "unexpected symbol");
 }
 
@@ -72,11 +54,7 @@ fn syntax_error_names_file_and_line() {
 fn syntax_error_in_an_included_file_names_that_file() {
     let d = tempfile::tempdir().expect("tmp");
     let main = write(d.path(), "p.cfg.lua", "Include \"deep/inc.cfg.lua\"\n");
-    let inc = write(
-        d.path(),
-        "deep/inc.cfg.lua",
-        "\n\nmodules_enabled = { \"a\" \"b\" }\n",
-    );
+    let inc = write(d.path(), "deep/inc.cfg.lua", "\n\nmodules_enabled = { \"a\" \"b\" }\n");
     let e = Config::load(&main).expect_err("fails");
     assert_eq!(e.file(), inc.as_path());
     assert_eq!(e.line(), Some(3));
@@ -86,29 +64,17 @@ fn syntax_error_in_an_included_file_names_that_file() {
 #[test]
 fn runtime_error_names_file_and_line() {
     let d = tempfile::tempdir().expect("tmp");
-    let main = write(
-        d.path(),
-        "p.cfg.lua",
-        "x = 1\n\nlocal t = nil\ny = t.field\n",
-    );
+    let main = write(d.path(), "p.cfg.lua", "x = 1\n\nlocal t = nil\ny = t.field\n");
     assert_cli_error(d.path(), &main, &main, 4, "attempt to index a nil value");
 }
 
 #[test]
 fn prosody_13_directives_are_runtime_errors_in_012() {
     let d = tempfile::tempdir().expect("tmp");
-    let main = write(
-        d.path(),
-        "p.cfg.lua",
-        "VirtualHost \"h\"\nsecret = FileContents(\"x\")\n",
-    );
+    let main = write(d.path(), "p.cfg.lua", "VirtualHost \"h\"\nsecret = FileContents(\"x\")\n");
     let e = Config::load(&main).expect_err("fails");
     assert_eq!(e.line(), Some(2));
-    assert!(
-        e.to_string()
-            .contains("attempt to call a nil value (global 'FileContents')"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("attempt to call a nil value (global 'FileContents')"), "{e}");
 }
 
 #[test]
@@ -121,11 +87,7 @@ fn error_raised_by_config_code_keeps_its_message() {
 #[test]
 fn missing_include_exits_1_with_the_including_line() {
     let d = tempfile::tempdir().expect("tmp");
-    let main = write(
-        d.path(),
-        "p.cfg.lua",
-        "VirtualHost \"h\"\n\nInclude \"nope.cfg.lua\"\n",
-    );
+    let main = write(d.path(), "p.cfg.lua", "VirtualHost \"h\"\n\nInclude \"nope.cfg.lua\"\n");
     assert_cli_error(d.path(), &main, &main, 3, "Error loading included");
 }
 
@@ -135,13 +97,7 @@ fn bad_host_name_exits_1_with_forbidden_characters() {
     let main = write(d.path(), "p.cfg.lua", "x = 1\nVirtualHost \"bad@host\"\n");
     let e = Config::load(&main).expect_err("fails");
     assert!(matches!(e, ConfigError::HostName { line: 2, .. }), "{e:?}");
-    assert_cli_error(
-        d.path(),
-        &main,
-        &main,
-        2,
-        "Name of Host \"bad@host\" contains forbidden characters",
-    );
+    assert_cli_error(d.path(), &main, &main, 2, "Name of Host \"bad@host\" contains forbidden characters");
 }
 
 #[test]
@@ -155,29 +111,13 @@ fn host_without_a_name_is_an_error() {
 #[test]
 fn component_name_clashing_with_a_host_is_an_error() {
     let d = tempfile::tempdir().expect("tmp");
-    let main = write(
-        d.path(),
-        "p.cfg.lua",
-        "VirtualHost \"x.example\"\nComponent \"x.example\" \"muc\"\n",
-    );
+    let main = write(d.path(), "p.cfg.lua", "VirtualHost \"x.example\"\nComponent \"x.example\" \"muc\"\n");
     let e = Config::load(&main).expect_err("fails");
     assert_eq!(e.line(), Some(2));
-    assert!(
-        e.to_string()
-            .contains("clashes with previously defined Host"),
-        "{e}"
-    );
-    let main2 = write(
-        d.path(),
-        "q.cfg.lua",
-        "Component \"c.example\"\nVirtualHost \"c.example\"\n",
-    );
+    assert!(e.to_string().contains("clashes with previously defined Host"), "{e}");
+    let main2 = write(d.path(), "q.cfg.lua", "Component \"c.example\"\nVirtualHost \"c.example\"\n");
     let e2 = Config::load(&main2).expect_err("fails");
-    assert!(
-        e2.to_string()
-            .contains("clashes with previously defined Component"),
-        "{e2}"
-    );
+    assert!(e2.to_string().contains("clashes with previously defined Component"), "{e2}");
 }
 
 #[test]
@@ -185,40 +125,20 @@ fn include_loop_exits_1_with_the_chain() {
     let d = tempfile::tempdir().expect("tmp");
     let main = write(d.path(), "p.cfg.lua", "Include \"a.lua\"\n");
     let a = write(d.path(), "a.lua", "\nInclude \"p.cfg.lua\"\n");
-    assert_cli_error(
-        d.path(),
-        &main,
-        &a,
-        2,
-        &format!(
-            "Include loop: {} -> {} -> {}",
-            main.display(),
-            a.display(),
-            main.display()
-        ),
-    );
+    assert_cli_error(d.path(), &main, &a, 2, &format!("Include loop: {} -> {} -> {}", main.display(), a.display(), main.display()));
 }
 
 #[test]
 fn no_enabled_virtualhost_is_an_error_for_running() {
     let d = tempfile::tempdir().expect("tmp");
-    let main = write(
-        d.path(),
-        "p.cfg.lua",
-        "x = 1\nVirtualHost \"off\"\nenabled = false\nComponent \"c\"\n",
-    );
+    let main = write(d.path(), "p.cfg.lua", "x = 1\nVirtualHost \"off\"\nenabled = false\nComponent \"c\"\n");
     let e = Config::load(&main).expect_err("fails");
     assert!(matches!(e, ConfigError::NoVirtualHost { .. }));
-    assert!(e
-        .to_string()
-        .contains("No enabled VirtualHost entries found in the config file."));
+    assert!(e.to_string().contains("No enabled VirtualHost entries found in the config file."));
     assert!(Config::load_unchecked(&main).is_ok());
     let (code, _out, err) = lilt(&["-c", main.to_str().expect("utf8"), "run"], d.path());
     assert_eq!(code, 1);
-    assert!(
-        err.contains("No enabled VirtualHost entries found"),
-        "{err}"
-    );
+    assert!(err.contains("No enabled VirtualHost entries found"), "{err}");
 }
 
 #[test]
@@ -235,16 +155,12 @@ fn missing_main_config_file_is_reported_with_the_paths_tried() {
     let d = tempfile::tempdir().expect("tmp");
     let (code, _out, err) = lilt(&["-c", "absent.cfg.lua", "check", "config"], d.path());
     assert_eq!(code, 1);
-    assert!(
-        err.contains("unable to find the configuration file"),
-        "{err}"
-    );
+    assert!(err.contains("unable to find the configuration file"), "{err}");
     assert!(err.contains("config/absent.cfg.lua"), "{err}");
 }
 
 #[test]
 fn binary_chunks_are_refused() {
-    let e = Config::load_bytes(Path::new("/v/p.cfg.lua"), b"\x1bLua\x54\x00garbage")
-        .expect_err("fails");
+    let e = Config::load_bytes(Path::new("/v/p.cfg.lua"), b"\x1bLua\x54\x00garbage").expect_err("fails");
     assert!(matches!(e, ConfigError::Syntax { .. }), "{e:?}");
 }

@@ -16,16 +16,7 @@ fn has(c: &Config, host: &str, m: &str) -> bool {
 #[test]
 fn autoloaded_modules_load_on_every_virtualhost() {
     let c = load("VirtualHost \"h\"\n");
-    for m in [
-        "posix",
-        "presence",
-        "message",
-        "iq",
-        "offline",
-        "c2s",
-        "s2s",
-        "s2s_auth_certs",
-    ] {
+    for m in ["posix", "presence", "message", "iq", "offline", "c2s", "s2s", "s2s_auth_certs"] {
         assert!(has(&c, "h", m), "{m}");
     }
 }
@@ -64,9 +55,7 @@ fn components_get_no_auth_provider_and_no_saslauth() {
     let c = load("Component \"ext.h\"\n");
     let mods = c.modules_for_host("ext.h");
     assert!(mods.contains("component"));
-    assert!(!mods
-        .iter()
-        .any(|m| m.starts_with("auth_") || m == "saslauth"));
+    assert!(!mods.iter().any(|m| m.starts_with("auth_") || m == "saslauth"));
 }
 
 #[test]
@@ -74,10 +63,7 @@ fn authentication_selects_the_auth_provider_and_null_loads_none() {
     let c = load("VirtualHost \"a\"\nVirtualHost \"b\"\nauthentication = \"anonymous\"\nVirtualHost \"c\"\nauthentication = \"null\"\n");
     assert!(has(&c, "a", "auth_internal_hashed") && has(&c, "a", "authz_internal"));
     assert!(has(&c, "b", "auth_anonymous"));
-    assert!(!c
-        .modules_for_host("c")
-        .iter()
-        .any(|m| m.starts_with("auth_")));
+    assert!(!c.modules_for_host("c").iter().any(|m| m.starts_with("auth_")));
 }
 
 #[test]

@@ -61,29 +61,20 @@ fn component_without_table_keeps_following_assignments() {
     assert_eq!(c.host("ext.x").get_raw("s"), Some(&Value::Integer(1)));
     assert_eq!(c.global().get_raw("s"), None);
     assert_eq!(c.component_module("ext.x"), Some("component"));
-    assert_eq!(
-        c.host("ext.x").get_raw("load_global_modules"),
-        Some(&Value::Bool(false))
-    );
+    assert_eq!(c.host("ext.x").get_raw("load_global_modules"), Some(&Value::Bool(false)));
 }
 
 #[test]
 fn component_with_module_keeps_following_assignments() {
     let c = load("Component \"muc.x\" \"muc\"\nrestrict_room_creation = true\n");
-    assert_eq!(
-        c.host("muc.x").boolean("restrict_room_creation"),
-        Some(true)
-    );
+    assert_eq!(c.host("muc.x").boolean("restrict_room_creation"), Some(true));
     assert_eq!(c.component_module("muc.x"), Some("muc"));
 }
 
 #[test]
 fn component_table_form_without_module_returns_to_global() {
     let c = load("Component \"ext.x\" { component_secret = \"s\" }\nafter = 2\n");
-    assert_eq!(
-        c.host("ext.x").string("component_secret").as_deref(),
-        Some("s")
-    );
+    assert_eq!(c.host("ext.x").string("component_secret").as_deref(), Some("s"));
     assert_eq!(c.global().integer("after"), Some(2));
     assert_eq!(c.component_module("ext.x"), Some("component"));
 }
@@ -115,21 +106,13 @@ fn host_lookup_falls_back_to_global_and_raw_does_not() {
     assert_eq!(c.host("x").string("foo").as_deref(), Some("g"));
     assert_eq!(c.host("x").get_raw("foo"), None);
     assert_eq!(c.host("y").string("foo").as_deref(), Some("h"));
-    assert_eq!(
-        c.host("unknown.example").string("foo").as_deref(),
-        Some("g")
-    );
+    assert_eq!(c.host("unknown.example").string("foo").as_deref(), Some("g"));
 }
 
 #[test]
 fn host_table_option_replaces_global_table_without_merging() {
     let c = load("t = { a = 1, b = 2 }\nVirtualHost \"x\"\nt = { a = 3 }\n");
-    let t = c
-        .host("x")
-        .get("t")
-        .and_then(Value::as_table)
-        .cloned()
-        .expect("table");
+    let t = c.host("x").get("t").and_then(Value::as_table).cloned().expect("table");
     assert_eq!(t.get("a"), Some(&Value::Integer(3)));
     assert_eq!(t.get("b"), None);
 }
@@ -214,12 +197,7 @@ fn typed_accessors_follow_prosody_conversions() {
 #[test]
 fn tables_keep_sequence_and_keyed_parts() {
     let c = load("t = { \"a\", \"b\", key = \"v\", [5281] = \"port\" }\nVirtualHost \"h\"\n");
-    let t = c
-        .global()
-        .get("t")
-        .and_then(Value::as_table)
-        .cloned()
-        .expect("table");
+    let t = c.global().get("t").and_then(Value::as_table).cloned().expect("table");
     assert_eq!(t.seq().len(), 2);
     assert_eq!(t.get("key"), Some(&Value::String("v".into())));
     assert_eq!(t.get("5281"), Some(&Value::String("port".into())));

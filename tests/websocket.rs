@@ -22,36 +22,18 @@ async fn upgrade_answers_101_with_rfc7395_headers() {
     let s = server().await;
     let c = WsClient::connect(s.addr).await;
     let h = &c.response_head;
-    assert_eq!(
-        header(h, "upgrade").map(str::to_ascii_lowercase).as_deref(),
-        Some("websocket")
-    );
-    assert_eq!(
-        header(h, "connection")
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
-        Some("upgrade")
-    );
-    assert_eq!(
-        header(h, "sec-websocket-accept"),
-        Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
-    );
+    assert_eq!(header(h, "upgrade").map(str::to_ascii_lowercase).as_deref(), Some("websocket"));
+    assert_eq!(header(h, "connection").map(str::to_ascii_lowercase).as_deref(), Some("upgrade"));
+    assert_eq!(header(h, "sec-websocket-accept"), Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
     assert_eq!(header(h, "sec-websocket-protocol"), Some("xmpp"));
     assert!(header(h, "date").is_some(), "Date header: {h}");
-    assert!(
-        header(h, "content-length").is_none(),
-        "no Content-Length: {h}"
-    );
+    assert!(header(h, "content-length").is_none(), "no Content-Length: {h}");
 }
 
 #[tokio::test]
 async fn upgrade_without_xmpp_subprotocol_is_501() {
     let s = server().await;
-    let (head, _, _) = http_request(
-        s.addr,
-        &upgrade_request(HOST, "Sec-WebSocket-Protocol: chat\r\n"),
-    )
-    .await;
+    let (head, _, _) = http_request(s.addr, &upgrade_request(HOST, "Sec-WebSocket-Protocol: chat\r\n")).await;
     assert!(head.starts_with("HTTP/1.1 501"), "{head}");
     let (head, _, _) = http_request(s.addr, &upgrade_request(HOST, "")).await;
     assert!(head.starts_with("HTTP/1.1 501"), "{head}");
@@ -73,12 +55,7 @@ async fn plain_get_shows_the_endpoint_page() {
     )
     .await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(
-        header(&head, "content-type")
-            .unwrap_or("")
-            .starts_with("text/html"),
-        "{head}"
-    );
+    assert!(header(&head, "content-type").unwrap_or("").starts_with("text/html"), "{head}");
     assert!(body.contains("WebSocket"), "{body}");
     assert!(body.contains("not considered secure"), "{body}");
 }
@@ -89,31 +66,16 @@ async fn open_reply_carries_framing_namespace_host_id_and_version() {
     let mut c = WsClient::connect(s.addr).await;
     let (open, features) = c.open(HOST).await;
     assert!(open.starts_with("<open"), "{open}");
-    assert!(
-        open.contains("xmlns='urn:ietf:params:xml:ns:xmpp-framing'"),
-        "{open}"
-    );
+    assert!(open.contains("xmlns='urn:ietf:params:xml:ns:xmpp-framing'"), "{open}");
     assert!(open.contains(&format!("from='{HOST}'")), "{open}");
     assert!(open.contains("version='1.0'"), "{open}");
     assert!(open.contains("xml:lang='en'"), "{open}");
     let id_start = open.find("id='").expect("id attribute") + 4;
-    assert!(
-        open[id_start..].find('\'').unwrap_or(0) > 8,
-        "non-trivial id: {open}"
-    );
+    assert!(open[id_start..].find('\'').unwrap_or(0) > 8, "non-trivial id: {open}");
     assert!(features.starts_with("<stream:features"), "{features}");
-    assert!(
-        features.contains("xmlns:stream='http://etherx.jabber.org/streams'"),
-        "{features}"
-    );
-    assert!(
-        features.contains("<mechanism>SCRAM-SHA-1</mechanism>"),
-        "{features}"
-    );
-    assert!(
-        features.contains("<mechanism>PLAIN</mechanism>"),
-        "{features}"
-    );
+    assert!(features.contains("xmlns:stream='http://etherx.jabber.org/streams'"), "{features}");
+    assert!(features.contains("<mechanism>SCRAM-SHA-1</mechanism>"), "{features}");
+    assert!(features.contains("<mechanism>PLAIN</mechanism>"), "{features}");
 }
 
 #[tokio::test]
@@ -130,10 +92,7 @@ async fn legacy_stream_stream_frames_work() {
 async fn expect_close(c: &mut WsClient, code: u16, reason: &str) {
     let (_, close) = c.until_close().await;
     assert_eq!(close, Some((Some(code), reason.to_string())));
-    assert!(
-        c.next_frame().await.is_none(),
-        "TCP closed after the close frame"
-    );
+    assert!(c.next_frame().await.is_none(), "TCP closed after the close frame");
 }
 
 #[tokio::test]
@@ -141,56 +100,16 @@ async fn frame_rules_of_section_5_5_close_with_the_right_codes() {
     let s = server().await;
     let cases: Vec<(u8, Vec<u8>, u16, &str)> = vec![
         (0xC1, b"<a/>".to_vec(), 1002, "Reserved bits not zero"),
-        (
-            0x88,
-            vec![0x03],
-            1002,
-            "Close frame with payload, but too short for status code",
-        ),
-        (
-            0x88,
-            999u16.to_be_bytes().to_vec(),
-            1002,
-            "Closed with invalid/reserved status code",
-        ),
-        (
-            0x88,
-            1005u16.to_be_bytes().to_vec(),
-            1002,
-            "Closed with invalid/reserved status code",
-        ),
-        (
-            0x88,
-            2000u16.to_be_bytes().to_vec(),
-            1002,
-            "Closed with invalid/reserved status code",
-        ),
-        (
-            0x89,
-            vec![b'x'; 126],
-            1002,
-            "Control frame payload too long",
-        ),
+        (0x88, vec![0x03], 1002, "Close frame with payload, but too short for status code"),
+        (0x88, 999u16.to_be_bytes().to_vec(), 1002, "Closed with invalid/reserved status code"),
+        (0x88, 1005u16.to_be_bytes().to_vec(), 1002, "Closed with invalid/reserved status code"),
+        (0x88, 2000u16.to_be_bytes().to_vec(), 1002, "Closed with invalid/reserved status code"),
+        (0x89, vec![b'x'; 126], 1002, "Control frame payload too long"),
         (0x83, b"x".to_vec(), 1002, "Reserved opcode"),
         (0x8B, b"x".to_vec(), 1002, "Reserved opcode"),
-        (
-            0x82,
-            b"<a/>".to_vec(),
-            1003,
-            "Only text frames are supported, RFC 7395 3.2",
-        ),
-        (
-            0x01,
-            b"<a".to_vec(),
-            1003,
-            "Continuation frames are not supported, RFC 7395 3.3.3",
-        ),
-        (
-            0x81,
-            b"hello".to_vec(),
-            1007,
-            "Invalid payload start character, RFC 7395 3.3.3",
-        ),
+        (0x82, b"<a/>".to_vec(), 1003, "Only text frames are supported, RFC 7395 3.2"),
+        (0x01, b"<a".to_vec(), 1003, "Continuation frames are not supported, RFC 7395 3.3.3"),
+        (0x81, b"hello".to_vec(), 1007, "Invalid payload start character, RFC 7395 3.3.3"),
         (0x88, 1000u16.to_be_bytes().to_vec(), 1000, "Goodbye"),
     ];
     for (first, payload, code, reason) in cases {
@@ -231,15 +150,11 @@ async fn frame_larger_than_stanza_limit_is_policy_violation() {
     let s = Server::start(&base_config("c2s_stanza_size_limit = 1000")).await;
     let mut c = WsClient::connect(s.addr).await;
     // Only the header of a 1 GB frame: refused before any payload arrives.
-    c.send_raw(&[0x81, 0xFF, 0, 0, 0, 0, 0x40, 0, 0, 0, 1, 2, 3, 4])
-        .await;
+    c.send_raw(&[0x81, 0xFF, 0, 0, 0, 0, 0x40, 0, 0, 0, 1, 2, 3, 4]).await;
     let (texts, close) = c.until_close().await;
     let joined = texts.join("");
     assert!(joined.contains("<policy-violation"), "{joined}");
-    assert!(
-        joined.contains("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'"),
-        "{joined}"
-    );
+    assert!(joined.contains("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'"), "{joined}");
     assert_eq!(close, Some((Some(1000), "Stream closed".into())));
 }
 
@@ -248,13 +163,9 @@ async fn client_close_gets_close_then_1000_stream_closed() {
     let s = server().await;
     let mut c = WsClient::connect(s.addr).await;
     c.open(HOST).await;
-    c.send_text("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")
-        .await;
+    c.send_text("<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>").await;
     let (texts, close) = c.until_close().await;
-    assert_eq!(
-        texts,
-        vec!["<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>".to_string()]
-    );
+    assert_eq!(texts, vec!["<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>".to_string()]);
     assert_eq!(close, Some((Some(1000), "Stream closed".into())));
 }
 
@@ -269,22 +180,14 @@ async fn stream_error_on_open(open: &str) -> String {
 
 #[tokio::test]
 async fn unknown_host_is_host_unknown() {
-    let t = stream_error_on_open(
-        "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='nowhere.test' version='1.0'/>",
-    )
-    .await;
-    assert!(
-        t.contains("<host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"),
-        "{t}"
-    );
+    let t = stream_error_on_open("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='nowhere.test' version='1.0'/>").await;
+    assert!(t.contains("<host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"), "{t}");
     assert!(t.contains("This server does not serve nowhere.test"), "{t}");
 }
 
 #[tokio::test]
 async fn missing_to_is_improper_addressing() {
-    let t =
-        stream_error_on_open("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' version='1.0'/>")
-            .await;
+    let t = stream_error_on_open("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' version='1.0'/>").await;
     assert!(t.contains("<improper-addressing"), "{t}");
 }
 
@@ -293,8 +196,7 @@ async fn doctype_and_entities_are_not_well_formed() {
     let s = server().await;
     let mut c = WsClient::connect(s.addr).await;
     c.open(HOST).await;
-    c.send_text("<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>")
-        .await;
+    c.send_text("<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;\">]>").await;
     let (texts, close) = c.until_close().await;
     assert!(texts.join("").contains("<not-well-formed"), "{texts:?}");
     assert_eq!(close.map(|c| c.0), Some(Some(1000)));
@@ -309,10 +211,7 @@ async fn deep_nesting_is_refused() {
     c.send_text(&deep).await;
     let (texts, close) = c.until_close().await;
     let t = texts.join("");
-    assert!(
-        t.contains("<not-well-formed") || t.contains("<policy-violation"),
-        "{t}"
-    );
+    assert!(t.contains("<not-well-formed") || t.contains("<policy-violation"), "{t}");
     assert!(close.is_some());
 }
 
@@ -333,13 +232,9 @@ async fn stanza_without_jabber_client_namespace_is_unsupported() {
     s.add_user("alice", "secret");
     let mut c = WsClient::connect(s.addr).await;
     c.login("alice", "secret", "r1").await;
-    c.send_text("<iq type='get' id='x'><ping xmlns='urn:xmpp:ping'/></iq>")
-        .await;
+    c.send_text("<iq type='get' id='x'><ping xmlns='urn:xmpp:ping'/></iq>").await;
     let (texts, _) = c.until_close().await;
-    assert!(
-        texts.join("").contains("<unsupported-stanza-type"),
-        "{texts:?}"
-    );
+    assert!(texts.join("").contains("<unsupported-stanza-type"), "{texts:?}");
 }
 
 #[tokio::test]
@@ -347,15 +242,9 @@ async fn second_login_with_same_resource_replaces_the_first() {
     let s = server().await;
     s.add_user("alice", "secret");
     let mut a = WsClient::connect(s.addr).await;
-    assert_eq!(
-        a.login("alice", "secret", "r1").await,
-        format!("alice@{HOST}/r1")
-    );
+    assert_eq!(a.login("alice", "secret", "r1").await, format!("alice@{HOST}/r1"));
     let mut b = WsClient::connect(s.addr).await;
-    assert_eq!(
-        b.login("alice", "secret", "r1").await,
-        format!("alice@{HOST}/r1")
-    );
+    assert_eq!(b.login("alice", "secret", "r1").await, format!("alice@{HOST}/r1"));
     let (texts, close) = a.until_close().await;
     let t = texts.join("");
     assert!(t.contains("<conflict"), "{t}");
@@ -377,16 +266,12 @@ async fn shutdown_closes_sessions_with_system_shutdown() {
 
 #[tokio::test]
 async fn insecure_session_with_required_encryption_has_no_features() {
-    let s = Server::start(&base_config("").replace(
-        "c2s_require_encryption = false",
-        "c2s_require_encryption = true",
-    ))
+    let s = Server::start(
+        &base_config("").replace("c2s_require_encryption = false", "c2s_require_encryption = true"),
+    )
     .await;
     let mut c = WsClient::connect(s.addr).await;
-    c.send_text(&format!(
-        "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{HOST}' version='1.0'/>"
-    ))
-    .await;
+    c.send_text(&format!("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{HOST}' version='1.0'/>")).await;
     let (texts, close) = c.until_close().await;
     let t = texts.join("");
     assert!(t.contains("<undefined-condition"), "{t}");
@@ -413,28 +298,18 @@ async fn messages_flow_between_two_users_and_iq_errors_follow_prosody() {
     // Ping the server, and an unknown IQ gets service-unavailable.
     a.send_text(&format!("<iq xmlns='jabber:client' type='get' id='p1' to='{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>")).await;
     let pong = a.next_text().await;
-    assert!(
-        pong.contains("type='result'") && pong.contains("id='p1'"),
-        "{pong}"
-    );
+    assert!(pong.contains("type='result'") && pong.contains("id='p1'"), "{pong}");
     a.send_text(&format!("<iq xmlns='jabber:client' type='get' id='u1' to='{HOST}'><q xmlns='urn:example:unknown'/></iq>")).await;
     let err = a.next_text().await;
-    assert!(
-        err.contains("type='error'") && err.contains("<service-unavailable"),
-        "{err}"
-    );
+    assert!(err.contains("type='error'") && err.contains("<service-unavailable"), "{err}");
     // A malformed destination.
-    a.send_text("<message xmlns='jabber:client' to='a@b@c' id='m2'><body>x</body></message>")
-        .await;
+    a.send_text("<message xmlns='jabber:client' to='a@b@c' id='m2'><body>x</body></message>").await;
     let err = a.next_text().await;
     assert!(err.contains("<jid-malformed"), "{err}");
     // An IQ to a full JID reaches that client.
     a.send_text(&format!("<iq xmlns='jabber:client' type='get' id='v1' to='bob@{HOST}/web'><query xmlns='jabber:iq:version'/></iq>")).await;
     let at_bob = b.next_text().await;
-    assert!(
-        at_bob.contains("id='v1'") && at_bob.contains("jabber:iq:version"),
-        "{at_bob}"
-    );
+    assert!(at_bob.contains("id='v1'") && at_bob.contains("jabber:iq:version"), "{at_bob}");
 }
 
 #[tokio::test]

@@ -54,9 +54,7 @@ pub(super) fn install(lua: &Lua, shared: &Shared) -> mlua::Result<EnvBuilder> {
                 let name = s.to_string_lossy();
                 if let Some(var) = name.strip_prefix("ENV_") {
                     return match std::env::var_os(var) {
-                        Some(v) => Ok(mlua::Value::String(
-                            lua.create_string(v.as_encoded_bytes())?,
-                        )),
+                        Some(v) => Ok(mlua::Value::String(lua.create_string(v.as_encoded_bytes())?)),
                         None => Ok(mlua::Value::Nil),
                     };
                 }
@@ -67,22 +65,20 @@ pub(super) fn install(lua: &Lua, shared: &Shared) -> mlua::Result<EnvBuilder> {
     let sh = shared.clone();
     meta.set(
         "__newindex",
-        lua.create_function(
-            move |lua, (_env, key, value): (mlua::Table, mlua::Value, mlua::Value)| {
-                let mlua::Value::String(key) = key else {
-                    return Ok(());
-                };
-                let key = key.to_string_lossy();
-                let value = eval::to_value(&value);
-                let pos = caller_position(lua);
-                let mut s = lock(&sh);
-                let (file, line) = position(&s, pos);
-                let line = pos.map_or(line, |(chunk, l)| s.statement_line(chunk, &key, l));
-                let section = s.frames.last().and_then(|f| f.section);
-                s.set_option(section, &key, value, file, line, true);
-                Ok(())
-            },
-        )?,
+        lua.create_function(move |lua, (_env, key, value): (mlua::Table, mlua::Value, mlua::Value)| {
+            let mlua::Value::String(key) = key else {
+                return Ok(());
+            };
+            let key = key.to_string_lossy();
+            let value = eval::to_value(&value);
+            let pos = caller_position(lua);
+            let mut s = lock(&sh);
+            let (file, line) = position(&s, pos);
+            let line = pos.map_or(line, |(chunk, l)| s.statement_line(chunk, &key, l));
+            let section = s.frames.last().and_then(|f| f.section);
+            s.set_option(section, &key, value, file, line, true);
+            Ok(())
+        })?,
     )?;
     lua.set_named_registry_value(META_KEY, meta)?;
     Ok(EnvBuilder)
@@ -177,14 +173,7 @@ fn apply_table(lua: &Lua, shared: &Shared, index: usize, opts: &mlua::Table) -> 
         let (k, v) = pair?;
         if let mlua::Value::String(k) = k {
             let value = eval::to_value(&v);
-            s.set_option(
-                Some(index),
-                &k.to_string_lossy(),
-                value,
-                file.clone(),
-                line,
-                false,
-            );
+            s.set_option(Some(index), &k.to_string_lossy(), value, file.clone(), line, false);
         }
     }
     if let Some(frame) = s.frames.last_mut() {
@@ -198,10 +187,7 @@ fn virtual_host_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
     lua.create_function(move |lua, name: mlua::Value| {
         let (file, line) = here(lua, &shared);
         let Some(name) = name_arg(&name) else {
-            return Err(raise(
-                &shared,
-                host_name_error(file, line, "Host must have a name".into()),
-            ));
+            return Err(raise(&shared, host_name_error(file, line, "Host must have a name".into())));
         };
         let name = prep_host_name("Host", &name)
             .map_err(|reason| raise(&shared, host_name_error(file.clone(), line, reason)))?;
@@ -217,18 +203,8 @@ fn virtual_host_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
             }
             other => {
                 let (file, line) = here(lua, &sh);
-                let reason = format!(
-                    "VirtualHost options must be a table, got {}",
-                    other.type_name()
-                );
-                Err(raise(
-                    &sh,
-                    ConfigError::Runtime {
-                        file,
-                        line: Some(line),
-                        reason,
-                    },
-                ))
+                let reason = format!("VirtualHost options must be a table, got {}", other.type_name());
+                Err(raise(&sh, ConfigError::Runtime { file, line: Some(line), reason }))
             }
         })
     })
@@ -239,38 +215,20 @@ fn component_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
     lua.create_function(move |lua, name: mlua::Value| {
         let (file, line) = here(lua, &shared);
         let Some(name) = name_arg(&name) else {
-            return Err(raise(
-                &shared,
-                host_name_error(file, line, "Component must have a name".into()),
-            ));
+            return Err(raise(&shared, host_name_error(file, line, "Component must have a name".into())));
         };
         let name = prep_host_name("Component", &name)
             .map_err(|reason| raise(&shared, host_name_error(file.clone(), line, reason)))?;
         let kind = SectionKind::Component {
             module: "component".into(),
         };
-        let index = enter_section(&shared, name, kind, file.clone(), line)
-            .map_err(|e| raise(&shared, e))?;
+        let index = enter_section(&shared, name, kind, file.clone(), line).map_err(|e| raise(&shared, e))?;
         {
             let mut s = lock(&shared);
             let module = super::Value::String("component".into());
-            s.set_option(
-                Some(index),
-                "component_module",
-                Some(module),
-                file.clone(),
-                line,
-                false,
-            );
+            s.set_option(Some(index), "component_module", Some(module), file.clone(), line, false);
             let flag = super::Value::Bool(false);
-            s.set_option(
-                Some(index),
-                "load_global_modules",
-                Some(flag),
-                file,
-                line,
-                false,
-            );
+            s.set_option(Some(index), "load_global_modules", Some(flag), file, line, false);
         }
         let sh = shared.clone();
         lua.create_function(move |lua, arg: mlua::Value| match arg {
@@ -278,34 +236,15 @@ fn component_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
             mlua::Value::String(module) => {
                 let (file, line) = here(lua, &sh);
                 let module = super::Value::String(module.to_string_lossy());
-                lock(&sh).set_option(
-                    Some(index),
-                    "component_module",
-                    Some(module),
-                    file,
-                    line,
-                    false,
-                );
+                lock(&sh).set_option(Some(index), "component_module", Some(module), file, line, false);
                 let sh2 = sh.clone();
-                let then = lua.create_function(move |lua, opts: mlua::Table| {
-                    apply_table(lua, &sh2, index, &opts)
-                })?;
+                let then = lua.create_function(move |lua, opts: mlua::Table| apply_table(lua, &sh2, index, &opts))?;
                 Ok(mlua::Value::Function(then))
             }
             other => {
                 let (file, line) = here(lua, &sh);
-                let reason = format!(
-                    "Component options must be a table, got {}",
-                    other.type_name()
-                );
-                Err(raise(
-                    &sh,
-                    ConfigError::Runtime {
-                        file,
-                        line: Some(line),
-                        reason,
-                    },
-                ))
+                let reason = format!("Component options must be a table, got {}", other.type_name());
+                Err(raise(&sh, ConfigError::Runtime { file, line: Some(line), reason }))
             }
         })
     })
@@ -317,14 +256,7 @@ fn include_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
         let (file, line) = here(lua, &shared);
         let Some(arg) = name_arg(&arg) else {
             let reason = "Include expects a file name".to_string();
-            return Err(raise(
-                &shared,
-                ConfigError::Runtime {
-                    file,
-                    line: Some(line),
-                    reason,
-                },
-            ));
+            return Err(raise(&shared, ConfigError::Runtime { file, line: Some(line), reason }));
         };
         let target = include::resolve(&file, &arg);
         if !include::is_glob(&arg) {
@@ -336,14 +268,7 @@ fn include_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
                 target.display(),
                 dir.display()
             );
-            raise(
-                &shared,
-                ConfigError::Include {
-                    file: file.clone(),
-                    line,
-                    reason,
-                },
-            )
+            raise(&shared, ConfigError::Include { file: file.clone(), line, reason })
         })?;
         for path in matches {
             include_file(lua, &shared, &file, line, &path)?;
@@ -352,41 +277,21 @@ fn include_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
     })
 }
 
-fn include_file(
-    lua: &Lua,
-    shared: &Shared,
-    from: &Path,
-    line: u32,
-    target: &Path,
-) -> mlua::Result<()> {
+fn include_file(lua: &Lua, shared: &Shared, from: &Path, line: u32, target: &Path) -> mlua::Result<()> {
     let canonical = std::fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf());
     {
         let s = lock(shared);
         if let Some(start) = s.frames.iter().position(|f| f.canonical == canonical) {
-            let mut chain: Vec<PathBuf> = s.frames[start..]
-                .iter()
-                .map(|f| s.chunk_path(f.chunk))
-                .collect();
+            let mut chain: Vec<PathBuf> = s.frames[start..].iter().map(|f| s.chunk_path(f.chunk)).collect();
             chain.push(target.to_path_buf());
             drop(s);
-            let err = ConfigError::IncludeLoop {
-                file: from.to_path_buf(),
-                line,
-                chain,
-            };
+            let err = ConfigError::IncludeLoop { file: from.to_path_buf(), line, chain };
             return Err(raise(shared, err));
         }
         if s.frames.len() >= MAX_INCLUDE_DEPTH {
             drop(s);
             let reason = format!("Include nesting is deeper than {MAX_INCLUDE_DEPTH} files");
-            return Err(raise(
-                shared,
-                ConfigError::Include {
-                    file: from.to_path_buf(),
-                    line,
-                    reason,
-                },
-            ));
+            return Err(raise(shared, ConfigError::Include { file: from.to_path_buf(), line, reason }));
         }
     }
     let source = std::fs::read(target).map_err(|e| {
@@ -396,14 +301,7 @@ fn include_file(
             e.to_string()
         };
         let reason = format!("Error loading included {0}: {0}: {why}", target.display());
-        raise(
-            shared,
-            ConfigError::Include {
-                file: from.to_path_buf(),
-                line,
-                reason,
-            },
-        )
+        raise(shared, ConfigError::Include { file: from.to_path_buf(), line, reason })
     })?;
     eval::load_chunk(lua, shared, &EnvBuilder, target, &source).map_err(|e| raise(shared, e))
 }
@@ -414,26 +312,12 @@ fn run_script_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
         let (file, line) = here(lua, &shared);
         let Some(arg) = name_arg(&arg) else {
             let reason = "RunScript expects a file name".to_string();
-            return Err(raise(
-                &shared,
-                ConfigError::Runtime {
-                    file,
-                    line: Some(line),
-                    reason,
-                },
-            ));
+            return Err(raise(&shared, ConfigError::Runtime { file, line: Some(line), reason }));
         };
         let target = include::resolve(&file, &arg);
         let source = std::fs::read(&target).map_err(|e| {
             let reason = format!("cannot open {}: {e}", target.display());
-            raise(
-                &shared,
-                ConfigError::Runtime {
-                    file: file.clone(),
-                    line: Some(line),
-                    reason,
-                },
-            )
+            raise(&shared, ConfigError::Runtime { file: file.clone(), line: Some(line), reason })
         })?;
         let chunk = {
             let mut s = lock(&shared);

@@ -58,14 +58,11 @@ impl State {
     /// The line where the assignment to `key` that Lua reports at `line` starts: Lua
     /// reports a multi-line table constructor at its closing line.
     pub fn statement_line(&self, chunk: usize, key: &str, line: u32) -> u32 {
-        let Some(src) = self.sources.get(chunk) else {
-            return line;
-        };
+        let Some(src) = self.sources.get(chunk) else { return line };
         let lines: Vec<&str> = src.lines().collect();
         let starts = |text: &str| {
             let t = text.trim_start();
-            t.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
+            t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('='))
         };
         let end = (line as usize).min(lines.len());
         for l in (end.saturating_sub(500)..end).rev() {
@@ -109,12 +106,7 @@ impl State {
         if let Some(old) = old {
             if old.file == new.file {
                 if check_duplicate {
-                    let msg = format!(
-                        "{}:{}: Duplicate option '{}'",
-                        new.file.display(),
-                        line,
-                        key
-                    );
+                    let msg = format!("{}:{}: Duplicate option '{}'", new.file.display(), line, key);
                     self.warnings.push(msg);
                 }
             } else {
@@ -210,11 +202,7 @@ fn finish_from_ref(main: &Path, s: &State) -> Config {
 fn finish(main: PathBuf, mut state: State) -> Config {
     for host in &mut state.hosts {
         if let SectionKind::Component { module } = &mut host.kind {
-            if let Some(m) = host
-                .options
-                .get("component_module")
-                .and_then(|e| e.value.as_str())
-            {
+            if let Some(m) = host.options.get("component_module").and_then(|e| e.value.as_str()) {
                 *module = m.to_string();
             }
         }
@@ -250,11 +238,7 @@ fn new_lua() -> mlua::Result<Lua> {
         move |_lua, debug| {
             let total = spent.fetch_add(u64::from(HOOK_EVERY), Ordering::Relaxed);
             if total > INSTRUCTION_BUDGET {
-                let src = debug
-                    .source()
-                    .short_src
-                    .map(|s| s.into_owned())
-                    .unwrap_or_default();
+                let src = debug.source().short_src.map(|s| s.into_owned()).unwrap_or_default();
                 return Err(mlua::Error::RuntimeError(format!(
                     "{}:{}: config evaluation ran too long (endless loop?)",
                     src,
@@ -305,11 +289,7 @@ pub(super) fn load_chunk(
 
 /// Turns a Lua error into a positioned [`ConfigError`], preferring the typed error a
 /// directive stored for it.
-pub(super) fn to_config_error(
-    err: &mlua::Error,
-    default_file: &Path,
-    s: &mut State,
-) -> ConfigError {
+pub(super) fn to_config_error(err: &mlua::Error, default_file: &Path, s: &mut State) -> ConfigError {
     let mut inner = err;
     while let mlua::Error::CallbackError { cause, .. } = inner {
         inner = cause;
@@ -335,18 +315,11 @@ pub(super) fn to_config_error(
 
 /// Splits `lilt-cfg-N:L: reason` into the file path, line and reason (with any further
 /// chunk names in the reason replaced by paths).
-fn split_position(
-    message: &str,
-    default_file: &Path,
-    chunks: &[PathBuf],
-) -> (PathBuf, Option<u32>, String) {
+fn split_position(message: &str, default_file: &Path, chunks: &[PathBuf]) -> (PathBuf, Option<u32>, String) {
     let readable = |text: &str| {
         let mut out = text.to_string();
         for (id, path) in chunks.iter().enumerate().rev() {
-            out = out.replace(
-                &format!("{CHUNK_PREFIX}{id}:"),
-                &format!("{}:", path.display()),
-            );
+            out = out.replace(&format!("{CHUNK_PREFIX}{id}:"), &format!("{}:", path.display()));
         }
         out
     };
@@ -361,11 +334,7 @@ fn split_position(
             }
         }
     }
-    (
-        default_file.to_path_buf(),
-        None,
-        first_line(&readable(message)),
-    )
+    (default_file.to_path_buf(), None, first_line(&readable(message)))
 }
 
 fn first_line(s: &str) -> String {
@@ -409,9 +378,7 @@ fn convert_table(t: &mlua::Table, depth: usize) -> Table {
     let mut ints: BTreeMap<i64, Value> = BTreeMap::new();
     let mut map = BTreeMap::new();
     for (k, v) in t.clone().pairs::<mlua::Value, mlua::Value>().flatten() {
-        let Some(v) = convert(&v, depth + 1) else {
-            continue;
-        };
+        let Some(v) = convert(&v, depth + 1) else { continue };
         match &k {
             mlua::Value::Integer(i) => {
                 ints.insert(*i, v);

@@ -31,17 +31,12 @@ mod tests {
 
     #[test]
     fn host_names_are_lower_cased_by_nameprep() {
-        assert_eq!(
-            prep_host_name("Host", "Example.COM").as_deref(),
-            Ok("example.com")
-        );
+        assert_eq!(prep_host_name("Host", "Example.COM").as_deref(), Ok("example.com"));
     }
 
     #[test]
     fn host_names_with_at_sign_or_space_are_forbidden() {
-        assert!(prep_host_name("Host", "a@b")
-            .unwrap_err()
-            .contains("forbidden characters"));
+        assert!(prep_host_name("Host", "a@b").unwrap_err().contains("forbidden characters"));
         assert!(prep_host_name("Host", "a b").is_err());
         assert!(prep_host_name("Host", "").is_err());
     }

@@ -125,9 +125,6 @@ mod tests {
     fn relative_includes_resolve_against_the_including_file() {
         let p = resolve(Path::new("/etc/x/prosody.cfg.lua"), "./conf.d/a.lua");
         assert_eq!(p, PathBuf::from("/etc/x/conf.d/a.lua"));
-        assert_eq!(
-            resolve(Path::new("/etc/x/p.lua"), "/abs.lua"),
-            PathBuf::from("/abs.lua")
-        );
+        assert_eq!(resolve(Path::new("/etc/x/p.lua"), "/abs.lua"), PathBuf::from("/abs.lua"));
     }
 }

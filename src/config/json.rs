@@ -15,9 +15,7 @@ pub fn value_to_json(v: &Value) -> Json {
         Value::Number(n) => Number::from_f64(*n).map_or(Json::Null, Json::Number),
         Value::String(s) => Json::String(s.clone()),
         Value::Function => Json::Null,
-        Value::Table(t) if t.is_sequence() => {
-            Json::Array(t.seq().iter().map(value_to_json).collect())
-        }
+        Value::Table(t) if t.is_sequence() => Json::Array(t.seq().iter().map(value_to_json).collect()),
         Value::Table(t) => {
             let mut m = Map::new();
             for (i, v) in t.seq().iter().enumerate() {

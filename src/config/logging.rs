@@ -76,10 +76,7 @@ pub enum LogError {
     #[error("log option: {0}")]
     Invalid(String),
     #[error("cannot open log file {}: {source}", path.display())]
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Open { path: PathBuf, source: std::io::Error },
     #[error("a logger is already installed")]
     AlreadySet,
 }
@@ -96,62 +93,38 @@ fn sink_from(text: &str, base: &Path) -> Sink {
 /// Relative file names resolve against `base` (Prosody's data directory).
 pub fn plan(value: Option<&Value>, base: &Path) -> Result<Vec<LogRule>, LogError> {
     let Some(value) = value else {
-        return Ok(vec![LogRule {
-            levels: Level::Info.from(),
-            sink: Sink::Console,
-        }]);
+        return Ok(vec![LogRule { levels: Level::Info.from(), sink: Sink::Console }]);
     };
     match value {
         Value::String(s) => Ok(vec![string_rule(s, base)]),
-        Value::Table(t) if t.get("to").is_some() || t.get("levels").is_some() => {
-            Ok(vec![table_rule(t, base)?])
-        }
+        Value::Table(t) if t.get("to").is_some() || t.get("levels").is_some() => Ok(vec![table_rule(t, base)?]),
         Value::Table(t) => {
             let mut rules = Vec::new();
             for entry in t.seq() {
                 match entry {
                     Value::Table(rule) => rules.push(table_rule(rule, base)?),
                     Value::String(s) => rules.push(string_rule(s, base)),
-                    other => {
-                        return Err(LogError::Invalid(format!(
-                            "unexpected {} in the rule list",
-                            other.type_name()
-                        )))
-                    }
+                    other => return Err(LogError::Invalid(format!("unexpected {} in the rule list", other.type_name()))),
                 }
             }
             for (level, sink) in t.entries() {
                 let level = Level::parse(level)
                     .ok_or_else(|| LogError::Invalid(format!("unknown level {level:?}")))?;
                 let Some(sink) = sink.as_str() else {
-                    return Err(LogError::Invalid(format!(
-                        "the sink for {level:?} must be a string"
-                    )));
+                    return Err(LogError::Invalid(format!("the sink for {level:?} must be a string")));
                 };
-                rules.push(LogRule {
-                    levels: level.from(),
-                    sink: sink_from(sink, base),
-                });
+                rules.push(LogRule { levels: level.from(), sink: sink_from(sink, base) });
             }
             Ok(rules)
         }
-        other => Err(LogError::Invalid(format!(
-            "expected a string or a table, got a {}",
-            other.type_name()
-        ))),
+        other => Err(LogError::Invalid(format!("expected a string or a table, got a {}", other.type_name()))),
     }
 }
 
 fn string_rule(s: &str, base: &Path) -> LogRule {
     match Level::parse(s) {
-        Some(level) => LogRule {
-            levels: level.from(),
-            sink: Sink::Console,
-        },
-        None => LogRule {
-            levels: Level::Info.from(),
-            sink: sink_from(s, base),
-        },
+        Some(level) => LogRule { levels: level.from(), sink: Sink::Console },
+        None => LogRule { levels: Level::Info.from(), sink: sink_from(s, base) },
     }
 }
 
@@ -165,10 +138,7 @@ fn table_rule(t: &Table, base: &Path) -> Result<LogRule, LogError> {
             let mut set = BTreeSet::new();
             for v in l.seq() {
                 let name = v.as_str().unwrap_or_default();
-                set.insert(
-                    Level::parse(name)
-                        .ok_or_else(|| LogError::Invalid(format!("unknown level {name:?}")))?,
-                );
+                set.insert(Level::parse(name).ok_or_else(|| LogError::Invalid(format!("unknown level {name:?}")))?);
             }
             set
         }
@@ -176,20 +146,16 @@ fn table_rule(t: &Table, base: &Path) -> Result<LogRule, LogError> {
             let bound = |key: &str, default: Level| -> Result<Level, LogError> {
                 match l.get(key) {
                     None => Ok(default),
-                    Some(v) => v.as_str().and_then(Level::parse).ok_or_else(|| {
-                        LogError::Invalid(format!("levels.{key} must be a level name"))
-                    }),
+                    Some(v) => v
+                        .as_str()
+                        .and_then(Level::parse)
+                        .ok_or_else(|| LogError::Invalid(format!("levels.{key} must be a level name"))),
                 }
             };
             let (min, max) = (bound("min", Level::Debug)?, bound("max", Level::Error)?);
             ALL.into_iter().filter(|l| *l >= min && *l <= max).collect()
         }
-        Some(other) => {
-            return Err(LogError::Invalid(format!(
-                "levels must be a table, got a {}",
-                other.type_name()
-            )))
-        }
+        Some(other) => return Err(LogError::Invalid(format!("levels must be a table, got a {}", other.type_name()))),
     };
     let to = t.get("to").and_then(Value::as_str).unwrap_or("console");
     let sink = match to.trim_start_matches('*') {
@@ -216,10 +182,7 @@ pub fn install(rules: &[LogRule]) -> Result<(), LogError> {
         let levels = rule.levels.clone();
         let filter = filter_fn(move |meta| levels.contains(&Level::of(meta.level())));
         let layer: BoxedLayer = match &rule.sink {
-            Sink::Console | Sink::Syslog => fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_filter(filter)
-                .boxed(),
+            Sink::Console | Sink::Syslog => fmt::layer().with_writer(std::io::stderr).with_filter(filter).boxed(),
             Sink::File(path) => {
                 if let Some(dir) = path.parent() {
                     let _ = std::fs::create_dir_all(dir);
@@ -228,15 +191,8 @@ pub fn install(rules: &[LogRule]) -> Result<(), LogError> {
                     .create(true)
                     .append(true)
                     .open(path)
-                    .map_err(|source| LogError::Open {
-                        path: path.clone(),
-                        source,
-                    })?;
-                fmt::layer()
-                    .with_ansi(false)
-                    .with_writer(Mutex::new(file))
-                    .with_filter(filter)
-                    .boxed()
+                    .map_err(|source| LogError::Open { path: path.clone(), source })?;
+                fmt::layer().with_ansi(false).with_writer(Mutex::new(file)).with_filter(filter).boxed()
             }
         };
         layers.push(layer);
@@ -258,13 +214,7 @@ mod tests {
     #[test]
     fn a_level_string_logs_to_console_from_that_level() {
         let rules = plan(Some(&log_value("log = \"warn\"")), Path::new("/d")).expect("plan");
-        assert_eq!(
-            rules,
-            vec![LogRule {
-                levels: [Level::Warn, Level::Error].into(),
-                sink: Sink::Console
-            }]
-        );
+        assert_eq!(rules, vec![LogRule { levels: [Level::Warn, Level::Error].into(), sink: Sink::Console }]);
     }
 
     #[test]
@@ -282,24 +232,15 @@ mod tests {
         let rules = plan(Some(&v), Path::new("/d")).expect("plan");
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0].levels.len(), 4);
-        assert_eq!(
-            rules[0].sink,
-            Sink::File(PathBuf::from("/var/log/prosody/websocket.log"))
-        );
+        assert_eq!(rules[0].sink, Sink::File(PathBuf::from("/var/log/prosody/websocket.log")));
     }
 
     #[test]
     fn a_level_to_sink_map_sends_each_level_and_above() {
         let v = log_value("log = { info = \"prosody.log\", error = \"*console\" }");
         let rules = plan(Some(&v), Path::new("/d")).expect("plan");
-        assert!(rules.contains(&LogRule {
-            levels: Level::Error.from(),
-            sink: Sink::Console
-        }));
-        assert!(rules.contains(&LogRule {
-            levels: Level::Info.from(),
-            sink: Sink::File("/d/prosody.log".into())
-        }));
+        assert!(rules.contains(&LogRule { levels: Level::Error.from(), sink: Sink::Console }));
+        assert!(rules.contains(&LogRule { levels: Level::Info.from(), sink: Sink::File("/d/prosody.log".into()) }));
     }
 
     #[test]
@@ -311,28 +252,14 @@ mod tests {
 
     #[test]
     fn bad_levels_and_sinks_are_errors() {
-        assert!(plan(
-            Some(&log_value("log = { loud = \"x.log\" }")),
-            Path::new("/d")
-        )
-        .is_err());
-        assert!(plan(
-            Some(&log_value("log = { { to = \"file\" } }")),
-            Path::new("/d")
-        )
-        .is_err());
+        assert!(plan(Some(&log_value("log = { loud = \"x.log\" }")), Path::new("/d")).is_err());
+        assert!(plan(Some(&log_value("log = { { to = \"file\" } }")), Path::new("/d")).is_err());
         assert!(plan(Some(&log_value("log = 5")), Path::new("/d")).is_err());
     }
 
     #[test]
     fn no_log_option_means_console_from_info() {
         let rules = plan(None, Path::new("/d")).expect("plan");
-        assert_eq!(
-            rules,
-            vec![LogRule {
-                levels: Level::Info.from(),
-                sink: Sink::Console
-            }]
-        );
+        assert_eq!(rules, vec![LogRule { levels: Level::Info.from(), sink: Sink::Console }]);
     }
 }

@@ -8,28 +8,11 @@ use super::{Config, Value};
 
 /// Loaded on every host unless `modules_disabled` names them (`posix` is the Linux
 /// platform module).
-pub const AUTOLOADED: &[&str] = &[
-    "posix",
-    "presence",
-    "message",
-    "iq",
-    "offline",
-    "c2s",
-    "s2s",
-    "s2s_auth_certs",
-];
+pub const AUTOLOADED: &[&str] = &["posix", "presence", "message", "iq", "offline", "c2s", "s2s", "s2s_auth_certs"];
 
 /// The global modules a Component inherits.
-pub const COMPONENT_INHERITABLE: &[&str] = &[
-    "tls",
-    "saslauth",
-    "dialback",
-    "iq",
-    "s2s",
-    "s2s_bidi",
-    "smacks",
-    "server_contact_info",
-];
+pub const COMPONENT_INHERITABLE: &[&str] =
+    &["tls", "saslauth", "dialback", "iq", "s2s", "s2s_bidi", "smacks", "server_contact_info"];
 
 fn list(value: Option<&Value>) -> BTreeSet<String> {
     match value {
@@ -73,20 +56,15 @@ pub(super) fn for_host(config: &Config, host: &str, lilt_rules: bool) -> BTreeSe
         set.remove("vcard");
     }
     if component.is_none() {
-        let authz = section
-            .string("authorization")
-            .unwrap_or_else(|| "internal".into());
+        let authz = section.string("authorization").unwrap_or_else(|| "internal".into());
         set.insert(format!("authz_{authz}"));
-        let auth = section
-            .string("authentication")
-            .unwrap_or_else(|| "internal_hashed".into());
+        let auth = section.string("authentication").unwrap_or_else(|| "internal_hashed".into());
         if auth != "null" {
             set.insert(format!("auth_{auth}"));
         }
         let global_disabled = list(config.global().get_raw("modules_disabled"));
         let disabled = |m: &str| host_disabled.contains(m) || global_disabled.contains(m);
-        if lilt_rules && (set.contains("c2s") || set.contains("websocket")) && !disabled("saslauth")
-        {
+        if lilt_rules && (set.contains("c2s") || set.contains("websocket")) && !disabled("saslauth") {
             set.insert("saslauth".into());
         }
     }

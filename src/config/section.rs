@@ -80,10 +80,7 @@ impl<'a> Section<'a> {
     pub fn integer(&self, key: &str) -> Option<i64> {
         match self.scalar(key)? {
             Value::Integer(i) => Some(*i),
-            v => v
-                .as_f64()
-                .filter(|n| n.fract() == 0.0 && n.abs() < 9.2e18)
-                .map(|n| n as i64),
+            v => v.as_f64().filter(|n| n.fract() == 0.0 && n.abs() < 9.2e18).map(|n| n as i64),
         }
     }
 
@@ -112,10 +109,7 @@ impl<'a> Section<'a> {
 
     /// The array's entries as strings (tables and functions are skipped).
     pub fn strings(&self, key: &str) -> Vec<String> {
-        self.array(key)
-            .iter()
-            .filter_map(Value::to_lua_string)
-            .collect()
+        self.array(key).iter().filter_map(Value::to_lua_string).collect()
     }
 
     /// `get_option_set`.
@@ -136,11 +130,7 @@ impl<'a> Section<'a> {
     pub fn path(&self, key: &str, relative_to: &Path) -> Option<PathBuf> {
         let s = self.string(key)?;
         let p = Path::new(&s);
-        Some(if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            relative_to.join(p)
-        })
+        Some(if p.is_absolute() { p.to_path_buf() } else { relative_to.join(p) })
     }
 
     /// Seconds: a number, or a string with a unit (`"30s"`, `"5 min"`, `"2h"`).

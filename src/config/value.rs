@@ -67,6 +67,7 @@ impl Table {
     pub fn is_sequence(&self) -> bool {
         self.map.is_empty()
     }
+
 }
 
 impl Value {

@@ -32,10 +32,7 @@ fn accounts(config: &Config) -> Accounts {
 /// Splits and preps `user@host`, checking the host is served.
 pub fn split_jid(config: &Config, jid: &str) -> Result<(String, String), AdminError> {
     let j = Jid::parse(jid).map_err(|_| AdminError::BadJid(jid.into()))?;
-    let user = j
-        .node()
-        .ok_or_else(|| AdminError::BadJid(jid.into()))?
-        .to_owned();
+    let user = j.node().ok_or_else(|| AdminError::BadJid(jid.into()))?.to_owned();
     let host = j.domain().to_owned();
     check_host(config, &host)?;
     Ok((user, host))

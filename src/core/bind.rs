@@ -3,8 +3,8 @@
 
 use rand::Rng;
 
-use super::session::{BindError, BindRequest};
 use super::{Bus, Core, Event, Session, SessionId};
+use super::session::{BindError, BindRequest};
 use crate::xmpp::error::stream_error;
 
 /// Prosody's `util.id.short()`: 12 URL-safe random characters.
@@ -82,10 +82,7 @@ pub fn bind(core: &mut Core, req: BindRequest) {
     };
     core.sessions.insert(req.session, session);
     core.full_sessions.insert(full.clone(), req.session);
-    core.bare_sessions
-        .entry(bare)
-        .or_default()
-        .push(req.session);
+    core.bare_sessions.entry(bare).or_default().push(req.session);
     if req.reply.send(Ok(full)).is_err() {
         // The connection went away while we were binding.
         unbind(core, req.session, None);
@@ -126,9 +123,7 @@ pub fn top_resources(core: &Core, bare: &str) -> Vec<SessionId> {
     let mut best: Option<i8> = None;
     let mut out = Vec::new();
     for id in list {
-        let Some(s) = core.sessions.get(id) else {
-            continue;
-        };
+        let Some(s) = core.sessions.get(id) else { continue };
         if s.presence.is_none() || s.priority < 0 {
             continue;
         }

@@ -19,8 +19,8 @@ pub fn process_stanza(core: &mut Core, session: SessionId, mut stanza: Element) 
     let host = sess.host.clone();
     let origin = Origin::Session(session);
 
-    let routable =
-        stanza.ns == ns::CLIENT && matches!(stanza.name.as_str(), "message" | "presence" | "iq");
+    let routable = stanza.ns == ns::CLIENT
+        && matches!(stanza.name.as_str(), "message" | "presence" | "iq");
     if !routable {
         // Namespaced stream-level elements (and stray top-level names) go to
         // `stanza/<xmlns>:<name>`; nobody handling them ends the stream.
@@ -150,10 +150,7 @@ pub fn post_stanza(core: &mut Core, origin: Origin, mut stanza: Element, preeven
             if core.fire(&bus, &pre_name, &mut ev) == Some(true) {
                 return;
             }
-            stanza = ev
-                .stanza
-                .take()
-                .expect("handlers leave the stanza in place");
+            stanza = ev.stanza.take().expect("handlers leave the stanza in place");
         }
     }
 

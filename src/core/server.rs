@@ -81,9 +81,7 @@ fn policy_for(config: &Config, host: &str) -> HostPolicy {
         insecure_mechanisms: insecure,
         disabled_mechanisms: disabled,
         password_hash,
-        conflict_resolve: s
-            .string("conflict_resolve")
-            .unwrap_or_else(|| "kick_old".into()),
+        conflict_resolve: s.string("conflict_resolve").unwrap_or_else(|| "kick_old".into()),
         modules: host_modules(config, host),
     }
 }
@@ -134,12 +132,7 @@ pub fn password_hash(config: &Config) -> ScramHash {
 
 /// The directory of stored data: `data_path`, relative to the working directory.
 pub fn data_path(config: &Config) -> PathBuf {
-    PathBuf::from(
-        config
-            .global()
-            .string("data_path")
-            .unwrap_or_else(|| "data".into()),
-    )
+    PathBuf::from(config.global().string("data_path").unwrap_or_else(|| "data".into()))
 }
 
 /// Builds the shared state and the core (without starting anything).
@@ -198,9 +191,7 @@ pub fn new_core(shared: Arc<Shared>) -> Core {
 pub async fn core_loop(mut core: Core, mut rx: mpsc::UnboundedReceiver<CoreMsg>) {
     while let Some(msg) = rx.recv().await {
         match msg {
-            CoreMsg::Stanza { session, stanza } => {
-                router::process_stanza(&mut core, session, stanza)
-            }
+            CoreMsg::Stanza { session, stanza } => router::process_stanza(&mut core, session, stanza),
             CoreMsg::Bind(req) => bind::bind(&mut core, req),
             CoreMsg::Unbind { session, error } => bind::unbind(&mut core, session, error),
             CoreMsg::Shutdown { done } => {
@@ -215,10 +206,7 @@ pub async fn core_loop(mut core: Core, mut rx: mpsc::UnboundedReceiver<CoreMsg>)
 }
 
 /// Starts the core thread; returns its join handle.
-pub fn spawn_core(
-    shared: Arc<Shared>,
-    rx: mpsc::UnboundedReceiver<CoreMsg>,
-) -> std::thread::JoinHandle<()> {
+pub fn spawn_core(shared: Arc<Shared>, rx: mpsc::UnboundedReceiver<CoreMsg>) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("lilt-core".into())
         .spawn(move || {
@@ -241,9 +229,7 @@ pub fn run(config: Config) -> Result<(), RunError> {
     rt.block_on(async move {
         let (shared, rx) = build(config);
         let core = spawn_core(shared.clone(), rx);
-        let listeners = crate::net::start(shared.clone())
-            .await
-            .map_err(RunError::Listen)?;
+        let listeners = crate::net::start(shared.clone()).await.map_err(RunError::Listen)?;
         wait_for_signal().await;
         tracing::info!("Shutting down");
         let (done_tx, done_rx) = oneshot::channel();

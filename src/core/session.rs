@@ -50,10 +50,7 @@ pub struct BindError {
 #[derive(Debug)]
 pub enum CoreMsg {
     Bind(BindRequest),
-    Stanza {
-        session: SessionId,
-        stanza: Element,
-    },
+    Stanza { session: SessionId, stanza: Element },
     /// The connection is gone (or closing); `error` is the reason for the unavailable
     /// presence ("Disconnected: <error>").
     Unbind {

@@ -5,66 +5,20 @@ use super::OptionType::{self, *};
 use super::Scope::{self, Global as G, Host as H};
 use super::{OptionSpec, Status};
 
-const fn p(
-    name: &'static str,
-    ty: OptionType,
-    default: &'static str,
-    scope: Scope,
-    module: &'static str,
-    summary: &'static str,
-) -> OptionSpec {
-    OptionSpec {
-        name,
-        ty,
-        default,
-        scope,
-        status: Status::Prosody,
-        module,
-        summary,
-    }
+const fn p(name: &'static str, ty: OptionType, default: &'static str, scope: Scope, module: &'static str, summary: &'static str) -> OptionSpec {
+    OptionSpec { name, ty, default, scope, status: Status::Prosody, module, summary }
 }
 
-const fn x(
-    name: &'static str,
-    ty: OptionType,
-    default: &'static str,
-    scope: Scope,
-    module: &'static str,
-    summary: &'static str,
-) -> OptionSpec {
-    OptionSpec {
-        name,
-        ty,
-        default,
-        scope,
-        status: Status::Extension,
-        module,
-        summary,
-    }
+const fn x(name: &'static str, ty: OptionType, default: &'static str, scope: Scope, module: &'static str, summary: &'static str) -> OptionSpec {
+    OptionSpec { name, ty, default, scope, status: Status::Extension, module, summary }
 }
 
 const fn dep(name: &'static str, ty: OptionType, replacement: &'static str) -> OptionSpec {
-    OptionSpec {
-        name,
-        ty,
-        default: "",
-        scope: G,
-        status: Status::Deprecated(replacement),
-        module: "core",
-        summary: "deprecated",
-    }
+    OptionSpec { name, ty, default: "", scope: G, status: Status::Deprecated(replacement), module: "core", summary: "deprecated" }
 }
 
 const fn obs(name: &'static str, instead: &'static str) -> OptionSpec {
-    OptionSpec {
-        name,
-        ty: Any,
-        default: "",
-        scope: G,
-        status: Status::Obsolete(instead),
-        module: "core",
-        summary: "ignored",
-    }
+    OptionSpec { name, ty: Any, default: "", scope: G, status: Status::Obsolete(instead), module: "core", summary: "ignored" }
 }
 
 /// Every option Lilt knows.

@@ -44,15 +44,9 @@ fn unknown_and_extensions(config: &Config, report: &mut Report) {
 
 fn websocket_config(config: &Config, report: &mut Report) {
     for s in all_sections(config) {
-        let Some(e) = s.options.get("websocket_config") else {
-            continue;
-        };
+        let Some(e) = s.options.get("websocket_config") else { continue };
         let Some(table) = e.value.as_table() else {
-            report.problem(format!(
-                "{}: websocket_config must be a table, got a {}",
-                at(e),
-                e.value.type_name()
-            ));
+            report.problem(format!("{}: websocket_config must be a table, got a {}", at(e), e.value.type_name()));
             continue;
         };
         report.note(format!(
@@ -67,13 +61,8 @@ fn websocket_config(config: &Config, report: &mut Report) {
                     at(e)
                 ));
             } else if catalogue::lookup(key).is_none() {
-                let hint = catalogue::suggest(key)
-                    .map(|s| format!(" (did you mean {s:?}?)"))
-                    .unwrap_or_default();
-                report.warning(format!(
-                    "{}: websocket_config.{key} is not a known option{hint}",
-                    at(e)
-                ));
+                let hint = catalogue::suggest(key).map(|s| format!(" (did you mean {s:?}?)")).unwrap_or_default();
+                report.warning(format!("{}: websocket_config.{key} is not a known option{hint}", at(e)));
             } else if let Some(flat) = s.options.get(key.as_str()) {
                 report.note(format!(
                     "{}: websocket_config.{key} is overridden by the flat option at {}",
@@ -100,11 +89,7 @@ fn replaced_module_lists(config: &Config, report: &mut Report) {
         let old = module_list(&r.old.value);
         let new = module_list(&r.new.value);
         let lost: Vec<&str> = old.difference(&new).map(String::as_str).collect();
-        let section = if r.section == "*" {
-            "the global section".to_string()
-        } else {
-            r.section.clone()
-        };
+        let section = if r.section == "*" { "the global section".to_string() } else { r.section.clone() };
         let effect = if lost.is_empty() {
             "no module is lost".to_string()
         } else if r.key == "modules_enabled" {
@@ -127,9 +112,7 @@ fn replaced_module_lists(config: &Config, report: &mut Report) {
 }
 
 fn limits_websocket(config: &Config, report: &mut Report) {
-    let Some(e) = config.global_data().options.get("limits") else {
-        return;
-    };
+    let Some(e) = config.global_data().options.get("limits") else { return };
     if let Some(t) = e.value.as_table() {
         if t.entries().contains_key("websocket") {
             report.note(format!(
@@ -143,20 +126,12 @@ fn limits_websocket(config: &Config, report: &mut Report) {
 
 fn cors_overrides(config: &Config, report: &mut Report) {
     for s in all_sections(config) {
-        let Some(e) = s.options.get("http_cors_override") else {
-            continue;
-        };
-        let Some(t) = e.value.as_table() else {
-            continue;
-        };
+        let Some(e) = s.options.get("http_cors_override") else { continue };
+        let Some(t) = e.value.as_table() else { continue };
         for (app, v) in t.entries() {
-            let Some(app_table) = v.as_table() else {
-                continue;
-            };
+            let Some(app_table) = v.as_table() else { continue };
             let enabled = app_table.get("enabled");
-            let has_fields = ["origins", "credentials", "headers"]
-                .iter()
-                .any(|k| app_table.get(k).is_some());
+            let has_fields = ["origins", "credentials", "headers"].iter().any(|k| app_table.get(k).is_some());
             if has_fields && enabled != Some(&Value::Bool(true)) {
                 report.warning(format!(
                     "{}: http_cors_override.{app} sets origins/credentials/headers without \

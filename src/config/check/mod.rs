@@ -52,9 +52,7 @@ impl Report {
 
     /// True when any finding is a problem.
     pub fn has_problems(&self) -> bool {
-        self.findings
-            .iter()
-            .any(|f| f.severity == Severity::Problem)
+        self.findings.iter().any(|f| f.severity == Severity::Problem)
     }
 
     /// The exit status `lilt check config` ends with: 0 clean, 2 problems found.

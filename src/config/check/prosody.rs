@@ -48,13 +48,8 @@ pub(super) fn run(config: &Config, report: &mut Report) {
              disco, ping, register, time, uptime, version, carbons, smacks",
         );
     }
-    let global_modules: BTreeSet<String> = global
-        .options
-        .get("modules_enabled")
-        .map(|e| modules_of(&e.value))
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
+    let global_modules: BTreeSet<String> =
+        global.options.get("modules_enabled").map(|e| modules_of(&e.value)).unwrap_or_default().into_iter().collect();
     for host in config.hosts_data() {
         if let Some(module) = config.component_module(&host.name) {
             if module != "component" && global_modules.contains(module) {
@@ -82,10 +77,7 @@ pub(super) fn run(config: &Config, report: &mut Report) {
     }
     module_names(config, report);
     for s in all_sections(config) {
-        let storage_is_string = matches!(
-            s.options.get("storage").map(|e| &e.value),
-            Some(Value::String(_))
-        );
+        let storage_is_string = matches!(s.options.get("storage").map(|e| &e.value), Some(Value::String(_)));
         if let (true, Some(e)) = (storage_is_string, s.options.get("default_storage")) {
             report.warning(format!(
                 "{}: default_storage has no effect in {} because storage is a single driver name",
@@ -97,16 +89,11 @@ pub(super) fn run(config: &Config, report: &mut Report) {
     encryption_without_tls(config, report);
     for host in config.virtual_hosts() {
         if config.host(host).boolean("allow_registration") == Some(true) {
-            report.note(format!(
-                "{host} allows public registration (allow_registration = true)"
-            ));
+            report.note(format!("{host} allows public registration (allow_registration = true)"));
         }
     }
     for comp in config.components() {
-        let referenced = config
-            .virtual_hosts()
-            .iter()
-            .any(|h| comp.ends_with(&format!(".{h}")));
+        let referenced = config.virtual_hosts().iter().any(|h| comp.ends_with(&format!(".{h}")));
         if !referenced {
             report.note(format!(
                 "Component {comp:?} is not a subdomain of any VirtualHost, so clients will not \
@@ -156,9 +143,7 @@ fn global_only_under_hosts(config: &Config, report: &mut Report) {
 
 fn module_names(config: &Config, report: &mut Report) {
     for s in all_sections(config) {
-        let Some(e) = s.options.get("modules_enabled") else {
-            continue;
-        };
+        let Some(e) = s.options.get("modules_enabled") else { continue };
         let mods = modules_of(&e.value);
         for m in &mods {
             if let Some(bare) = m.strip_prefix("mod_") {
@@ -181,25 +166,22 @@ fn module_names(config: &Config, report: &mut Report) {
     }
     for host in config.host_names() {
         let set = config.prosody_modules_for_host(host);
-        let enabled = |m: &str| set.contains(m) || listed(config, host, m);
+        let enabled = |m: &str| {
+            set.contains(m) || listed(config, host, m)
+        };
         for (a, b) in [("vcard", "vcard_legacy"), ("pep", "pep_simple")] {
             if enabled(a) && enabled(b) {
-                report.problem(format!(
-                    "{host}: mod_{a} and mod_{b} are both enabled but conflict; enable only one"
-                ));
+                report.problem(format!("{host}: mod_{a} and mod_{b} are both enabled but conflict; enable only one"));
             }
         }
     }
 }
 
 fn listed(config: &Config, host: &str, module: &str) -> bool {
-    [
-        config.global().get_raw("modules_enabled"),
-        config.host(host).get_raw("modules_enabled"),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|v| modules_of(v).iter().any(|m| m == module))
+    [config.global().get_raw("modules_enabled"), config.host(host).get_raw("modules_enabled")]
+        .into_iter()
+        .flatten()
+        .any(|v| modules_of(v).iter().any(|m| m == module))
 }
 
 fn encryption_without_tls(config: &Config, report: &mut Report) {

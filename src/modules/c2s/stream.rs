@@ -29,21 +29,11 @@ pub enum Action {
     Send(Element),
     /// Send `<stream:error>` when given, then close the stream.
     Close(Option<Element>),
-    LoadScram {
-        username: String,
-    },
-    VerifyPlain {
-        username: String,
-        password: String,
-    },
+    LoadScram { username: String },
+    VerifyPlain { username: String, password: String },
     /// SASL succeeded: reset the parser and use the authenticated size limit.
-    Authenticated {
-        username: String,
-    },
-    Bind {
-        resource: String,
-        iq: Element,
-    },
+    Authenticated { username: String },
+    Bind { resource: String, iq: Element },
     /// A stanza of a bound session, for the core.
     Forward(Element),
 }
@@ -109,11 +99,7 @@ impl C2sStream {
     }
 
     /// A stream header arrived (initial or after a restart).
-    pub fn on_open(
-        &mut self,
-        header: &Element,
-        policies: &HashMap<String, HostPolicy>,
-    ) -> Vec<Action> {
+    pub fn on_open(&mut self, header: &Element, policies: &HashMap<String, HostPolicy>) -> Vec<Action> {
         let mut out = Vec::new();
         if self.phase != Phase::AwaitingHeader {
             self.close(&mut out, "not-well-formed", None);
@@ -206,11 +192,7 @@ impl C2sStream {
     }
 
     /// A top-level element arrived.
-    pub fn on_stanza(
-        &mut self,
-        el: Element,
-        policies: &HashMap<String, HostPolicy>,
-    ) -> Vec<Action> {
+    pub fn on_stanza(&mut self, el: Element, policies: &HashMap<String, HostPolicy>) -> Vec<Action> {
         let mut out = Vec::new();
         match self.phase {
             Phase::Bound => {
@@ -249,19 +231,9 @@ impl C2sStream {
             && el.get_child("bind", ns::BIND).is_some();
         if is_bind {
             if self.username.is_none() {
-                out.push(Action::Send(stanza_error_reply(
-                    &el,
-                    "auth",
-                    "not-authorized",
-                    None,
-                )));
+                out.push(Action::Send(stanza_error_reply(&el, "auth", "not-authorized", None)));
             } else if self.phase == Phase::Binding {
-                out.push(Action::Send(stanza_error_reply(
-                    &el,
-                    "cancel",
-                    "not-allowed",
-                    None,
-                )));
+                out.push(Action::Send(stanza_error_reply(&el, "cancel", "not-allowed", None)));
             } else {
                 let requested = el
                     .get_child("bind", ns::BIND)
@@ -349,11 +321,7 @@ impl C2sStream {
     }
 
     /// The core's answer to [`Action::Bind`].
-    pub fn on_bound(
-        &mut self,
-        iq: &Element,
-        result: Result<String, (String, String, Option<String>)>,
-    ) -> Vec<Action> {
+    pub fn on_bound(&mut self, iq: &Element, result: Result<String, (String, String, Option<String>)>) -> Vec<Action> {
         let mut out = Vec::new();
         match result {
             Ok(full) => {
@@ -372,12 +340,7 @@ impl C2sStream {
             }
             Err((etype, cond, text)) => {
                 self.phase = Phase::Open;
-                out.push(Action::Send(stanza_error_reply(
-                    iq,
-                    &etype,
-                    &cond,
-                    text.as_deref(),
-                )));
+                out.push(Action::Send(stanza_error_reply(iq, &etype, &cond, text.as_deref())));
             }
         }
         out

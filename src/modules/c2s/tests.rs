@@ -95,9 +95,7 @@ fn plain_login_restart_and_bind() {
         .with_attr("mechanism", "PLAIN")
         .with_text(b64(b"\0alice\0secret"));
     let actions = s.on_stanza(auth, &p);
-    assert!(
-        matches!(&actions[0], Action::VerifyPlain { username, password } if username == "alice" && password == "secret")
-    );
+    assert!(matches!(&actions[0], Action::VerifyPlain { username, password } if username == "alice" && password == "secret"));
     let actions = s.on_plain_checked(true);
     assert!(sent(&actions)[0].starts_with("<success"));
     assert!(matches!(actions[1], Action::Authenticated { .. }));
@@ -106,17 +104,11 @@ fn plain_login_restart_and_bind() {
     let bind = Element::new("iq", ns::CLIENT)
         .with_attr("type", "set")
         .with_attr("id", "b1")
-        .with_child(
-            Element::new("bind", ns::BIND)
-                .with_child(Element::new("resource", ns::BIND).with_text("phone")),
-        );
+        .with_child(Element::new("bind", ns::BIND).with_child(Element::new("resource", ns::BIND).with_text("phone")));
     let actions = s.on_stanza(bind.clone(), &p);
     assert!(matches!(&actions[0], Action::Bind { resource, .. } if resource == "phone"));
     let out = sent(&s.on_bound(&bind, Ok("alice@example.test/phone".into()))).join("");
-    assert!(
-        out.contains("<jid>alice@example.test/phone</jid>") && out.contains("id='b1'"),
-        "{out}"
-    );
+    assert!(out.contains("<jid>alice@example.test/phone</jid>") && out.contains("id='b1'"), "{out}");
     assert!(s.is_bound());
     let msg = Element::new("message", ns::CLIENT);
     assert!(matches!(s.on_stanza(msg, &p)[0], Action::Forward(_)));
@@ -149,10 +141,7 @@ fn sasl_failures_carry_prosody_conditions() {
     assert!(sent(&s.on_stanza(bad, &p))[0].contains("incorrect-encoding"));
     let resp = Element::new("response", ns::SASL);
     let out = sent(&s.on_stanza(resp, &p)).join("");
-    assert!(
-        out.contains("not-authorized") && out.contains("Out of order SASL element"),
-        "{out}"
-    );
+    assert!(out.contains("not-authorized") && out.contains("Out of order SASL element"), "{out}");
     let abort = Element::new("abort", ns::SASL);
     assert!(sent(&s.on_stanza(abort, &p))[0].contains("aborted"));
     let auth = Element::new("auth", ns::SASL)
@@ -160,10 +149,7 @@ fn sasl_failures_carry_prosody_conditions() {
         .with_text(b64(b"\0alice\0wrong"));
     s.on_stanza(auth, &p);
     let out = sent(&s.on_plain_checked(false)).join("");
-    assert!(
-        out.contains("not-authorized") && out.contains("Unable to authorize you"),
-        "{out}"
-    );
+    assert!(out.contains("not-authorized") && out.contains("Unable to authorize you"), "{out}");
 }
 
 #[test]
@@ -192,11 +178,7 @@ fn scram_sha1_exchange_succeeds_with_stored_keys() {
             .expect("base64"),
     )
     .expect("utf8");
-    let nonce = server_first
-        .split(',')
-        .next()
-        .expect("r=")
-        .trim_start_matches("r=");
+    let nonce = server_first.split(',').next().expect("r=").trim_start_matches("r=");
     assert!(nonce.starts_with("clientnonce"));
     // Client side of RFC 5802.
     let mut salted = [0u8; 20];
@@ -211,11 +193,7 @@ fn scram_sha1_exchange_succeeds_with_stored_keys() {
     let without_proof = format!("c=biws,r={nonce}");
     let auth_message = format!("{client_first_bare},{server_first},{without_proof}");
     let signature = hmac(&stored_key, auth_message.as_bytes());
-    let proof: Vec<u8> = client_key
-        .iter()
-        .zip(signature)
-        .map(|(a, b)| a ^ b)
-        .collect();
+    let proof: Vec<u8> = client_key.iter().zip(signature).map(|(a, b)| a ^ b).collect();
     let final_msg = format!("{without_proof},p={}", b64(&proof));
     let resp = Element::new("response", ns::SASL).with_text(b64(final_msg.as_bytes()));
     let actions = s.on_stanza(resp, &p);

@@ -23,70 +23,49 @@ pub fn load(core: &mut Core, host: &str) {
         h.features.insert(ns::DISCO_ITEMS.to_owned());
     }
     let host_name = host.to_owned();
-    core.hook(
-        &bus,
-        &format!("iq-get/host/{}:query", ns::DISCO_INFO),
-        0.0,
-        Rc::new(move |core, ev| {
-            let stanza = ev.stanza.as_ref()?;
-            let query = stanza.get_child("query", ns::DISCO_INFO)?;
-            if query.attr("node").is_some() {
-                let e = stanza_error_reply(
-                    stanza,
-                    "cancel",
-                    "item-not-found",
-                    Some("Node does not exist"),
-                );
-                core.reply(&ev.origin, e);
-                return Some(true);
-            }
-            let host = core.hosts.get(&host_name)?;
-            let mut q = Element::new("query", ns::DISCO_INFO);
-            for (cat, typ, name) in &host.identities {
-                q.push_child(
-                    Element::new("identity", ns::DISCO_INFO)
-                        .with_attr("category", cat.as_str())
-                        .with_attr("type", typ.as_str())
-                        .with_attr("name", name.as_str()),
-                );
-            }
-            for f in &host.features {
-                q.push_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", f.as_str()));
-            }
-            let reply = result_for(stanza).with_child(q);
-            core.reply(&ev.origin, reply);
-            Some(true)
-        }),
-    );
+    core.hook(&bus, &format!("iq-get/host/{}:query", ns::DISCO_INFO), 0.0, Rc::new(move |core, ev| {
+        let stanza = ev.stanza.as_ref()?;
+        let query = stanza.get_child("query", ns::DISCO_INFO)?;
+        if query.attr("node").is_some() {
+            let e = stanza_error_reply(stanza, "cancel", "item-not-found", Some("Node does not exist"));
+            core.reply(&ev.origin, e);
+            return Some(true);
+        }
+        let host = core.hosts.get(&host_name)?;
+        let mut q = Element::new("query", ns::DISCO_INFO);
+        for (cat, typ, name) in &host.identities {
+            q.push_child(
+                Element::new("identity", ns::DISCO_INFO)
+                    .with_attr("category", cat.as_str())
+                    .with_attr("type", typ.as_str())
+                    .with_attr("name", name.as_str()),
+            );
+        }
+        for f in &host.features {
+            q.push_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", f.as_str()));
+        }
+        let reply = result_for(stanza).with_child(q);
+        core.reply(&ev.origin, reply);
+        Some(true)
+    }));
     let host_name = host.to_owned();
-    core.hook(
-        &bus,
-        &format!("iq-get/host/{}:query", ns::DISCO_ITEMS),
-        0.0,
-        Rc::new(move |core, ev| {
-            let stanza = ev.stanza.as_ref()?;
-            let query = stanza.get_child("query", ns::DISCO_ITEMS)?;
-            if query.attr("node").is_some() {
-                let e = stanza_error_reply(
-                    stanza,
-                    "cancel",
-                    "item-not-found",
-                    Some("Node does not exist"),
-                );
-                core.reply(&ev.origin, e);
-                return Some(true);
-            }
-            let mut q = Element::new("query", ns::DISCO_ITEMS);
-            let suffix = format!(".{host_name}");
-            let mut subs: Vec<&String> =
-                core.hosts.keys().filter(|h| h.ends_with(&suffix)).collect();
-            subs.sort();
-            for h in subs {
-                q.push_child(Element::new("item", ns::DISCO_ITEMS).with_attr("jid", h.as_str()));
-            }
-            let reply = result_for(stanza).with_child(q);
-            core.reply(&ev.origin, reply);
-            Some(true)
-        }),
-    );
+    core.hook(&bus, &format!("iq-get/host/{}:query", ns::DISCO_ITEMS), 0.0, Rc::new(move |core, ev| {
+        let stanza = ev.stanza.as_ref()?;
+        let query = stanza.get_child("query", ns::DISCO_ITEMS)?;
+        if query.attr("node").is_some() {
+            let e = stanza_error_reply(stanza, "cancel", "item-not-found", Some("Node does not exist"));
+            core.reply(&ev.origin, e);
+            return Some(true);
+        }
+        let mut q = Element::new("query", ns::DISCO_ITEMS);
+        let suffix = format!(".{host_name}");
+        let mut subs: Vec<&String> = core.hosts.keys().filter(|h| h.ends_with(&suffix)).collect();
+        subs.sort();
+        for h in subs {
+            q.push_child(Element::new("item", ns::DISCO_ITEMS).with_attr("jid", h.as_str()));
+        }
+        let reply = result_for(stanza).with_child(q);
+        core.reply(&ev.origin, reply);
+        Some(true)
+    }));
 }

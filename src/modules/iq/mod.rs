@@ -27,30 +27,20 @@ pub fn result_for(iq: &Element) -> Element {
 
 pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
-    core.hook(
-        &bus,
-        "iq/full",
-        0.0,
-        Rc::new(|core, ev| {
-            let stanza = ev.stanza.as_ref()?;
-            let to = stanza.attr("to").unwrap_or("");
-            if let Some(&sid) = core.full_sessions.get(to) {
-                core.send_to(sid, Arc::new(stanza.clone()));
-            } else if matches!(stanza.attr("type"), Some("get" | "set")) {
-                let e = stanza_error_reply(stanza, "cancel", "service-unavailable", None);
-                core.reply(&ev.origin, e);
-            }
-            Some(true)
-        }),
-    );
+    core.hook(&bus, "iq/full", 0.0, Rc::new(|core, ev| {
+        let stanza = ev.stanza.as_ref()?;
+        let to = stanza.attr("to").unwrap_or("");
+        if let Some(&sid) = core.full_sessions.get(to) {
+            core.send_to(sid, Arc::new(stanza.clone()));
+        } else if matches!(stanza.attr("type"), Some("get" | "set")) {
+            let e = stanza_error_reply(stanza, "cancel", "service-unavailable", None);
+            core.reply(&ev.origin, e);
+        }
+        Some(true)
+    }));
     for kind in ["bare", "self", "host"] {
         let b = bus.clone();
-        core.hook(
-            &bus,
-            &format!("iq/{kind}"),
-            0.0,
-            Rc::new(move |core, ev| sub_events(core, &b, kind, ev)),
-        );
+        core.hook(&bus, &format!("iq/{kind}"), 0.0, Rc::new(move |core, ev| sub_events(core, &b, kind, ev)));
     }
 }
 
@@ -59,11 +49,7 @@ fn sub_events(core: &mut Core, bus: &Bus, kind: &str, ev: &mut Event) -> Option<
     let itype = stanza.attr("type").unwrap_or("").to_owned();
     if itype == "get" || itype == "set" {
         let child = stanza.child_elements().next()?;
-        let xmlns = if child.ns.is_empty() {
-            ns::CLIENT
-        } else {
-            child.ns.as_str()
-        };
+        let xmlns = if child.ns.is_empty() { ns::CLIENT } else { child.ns.as_str() };
         let tail = format!("{xmlns}:{}", child.name);
         if let Some(r) = core.fire(bus, &format!("iq/{kind}/{tail}"), ev) {
             return Some(r);

@@ -10,21 +10,16 @@ use crate::xmpp::jid::Jid;
 
 pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
-    core.hook(
-        &bus,
-        "message/full",
-        -1.0,
-        Rc::new(|core, ev| {
-            let stanza = ev.stanza.as_ref()?;
-            let to = stanza.attr("to").unwrap_or("");
-            if let Some(&sid) = core.full_sessions.get(to) {
-                core.send_to(sid, Arc::new(stanza.clone()));
-                return Some(true);
-            }
-            // Offline resource: handled as if sent to the bare JID.
-            to_bare(core, ev)
-        }),
-    );
+    core.hook(&bus, "message/full", -1.0, Rc::new(|core, ev| {
+        let stanza = ev.stanza.as_ref()?;
+        let to = stanza.attr("to").unwrap_or("");
+        if let Some(&sid) = core.full_sessions.get(to) {
+            core.send_to(sid, Arc::new(stanza.clone()));
+            return Some(true);
+        }
+        // Offline resource: handled as if sent to the bare JID.
+        to_bare(core, ev)
+    }));
     core.hook(&bus, "message/bare", -1.0, Rc::new(to_bare));
 }
 

@@ -9,16 +9,11 @@ use crate::xmpp::ns;
 pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
     for kind in ["host", "bare"] {
-        core.hook(
-            &bus,
-            &format!("iq-get/{kind}/{}:ping", ns::PING),
-            0.0,
-            Rc::new(|core, ev| {
-                let reply = result_for(ev.stanza.as_ref()?);
-                core.reply(&ev.origin, reply);
-                Some(true)
-            }),
-        );
+        core.hook(&bus, &format!("iq-get/{kind}/{}:ping", ns::PING), 0.0, Rc::new(|core, ev| {
+            let reply = result_for(ev.stanza.as_ref()?);
+            core.reply(&ev.origin, reply);
+            Some(true)
+        }));
     }
     if let Some(h) = core.hosts.get_mut(host) {
         h.features.insert(ns::PING.to_owned());

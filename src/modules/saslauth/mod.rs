@@ -113,8 +113,8 @@ pub fn start(policy: &HostPolicy, secure: bool, host: &str, auth: &Element) -> S
     let offered = offered_mechanisms(policy, secure);
     if !offered.contains(&mech.as_str()) {
         let known = mech == "PLAIN" || mech.starts_with("SCRAM-SHA-");
-        let insecure_refusal =
-            !secure && (policy.require_encryption || policy.insecure_mechanisms.contains(&mech));
+        let insecure_refusal = !secure
+            && (policy.require_encryption || policy.insecure_mechanisms.contains(&mech));
         return if known && insecure_refusal && !policy.disabled_mechanisms.contains(&mech) {
             Step::Send(failure("encryption-required", None), None)
         } else {
@@ -178,20 +178,14 @@ pub fn scram_loaded(negotiation: Negotiation, creds: Option<ScramCredentials>) -
                 Some(Negotiation::ScramChallenged { server }),
             )
         }
-        _ => Step::Send(
-            failure("not-authorized", Some("Out of order SASL element")),
-            None,
-        ),
+        _ => Step::Send(failure("not-authorized", Some("Out of order SASL element")), None),
     }
 }
 
 /// Feeds a `<response/>`.
 pub fn response(negotiation: Option<Negotiation>, el: &Element) -> Step {
     let Some(Negotiation::ScramChallenged { server }) = negotiation else {
-        return Step::Send(
-            failure("not-authorized", Some("Out of order SASL element")),
-            None,
-        );
+        return Step::Send(failure("not-authorized", Some("Out of order SASL element")), None);
     };
     let Ok(payload) = decode_payload(el) else {
         return Step::Send(failure("incorrect-encoding", None), None);
@@ -218,15 +212,10 @@ pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
     for kind in ["self", "host"] {
         let event = format!("iq-set/{kind}/{}:session", ns::SESSION);
-        core.hook(
-            &bus,
-            &event,
-            0.0,
-            Rc::new(|core, ev| {
-                let reply = result_for(ev.stanza.as_ref()?);
-                core.reply(&ev.origin, reply);
-                Some(true)
-            }),
-        );
+        core.hook(&bus, &event, 0.0, Rc::new(|core, ev| {
+            let reply = result_for(ev.stanza.as_ref()?);
+            core.reply(&ev.origin, reply);
+            Some(true)
+        }));
     }
 }
