@@ -459,9 +459,10 @@ impl Conn {
                 }
                 Action::Bind { resource, iq } => {
                     let result = self.bind(resource).await;
-                    if result.is_ok() {
+                    if let Ok(full) = &result {
                         self.bound = true;
                         metrics().session_bound();
+                        tracing::info!(jid = %full, "Session bound");
                     }
                     self.stream.on_bound(&iq, result)
                 }
