@@ -47,7 +47,9 @@ async fn silent_client_is_dropped_after_pong_timeout_and_its_session_freed() {
     .await;
     lilt.add_user(HOST, "quiet", "pw");
     let before = metrics().limit_hits(LimitKind::PongTimeout);
-    let tcp = tokio::net::TcpStream::connect(lilt.addr).await.expect("connect");
+    let tcp = tokio::net::TcpStream::connect(lilt.addr)
+        .await
+        .expect("connect");
     let mut ws = Ws::open(tcp, HOST, "").await;
     ws.login(HOST, "quiet", "pw").await;
     assert_eq!(lilt.listeners.sessions(), 1);
@@ -64,9 +66,16 @@ async fn silent_client_is_dropped_after_pong_timeout_and_its_session_freed() {
         }
     };
     assert!(pings >= 1, "the server pinged");
-    assert!(texts.iter().any(|t| t.contains("connection-timeout")), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains("connection-timeout")),
+        "{texts:?}"
+    );
     assert_eq!(close, Some(1000));
-    assert_eq!(ws.next_frame(Duration::from_secs(5)).await, None, "TCP closed");
+    assert_eq!(
+        ws.next_frame(Duration::from_secs(5)).await,
+        None,
+        "TCP closed"
+    );
     for _ in 0..100 {
         if lilt.listeners.sessions() == 0 {
             break;
@@ -83,7 +92,9 @@ async fn client_answering_pings_stays_connected_and_latency_is_measured() {
         "websocket_ping_interval = 0.1\nwebsocket_pong_timeout = 0.3\nmodules_enabled = { \"websocket\", \"http\", \"http_openmetrics\" }",
     ))
     .await;
-    let tcp = tokio::net::TcpStream::connect(lilt.addr).await.expect("connect");
+    let tcp = tokio::net::TcpStream::connect(lilt.addr)
+        .await
+        .expect("connect");
     let mut ws = Ws::open(tcp, HOST, "").await;
     let until = tokio::time::Instant::now() + Duration::from_millis(800);
     let mut answered = 0;
@@ -97,11 +108,21 @@ async fn client_answering_pings_stays_connected_and_latency_is_measured() {
         }
     }
     assert!(answered >= 4, "pinged on the 0.1 s timer: {answered}");
-    let scrape = get(lilt.addr, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    let scrape = get(
+        lilt.addr,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert!(scrape.starts_with("HTTP/1.1 200"), "{scrape}");
     let body = {
-        let s = tokio::net::TcpStream::connect(lilt.addr).await.expect("connect");
-        let (_, mut rest, mut s) = request(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        let s = tokio::net::TcpStream::connect(lilt.addr)
+            .await
+            .expect("connect");
+        let (_, mut rest, mut s) = request(
+            s,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
         use tokio::io::AsyncReadExt;
         s.read_to_end(&mut rest).await.expect("body");
         String::from_utf8_lossy(&rest).to_string()
@@ -121,12 +142,17 @@ async fn frame_over_websocket_max_frame_size_closes_with_1009() {
         "websocket_config = { websocket_max_frame_size = 1000 }",
     ] {
         let lilt = start_lilt(&config(extra)).await;
-        let tcp = tokio::net::TcpStream::connect(lilt.addr).await.expect("connect");
+        let tcp = tokio::net::TcpStream::connect(lilt.addr)
+            .await
+            .expect("connect");
         let mut ws = Ws::open(tcp, HOST, "").await;
         let big = format!("<{}", "a".repeat(1500));
         ws.send_text(&big).await;
         let frame = ws.next_frame(Duration::from_secs(5)).await;
-        assert!(matches!(frame, Some(Frame::Close(Some(1009), _))), "{extra}: {frame:?}");
+        assert!(
+            matches!(frame, Some(Frame::Close(Some(1009), _))),
+            "{extra}: {frame:?}"
+        );
         assert_eq!(ws.next_frame(Duration::from_secs(5)).await, None);
     }
 }
@@ -137,17 +163,26 @@ async fn origin_not_allowed_is_refused_with_403_before_upgrade_and_logged() {
         "websocket_origin_check = true\nallowed_origins = { \"https://good.example\" }",
     ))
     .await;
-    let head = get(lilt.addr, &proxy::upgrade(HOST, "/xmpp-websocket", "Origin: https://evil.example\r\n")).await;
+    let head = get(
+        lilt.addr,
+        &proxy::upgrade(HOST, "/xmpp-websocket", "Origin: https://evil.example\r\n"),
+    )
+    .await;
     assert!(head.starts_with("HTTP/1.1 403"), "{head}");
     assert!(logs().contains("Origin not in allowed_origins"), "logged");
     assert!(logs().contains("https://evil.example"));
-    let tcp = tokio::net::TcpStream::connect(lilt.addr).await.expect("connect");
+    let tcp = tokio::net::TcpStream::connect(lilt.addr)
+        .await
+        .expect("connect");
     Ws::open(tcp, HOST, "Origin: https://good.example\r\n").await;
 }
 
 #[tokio::test]
 async fn access_control_allow_origins_limits_cors_headers() {
-    let lilt = start_lilt(&config("access_control_allow_origins = { \"https://a.example\" }")).await;
+    let lilt = start_lilt(&config(
+        "access_control_allow_origins = { \"https://a.example\" }",
+    ))
+    .await;
     let pre = |origin: &str| {
         format!(
             "OPTIONS /xmpp-websocket HTTP/1.1\r\nHost: {HOST}\r\nOrigin: {origin}\r\nConnection: close\r\n\r\n"
@@ -155,10 +190,17 @@ async fn access_control_allow_origins_limits_cors_headers() {
     };
     let ok = get(lilt.addr, &pre("https://a.example")).await;
     assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
-    assert_eq!(header(&ok, "Access-Control-Allow-Origin"), Some("https://a.example"));
+    assert_eq!(
+        header(&ok, "Access-Control-Allow-Origin"),
+        Some("https://a.example")
+    );
     assert!(header(&ok, "Access-Control-Allow-Methods").is_some_and(|m| m.contains("GET")));
     let other = get(lilt.addr, &pre("https://b.example")).await;
-    assert_eq!(header(&other, "Access-Control-Allow-Origin"), None, "{other}");
+    assert_eq!(
+        header(&other, "Access-Control-Allow-Origin"),
+        None,
+        "{other}"
+    );
 }
 
 #[tokio::test]
@@ -175,8 +217,15 @@ http_cors_override = {
         &format!("OPTIONS /xmpp-websocket HTTP/1.1\r\nHost: {HOST}\r\nOrigin: https://ws.example\r\nConnection: close\r\n\r\n"),
     )
     .await;
-    assert_eq!(header(&ws, "Access-Control-Allow-Origin"), Some("https://ws.example"), "{ws}");
-    assert_eq!(header(&ws, "Access-Control-Allow-Credentials"), Some("true"));
+    assert_eq!(
+        header(&ws, "Access-Control-Allow-Origin"),
+        Some("https://ws.example"),
+        "{ws}"
+    );
+    assert_eq!(
+        header(&ws, "Access-Control-Allow-Credentials"),
+        Some("true")
+    );
     assert!(header(&ws, "Access-Control-Allow-Headers").is_some_and(|h| h.contains("X-Custom")));
     let elsewhere = get(
         lilt.addr,
@@ -192,10 +241,20 @@ http_cors_override = {
 
 #[tokio::test]
 async fn https_redirect_sends_plain_http_to_the_external_url_or_https_port() {
-    let lilt = start_lilt(&config("https_redirect = true\nhttp_external_url = \"https://chat.example/\"")).await;
-    let r = get(lilt.addr, &format!("GET /xmpp-websocket?x=1 HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n")).await;
+    let lilt = start_lilt(&config(
+        "https_redirect = true\nhttp_external_url = \"https://chat.example/\"",
+    ))
+    .await;
+    let r = get(
+        lilt.addr,
+        &format!("GET /xmpp-websocket?x=1 HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
     assert!(r.starts_with("HTTP/1.1 301"), "{r}");
-    assert_eq!(header(&r, "Location"), Some("https://chat.example/xmpp-websocket?x=1"));
+    assert_eq!(
+        header(&r, "Location"),
+        Some("https://chat.example/xmpp-websocket?x=1")
+    );
     // A trusted proxy that terminated TLS makes the request secure: no redirect.
     let secure = get(
         lilt.addr,
@@ -205,17 +264,27 @@ async fn https_redirect_sends_plain_http_to_the_external_url_or_https_port() {
     assert!(secure.starts_with("HTTP/1.1 200"), "{secure}");
 
     let lilt = start_lilt(&config("https_redirect = true")).await;
-    let r = get(lilt.addr, &format!("GET /xmpp-websocket HTTP/1.1\r\nHost: {HOST}:5280\r\nConnection: close\r\n\r\n")).await;
-    assert_eq!(header(&r, "Location"), Some("https://example.test:5281/xmpp-websocket"), "{r}");
+    let r = get(
+        lilt.addr,
+        &format!("GET /xmpp-websocket HTTP/1.1\r\nHost: {HOST}:5280\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(
+        header(&r, "Location"),
+        Some("https://example.test:5281/xmpp-websocket"),
+        "{r}"
+    );
 }
 
 /// The span of a bound session's log line names the client address Lilt believed.
 fn logged_ip_of(jid_prefix: &str) -> Option<String> {
     let text = logs();
-    let line = text.lines().find(|l| l.contains("Session bound") && l.contains(jid_prefix))?;
+    let line = text
+        .lines()
+        .find(|l| l.contains("Session bound") && l.contains(jid_prefix))?;
     let start = line.find(" ip=").or_else(|| line.find("{ip="))? + 4;
     let rest = &line[start..];
-    Some(rest[..rest.find(|c: char| c == '}' || c == ' ').unwrap_or(rest.len())].to_owned())
+    Some(rest[..rest.find(['}', ' ']).unwrap_or(rest.len())].to_owned())
 }
 
 #[tokio::test]
@@ -224,9 +293,19 @@ async fn forged_forwarded_for_from_an_untrusted_peer_is_ignored() {
     lilt.add_user(HOST, "forger", "pw");
     lilt.add_user(HOST, "proxied", "pw");
     let tcp = connect_from("127.0.0.2", lilt.addr).await;
-    let mut ws = Ws::open(tcp, HOST, "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n").await;
+    let mut ws = Ws::open(
+        tcp,
+        HOST,
+        "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n",
+    )
+    .await;
     ws.login(HOST, "forger", "pw").await;
-    assert_eq!(logged_ip_of("forger@").as_deref(), Some("127.0.0.2"), "{}", logs());
+    assert_eq!(
+        logged_ip_of("forger@").as_deref(),
+        Some("127.0.0.2"),
+        "{}",
+        logs()
+    );
 
     let tcp = connect_from("127.0.0.1", lilt.addr).await;
     let mut ws = Ws::open(tcp, HOST, "X-Forwarded-For: 6.6.6.6, 203.0.113.5\r\n").await;
@@ -238,7 +317,8 @@ async fn forged_forwarded_for_from_an_untrusted_peer_is_ignored() {
 async fn insecure_websocket_session_gets_no_mechanisms_unless_considered_secure() {
     let strict = "c2s_require_encryption = true\nallow_unencrypted_plain_auth = false";
     let lilt = start_lilt(&config(strict)).await;
-    let open = format!("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{HOST}' version='1.0'/>");
+    let open =
+        format!("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{HOST}' version='1.0'/>");
     // From an untrusted address X-Forwarded-Proto does not count.
     let tcp = connect_from("127.0.0.3", lilt.addr).await;
     let mut ws = Ws::open(tcp, HOST, "X-Forwarded-Proto: https\r\n").await;
@@ -256,19 +336,31 @@ async fn insecure_websocket_session_gets_no_mechanisms_unless_considered_secure(
     let mut ws = Ws::open(tcp, HOST, "X-Forwarded-Proto: https\r\n").await;
     ws.send_text(&open).await;
     let _ = ws.next_text().await;
-    assert!(ws.next_text().await.contains("<mechanism>PLAIN</mechanism>"));
+    assert!(ws
+        .next_text()
+        .await
+        .contains("<mechanism>PLAIN</mechanism>"));
     // consider_websocket_secure makes every session secure.
-    let lilt = start_lilt(&config(&format!("{strict}\nconsider_websocket_secure = true"))).await;
+    let lilt = start_lilt(&config(&format!(
+        "{strict}\nconsider_websocket_secure = true"
+    )))
+    .await;
     let tcp = connect_from("127.0.0.3", lilt.addr).await;
     let mut ws = Ws::open(tcp, HOST, "").await;
     ws.send_text(&open).await;
     let _ = ws.next_text().await;
-    assert!(ws.next_text().await.contains("<mechanism>PLAIN</mechanism>"));
+    assert!(ws
+        .next_text()
+        .await
+        .contains("<mechanism>PLAIN</mechanism>"));
 }
 
 #[tokio::test]
 async fn metrics_endpoint_is_openmetrics_for_allowed_addresses_only() {
-    let lilt = start_lilt(&config("modules_enabled = { \"websocket\", \"http\", \"http_openmetrics\" }")).await;
+    let lilt = start_lilt(&config(
+        "modules_enabled = { \"websocket\", \"http\", \"http_openmetrics\" }",
+    ))
+    .await;
     let q = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     let tcp = connect_from("127.0.0.1", lilt.addr).await;
     let (head, mut body, mut s) = request(tcp, q).await;
@@ -276,19 +368,32 @@ async fn metrics_endpoint_is_openmetrics_for_allowed_addresses_only() {
     s.read_to_end(&mut body).await.expect("body");
     let body = String::from_utf8_lossy(&body);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(header(&head, "Content-Type").is_some_and(|c| c.starts_with("application/openmetrics-text")));
-    for family in ["lilt_connections{transport=\"websocket\"}", "lilt_sessions ", "lilt_stanzas_total{direction=\"in\"}",
-                   "lilt_bytes_total{transport=\"websocket\",direction=\"out\"}", "lilt_websocket_ping_latency_seconds_count",
-                   "lilt_limit_hits_total{limit=\"websocket_max_frame_size\"}"] {
+    assert!(header(&head, "Content-Type")
+        .is_some_and(|c| c.starts_with("application/openmetrics-text")));
+    for family in [
+        "lilt_connections{transport=\"websocket\"}",
+        "lilt_sessions ",
+        "lilt_stanzas_total{direction=\"in\"}",
+        "lilt_bytes_total{transport=\"websocket\",direction=\"out\"}",
+        "lilt_websocket_ping_latency_seconds_count",
+        "lilt_limit_hits_total{limit=\"websocket_max_frame_size\"}",
+    ] {
         assert!(body.contains(family), "{family} in {body}");
     }
     assert!(body.ends_with("# EOF\n"));
-    let far = request(connect_from("127.0.0.2", lilt.addr).await, q).await.0;
+    let far = request(connect_from("127.0.0.2", lilt.addr).await, q)
+        .await
+        .0;
     assert!(far.starts_with("HTTP/1.1 403"), "{far}");
     let forwarded = request(connect_from("127.0.0.1", lilt.addr).await,
         "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.1\r\nConnection: close\r\n\r\n").await.0;
-    assert!(forwarded.starts_with("HTTP/1.1 403"), "the forwarded client is not allowed: {forwarded}");
+    assert!(
+        forwarded.starts_with("HTTP/1.1 403"),
+        "the forwarded client is not allowed: {forwarded}"
+    );
     let lilt = start_lilt(&config("modules_enabled = { \"websocket\", \"http\", \"http_openmetrics\" }\nopenmetrics_allow_cidr = \"127.0.0.0/8\"")).await;
-    let near = request(connect_from("127.0.0.2", lilt.addr).await, q).await.0;
+    let near = request(connect_from("127.0.0.2", lilt.addr).await, q)
+        .await
+        .0;
     assert!(near.starts_with("HTTP/1.1 200"), "{near}");
 }

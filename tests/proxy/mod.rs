@@ -118,7 +118,10 @@ pub struct Ws<S> {
 }
 
 /// Sends an HTTP request and reads the response head; returns (head, bytes after it, stream).
-pub async fn request<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, text: &str) -> (String, Vec<u8>, S) {
+pub async fn request<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    text: &str,
+) -> (String, Vec<u8>, S) {
     s.write_all(text.as_bytes()).await.expect("write request");
     let mut buf = Vec::new();
     loop {
@@ -151,7 +154,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Ws<S> {
     /// Upgrades `stream`; panics unless the answer is 101.
     pub async fn open(stream: S, host: &str, extra: &str) -> Ws<S> {
         let (head, buf, stream) = request(stream, &upgrade(host, "/xmpp-websocket", extra)).await;
-        assert!(head.starts_with("HTTP/1.1 101"), "expected 101, got {head:?}");
+        assert!(
+            head.starts_with("HTTP/1.1 101"),
+            "expected 101, got {head:?}"
+        );
         Ws { stream, head, buf }
     }
 
@@ -211,14 +217,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Ws<S> {
     /// `<open/>` to `host`, PLAIN login, bind; returns the bound JID.
     pub async fn login(&mut self, host: &str, user: &str, password: &str) -> String {
         use base64::Engine;
-        let open = format!("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{host}' version='1.0'/>");
+        let open = format!(
+            "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{host}' version='1.0'/>"
+        );
         self.send_text(&open).await;
         let _ = self.next_text().await;
         let features = self.next_text().await;
         assert!(features.contains("PLAIN"), "PLAIN offered: {features}");
         let b64 = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
-        self.send_text(&format!("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{b64}</auth>"))
-            .await;
+        self.send_text(&format!(
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{b64}</auth>"
+        ))
+        .await;
         let success = self.next_text().await;
         assert!(success.contains("<success"), "{success}");
         self.send_text(&open).await;
@@ -227,7 +237,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Ws<S> {
         self.send_text("<iq xmlns='jabber:client' type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>edge</resource></bind></iq>")
             .await;
         let bound = self.next_text().await;
-        let start = bound.find("<jid>").unwrap_or_else(|| panic!("no jid in {bound}")) + 5;
+        let start = bound
+            .find("<jid>")
+            .unwrap_or_else(|| panic!("no jid in {bound}"))
+            + 5;
         let end = bound.find("</jid>").expect("jid end");
         bound[start..end].to_owned()
     }

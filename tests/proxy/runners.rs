@@ -33,8 +33,9 @@ pub fn require(binary: &str) -> Option<PathBuf> {
 /// A self-signed certificate for [`NAMES`] written into `dir`: (cert path, key path, DER).
 pub fn certificate(dir: &Path) -> (PathBuf, PathBuf, CertificateDer<'static>) {
     let key = rcgen::KeyPair::generate().expect("key");
-    let params = rcgen::CertificateParams::new(NAMES.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-        .expect("params");
+    let params =
+        rcgen::CertificateParams::new(NAMES.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            .expect("params");
     let cert = params.self_signed(&key).expect("cert");
     let (c, k) = (dir.join("proxy.crt"), dir.join("proxy.key"));
     std::fs::write(&c, cert.pem()).expect("write cert");
@@ -46,11 +47,13 @@ pub fn certificate(dir: &Path) -> (PathBuf, PathBuf, CertificateDer<'static>) {
 pub fn connector(der: &CertificateDer<'static>) -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(der.clone()).expect("root");
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
@@ -81,8 +84,14 @@ impl Setup {
     /// The example text with its public addresses replaced by this test's.
     fn localise(&self, text: &str) -> String {
         text.replace("localhost:5280", &format!("127.0.0.1:{}", self.lilt_port))
-            .replace("/etc/ssl/certs/lilt-proxy.crt", &self.cert.display().to_string())
-            .replace("/etc/ssl/private/lilt-proxy.key", &self.key.display().to_string())
+            .replace(
+                "/etc/ssl/certs/lilt-proxy.crt",
+                &self.cert.display().to_string(),
+            )
+            .replace(
+                "/etc/ssl/private/lilt-proxy.key",
+                &self.key.display().to_string(),
+            )
     }
 }
 
@@ -100,27 +109,42 @@ impl Drop for Proxy {
 }
 
 fn example(path: &str) -> String {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/proxy").join(path);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/proxy")
+        .join(path);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 async fn wait_listening(port: u16, child: &mut Child, log: &Path) {
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return;
         }
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("proxy exited ({status}): {}", std::fs::read_to_string(log).unwrap_or_default());
+            panic!(
+                "proxy exited ({status}): {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("proxy did not listen on {port}: {}", std::fs::read_to_string(log).unwrap_or_default());
+    panic!(
+        "proxy did not listen on {port}: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
 }
 
 fn spawn(cmd: &mut Command, log: &Path) -> Child {
     let out = std::fs::File::create(log).expect("log file");
     let err = out.try_clone().expect("log file");
-    cmd.stdin(Stdio::null()).stdout(out).stderr(err).spawn().expect("start proxy")
+    cmd.stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("start proxy")
 }
 
 /// nginx with examples/proxy/nginx (`nginx -c FILE -p PREFIX -g 'daemon off;'`).
@@ -130,8 +154,14 @@ pub async fn nginx(binary: &Path, prefix: &Path, setup: &Setup) -> Proxy {
     }
     let site = setup
         .localise(&example("nginx/lilt-websocket.conf"))
-        .replace("listen 443 ssl;", &format!("listen 127.0.0.1:{} ssl;", setup.tls_port))
-        .replace("listen 80;", &format!("listen 127.0.0.1:{};", setup.plain_port));
+        .replace(
+            "listen 443 ssl;",
+            &format!("listen 127.0.0.1:{} ssl;", setup.tls_port),
+        )
+        .replace(
+            "listen 80;",
+            &format!("listen 127.0.0.1:{};", setup.plain_port),
+        );
     std::fs::write(prefix.join("lilt-websocket.conf"), site).expect("site");
     std::fs::write(prefix.join("nginx.conf"), example("nginx/nginx.conf")).expect("main");
     let log = prefix.join("proxy.log");
@@ -152,15 +182,33 @@ pub async fn nginx(binary: &Path, prefix: &Path, setup: &Setup) -> Proxy {
 pub async fn apache(binary: &Path, prefix: &Path, setup: &Setup) -> Proxy {
     let site = setup
         .localise(&example("apache/lilt-websocket.conf"))
-        .replace("<VirtualHost *:443>", &format!("<VirtualHost 127.0.0.1:{}>", setup.tls_port))
-        .replace("<VirtualHost *:80>", &format!("<VirtualHost 127.0.0.1:{}>", setup.plain_port));
+        .replace(
+            "<VirtualHost *:443>",
+            &format!("<VirtualHost 127.0.0.1:{}>", setup.tls_port),
+        )
+        .replace(
+            "<VirtualHost *:80>",
+            &format!("<VirtualHost 127.0.0.1:{}>", setup.plain_port),
+        );
     std::fs::write(prefix.join("lilt-websocket.conf"), site).expect("site");
     let log = prefix.join("proxy.log");
     let main = example("apache/apache2.conf")
-        .replace("ServerRoot \".\"", &format!("ServerRoot \"{}\"", prefix.display()))
-        .replace("ErrorLog /dev/stderr", &format!("ErrorLog {}", prefix.join("error.log").display()))
-        .replace("Listen 443", &format!("Listen 127.0.0.1:{}", setup.tls_port))
-        .replace("Listen 80", &format!("Listen 127.0.0.1:{}", setup.plain_port));
+        .replace(
+            "ServerRoot \".\"",
+            &format!("ServerRoot \"{}\"", prefix.display()),
+        )
+        .replace(
+            "ErrorLog /dev/stderr",
+            &format!("ErrorLog {}", prefix.join("error.log").display()),
+        )
+        .replace(
+            "Listen 443",
+            &format!("Listen 127.0.0.1:{}", setup.tls_port),
+        )
+        .replace(
+            "Listen 80",
+            &format!("Listen 127.0.0.1:{}", setup.plain_port),
+        );
     std::fs::write(prefix.join("apache2.conf"), main).expect("main");
     let mut child = spawn(
         Command::new(binary)
@@ -196,6 +244,10 @@ pub fn apache_syntax_ok(binary: &Path, prefix: &Path, extra: &str) -> (bool, Str
         .arg("-t")
         .output()
         .expect("apache2 -t");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }

@@ -196,7 +196,10 @@ mod tests {
             ("localhost", Some(5280), Some("/xmpp-websocket"))
         );
         let u = Upstream::parse("ws://[::1]:5280").expect("url");
-        assert_eq!((u.host.as_str(), u.port, u.path), ("::1", Some(5280), None));
+        assert_eq!(
+            (u.host.as_str(), u.port, u.path.as_deref()),
+            ("::1", Some(5280), None)
+        );
         assert!(u.reaches("/xmpp-websocket", "/xmpp-websocket"));
         assert!(u.reaches("/", "/xmpp-websocket"));
         assert!(!u.reaches("/other", "/xmpp-websocket"));
