@@ -255,6 +255,10 @@ async fn https_redirect_sends_plain_http_to_the_external_url_or_https_port() {
         header(&r, "Location"),
         Some("https://chat.example/xmpp-websocket?x=1")
     );
+    assert!(
+        logs().contains("WebSocket endpoint for example.test: wss://chat.example/xmpp-websocket"),
+        "the printed URL uses http_external_url"
+    );
     // A trusted proxy that terminated TLS makes the request secure: no redirect.
     let secure = get(
         lilt.addr,

@@ -67,8 +67,13 @@ impl Keepalive {
     /// A pong arrived. Returns the round-trip time when it answers one of our pings (it also
     /// answers every older one); unsolicited pongs (RFC 6455 §5.5.3) are ignored.
     pub fn on_pong(&mut self, payload: &[u8], now: Instant) -> Option<Duration> {
-        let seq = parse_payload(payload)?;
-        let pos = self.outstanding.iter().position(|&(s, _)| s == seq)?;
+        // Prosody-mode pings are empty, so an empty pong answers the newest ping.
+        let pos = if payload.is_empty() {
+            self.outstanding.len().checked_sub(1)?
+        } else {
+            let seq = parse_payload(payload)?;
+            self.outstanding.iter().position(|&(s, _)| s == seq)?
+        };
         let sent = self.outstanding[pos].1;
         self.outstanding.drain(..=pos);
         let rtt = now.saturating_duration_since(sent);
@@ -113,7 +118,14 @@ impl Keepalive {
             self.outstanding.remove(1);
         }
         self.outstanding.push_back((self.seq, now));
-        Some(KeepaliveAction::Ping(payload(self.seq)))
+        // Without the guide's options, ping exactly as Prosody does: an empty ping.
+        let prosody = self.config.ping_interval.is_none() && self.config.pong_timeout.is_none();
+        let body = if prosody {
+            Vec::new()
+        } else {
+            payload(self.seq)
+        };
+        Some(KeepaliveAction::Ping(body))
     }
 }
 
@@ -161,6 +173,15 @@ mod tests {
             Some(KeepaliveAction::Ping(_))
         ));
         assert_eq!(k.poll(t0 + S(2181)), None);
+    }
+
+    #[test]
+    fn prosody_mode_pings_are_empty_and_an_empty_pong_answers_them() {
+        let t0 = Instant::now();
+        let mut k = Keepalive::new(cfg(None, None), t0);
+        assert_eq!(k.poll(t0 + S(840)), Some(KeepaliveAction::Ping(Vec::new())));
+        assert_eq!(k.on_pong(b"", t0 + S(841)), Some(S(1)));
+        assert_eq!(k.on_pong(b"", t0 + S(842)), None, "nothing outstanding");
     }
 
     #[test]
