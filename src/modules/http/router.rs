@@ -279,7 +279,9 @@ fn https_redirect(request: &Request, settings: &HttpSettings) -> Option<Response
         return None;
     }
     let host = strip_port(request.header("host")?);
-    let external = (settings.https_redirect_urls.get(host))
+    let external = settings
+        .https_redirect_urls
+        .get(host)
         .or_else(|| settings.https_redirect_urls.get(""))
         .filter(|u| u.starts_with("https://"));
     let mut location = match external {
