@@ -35,6 +35,9 @@ enum Command {
         /// Print the resolved configuration as JSON instead of checking it.
         #[arg(long)]
         json: bool,
+        /// `check proxy`: the nginx or Apache site configs to check.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
     },
     /// Show version and environment information.
     About,
@@ -55,13 +58,20 @@ enum Command {
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum CheckWhat {
     Config,
+    /// Reverse proxy (nginx/Apache) configs in front of Lilt's WebSocket endpoint.
+    Proxy,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command.unwrap_or(Command::Run) {
         Command::Run => run(cli.config.as_deref()),
-        Command::Check { what: _, json } => check_config(cli.config.as_deref(), json),
+        Command::Check {
+            what: Some(CheckWhat::Proxy),
+            files,
+            ..
+        } => check_proxy(cli.config.as_deref(), &files),
+        Command::Check { what: _, json, .. } => check_config(cli.config.as_deref(), json),
         Command::About => about(cli.config.as_deref()),
         Command::Adduser { jid } => accounts(cli.config.as_deref(), &jid, AccountOp::Add, None),
         Command::Passwd { jid } => accounts(cli.config.as_deref(), &jid, AccountOp::Passwd, None),
@@ -285,6 +295,30 @@ fn check_config(arg: Option<&Path>, as_json: bool) -> u8 {
     }
     let report = check::check(&config);
     print!("{}", check::render(&config, &report));
+    u8::try_from(report.exit_code()).unwrap_or(2)
+}
+
+/// `lilt check proxy FILE…`: Lilt's side (path, ports, keepalive, trusted_proxies) comes
+/// from the config when one is found, else from the defaults.
+fn check_proxy(arg: Option<&Path>, files: &[PathBuf]) -> u8 {
+    use lilt::modules::proxycheck;
+    if files.is_empty() {
+        eprintln!("Usage: lilt check proxy FILE...");
+        return 1;
+    }
+    let lilt_side = match find_config(arg) {
+        Ok(path) => match Config::load_unchecked(&path) {
+            Ok(config) => proxycheck::LiltSide::from_config(&config),
+            Err(e) => return report_load_error(&path, &e),
+        },
+        Err(_) if arg.is_some() => return config_path_or_report(arg).err().unwrap_or(1),
+        Err(_) => {
+            println!("  (no Lilt config found: checking against Lilt's defaults)");
+            proxycheck::LiltSide::default()
+        }
+    };
+    let report = proxycheck::check_files(files, &lilt_side);
+    print!("{}", proxycheck::render(&report));
     u8::try_from(report.exit_code()).unwrap_or(2)
 }
 

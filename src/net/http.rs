@@ -228,7 +228,9 @@ async fn handle(
         tokio::spawn(async move {
             match on_upgrade.await {
                 Ok(upgraded) => callback(WsIo::from_upgraded(upgraded), ws),
-                Err(err) => tracing::debug!(peer = %ws.peer, %err, "websocket upgrade failed"),
+                Err(err) => {
+                    tracing::debug!(ip = %ws.ip, peer = %ws.peer, %err, "websocket upgrade failed")
+                }
             }
         });
     } else if persistent {

@@ -12,6 +12,8 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, Value};
 use crate::core::Shared;
 use crate::modules::http::{CorsSpec, HttpSettings, Router, Scope, TrustedProxies};
+use crate::modules::openmetrics::{self, metrics, Transport};
+use crate::modules::websocket::options::websocket_option;
 use crate::modules::websocket::route::{self as ws_route, WebSocketSettings};
 use crate::net::http::{serve_connection, HttpApp, WebSocketCallback, WsRequest};
 use crate::net::listener::{
@@ -171,6 +173,18 @@ pub fn http_settings(config: &Config) -> HttpSettings {
     if let Some(n) = g.integer("access_control_max_age") {
         s.cors.max_age = n.max(0) as u64;
     }
+    if g.get("access_control_allow_origins").is_some() {
+        s.cors.origins = Some(g.strings("access_control_allow_origins"));
+    }
+    if g.boolean("https_redirect") == Some(true) {
+        // The real port is filled in by `start` once the https listeners are bound.
+        s.https_redirect = Some(
+            ports(config, "https_ports")
+                .and_then(|p| p.first().copied())
+                .unwrap_or(5281),
+        );
+    }
+    s.https_redirect_urls = external_urls(config);
     if let Some(Value::Table(t)) = g.get("http_cors_override") {
         for (app, spec) in t.entries() {
             if let Value::Table(spec) = spec {
@@ -230,15 +244,39 @@ fn cors_spec(t: &crate::config::Table) -> CorsSpec {
     }
 }
 
+/// `http_external_url` keyed by the Host name that reaches each host (`""`: global).
+fn external_urls(config: &Config) -> std::collections::HashMap<String, String> {
+    let mut urls = std::collections::HashMap::new();
+    if let Some(u) = config.global().string("http_external_url") {
+        urls.insert(String::new(), u);
+    }
+    for host in config.host_names() {
+        let s = config.host(host);
+        if let Some(Value::String(u)) = s.get_raw("http_external_url") {
+            let name = s.string("http_host").unwrap_or_else(|| host.to_owned());
+            urls.insert(name, u.clone());
+        }
+    }
+    urls
+}
+
 fn websocket_settings(config: &Config) -> WebSocketSettings {
     let g = config.global();
+    let text = |k: &str| {
+        websocket_option(config, k)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
     let mut s = WebSocketSettings::default();
-    if let Some(t) = g.string("websocket_get_response_text") {
+    if let Some(t) = text("websocket_get_response_text") {
         s.get_response_text = t;
     }
-    s.get_response_body = g.string("websocket_get_response_body");
+    s.get_response_body = text("websocket_get_response_body");
     s.consider_secure = g.boolean("consider_websocket_secure").unwrap_or(false);
-    s.origin_check = g.boolean("websocket_origin_check").unwrap_or(false);
+    s.origin_check = matches!(
+        websocket_option(config, "websocket_origin_check"),
+        Some(Value::Bool(true))
+    );
     s.allowed_origins = g.strings("allowed_origins");
     s
 }
@@ -269,24 +307,90 @@ fn router(shared: &Shared, settings: &HttpSettings) -> Router {
             tracing::warn!("{w}");
         }
     }
-    let global_ws = config
-        .global()
-        .strings("modules_enabled")
-        .iter()
-        .any(|m| m == "websocket");
-    if global_ws {
+    let global_modules = config.global().strings("modules_enabled");
+    if global_modules.iter().any(|m| m == "websocket") {
         for w in router.add_app(&Scope::global(), ws_route::app(ws), settings) {
+            tracing::warn!("{w}");
+        }
+    }
+    // mod_http_openmetrics is a global module in Prosody; enabling it anywhere serves it.
+    let metrics_on = global_modules.iter().any(|m| m == openmetrics::MODULE_NAME)
+        || shared
+            .policies
+            .values()
+            .any(|p| p.modules.contains(openmetrics::MODULE_NAME));
+    if metrics_on {
+        let access = Arc::new(openmetrics::Access::from_config(config));
+        for w in router.add_app(&Scope::global(), openmetrics::app(access), settings) {
             tracing::warn!("{w}");
         }
     }
     router
 }
 
+/// The public URL of the WebSocket endpoint of `host` (reference §6.8): `http_external_url`
+/// when set, else the first https (preferred) or http listener.
+pub fn websocket_url(config: &Config, host: &str, https: Option<u16>, http: Option<u16>) -> String {
+    let s = config.host(host);
+    let path = s
+        .get("http_paths")
+        .and_then(|v| {
+            string_map(Some(v))
+                .into_iter()
+                .find(|(k, _)| k == ws_route::APP_NAME)
+        })
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| format!("/{}", ws_route::DEFAULT_PATH));
+    let path = format!("/{}", path.trim_matches('/'));
+    if let Some(base) = s.string("http_external_url") {
+        let ws = base
+            .replacen("https://", "wss://", 1)
+            .replacen("http://", "ws://", 1);
+        return format!("{}{path}", ws.trim_end_matches('/'));
+    }
+    let name = s.string("http_host").unwrap_or_else(|| host.to_owned());
+    match (https, http) {
+        (Some(443), _) => format!("wss://{name}{path}"),
+        (Some(p), _) => format!("wss://{name}:{p}{path}"),
+        (None, Some(80)) => format!("ws://{name}{path}"),
+        (None, Some(p)) => format!("ws://{name}:{p}{path}"),
+        (None, None) => format!("http://disabled.invalid{path}"),
+    }
+}
+
 /// Builds the HTTP app and binds the `http`/`https` services.
 pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
     let config = &shared.config;
     let net = network_settings(config);
-    let settings = http_settings(config);
+    let options = SocketOptions::from_settings(&net);
+
+    // Bind first: https_redirect and the printed URLs need the real ports.
+    let http_addrs = resolve_addresses(&ServiceSpec::HTTP, &interface_options(config, "http"))
+        .map_err(|e| e.to_string())?;
+    let http_listeners = bind_all("http", &http_addrs, &net, options).map_err(|e| e.to_string())?;
+    let https_addrs = resolve_addresses(&ServiceSpec::HTTPS, &interface_options(config, "https"))
+        .map_err(|e| e.to_string())?;
+    let mut https_listeners = Vec::new();
+    let mut acceptor = None;
+    if !https_addrs.is_empty() {
+        acceptor = tls_acceptor(&shared);
+        match &acceptor {
+            Some(_) => {
+                https_listeners =
+                    bind_all("https", &https_addrs, &net, options).map_err(|e| e.to_string())?
+            }
+            None => tracing::warn!(
+                "No certificate found for the https service; not listening on {https_addrs:?}"
+            ),
+        }
+    }
+    let http: Vec<SocketAddr> = http_listeners.iter().map(|l| l.local_addr()).collect();
+    let https: Vec<SocketAddr> = https_listeners.iter().map(|l| l.local_addr()).collect();
+
+    let mut settings = http_settings(config);
+    if settings.https_redirect == Some(0) {
+        settings.https_redirect = Some(https.first().map_or(5281, SocketAddr::port));
+    }
     let router = router(&shared, &settings);
     let sessions = Arc::new(AtomicUsize::new(0));
     let on_ws: WebSocketCallback = {
@@ -311,14 +415,9 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
         })
     };
     let app = Arc::new(HttpApp::new(router, settings, on_ws));
-    let options = SocketOptions::from_settings(&net);
     let mut tasks = Vec::new();
 
-    let http_addrs = resolve_addresses(&ServiceSpec::HTTP, &interface_options(config, "http"))
-        .map_err(|e| e.to_string())?;
-    let mut http = Vec::new();
-    for l in bind_all("http", &http_addrs, &net, options).map_err(|e| e.to_string())? {
-        http.push(l.local_addr());
+    for l in http_listeners {
         tracing::info!("Serving http on {}", l.local_addr());
         let app = app.clone();
         tasks.push(tokio::spawn(async move {
@@ -326,48 +425,51 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
                 let (stream, peer) = l.accept().await;
                 let app = app.clone();
                 tokio::spawn(async move {
+                    metrics().connection_opened(Transport::Http);
                     let _ = serve_connection(stream, peer, false, app).await;
+                    metrics().connection_closed(Transport::Http);
                 });
             }
         }));
     }
-
-    let mut https = Vec::new();
-    let https_addrs = resolve_addresses(&ServiceSpec::HTTPS, &interface_options(config, "https"))
-        .map_err(|e| e.to_string())?;
-    if !https_addrs.is_empty() {
-        match tls_acceptor(&shared) {
-            Some(acceptor) => {
-                let handshake = net.ssl_handshake_timeout;
-                for l in
-                    bind_all("https", &https_addrs, &net, options).map_err(|e| e.to_string())?
-                {
-                    https.push(l.local_addr());
-                    tracing::info!("Serving https on {}", l.local_addr());
+    if let Some(acceptor) = acceptor {
+        let handshake = net.ssl_handshake_timeout;
+        for l in https_listeners {
+            tracing::info!("Serving https on {}", l.local_addr());
+            let app = app.clone();
+            let acceptor = acceptor.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let (stream, peer) = l.accept().await;
                     let app = app.clone();
                     let acceptor = acceptor.clone();
-                    tasks.push(tokio::spawn(async move {
-                        loop {
-                            let (stream, peer) = l.accept().await;
-                            let app = app.clone();
-                            let acceptor = acceptor.clone();
-                            tokio::spawn(async move {
-                                if let Ok(tls) = tls::accept_tls(&acceptor, stream, handshake).await
-                                {
-                                    let _ = serve_connection(tls, peer, true, app).await;
-                                }
-                            });
+                    tokio::spawn(async move {
+                        if let Ok(tls) = tls::accept_tls(&acceptor, stream, handshake).await {
+                            metrics().connection_opened(Transport::Https);
+                            let _ = serve_connection(tls, peer, true, app).await;
+                            metrics().connection_closed(Transport::Https);
                         }
-                    }));
+                    });
                 }
-            }
-            None => tracing::warn!(
-                "No certificate found for the https service; not listening on {https_addrs:?}"
-            ),
+            }));
         }
     }
     if http.is_empty() && https.is_empty() {
         tracing::error!("Not listening on any ports");
+    }
+    let mut hosts: Vec<&String> = shared.policies.keys().collect();
+    hosts.sort();
+    for host in hosts
+        .into_iter()
+        .filter(|h| shared.policies[*h].modules.contains("websocket"))
+    {
+        let url = websocket_url(
+            config,
+            host,
+            https.first().map(|a| a.port()),
+            http.first().map(|a| a.port()),
+        );
+        tracing::info!("WebSocket endpoint for {host}: {url}");
     }
     Ok(Listeners {
         http,

@@ -8,14 +8,18 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::core::{BindRequest, CoreMsg, Outbound, Shared};
 use crate::modules::c2s::stream::{Action, C2sStream};
 use crate::modules::limits::{ReadGate, SessionKind};
+use crate::modules::openmetrics::{metrics, monitor, LimitKind, Transport};
 use crate::modules::websocket::conversion::{frame_to_stream, open_frame, CLOSE_FRAME};
 use crate::modules::websocket::framing::{
     encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
 };
+use crate::modules::websocket::keepalive::{Keepalive, KeepaliveAction, KeepaliveConfig};
+use crate::modules::websocket::options::EdgeOptions;
 use crate::net::http::{AsyncReadWrite, WsIo};
 use crate::xml::{Element, Limits, StreamEvent, StreamParser, XmlError};
 use crate::xmpp::error::stream_error;
@@ -82,6 +86,12 @@ struct Conn {
     bound: bool,
     /// Set when we sent `<close/>` and wait for the client's.
     closing_since: Option<Instant>,
+    keepalive: Keepalive,
+    /// `websocket_max_frame_size`: oversized frames close with 1009 instead of Prosody's
+    /// stream error.
+    max_frame_size: Option<usize>,
+    /// Why the connection failed, for monitoring (`None`: ended normally).
+    failure: Option<&'static str>,
     /// mod_limits: how long to stop reading after each read.
     gate: ReadGate,
     /// The account a SASL exchange in progress is for (failed-login throttling).
@@ -115,8 +125,25 @@ impl Reader {
     }
 }
 
-/// Runs one WebSocket XMPP session to its end.
+/// Bytes of one connection, for `connection_monitoring`.
+#[derive(Debug, Default)]
+struct ConnStats {
+    bytes_in: u64,
+    bytes_out: u64,
+}
+
+/// Runs one WebSocket XMPP session to its end, inside a span carrying the session id and the
+/// client's address (after `trusted_proxies`), so every log line of the session names both.
 pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
+    let id = shared.new_session_id();
+    let ip = info.ip.map(|ip| ip.to_string()).unwrap_or_default();
+    let span = tracing::info_span!("websocket", id, ip = %ip);
+    metrics().connection_opened(Transport::Websocket);
+    run(io, info, shared, id).instrument(span).await;
+    metrics().connection_closed(Transport::Websocket);
+}
+
+async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
     let (mut rd, mut wr, prefix): (Reader, Box<dyn AsyncWrite + Unpin + Send>, bytes::Bytes) =
         match io {
             WsIo::Tcp { stream, prefix } => {
@@ -131,8 +158,18 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
     let c2s = shared.c2s.clone();
     let secure = info.secure || c2s.consider_websocket_secure;
     let (tx, mut rx) = mpsc::unbounded_channel();
+    let edge = EdgeOptions::from_config(&shared.config);
+    let read_timeout = Duration::from_secs_f64(c2s.read_timeout.max(0.001));
+    let keepalive = Keepalive::new(
+        KeepaliveConfig {
+            read_timeout,
+            ping_interval: edge.ping_interval,
+            pong_timeout: edge.pong_timeout,
+        },
+        Instant::now().into_std(),
+    );
     let mut conn = Conn {
-        id: shared.new_session_id(),
+        id,
         stream: C2sStream::new(secure),
         parser: StreamParser::new(Limits {
             max_stanza_bytes: c2s.unauthed_stanza_size_limit,
@@ -143,6 +180,9 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
         tx,
         bound: false,
         closing_since: None,
+        keepalive,
+        max_frame_size: edge.max_frame_size,
+        failure: None,
         gate: {
             let rate = shared
                 .limits
@@ -162,12 +202,16 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
     };
     // While throttled the socket is simply not read: back-pressure, no buffering.
     let mut read_resume: Option<Instant> = None;
-    let mut decoder = FrameDecoder::new(c2s.stanza_size_limit, c2s.frame_buffer_limit);
-    let read_timeout = Duration::from_secs_f64(c2s.read_timeout.max(0.001));
+    let mut decoder = FrameDecoder::new(
+        edge.max_frame_size.unwrap_or(c2s.stanza_size_limit),
+        edge.frame_buffer_limit.unwrap_or(c2s.frame_buffer_limit),
+    );
     let unauth_deadline = Instant::now() + Duration::from_secs_f64(c2s.c2s_timeout.max(0.001));
-    let close_timeout = Duration::from_secs_f64(c2s.close_timeout.max(0.0));
+    let close_timeout = edge
+        .close_timeout
+        .unwrap_or_else(|| Duration::from_secs_f64(c2s.close_timeout.max(0.0)));
     let send_timeout = Duration::from_secs_f64(c2s.send_timeout.max(0.001));
-    let mut idle_deadline = Instant::now() + read_timeout;
+    let mut stats = ConnStats::default();
     let mut buf = Vec::new();
     let mut disconnect_reason: Option<String> = None;
     // Frames that arrived together with the upgrade request.
@@ -195,8 +239,11 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
                             break;
                         }
                         Ok(n) => {
-                            idle_deadline = Instant::now() + read_timeout;
+                            conn.keepalive.on_receive(Instant::now().into_std());
+                            stats.bytes_in += n as u64;
+                            metrics().bytes_in(Transport::Websocket, n);
                             if let Some(pause) = conn.gate.after_read(n, std::time::Instant::now()) {
+                                metrics().limit_hit(LimitKind::Rate);
                                 read_resume = Some(Instant::now() + pause);
                             }
                             decoder.feed(&buf);
@@ -207,12 +254,27 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
                     }
                 }
                 Some(msg) = rx.recv() => conn.on_outbound(msg),
-                _ = tokio::time::sleep_until(idle_deadline) => {
-                    // Silence for read_timeout: probe with an empty ping (Prosody's
-                    // c2s-read-timeout handling for WebSocket).
-                    encode_ping(&[], &mut conn.out);
-                    idle_deadline = Instant::now() + read_timeout;
-                    Flow::Continue
+                _ = tokio::time::sleep_until(Instant::from_std(conn.keepalive.deadline())) => {
+                    // Prosody pings after read_timeout of silence; websocket_ping_interval and
+                    // websocket_pong_timeout refine that (see keepalive.rs).
+                    match conn.keepalive.poll(Instant::now().into_std()) {
+                        Some(KeepaliveAction::Ping(payload)) => {
+                            encode_ping(&payload, &mut conn.out);
+                            Flow::Continue
+                        }
+                        Some(KeepaliveAction::TimedOut) => {
+                            tracing::info!("No pong within websocket_pong_timeout; closing the session");
+                            metrics().limit_hit(LimitKind::PongTimeout);
+                            conn.failure = Some("ping timeout");
+                            disconnect_reason = Some("ping timeout".into());
+                            conn.close_with(Some(stream_error(
+                                "connection-timeout",
+                                Some("No pong received in time"),
+                                None,
+                            )))
+                        }
+                        None => Flow::Continue,
+                    }
                 }
                 _ = tokio::time::sleep_until(unauth_deadline), if !conn.stream.is_authenticated() => {
                     conn.close_with(Some(stream_error("connection-timeout", None, None)))
@@ -224,6 +286,8 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
             }
         };
         if !conn.out.is_empty() {
+            stats.bytes_out += conn.out.len() as u64;
+            metrics().bytes_out(Transport::Websocket, conn.out.len());
             let res = tokio::time::timeout(send_timeout, wr.write_all(&conn.out)).await;
             conn.out.clear();
             if conn.out.capacity() > 64 * 1024 {
@@ -233,10 +297,12 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => {
                     disconnect_reason = Some("write error".into());
+                    conn.failure = Some("write error");
                     break;
                 }
                 Err(_) => {
                     disconnect_reason = Some("write timeout".into());
+                    conn.failure = Some("write timeout");
                     break;
                 }
             }
@@ -246,7 +312,9 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
             break;
         }
     }
+    conn.report(&edge, &stats);
     if conn.bound {
+        metrics().session_unbound();
         let _ = conn.shared.core_tx.send(CoreMsg::Unbind {
             session: conn.id,
             error: disconnect_reason,
@@ -255,6 +323,21 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
 }
 
 impl Conn {
+    /// Metrics and `connection_monitoring` at the end of the connection.
+    fn report(&self, edge: &EdgeOptions, stats: &ConnStats) {
+        if self.failure.is_some() {
+            metrics().connection_error();
+        }
+        let rtt = self.keepalive.last_rtt();
+        monitor::connection_ended(
+            &edge.monitoring,
+            self.failure,
+            rtt,
+            stats.bytes_in,
+            stats.bytes_out,
+        );
+    }
+
     fn send_text(&mut self, text: &str) {
         encode_text(text, &mut self.out);
     }
@@ -283,6 +366,7 @@ impl Conn {
     fn on_outbound(&mut self, msg: Outbound) -> Flow {
         match msg {
             Outbound::Stanza(el) => {
+                metrics().stanza_out();
                 self.send_element(&el);
                 Flow::Continue
             }
@@ -308,16 +392,31 @@ impl Conn {
                     }
                 }
                 Ok(Some(Frame::Ping(p))) => encode_pong(&p, &mut self.out),
-                Ok(Some(Frame::Pong(_))) | Ok(Some(Frame::ContinuationIgnored)) => {}
+                Ok(Some(Frame::Pong(p))) => {
+                    if let Some(rtt) = self.keepalive.on_pong(&p, Instant::now().into_std()) {
+                        metrics().observe_ping_latency(rtt);
+                    }
+                }
+                Ok(Some(Frame::ContinuationIgnored)) => {}
                 Ok(Some(Frame::Close(_, _))) => {
                     encode_close(1000, "Goodbye", &mut self.out);
                     return Flow::Drop;
                 }
                 Err(FrameError::Close { code, reason }) => {
+                    self.failure = Some("protocol error");
                     encode_close(code, reason, &mut self.out);
                     return Flow::Drop;
                 }
+                Err(FrameError::StanzaTooLarge) if self.max_frame_size.is_some() => {
+                    tracing::info!("Frame larger than websocket_max_frame_size; closing with 1009");
+                    metrics().limit_hit(LimitKind::FrameSize);
+                    self.failure = Some("frame too large");
+                    encode_close(1009, "Frame too large", &mut self.out);
+                    return Flow::Drop;
+                }
                 Err(FrameError::StanzaTooLarge) => {
+                    metrics().limit_hit(LimitKind::StanzaSize);
+                    self.failure = Some("stanza too large");
                     return self.close_with(Some(stream_error(
                         "policy-violation",
                         Some("stanza too large"),
@@ -325,6 +424,8 @@ impl Conn {
                     )));
                 }
                 Err(FrameError::BufferExceeded) => {
+                    metrics().limit_hit(LimitKind::FrameBuffer);
+                    self.failure = Some("frame buffer exceeded");
                     return self.close_with(Some(stream_error(
                         "resource-constraint",
                         Some("frame buffer exceeded"),
@@ -336,6 +437,10 @@ impl Conn {
     }
 
     fn on_xml_error(&mut self, e: XmlError) -> Flow {
+        self.failure = Some("XML error");
+        if matches!(e, XmlError::StanzaTooLarge) {
+            metrics().limit_hit(LimitKind::StanzaSize);
+        }
         let err = match e {
             XmlError::StanzaTooLarge => stream_error(
                 "policy-violation",
@@ -400,6 +505,7 @@ impl Conn {
                 }
                 Action::Close(err) => return self.close_with(err),
                 Action::Forward(el) => {
+                    metrics().stanza_in();
                     let _ = self.shared.core_tx.send(CoreMsg::Stanza {
                         session: self.id,
                         stanza: el,
@@ -429,8 +535,10 @@ impl Conn {
                 }
                 Action::Bind { resource, iq } => {
                     let result = self.bind(resource).await;
-                    if result.is_ok() {
+                    if let Ok(full) = &result {
                         self.bound = true;
+                        metrics().session_bound();
+                        tracing::info!(jid = %full, "Session bound");
                     }
                     self.stream.on_bound(&iq, result)
                 }

@@ -279,12 +279,16 @@ fn https_redirect(request: &Request, settings: &HttpSettings) -> Option<Response
         return None;
     }
     let host = strip_port(request.header("host")?);
-    let port = if port == 443 {
-        String::new()
-    } else {
-        format!(":{port}")
+    let external = settings
+        .https_redirect_urls
+        .get(host)
+        .or_else(|| settings.https_redirect_urls.get(""))
+        .filter(|u| u.starts_with("https://"));
+    let mut location = match external {
+        Some(base) => format!("{}{}", base.trim_end_matches('/'), request.path),
+        None if port == 443 => format!("https://{host}{}", request.path),
+        None => format!("https://{host}:{port}{}", request.path),
     };
-    let mut location = format!("https://{host}{port}{}", request.path);
     if let Some(q) = &request.query {
         location.push('?');
         location.push_str(q);

@@ -26,6 +26,9 @@ pub struct HttpSettings {
     /// trusted proxy) get a 301 to `https://<host>[:port]<path>`. Holds the HTTPS port to
     /// redirect to; `None` (the default, and Prosody's behaviour) serves plain HTTP.
     pub https_redirect: Option<u16>,
+    /// `http_external_url` by `Host` name (`""`: the global one): when set, `https_redirect`
+    /// sends requests for that host to this base URL plus the request path instead.
+    pub https_redirect_urls: HashMap<String, String>,
 }
 
 impl Default for HttpSettings {
@@ -41,6 +44,7 @@ impl Default for HttpSettings {
             trusted_proxies: TrustedProxies::default(),
             errors: ErrorPageSettings::default(),
             https_redirect: None,
+            https_redirect_urls: HashMap::new(),
         }
     }
 }

@@ -5,4 +5,6 @@
 pub mod conversion;
 pub mod framing;
 pub mod handshake;
+pub mod keepalive;
+pub mod options;
 pub mod route;

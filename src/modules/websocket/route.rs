@@ -79,6 +79,9 @@ pub fn handle(request: &Request, settings: &WebSocketSettings) -> Reply {
                 .iter()
                 .any(|o| o == "*" || o == origin);
             if !allowed {
+                tracing::warn!(ip = %request.ip, origin, "Refused WebSocket upgrade: Origin not in allowed_origins");
+                crate::modules::openmetrics::metrics()
+                    .limit_hit(crate::modules::openmetrics::LimitKind::Origin);
                 return Reply::Error {
                     status: 403,
                     message: Some(format!("Origin not allowed: {origin}")),

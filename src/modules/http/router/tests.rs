@@ -338,3 +338,22 @@ fn https_redirect_sends_plain_requests_to_https() {
         Some("https://h/a")
     );
 }
+
+#[test]
+fn https_redirect_prefers_the_hosts_external_url() {
+    let (r, mut s) = router_with(Scope::host("h"), App::new("a").route("GET", ok("a")));
+    s.https_redirect = Some(5281);
+    s.https_redirect_urls
+        .insert("h".into(), "https://chat.example/base/".into());
+    s.https_redirect_urls
+        .insert(String::new(), "https://global.example".into());
+    let resp = get(&r, &s, "/a?q=1", "h:5280");
+    assert_eq!(
+        resp.header("Location"),
+        Some("https://chat.example/base/a?q=1")
+    );
+    assert_eq!(
+        get(&r, &s, "/a", "other").header("Location"),
+        Some("https://global.example/a")
+    );
+}
