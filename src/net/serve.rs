@@ -18,11 +18,14 @@ use crate::net::listener::{bind_all, resolve_addresses, InterfaceOptions, Servic
 use crate::net::settings::{NetworkSettings, SettingValue};
 use crate::net::tls::{self, CertificateLookup, TlsParams, TlsProfile};
 use crate::net::websocket::{serve as serve_ws, WsInfo};
+use crate::net::tcp::{self as c2s_tcp, C2sTls, Socket};
 
 /// The running services.
 pub struct Listeners {
     http: Vec<SocketAddr>,
     https: Vec<SocketAddr>,
+    c2s: Vec<SocketAddr>,
+    c2s_direct_tls: Vec<SocketAddr>,
     tasks: Vec<JoinHandle<()>>,
     sessions: Arc<AtomicUsize>,
 }
@@ -37,7 +40,17 @@ impl Listeners {
         &self.https
     }
 
-    /// Live WebSocket sessions.
+    /// Where the plain c2s (STARTTLS) service listens.
+    pub fn c2s_addrs(&self) -> &[SocketAddr] {
+        &self.c2s
+    }
+
+    /// Where the XEP-0368 direct-TLS c2s service listens.
+    pub fn c2s_direct_tls_addrs(&self) -> &[SocketAddr] {
+        &self.c2s_direct_tls
+    }
+
+    /// Live WebSocket and TCP c2s sessions.
     pub fn sessions(&self) -> usize {
         self.sessions.load(Ordering::Relaxed)
     }
@@ -337,15 +350,113 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
             ),
         }
     }
-    if http.is_empty() && https.is_empty() {
+    let (c2s, c2s_direct_tls) = start_c2s(&shared, &net, &sessions, &mut tasks)?;
+    if http.is_empty() && https.is_empty() && c2s.is_empty() && c2s_direct_tls.is_empty() {
         tracing::error!("Not listening on any ports");
     }
     Ok(Listeners {
         http,
         https,
+        c2s,
+        c2s_direct_tls,
         tasks,
         sessions,
     })
+}
+
+/// Binds the `c2s` (plain TCP, STARTTLS) and `c2s_direct_tls` services. A port that cannot
+/// be bound is logged and skipped, as Prosody's portmanager does.
+fn start_c2s(
+    shared: &Arc<Shared>,
+    net: &NetworkSettings,
+    sessions: &Arc<AtomicUsize>,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<(Vec<SocketAddr>, Vec<SocketAddr>), String> {
+    let config = &shared.config;
+    let g = config.global();
+    let mut hosts: Vec<&str> = shared.policies.keys().map(String::as_str).collect();
+    hosts.sort();
+    let tls_hosts: Vec<&str> = hosts
+        .iter()
+        .copied()
+        .filter(|h| shared.policies[*h].modules.contains("tls"))
+        .collect();
+    let tls = Arc::new(C2sTls::new(
+        crate::modules::tls::contexts::starttls_acceptors(config, &tls_hosts),
+        net.ssl_handshake_timeout,
+    ));
+    for line in crate::modules::tls::contexts::unsupported_ssl_options(config) {
+        tracing::warn!("{line}");
+    }
+    let options = SocketOptions {
+        nagle: net.nagle,
+        keepalive: g
+            .boolean("c2s_tcp_keepalives")
+            .or_else(|| g.boolean("tcp_keepalives"))
+            .unwrap_or(true),
+    };
+    let bind = |service: &str, spec: &ServiceSpec| -> Result<Vec<crate::net::listener::BoundListener>, String> {
+        let addrs = resolve_addresses(spec, &interface_options(config, service)).map_err(|e| e.to_string())?;
+        if addrs.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(bind_all(service, &addrs, net, options).unwrap_or_else(|e| {
+            tracing::error!("Failed to open {service} ports: {e}");
+            Vec::new()
+        }))
+    };
+    let live = sessions.clone();
+    let spawn_session = move |fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
+        let sessions = live.clone();
+        sessions.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            fut.await;
+            sessions.fetch_sub(1, Ordering::Relaxed);
+        });
+    };
+    let spawn_session = Arc::new(spawn_session);
+    let mut c2s = Vec::new();
+    for l in bind("c2s", &ServiceSpec::C2S)? {
+        c2s.push(l.local_addr());
+        tracing::info!("Serving c2s on {}", l.local_addr());
+        let (shared, tls, spawn) = (shared.clone(), tls.clone(), spawn_session.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let (stream, peer) = l.accept().await;
+                let fut = c2s_tcp::serve(Socket::Plain(stream), Some(peer.ip()), shared.clone(), tls.clone());
+                spawn(Box::pin(fut));
+            }
+        }));
+    }
+    let mut direct = Vec::new();
+    let direct_listeners = bind("c2s_direct_tls", &ServiceSpec::C2S_DIRECT_TLS)?;
+    if !direct_listeners.is_empty() {
+        match crate::modules::tls::contexts::direct_tls_acceptor(config, &hosts) {
+            Some(acceptor) => {
+                for l in direct_listeners {
+                    direct.push(l.local_addr());
+                    tracing::info!("Serving c2s_direct_tls on {}", l.local_addr());
+                    let (shared, tls, spawn) = (shared.clone(), tls.clone(), spawn_session.clone());
+                    let acceptor = acceptor.clone();
+                    tasks.push(tokio::spawn(async move {
+                        loop {
+                            let (stream, peer) = l.accept().await;
+                            let fut = c2s_tcp::serve_direct_tls(
+                                stream,
+                                Some(peer.ip()),
+                                acceptor.clone(),
+                                shared.clone(),
+                                tls.clone(),
+                            );
+                            spawn(Box::pin(fut));
+                        }
+                    }));
+                }
+            }
+            None => tracing::error!("No certificate found for c2s_direct_tls; not listening on it"),
+        }
+    }
+    Ok((c2s, direct))
 }
 
 /// A TLS acceptor for the https service: the service certificate as default, each host's

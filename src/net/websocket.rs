@@ -328,6 +328,8 @@ impl Conn {
                     continue;
                 }
                 Action::Close(err) => return self.close_with(err),
+                // STARTTLS is never offered on WebSocket; the stream already refused it.
+                Action::StartTls => continue,
                 Action::Forward(el) => {
                     let _ = self.shared.core_tx.send(CoreMsg::Stanza {
                         session: self.id,
