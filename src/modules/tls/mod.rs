@@ -180,3 +180,6 @@ mod tests {
         assert!(!is_starttls_request("proceed", NS_TLS));
     }
 }
+
+#[cfg(test)]
+mod stream_tests;
