@@ -170,7 +170,7 @@ pub fn start(
             },
             Err(_) => Step::Send(failure("not-authorized", Some(NOT_AUTHORIZED_TEXT)), None),
         },
-        Err(e) => Step::Send(failure(e.condition(), None), None),
+        Err(e) => Step::Send(failure(e.condition(), e.text()), None),
     }
 }
 
@@ -217,7 +217,13 @@ pub fn response(negotiation: Option<Negotiation>, el: &Element) -> Step {
         },
         Err(e) => {
             let cond = e.condition();
-            let text = (cond == "not-authorized").then_some(NOT_AUTHORIZED_TEXT);
+            // Prosody words bad credentials its own way; other failures keep the
+            // mechanism's text (e.g. "Invalid channel binding value.").
+            let text = if cond == "not-authorized" {
+                Some(NOT_AUTHORIZED_TEXT)
+            } else {
+                e.text()
+            };
             Step::Send(failure(cond, text), None)
         }
     }
