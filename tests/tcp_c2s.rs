@@ -19,7 +19,10 @@ async fn required_encryption_offers_only_starttls_then_sasl_after_tls() {
         head.starts_with("<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' xml:lang='en' id='"),
         "{head}"
     );
-    assert!(head.contains(&format!("from='{HOST}'")) && head.contains("version='1.0'"), "{head}");
+    assert!(
+        head.contains(&format!("from='{HOST}'")) && head.contains("version='1.0'"),
+        "{head}"
+    );
     assert!(
         head.contains("<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>"),
         "{head}"
@@ -29,7 +32,10 @@ async fn required_encryption_offers_only_starttls_then_sasl_after_tls() {
     let features = c.open(HOST).await;
     assert!(!features.contains("starttls"), "{features}");
     for m in ["PLAIN", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS"] {
-        assert!(features.contains(&format!("<mechanism>{m}</mechanism>")), "{m}: {features}");
+        assert!(
+            features.contains(&format!("<mechanism>{m}</mechanism>")),
+            "{m}: {features}"
+        );
     }
     let outcome = c.auth_scram_sha1("alice", "secret", None).await;
     assert!(outcome.contains("<success"), "{outcome}");
@@ -66,13 +72,23 @@ async fn required_encryption_without_a_certificate_closes_for_lack_of_features()
 #[tokio::test]
 async fn plain_in_the_clear_when_encryption_is_optional_and_plain_allowed() {
     let server =
-        TcpServer::start("c2s_require_encryption = false\nallow_unencrypted_plain_auth = true").await;
+        TcpServer::start("c2s_require_encryption = false\nallow_unencrypted_plain_auth = true")
+            .await;
     server.add_user("alice", "secret");
     let mut c = XmppClient::plain(server.c2s).await;
     let features = c.open(HOST).await;
-    assert!(features.contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"), "{features}");
-    assert!(features.contains("<mechanism>PLAIN</mechanism>"), "{features}");
-    assert!(!features.contains("PLUS"), "no channel binding in the clear: {features}");
+    assert!(
+        features.contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+        "{features}"
+    );
+    assert!(
+        features.contains("<mechanism>PLAIN</mechanism>"),
+        "{features}"
+    );
+    assert!(
+        !features.contains("PLUS"),
+        "no channel binding in the clear: {features}"
+    );
     let outcome = c.auth_plain("alice", "secret").await;
     assert!(outcome.contains("<success"), "{outcome}");
     assert_eq!(c.bind("clear").await, "alice@example.test/clear");
@@ -83,8 +99,14 @@ async fn plain_is_hidden_in_the_clear_unless_allowed() {
     let server = TcpServer::start("c2s_require_encryption = false").await;
     let mut c = XmppClient::plain(server.c2s).await;
     let features = c.open(HOST).await;
-    assert!(features.contains("<mechanism>SCRAM-SHA-1</mechanism>"), "{features}");
-    assert!(!features.contains("<mechanism>PLAIN</mechanism>"), "{features}");
+    assert!(
+        features.contains("<mechanism>SCRAM-SHA-1</mechanism>"),
+        "{features}"
+    );
+    assert!(
+        !features.contains("<mechanism>PLAIN</mechanism>"),
+        "{features}"
+    );
 }
 
 #[tokio::test]
@@ -95,7 +117,10 @@ async fn direct_tls_offers_no_starttls_and_scram_plus_binds_to_the_channel() {
     let mut c = XmppClient::direct_tls(addr, &server.ca_path).await;
     let features = c.open(HOST).await;
     assert!(!features.contains("starttls"), "{features}");
-    assert!(features.contains("<mechanism>SCRAM-SHA-1-PLUS</mechanism>"), "{features}");
+    assert!(
+        features.contains("<mechanism>SCRAM-SHA-1-PLUS</mechanism>"),
+        "{features}"
+    );
     let exporter = c.exporter().expect("exporter");
     let outcome = c.auth_scram_sha1("alice", "secret", Some(&exporter)).await;
     assert!(outcome.contains("<success"), "{outcome}");
@@ -112,7 +137,10 @@ async fn scram_plus_with_another_channels_binding_fails() {
     c.open(HOST).await;
     let outcome = c.auth_scram_sha1("alice", "secret", Some(&[0u8; 32])).await;
     assert!(outcome.contains("<malformed-request/>"), "{outcome}");
-    assert!(outcome.contains("Invalid channel binding value."), "{outcome}");
+    assert!(
+        outcome.contains("Invalid channel binding value."),
+        "{outcome}"
+    );
     // The right binding after STARTTLS works.
     let exporter = c.exporter().expect("exporter");
     let outcome = c.auth_scram_sha1("alice", "secret", Some(&exporter)).await;
@@ -144,21 +172,38 @@ async fn tcp_and_websocket_users_see_each_others_presence_and_messages() {
     // Directed presence both ways (no roster subscription needed).
     tcp.send("<presence to='bob@example.test'/>").await;
     let got = ws.next_text().await;
-    assert!(got.starts_with("<presence") && got.contains(&format!("from='{alice}'")), "{got}");
-    ws.send_text("<presence xmlns='jabber:client' to='alice@example.test'/>").await;
+    assert!(
+        got.starts_with("<presence") && got.contains(&format!("from='{alice}'")),
+        "{got}"
+    );
+    ws.send_text("<presence xmlns='jabber:client' to='alice@example.test'/>")
+        .await;
     let got = tcp.read_until("/>").await;
-    assert!(got.contains("<presence") && got.contains(&format!("from='{bob}'")), "{got}");
+    assert!(
+        got.contains("<presence") && got.contains(&format!("from='{bob}'")),
+        "{got}"
+    );
 
     tcp.send("<message to='bob@example.test' type='chat' id='m1'><body>hi from tcp &amp; co</body></message>").await;
     let got = ws.next_text().await;
-    assert!(got.contains("<body>hi from tcp &amp; co</body>") && got.contains(&format!("from='{alice}'")), "{got}");
+    assert!(
+        got.contains("<body>hi from tcp &amp; co</body>")
+            && got.contains(&format!("from='{alice}'")),
+        "{got}"
+    );
     ws.send_text(&format!(
         "<message xmlns='jabber:client' to='{alice}' type='chat' id='m2'><body>hi from ws</body></message>"
     ))
     .await;
     let got = tcp.read_until("</message>").await;
-    assert!(got.contains("<body>hi from ws</body>") && got.contains(&format!("from='{bob}'")), "{got}");
-    assert!(!got.contains("xmlns='jabber:client'"), "TCP stanzas carry no default xmlns: {got}");
+    assert!(
+        got.contains("<body>hi from ws</body>") && got.contains(&format!("from='{bob}'")),
+        "{got}"
+    );
+    assert!(
+        !got.contains("xmlns='jabber:client'"),
+        "TCP stanzas carry no default xmlns: {got}"
+    );
 
     // A clean close from the client is answered with the closing tag.
     tcp.send("</stream:stream>").await;

@@ -33,7 +33,10 @@ async fn garbage_before_the_stream_is_invalid_namespace_after_a_header() {
     let server = TcpServer::start("").await;
     for garbage in ["GET / HTTP/1.1\r\n\r\n", "<message to='x'/>"] {
         let text = answer_to(&server, garbage).await;
-        assert_eq!(text, format!("{EARLY_HEADER}{}", stream_error("invalid-namespace", None)));
+        assert_eq!(
+            text,
+            format!("{EARLY_HEADER}{}", stream_error("invalid-namespace", None))
+        );
     }
 }
 
@@ -45,7 +48,10 @@ async fn header_in_the_wrong_namespace_is_invalid_namespace() {
         &format!("<stream:stream to='{HOST}' version='1.0' xmlns='jabber:client' xmlns:stream='http://example.com/wrong'>"),
     )
     .await;
-    assert_eq!(text, format!("{EARLY_HEADER}{}", stream_error("invalid-namespace", None)));
+    assert_eq!(
+        text,
+        format!("{EARLY_HEADER}{}", stream_error("invalid-namespace", None))
+    );
 }
 
 #[tokio::test]
@@ -56,7 +62,10 @@ async fn broken_header_is_not_well_formed() {
         &format!("<stream:stream to='{HOST}' version='1.0' xmlns:stream='http://etherx.jabber.org/streams' <<>"),
     )
     .await;
-    assert_eq!(text, format!("{EARLY_HEADER}{}", stream_error("not-well-formed", None)));
+    assert_eq!(
+        text,
+        format!("{EARLY_HEADER}{}", stream_error("not-well-formed", None))
+    );
 }
 
 #[tokio::test]
@@ -68,18 +77,33 @@ async fn wrong_or_missing_to_gets_prosodys_addressing_errors() {
     let text = answer_to(&server, &open("to='unknown.test'")).await;
     assert_eq!(
         text,
-        format!("{EARLY_HEADER}{}", stream_error("host-unknown", Some("This server does not serve unknown.test")))
+        format!(
+            "{EARLY_HEADER}{}",
+            stream_error(
+                "host-unknown",
+                Some("This server does not serve unknown.test")
+            )
+        )
     );
     let text = answer_to(&server, &open("")).await;
     assert_eq!(
         text,
         format!(
             "{EARLY_HEADER}{}",
-            stream_error("improper-addressing", Some("A &apos;to&apos; attribute is required on stream headers"))
+            stream_error(
+                "improper-addressing",
+                Some("A &apos;to&apos; attribute is required on stream headers")
+            )
         )
     );
     let text = answer_to(&server, &open("to='bad@@host'")).await;
-    assert!(text.ends_with(&stream_error("improper-addressing", Some("A valid &apos;to&apos; attribute is required on stream headers"))), "{text}");
+    assert!(
+        text.ends_with(&stream_error(
+            "improper-addressing",
+            Some("A valid &apos;to&apos; attribute is required on stream headers")
+        )),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -117,7 +141,11 @@ async fn unauthenticated_session_is_closed_after_c2s_timeout() {
     let (text, closed) = c.read_to_close(Duration::from_secs(5)).await;
     assert!(closed);
     assert_eq!(text, stream_error("connection-timeout", None));
-    assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -149,7 +177,11 @@ async fn direct_tls_handshake_that_never_finishes_is_dropped_at_ssl_handshake_ti
     let (text, closed) = c.read_to_close(Duration::from_secs(5)).await;
     assert!(closed, "closed");
     assert_eq!(text, "");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -157,25 +189,38 @@ async fn starttls_handshake_that_never_finishes_is_dropped_at_ssl_handshake_time
     let server = TcpServer::start("network_settings = { ssl_handshake_timeout = 0.5 }").await;
     let mut c = XmppClient::plain(server.c2s).await;
     c.open(HOST).await;
-    c.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await;
+    c.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        .await;
     let proceed = c.read_until("/>").await;
-    assert_eq!(proceed, "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    assert_eq!(
+        proceed,
+        "<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+    );
     let started = Instant::now();
     let (text, closed) = c.read_to_close(Duration::from_secs(5)).await;
     assert!(closed);
     assert_eq!(text, "");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
 async fn starttls_refused_where_no_certificate_exists() {
     let server =
-        TcpServer::start("c2s_require_encryption = false\nallow_unencrypted_plain_auth = true").await;
+        TcpServer::start("c2s_require_encryption = false\nallow_unencrypted_plain_auth = true")
+            .await;
     let mut c = XmppClient::plain(server.c2s).await;
     let features = c.open(tcp_support::NOCERT).await;
     assert!(!features.contains("starttls"), "{features}");
-    c.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await;
+    c.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        .await;
     let (text, closed) = c.read_to_close(Duration::from_secs(5)).await;
     assert!(closed);
-    assert_eq!(text, "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>");
+    assert_eq!(
+        text,
+        "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>"
+    );
 }

@@ -74,9 +74,21 @@ async fn chat_with_websocket_user(mode: &str, direct: bool) {
     let mut child = Command::new(python())
         .arg(script)
         .args(["--port", &port.to_string(), "--mode", mode])
-        .args(["--jid", &format!("alice@{HOST}/slix"), "--password", "secret"])
+        .args([
+            "--jid",
+            &format!("alice@{HOST}/slix"),
+            "--password",
+            "secret",
+        ])
         .args(["--ca", &server.ca_path.display().to_string()])
-        .args(["--peer", &format!("bob@{HOST}"), "--send", TO_WS, "--expect", TO_TCP])
+        .args([
+            "--peer",
+            &format!("bob@{HOST}"),
+            "--send",
+            TO_WS,
+            "--expect",
+            TO_TCP,
+        ])
         .args(["--mechanism", "SCRAM-SHA-1", "--timeout", "20"])
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -97,7 +109,8 @@ async fn chat_with_websocket_user(mode: &str, direct: bool) {
     assert!(presence.starts_with("<presence"), "{presence}");
     let alice = attr(&presence, "from").expect("from").to_owned();
     assert!(alice.starts_with("alice@example.test/"), "{alice}");
-    ws.send_text(&format!("<presence xmlns='jabber:client' to='{alice}'/>")).await;
+    ws.send_text(&format!("<presence xmlns='jabber:client' to='{alice}'/>"))
+        .await;
     ws.send_text(&format!(
         "<message xmlns='jabber:client' to='{alice}' type='chat' id='w1'><body>Hello slixmpp, from the WebSocket side &lt;&amp;&gt;</body></message>"
     ))
@@ -109,7 +122,10 @@ async fn chat_with_websocket_user(mode: &str, direct: bool) {
         }
     };
     assert!(reply.contains(&format!("from='{alice}'")), "{reply}");
-    assert!(reply.contains("<body>Hi WebSocket! from slixmpp over TCP \u{e9}</body>"), "{reply}");
+    assert!(
+        reply.contains("<body>Hi WebSocket! from slixmpp over TCP \u{e9}</body>"),
+        "{reply}"
+    );
 
     let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
         .await
@@ -118,10 +134,16 @@ async fn chat_with_websocket_user(mode: &str, direct: bool) {
     let lines = lines.await.expect("stdout reader");
     let out = lines.join("\n");
     assert!(status.success(), "slixmpp failed: {out}");
-    let start = lines.iter().find(|l| l.contains("\"session_start\"")).expect("session_start");
+    let start = lines
+        .iter()
+        .find(|l| l.contains("\"session_start\""))
+        .expect("session_start");
     assert!(start.contains("\"mechanism\": \"SCRAM-SHA-1\""), "{start}");
     assert!(start.contains("\"tls\": \"TLSv1."), "encrypted: {start}");
-    assert!(lines.last().is_some_and(|l| l.contains("\"done\"")), "{out}");
+    assert!(
+        lines.last().is_some_and(|l| l.contains("\"done\"")),
+        "{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -137,7 +159,10 @@ async fn slixmpp_over_direct_tls_chats_with_a_websocket_user() {
 /// False when the test should be skipped; panics with instructions when @xmpp/client is
 /// missing.
 fn xmpp_client_available() -> bool {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/node_modules/@xmpp/client");
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/node_modules/@xmpp/client"
+    );
     if std::path::Path::new(dir).is_dir() {
         return true;
     }
@@ -174,13 +199,23 @@ async fn slixmpp_over_starttls_and_xmpp_client_over_websocket_exchange_messages(
     let server = TcpServer::start("consider_websocket_secure = true").await;
     server.add_user("alice", "secret");
     server.add_user("bob", "secret");
-    let peer = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/xmpp_client_peer.mjs");
+    let peer = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/xmpp_client_peer.mjs"
+    );
     let service = format!("ws://127.0.0.1:{}/xmpp-websocket", server.http.port());
     let mut node = Command::new("node")
         .arg(peer)
         .args(["--service", &service, "--domain", HOST])
         .args(["--username", "bob", "--password", "secret"])
-        .args(["--peer", &format!("alice@{HOST}"), "--send", TO_TCP, "--expect", TO_WS])
+        .args([
+            "--peer",
+            &format!("alice@{HOST}"),
+            "--send",
+            TO_TCP,
+            "--expect",
+            TO_WS,
+        ])
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -191,15 +226,35 @@ async fn slixmpp_over_starttls_and_xmpp_client_over_websocket_exchange_messages(
         .await
         .expect("@xmpp/client online in time")
         .expect("a line from node");
-    assert!(online.contains("\"online\"") && online.contains("\"ok\":true"), "{online}");
+    assert!(
+        online.contains("\"online\"") && online.contains("\"ok\":true"),
+        "{online}"
+    );
 
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/slixmpp_chat.py");
     let mut slix = Command::new(python())
         .arg(script)
-        .args(["--port", &server.c2s.port().to_string(), "--mode", "starttls"])
-        .args(["--jid", &format!("alice@{HOST}/slix"), "--password", "secret"])
+        .args([
+            "--port",
+            &server.c2s.port().to_string(),
+            "--mode",
+            "starttls",
+        ])
+        .args([
+            "--jid",
+            &format!("alice@{HOST}/slix"),
+            "--password",
+            "secret",
+        ])
         .args(["--ca", &server.ca_path.display().to_string()])
-        .args(["--peer", &format!("bob@{HOST}"), "--send", TO_WS, "--expect", TO_TCP])
+        .args([
+            "--peer",
+            &format!("bob@{HOST}"),
+            "--send",
+            TO_WS,
+            "--expect",
+            TO_TCP,
+        ])
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -217,9 +272,18 @@ async fn slixmpp_over_starttls_and_xmpp_client_over_websocket_exchange_messages(
         .expect("wait");
     let slix_out = slix_lines.await.expect("reader").join("\n");
     let node_out = node_lines.await.expect("reader").join("\n");
-    assert!(slix_status.success(), "slixmpp: {slix_out}\n@xmpp/client: {node_out}");
-    assert!(node_status.success(), "@xmpp/client: {node_out}\nslixmpp: {slix_out}");
-    assert!(slix_out.contains("\"mechanism\": \"SCRAM-SHA-1\""), "{slix_out}");
+    assert!(
+        slix_status.success(),
+        "slixmpp: {slix_out}\n@xmpp/client: {node_out}"
+    );
+    assert!(
+        node_status.success(),
+        "@xmpp/client: {node_out}\nslixmpp: {slix_out}"
+    );
+    assert!(
+        slix_out.contains("\"mechanism\": \"SCRAM-SHA-1\""),
+        "{slix_out}"
+    );
     assert!(node_out.contains("\"step\":\"message\""), "{node_out}");
     assert!(node_out.contains("alice@example.test/slix"), "{node_out}");
 }

@@ -125,7 +125,13 @@ pub async fn serve(mut sock: Socket, ip: Option<IpAddr>, shared: Arc<Shared>, tl
     let secs = |s: f64| Duration::from_secs_f64(s.max(0.001));
     let read_timeout = secs(c2s.read_timeout);
     let send_timeout = secs(c2s.send_timeout);
-    let close_timeout = secs(conn.shared.config.global().number("c2s_close_timeout").unwrap_or(5.0));
+    let close_timeout = secs(
+        conn.shared
+            .config
+            .global()
+            .number("c2s_close_timeout")
+            .unwrap_or(5.0),
+    );
     let unauth_deadline = Instant::now() + secs(c2s.c2s_timeout);
     let mut idle_deadline = Instant::now() + read_timeout;
     let mut rbuf = vec![0u8; READ_SIZE];
@@ -401,7 +407,13 @@ impl Conn {
             tx: self.tx.clone(),
             reply: reply_tx,
         };
-        let internal = || ("cancel".to_owned(), "internal-server-error".to_owned(), None);
+        let internal = || {
+            (
+                "cancel".to_owned(),
+                "internal-server-error".to_owned(),
+                None,
+            )
+        };
         if self.shared.core_tx.send(CoreMsg::Bind(req)).is_err() {
             return Err(internal());
         }

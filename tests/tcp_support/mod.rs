@@ -82,7 +82,9 @@ VirtualHost "{NOCERT}"
         let config = Config::load(&cfg_path).expect("config loads");
         let (shared, rx) = lilt::core::server::build(config);
         lilt::core::server::spawn_core(shared.clone(), rx);
-        let listeners = lilt::net::start(shared.clone()).await.expect("listeners start");
+        let listeners = lilt::net::start(shared.clone())
+            .await
+            .expect("listeners start");
         TcpServer {
             c2s: listeners.c2s_addrs()[0],
             direct_tls: listeners.c2s_direct_tls_addrs().first().copied(),
@@ -226,8 +228,10 @@ impl XmppClient {
 
     /// `<starttls/>`, `<proceed/>`, TLS handshake trusting `ca_path`.
     pub async fn starttls(&mut self, ca_path: &Path) {
-        self.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await;
-        self.read_until("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>").await;
+        self.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+            .await;
+        self.read_until("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+            .await;
         assert!(self.buf.is_empty(), "nothing after <proceed/>");
         let Some(Sock::Plain(s)) = self.sock.take() else {
             panic!("STARTTLS on a TLS socket");
@@ -287,7 +291,12 @@ impl XmppClient {
     }
 
     /// SCRAM-SHA-1 (or -PLUS with `binding` = the tls-exporter value to send).
-    pub async fn auth_scram_sha1(&mut self, user: &str, password: &str, binding: Option<&[u8]>) -> String {
+    pub async fn auth_scram_sha1(
+        &mut self,
+        user: &str,
+        password: &str,
+        binding: Option<&[u8]>,
+    ) -> String {
         let (mech, gs2) = match binding {
             Some(_) => ("SCRAM-SHA-1-PLUS", "p=tls-exporter,,"),
             None => ("SCRAM-SHA-1", "n,,"),
@@ -328,7 +337,11 @@ impl XmppClient {
         let without_proof = format!("c={},r={nonce}", B64.encode(cbind));
         let auth_message = format!("{first_bare},{server_first},{without_proof}");
         let signature = hmac(&stored_key, auth_message.as_bytes());
-        let proof: Vec<u8> = client_key.iter().zip(&signature).map(|(a, b)| a ^ b).collect();
+        let proof: Vec<u8> = client_key
+            .iter()
+            .zip(&signature)
+            .map(|(a, b)| a ^ b)
+            .collect();
         let final_msg = format!("{without_proof},p={}", B64.encode(proof));
         self.send(&format!(
             "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>",
@@ -341,7 +354,10 @@ impl XmppClient {
     /// After a successful auth: restart and bind; returns the full JID.
     pub async fn bind(&mut self, resource: &str) -> String {
         let features = self.open(HOST).await;
-        assert!(features.contains("urn:ietf:params:xml:ns:xmpp-bind"), "{features}");
+        assert!(
+            features.contains("urn:ietf:params:xml:ns:xmpp-bind"),
+            "{features}"
+        );
         self.send(&format!(
             "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind></iq>"
         ))

@@ -81,7 +81,11 @@ pub fn starttls_params(config: &Config, lookup: &CertificateLookup, host: &str) 
     TlsParams::layered(profile(config), found, &refs)
 }
 
-fn acceptor(context: &str, hosts: &[(&str, Option<CertPaths>)], params: &TlsParams) -> Option<TlsAcceptor> {
+fn acceptor(
+    context: &str,
+    hosts: &[(&str, Option<CertPaths>)],
+    params: &TlsParams,
+) -> Option<TlsAcceptor> {
     let default = params.cert_paths()?;
     let (resolver, _errors) = tls::build_sni_resolver(context, hosts, Some(&default));
     if !resolver.has_default() {
@@ -99,7 +103,10 @@ fn acceptor(context: &str, hosts: &[(&str, Option<CertPaths>)], params: &TlsPara
 /// STARTTLS acceptors of the hosts in `hosts` that have a certificate. A host without one
 /// is logged and gets no `<starttls/>` feature.
 pub fn starttls_acceptors(config: &Config, hosts: &[&str]) -> HashMap<String, TlsAcceptor> {
-    let dir = tls::certs_dir(config.config_dir(), config.global().string("certificates").as_deref());
+    let dir = tls::certs_dir(
+        config.config_dir(),
+        config.global().string("certificates").as_deref(),
+    );
     let lookup = CertificateLookup::new(dir);
     let mut out = HashMap::new();
     for host in hosts {
@@ -142,7 +149,8 @@ pub fn direct_tls_acceptor(config: &Config, hosts: &[&str]) -> Option<TlsAccepto
 /// for `check config`.
 pub fn unsupported_ssl_options(config: &Config) -> Vec<String> {
     const KEYS: [&str; 4] = ["ssl", "c2s_ssl", "c2s_direct_tls_ssl", "https_ssl"];
-    let mut sections: Vec<(String, crate::config::Section<'_>)> = vec![("global".into(), config.global())];
+    let mut sections: Vec<(String, crate::config::Section<'_>)> =
+        vec![("global".into(), config.global())];
     for h in config.host_names() {
         sections.push((h.to_owned(), config.host(h)));
     }

@@ -62,7 +62,10 @@ fn required_starttls_is_the_only_feature_before_tls() {
 fn optional_starttls_sits_beside_the_mechanisms() {
     let p = policies(false);
     let f = features(&tcp().on_open(&header(), &p));
-    assert!(f.contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"), "{f}");
+    assert!(
+        f.contains("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"),
+        "{f}"
+    );
     assert!(f.contains("SCRAM-SHA-1") && !f.contains("PLAIN"), "{f}");
 }
 
@@ -83,13 +86,18 @@ fn starttls_request_gets_proceed_then_a_secure_restart() {
     s.on_open(&header(), &p);
     let req = Element::new("starttls", crate::modules::tls::NS_TLS);
     let out = s.on_stanza(req, &p);
-    assert!(matches!(&out[0], Action::Send(e) if e.name == "proceed" && e.ns == crate::modules::tls::NS_TLS));
+    assert!(
+        matches!(&out[0], Action::Send(e) if e.name == "proceed" && e.ns == crate::modules::tls::NS_TLS)
+    );
     assert!(matches!(out[1], Action::StartTls));
     s.on_tls_established(Some(vec![1; 32]));
     assert!(s.is_secure());
     let f = features(&s.on_open(&header(), &p));
     assert!(!f.contains("starttls"), "{f}");
-    assert!(f.contains("PLAIN") && f.contains(">SCRAM-SHA-1<") && f.contains("SCRAM-SHA-1-PLUS"), "{f}");
+    assert!(
+        f.contains("PLAIN") && f.contains(">SCRAM-SHA-1<") && f.contains("SCRAM-SHA-1-PLUS"),
+        "{f}"
+    );
 }
 
 #[test]

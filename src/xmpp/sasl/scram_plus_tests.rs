@@ -44,7 +44,9 @@ fn plus_accepts_tls_exporter_and_checks_the_binding_data() {
 
 #[test]
 fn plus_refuses_other_binding_types_and_unbound_flags() {
-    let err = plus().client_first(b"p=tls-unique,,n=user,r=abc").unwrap_err();
+    let err = plus()
+        .client_first(b"p=tls-unique,,n=user,r=abc")
+        .unwrap_err();
     assert_eq!(
         err,
         SaslError::MalformedRequest("Proposed channel binding type isn't supported.")
@@ -57,12 +59,14 @@ fn plus_refuses_other_binding_types_and_unbound_flags() {
 
 #[test]
 fn y_flag_is_a_downgrade_when_binding_was_offered() {
-    let offered = ScramServer::new(ScramHash::Sha1).with_channel_binding(Some(EXPORTER.to_vec()), false);
+    let offered =
+        ScramServer::new(ScramHash::Sha1).with_channel_binding(Some(EXPORTER.to_vec()), false);
     assert_eq!(
         offered.client_first(b"y,,n=user,r=abc").unwrap_err(),
         SaslError::MalformedRequest("Channel binding isn't supported at this time.")
     );
-    let offered = ScramServer::new(ScramHash::Sha1).with_channel_binding(Some(EXPORTER.to_vec()), false);
+    let offered =
+        ScramServer::new(ScramHash::Sha1).with_channel_binding(Some(EXPORTER.to_vec()), false);
     assert!(offered.client_first(b"n,,n=user,r=abc").is_ok());
     let not_offered = ScramServer::new(ScramHash::Sha1).with_channel_binding(None, false);
     assert!(not_offered.client_first(b"y,,n=user,r=abc").is_ok());
@@ -71,5 +75,7 @@ fn y_flag_is_a_downgrade_when_binding_was_offered() {
 #[test]
 fn plus_without_an_exporter_value_is_refused() {
     let server = ScramServer::new(ScramHash::Sha256).with_channel_binding(None, true);
-    assert!(server.client_first(b"p=tls-exporter,,n=user,r=abc").is_err());
+    assert!(server
+        .client_first(b"p=tls-exporter,,n=user,r=abc")
+        .is_err());
 }
