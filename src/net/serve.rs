@@ -12,13 +12,15 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, Value};
 use crate::core::Shared;
 use crate::modules::http::{CorsSpec, HttpSettings, Router, Scope, TrustedProxies};
+use crate::modules::tls::contexts as tls_contexts;
 use crate::modules::websocket::route::{self as ws_route, WebSocketSettings};
 use crate::net::http::{serve_connection, HttpApp, WebSocketCallback, WsRequest};
+use crate::net::listener::BoundListener;
 use crate::net::listener::{bind_all, resolve_addresses, InterfaceOptions, ServiceSpec, SocketOptions};
 use crate::net::settings::{NetworkSettings, SettingValue};
+use crate::net::tcp::{self as c2s_tcp, C2sTls, Socket};
 use crate::net::tls::{self, CertificateLookup, TlsParams, TlsProfile};
 use crate::net::websocket::{serve as serve_ws, WsInfo};
-use crate::net::tcp::{self as c2s_tcp, C2sTls, Socket};
 
 /// The running services.
 pub struct Listeners {
@@ -364,8 +366,49 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
     })
 }
 
-/// Binds the `c2s` (plain TCP, STARTTLS) and `c2s_direct_tls` services. A port that cannot
-/// be bound is logged and skipped, as Prosody's portmanager does.
+/// Binds one c2s service's listeners. A port that cannot be bound is logged and skipped,
+/// as Prosody's portmanager does.
+fn bind_c2s_service(
+    config: &Config,
+    net: &NetworkSettings,
+    options: SocketOptions,
+    spec: &ServiceSpec,
+) -> Result<Vec<BoundListener>, String> {
+    let addrs = resolve_addresses(spec, &interface_options(config, spec.name))
+        .map_err(|e| e.to_string())?;
+    if addrs.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(
+        bind_all(spec.name, &addrs, net, options).unwrap_or_else(|e| {
+            tracing::error!("Failed to open {} ports: {e}", spec.name);
+            Vec::new()
+        }),
+    )
+}
+
+/// Runs a session task, counted in `sessions` while it lives.
+fn spawn_counted(
+    sessions: &Arc<AtomicUsize>,
+    fut: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let sessions = sessions.clone();
+    sessions.fetch_add(1, Ordering::Relaxed);
+    tokio::spawn(async move {
+        fut.await;
+        sessions.fetch_sub(1, Ordering::Relaxed);
+    });
+}
+
+/// Prosody 0.12's deprecated name for direct-TLS c2s ports.
+const LEGACY_SSL: ServiceSpec<'static> = ServiceSpec {
+    name: "legacy_ssl",
+    default_ports: &[],
+    private: false,
+};
+
+/// Binds the `c2s` (plain TCP, STARTTLS) and `c2s_direct_tls` (and its old name
+/// `legacy_ssl`) services; returns their addresses.
 fn start_c2s(
     shared: &Arc<Shared>,
     net: &NetworkSettings,
@@ -376,16 +419,17 @@ fn start_c2s(
     let g = config.global();
     let mut hosts: Vec<&str> = shared.policies.keys().map(String::as_str).collect();
     hosts.sort();
+    // STARTTLS is mod_tls's: only hosts that load it offer it.
     let tls_hosts: Vec<&str> = hosts
         .iter()
         .copied()
         .filter(|h| shared.policies[*h].modules.contains("tls"))
         .collect();
     let tls = Arc::new(C2sTls::new(
-        crate::modules::tls::contexts::starttls_acceptors(config, &tls_hosts),
+        tls_contexts::starttls_acceptors(config, &tls_hosts),
         net.ssl_handshake_timeout,
     ));
-    for line in crate::modules::tls::contexts::unsupported_ssl_options(config) {
+    for line in tls_contexts::unsupported_ssl_options(config) {
         tracing::warn!("{line}");
     }
     let options = SocketOptions {
@@ -395,66 +439,50 @@ fn start_c2s(
             .or_else(|| g.boolean("tcp_keepalives"))
             .unwrap_or(true),
     };
-    let bind = |service: &str, spec: &ServiceSpec| -> Result<Vec<crate::net::listener::BoundListener>, String> {
-        let addrs = resolve_addresses(spec, &interface_options(config, service)).map_err(|e| e.to_string())?;
-        if addrs.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(bind_all(service, &addrs, net, options).unwrap_or_else(|e| {
-            tracing::error!("Failed to open {service} ports: {e}");
-            Vec::new()
-        }))
-    };
-    let live = sessions.clone();
-    let spawn_session = move |fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
-        let sessions = live.clone();
-        sessions.fetch_add(1, Ordering::Relaxed);
-        tokio::spawn(async move {
-            fut.await;
-            sessions.fetch_sub(1, Ordering::Relaxed);
-        });
-    };
-    let spawn_session = Arc::new(spawn_session);
     let mut c2s = Vec::new();
-    for l in bind("c2s", &ServiceSpec::C2S)? {
+    for l in bind_c2s_service(config, net, options, &ServiceSpec::C2S)? {
         c2s.push(l.local_addr());
         tracing::info!("Serving c2s on {}", l.local_addr());
-        let (shared, tls, spawn) = (shared.clone(), tls.clone(), spawn_session.clone());
+        let (shared, tls, sessions) = (shared.clone(), tls.clone(), sessions.clone());
         tasks.push(tokio::spawn(async move {
             loop {
                 let (stream, peer) = l.accept().await;
-                let fut = c2s_tcp::serve(Socket::Plain(stream), Some(peer.ip()), shared.clone(), tls.clone());
-                spawn(Box::pin(fut));
+                let ip = Some(peer.ip());
+                let session =
+                    c2s_tcp::serve(Socket::Plain(stream), ip, shared.clone(), tls.clone());
+                spawn_counted(&sessions, session);
             }
         }));
     }
+    let mut listeners = bind_c2s_service(config, net, options, &ServiceSpec::C2S_DIRECT_TLS)?;
+    listeners.extend(bind_c2s_service(config, net, options, &LEGACY_SSL)?);
     let mut direct = Vec::new();
-    let direct_listeners = bind("c2s_direct_tls", &ServiceSpec::C2S_DIRECT_TLS)?;
-    if !direct_listeners.is_empty() {
-        match crate::modules::tls::contexts::direct_tls_acceptor(config, &hosts) {
-            Some(acceptor) => {
-                for l in direct_listeners {
-                    direct.push(l.local_addr());
-                    tracing::info!("Serving c2s_direct_tls on {}", l.local_addr());
-                    let (shared, tls, spawn) = (shared.clone(), tls.clone(), spawn_session.clone());
-                    let acceptor = acceptor.clone();
-                    tasks.push(tokio::spawn(async move {
-                        loop {
-                            let (stream, peer) = l.accept().await;
-                            let fut = c2s_tcp::serve_direct_tls(
-                                stream,
-                                Some(peer.ip()),
-                                acceptor.clone(),
-                                shared.clone(),
-                                tls.clone(),
-                            );
-                            spawn(Box::pin(fut));
-                        }
-                    }));
-                }
+    if listeners.is_empty() {
+        return Ok((c2s, direct));
+    }
+    let Some(acceptor) = tls_contexts::direct_tls_acceptor(config, &hosts) else {
+        tracing::error!("No certificate found for c2s_direct_tls; not listening on it");
+        return Ok((c2s, direct));
+    };
+    for l in listeners {
+        direct.push(l.local_addr());
+        tracing::info!("Serving {} on {}", l.service(), l.local_addr());
+        let (shared, tls, sessions) = (shared.clone(), tls.clone(), sessions.clone());
+        let acceptor = acceptor.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let (stream, peer) = l.accept().await;
+                let (shared, tls) = (shared.clone(), tls.clone());
+                let session = c2s_tcp::serve_direct_tls(
+                    stream,
+                    Some(peer.ip()),
+                    acceptor.clone(),
+                    shared,
+                    tls,
+                );
+                spawn_counted(&sessions, session);
             }
-            None => tracing::error!("No certificate found for c2s_direct_tls; not listening on it"),
-        }
+        }));
     }
     Ok((c2s, direct))
 }

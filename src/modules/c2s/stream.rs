@@ -220,8 +220,7 @@ impl C2sStream {
             features.push_child(starttls);
         }
         if self.username.is_none() {
-            let mechs =
-                saslauth::offered_mechanisms(policy, self.secure, self.exporter.is_some());
+            let mechs = saslauth::offered_mechanisms(policy, self.secure, self.exporter.is_some());
             if !mechs.is_empty() {
                 features.push_child(saslauth::mechanisms_feature(&mechs));
             }
