@@ -168,3 +168,59 @@ pub fn unsupported_ssl_options(config: &Config) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> (tempfile::TempDir, Config) {
+        let d = tempfile::tempdir().expect("tmp");
+        let path = d.path().join("prosody.cfg.lua");
+        std::fs::write(&path, text).expect("write");
+        let c = Config::load(&path).expect("load");
+        (d, c)
+    }
+
+    #[test]
+    fn c2s_layers_apply_global_then_host_and_parent_host_tables() {
+        let (d, c) = config(
+            r#"ssl = { protocol = "tlsv1_2+", certificate = "g.crt" }
+c2s_ssl = { protocol = "tlsv1_3" }
+VirtualHost "example.test"
+    c2s_ssl = { key = "/abs/h.key", ciphersuites = "TLS_AES_128_GCM_SHA256" }
+VirtualHost "chat.example.test"
+"#,
+        );
+        let lookup = CertificateLookup::new(d.path().join("certs"));
+        let p = starttls_params(&c, &lookup, "example.test");
+        assert_eq!(p.protocol, "tlsv1_3");
+        assert_eq!(p.certificate, Some(d.path().join("g.crt")));
+        assert_eq!(p.key, Some("/abs/h.key".into()));
+        assert_eq!(
+            p.ciphersuites,
+            Some(vec!["TLS_AES_128_GCM_SHA256".to_owned()])
+        );
+        // A subdomain without its own table takes its parent host's.
+        let p = starttls_params(&c, &lookup, "chat.example.test");
+        assert_eq!(p.key, Some("/abs/h.key".into()));
+    }
+
+    #[test]
+    fn default_profile_is_intermediate_and_modern_is_tls13_only() {
+        let (_d, c) = config("VirtualHost \"example.test\"\n");
+        assert_eq!(profile(&c), TlsProfile::Intermediate);
+        let (d, c) = config("tls_profile = \"modern\"\nVirtualHost \"example.test\"\n");
+        let lookup = CertificateLookup::new(d.path().join("certs"));
+        assert_eq!(
+            starttls_params(&c, &lookup, "example.test").protocol,
+            "tlsv1_3"
+        );
+    }
+
+    #[test]
+    fn hosts_without_a_certificate_get_no_starttls_acceptor() {
+        let (_d, c) = config("VirtualHost \"example.test\"\n");
+        assert!(starttls_acceptors(&c, &["example.test"]).is_empty());
+        assert!(direct_tls_acceptor(&c, &["example.test"]).is_none());
+    }
+}
