@@ -224,3 +224,15 @@ async fn starttls_refused_where_no_certificate_exists() {
         "<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>"
     );
 }
+
+#[tokio::test]
+async fn a_stream_error_from_the_client_is_answered_with_the_closing_tag_only() {
+    let server = TcpServer::start("").await;
+    let mut c = XmppClient::plain(server.c2s).await;
+    c.open(HOST).await;
+    c.send("<stream:error><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>")
+        .await;
+    let (text, closed) = c.read_to_close(Duration::from_secs(5)).await;
+    assert!(closed);
+    assert_eq!(text, "</stream:stream>");
+}

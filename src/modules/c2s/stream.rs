@@ -254,6 +254,14 @@ impl C2sStream {
     /// A top-level element arrived.
     pub fn on_stanza(&mut self, el: Element, policies: &HashMap<String, HostPolicy>) -> Vec<Action> {
         let mut out = Vec::new();
+        let open = !matches!(self.phase, Phase::Closed | Phase::AwaitingHeader);
+        if open && el.ns == ns::STREAMS && el.name == "error" {
+            // The peer's stream error ends the stream; Prosody logs it and closes
+            // without an error of its own.
+            self.phase = Phase::Closed;
+            out.push(Action::Close(None));
+            return out;
+        }
         match self.phase {
             Phase::Bound => {
                 out.push(Action::Forward(el));
