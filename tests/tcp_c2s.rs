@@ -128,6 +128,20 @@ async fn direct_tls_offers_no_starttls_and_scram_plus_binds_to_the_channel() {
 }
 
 #[tokio::test]
+async fn no_plus_mechanism_on_tls_1_2() {
+    let server = TcpServer::start("").await;
+    let addr = server.direct_tls.expect("direct TLS listener");
+    let cfg = tcp_support::client_config_versions(&server.ca_path, &[&rustls::version::TLS12]);
+    let mut c = XmppClient::direct_tls_with(addr, cfg).await;
+    let features = c.open(HOST).await;
+    assert!(
+        features.contains("<mechanism>SCRAM-SHA-1</mechanism>"),
+        "{features}"
+    );
+    assert!(!features.contains("PLUS"), "{features}");
+}
+
+#[tokio::test]
 async fn scram_plus_with_another_channels_binding_fails() {
     let server = TcpServer::start("").await;
     server.add_user("alice", "secret");

@@ -105,6 +105,14 @@ VirtualHost "{NOCERT}"
 }
 
 pub fn client_config(ca_path: &Path) -> Arc<rustls::ClientConfig> {
+    client_config_versions(ca_path, rustls::DEFAULT_VERSIONS)
+}
+
+/// A client trusting only the test CA, limited to `versions`.
+pub fn client_config_versions(
+    ca_path: &Path,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<rustls::ClientConfig> {
     let pem = std::fs::read(ca_path).expect("read ca");
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
@@ -112,7 +120,7 @@ pub fn client_config(ca_path: &Path) -> Arc<rustls::ClientConfig> {
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let cfg = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .expect("versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
@@ -142,8 +150,15 @@ impl XmppClient {
     }
 
     pub async fn direct_tls(addr: SocketAddr, ca_path: &Path) -> XmppClient {
+        Self::direct_tls_with(addr, client_config(ca_path)).await
+    }
+
+    pub async fn direct_tls_with(
+        addr: SocketAddr,
+        config: Arc<rustls::ClientConfig>,
+    ) -> XmppClient {
         let s = TcpStream::connect(addr).await.expect("connect");
-        let tls = tokio_rustls::TlsConnector::from(client_config(ca_path))
+        let tls = tokio_rustls::TlsConnector::from(config)
             .connect(ServerName::try_from(HOST).expect("name"), s)
             .await
             .expect("direct TLS handshake");
