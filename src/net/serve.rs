@@ -15,7 +15,6 @@ use crate::modules::http::{CorsSpec, HttpSettings, Router, Scope, TrustedProxies
 use crate::modules::tls::contexts as tls_contexts;
 use crate::modules::websocket::route::{self as ws_route, WebSocketSettings};
 use crate::net::http::{serve_connection, HttpApp, WebSocketCallback, WsRequest};
-use crate::net::listener::BoundListener;
 use crate::net::listener::{bind_all, resolve_addresses, InterfaceOptions, ServiceSpec, SocketOptions};
 use crate::net::settings::{NetworkSettings, SettingValue};
 use crate::net::tcp::{self as c2s_tcp, C2sTls, Socket};
@@ -373,7 +372,7 @@ fn bind_c2s_service(
     net: &NetworkSettings,
     options: SocketOptions,
     spec: &ServiceSpec,
-) -> Result<Vec<BoundListener>, String> {
+) -> Result<Vec<crate::net::listener::BoundListener>, String> {
     let addrs = resolve_addresses(spec, &interface_options(config, spec.name))
         .map_err(|e| e.to_string())?;
     if addrs.is_empty() {
