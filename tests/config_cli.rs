@@ -124,7 +124,7 @@ fn busy_port() -> (std::net::TcpListener, u16) {
 fn run_reports_a_port_in_use_and_exits_1() {
     let (_hold, port) = busy_port();
     let d = tempfile::tempdir().expect("tmp");
-    let cfg = format!("log = \"error\"\nhttp_ports = {{ {port} }}\nhttp_interfaces = {{ \"127.0.0.1\" }}\nhttps_ports = {{}}\nVirtualHost \"example.com\"\n");
+    let cfg = format!("log = \"error\"\nhttp_ports = {{ {port} }}\nhttp_interfaces = {{ \"127.0.0.1\" }}\nhttps_ports = {{}}\nc2s_ports = {{}}\nVirtualHost \"example.com\"\n");
     write(d.path(), "config/prosody.cfg.lua", &cfg);
     let (code, _, err) = lilt(&[], d.path(), &[]);
     assert_eq!(code, 1);
@@ -143,7 +143,7 @@ fn run_applies_the_log_option_and_reports_duplicate_warnings() {
     write(
         d.path(),
         "config/prosody.cfg.lua",
-        &format!("log = {{ {{ levels = {{ min = \"warn\" }}, to = \"file\", filename = \"lilt.log\" }} }}\ndata_path = \"data\"\ndata_path = \"data\"\nhttp_ports = {{ {port} }}\nhttp_interfaces = {{ \"127.0.0.1\" }}\nhttps_ports = {{}}\nVirtualHost \"example.com\"\n"),
+        &format!("log = {{ {{ levels = {{ min = \"warn\" }}, to = \"file\", filename = \"lilt.log\" }} }}\ndata_path = \"data\"\ndata_path = \"data\"\nhttp_ports = {{ {port} }}\nhttp_interfaces = {{ \"127.0.0.1\" }}\nhttps_ports = {{}}\nc2s_ports = {{}}\nVirtualHost \"example.com\"\n"),
     );
     let (code, _, _) = lilt(&["run"], d.path(), &[]);
     assert_eq!(code, 1);

@@ -16,6 +16,7 @@ fn lilt_config() -> String {
     format!(
         r#"
 http_ports = {{ 0 }}
+c2s_ports = {{ }}
 http_interfaces = {{ "127.0.0.1" }}
 https_ports = {{ }}
 data_path = "DATA"

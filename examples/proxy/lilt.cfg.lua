@@ -2,6 +2,9 @@
 http_ports = { 5280 }
 http_interfaces = { "127.0.0.1", "::1" }
 https_ports = { }
+-- Clients reach Lilt only through the proxy's WebSocket endpoint here; remove this line
+-- to also serve classic TCP clients on 5222.
+c2s_ports = { }
 
 -- The proxy connects from loopback; add its address if it runs elsewhere.
 trusted_proxies = { "127.0.0.1", "::1" }

@@ -5,6 +5,7 @@ pub mod http;
 pub mod listener;
 pub mod serve;
 pub mod settings;
+pub mod tcp;
 pub mod tls;
 pub mod websocket;
 

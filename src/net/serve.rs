@@ -14,12 +14,14 @@ use crate::core::Shared;
 use crate::modules::http::{CorsSpec, HttpSettings, Router, Scope, TrustedProxies};
 use crate::modules::openmetrics::{self, metrics, Transport};
 use crate::modules::websocket::options::websocket_option;
+use crate::modules::tls::contexts as tls_contexts;
 use crate::modules::websocket::route::{self as ws_route, WebSocketSettings};
 use crate::net::http::{serve_connection, HttpApp, WebSocketCallback, WsRequest};
 use crate::net::listener::{
     bind_all, resolve_addresses, InterfaceOptions, ServiceSpec, SocketOptions,
 };
 use crate::net::settings::{NetworkSettings, SettingValue};
+use crate::net::tcp::{self as c2s_tcp, C2sTls, Socket};
 use crate::net::tls::{self, CertificateLookup, TlsParams, TlsProfile};
 use crate::net::websocket::{serve as serve_ws, WsInfo};
 
@@ -27,6 +29,8 @@ use crate::net::websocket::{serve as serve_ws, WsInfo};
 pub struct Listeners {
     http: Vec<SocketAddr>,
     https: Vec<SocketAddr>,
+    c2s: Vec<SocketAddr>,
+    c2s_direct_tls: Vec<SocketAddr>,
     tasks: Vec<JoinHandle<()>>,
     sessions: Arc<AtomicUsize>,
 }
@@ -41,7 +45,17 @@ impl Listeners {
         &self.https
     }
 
-    /// Live WebSocket sessions.
+    /// Where the plain c2s (STARTTLS) service listens.
+    pub fn c2s_addrs(&self) -> &[SocketAddr] {
+        &self.c2s
+    }
+
+    /// Where the XEP-0368 direct-TLS c2s service listens.
+    pub fn c2s_direct_tls_addrs(&self) -> &[SocketAddr] {
+        &self.c2s_direct_tls
+    }
+
+    /// Live WebSocket and TCP c2s sessions.
     pub fn sessions(&self) -> usize {
         self.sessions.load(Ordering::Relaxed)
     }
@@ -454,7 +468,8 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
             }));
         }
     }
-    if http.is_empty() && https.is_empty() {
+    let (c2s, c2s_direct_tls) = start_c2s(&shared, &net, &sessions, &mut tasks)?;
+    if http.is_empty() && https.is_empty() && c2s.is_empty() && c2s_direct_tls.is_empty() {
         tracing::error!("Not listening on any ports");
     }
     let mut hosts: Vec<&String> = shared.policies.keys().collect();
@@ -474,9 +489,132 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
     Ok(Listeners {
         http,
         https,
+        c2s,
+        c2s_direct_tls,
         tasks,
         sessions,
     })
+}
+
+/// Binds one c2s service's listeners. A port that cannot be bound is logged and skipped,
+/// as Prosody's portmanager does.
+fn bind_c2s_service(
+    config: &Config,
+    net: &NetworkSettings,
+    options: SocketOptions,
+    spec: &ServiceSpec,
+) -> Result<Vec<crate::net::listener::BoundListener>, String> {
+    let addrs = resolve_addresses(spec, &interface_options(config, spec.name))
+        .map_err(|e| e.to_string())?;
+    if addrs.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(
+        bind_all(spec.name, &addrs, net, options).unwrap_or_else(|e| {
+            tracing::error!("Failed to open {} ports: {e}", spec.name);
+            Vec::new()
+        }),
+    )
+}
+
+/// Runs a session task, counted in `sessions` while it lives.
+fn spawn_counted(
+    sessions: &Arc<AtomicUsize>,
+    fut: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let sessions = sessions.clone();
+    sessions.fetch_add(1, Ordering::Relaxed);
+    tokio::spawn(async move {
+        fut.await;
+        sessions.fetch_sub(1, Ordering::Relaxed);
+    });
+}
+
+/// Prosody 0.12's deprecated name for direct-TLS c2s ports.
+const LEGACY_SSL: ServiceSpec<'static> = ServiceSpec {
+    name: "legacy_ssl",
+    default_ports: &[],
+    private: false,
+};
+
+/// Binds the `c2s` (plain TCP, STARTTLS) and `c2s_direct_tls` (and its old name
+/// `legacy_ssl`) services; returns their addresses.
+fn start_c2s(
+    shared: &Arc<Shared>,
+    net: &NetworkSettings,
+    sessions: &Arc<AtomicUsize>,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<(Vec<SocketAddr>, Vec<SocketAddr>), String> {
+    let config = &shared.config;
+    let g = config.global();
+    let mut hosts: Vec<&str> = shared.policies.keys().map(String::as_str).collect();
+    hosts.sort();
+    // STARTTLS is mod_tls's: only hosts that load it offer it.
+    let tls_hosts: Vec<&str> = hosts
+        .iter()
+        .copied()
+        .filter(|h| shared.policies[*h].modules.contains("tls"))
+        .collect();
+    let tls = Arc::new(C2sTls::new(
+        tls_contexts::starttls_acceptors(config, &tls_hosts),
+        net.ssl_handshake_timeout,
+    ));
+    for line in tls_contexts::unsupported_ssl_options(config) {
+        tracing::warn!("{line}");
+    }
+    let options = SocketOptions {
+        nagle: net.nagle,
+        keepalive: g
+            .boolean("c2s_tcp_keepalives")
+            .or_else(|| g.boolean("tcp_keepalives"))
+            .unwrap_or(true),
+    };
+    let mut c2s = Vec::new();
+    for l in bind_c2s_service(config, net, options, &ServiceSpec::C2S)? {
+        c2s.push(l.local_addr());
+        tracing::info!("Serving c2s on {}", l.local_addr());
+        let (shared, tls, sessions) = (shared.clone(), tls.clone(), sessions.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let (stream, peer) = l.accept().await;
+                let ip = Some(peer.ip());
+                let session =
+                    c2s_tcp::serve(Socket::Plain(stream), ip, shared.clone(), tls.clone());
+                spawn_counted(&sessions, session);
+            }
+        }));
+    }
+    let mut listeners = bind_c2s_service(config, net, options, &ServiceSpec::C2S_DIRECT_TLS)?;
+    listeners.extend(bind_c2s_service(config, net, options, &LEGACY_SSL)?);
+    let mut direct = Vec::new();
+    if listeners.is_empty() {
+        return Ok((c2s, direct));
+    }
+    let Some(acceptor) = tls_contexts::direct_tls_acceptor(config, &hosts) else {
+        tracing::error!("No certificate found for c2s_direct_tls; not listening on it");
+        return Ok((c2s, direct));
+    };
+    for l in listeners {
+        direct.push(l.local_addr());
+        tracing::info!("Serving {} on {}", l.service(), l.local_addr());
+        let (shared, tls, sessions) = (shared.clone(), tls.clone(), sessions.clone());
+        let acceptor = acceptor.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let (stream, peer) = l.accept().await;
+                let (shared, tls) = (shared.clone(), tls.clone());
+                let session = c2s_tcp::serve_direct_tls(
+                    stream,
+                    Some(peer.ip()),
+                    acceptor.clone(),
+                    shared,
+                    tls,
+                );
+                spawn_counted(&sessions, session);
+            }
+        }));
+    }
+    Ok((c2s, direct))
 }
 
 /// A TLS acceptor for the https service: the service certificate as default, each host's

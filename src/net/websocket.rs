@@ -504,6 +504,8 @@ impl Conn {
                     continue;
                 }
                 Action::Close(err) => return self.close_with(err),
+                // STARTTLS is never offered on WebSocket; the stream already refused it.
+                Action::StartTls => continue,
                 Action::Forward(el) => {
                     metrics().stanza_in();
                     let _ = self.shared.core_tx.send(CoreMsg::Stanza {

@@ -30,6 +30,7 @@ pub fn base_config(extra_global: &str) -> String {
         r#"
 http_ports = {{ 0 }}
 https_ports = {{ }}
+c2s_ports = {{ }}
 data_path = "data"
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true

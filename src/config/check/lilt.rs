@@ -15,6 +15,7 @@ pub(super) fn run(config: &Config, report: &mut Report) {
     limits_websocket(config, report);
     cors_overrides(config, report);
     saslauth_note(config, report);
+    tls_options(config, report);
 }
 
 fn unknown_and_extensions(config: &Config, report: &mut Report) {
@@ -179,5 +180,12 @@ fn saslauth_note(config: &Config, report: &mut Report) {
                  websocket is active unless modules_disabled names it"
             ));
         }
+    }
+}
+
+/// `ssl`-style tables with LuaSec keys rustls cannot honour (the tcp slice's list).
+fn tls_options(config: &Config, report: &mut Report) {
+    for line in crate::modules::tls::contexts::unsupported_ssl_options(config) {
+        report.warning(line);
     }
 }

@@ -5,10 +5,12 @@
 //! bind results) and returns [`Action`]s for its driver. Bound sessions hand every
 //! stanza to the core.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::core::shared::HostPolicy;
 use crate::modules::saslauth::{self, Negotiation, Step};
+use crate::modules::tls::{self as mod_tls, TlsOffer, Transport};
 use crate::xml::Element;
 use crate::xmpp::error::{stanza_error_reply, stream_error};
 use crate::xmpp::jid::{nameprep, resourceprep};
@@ -46,6 +48,9 @@ pub enum Action {
     },
     /// A stanza of a bound session, for the core.
     Forward(Element),
+    /// `<proceed/>` was queued: write it, run the TLS handshake on the socket, reset the
+    /// parser and call [`C2sStream::on_tls_established`] (or drop the connection).
+    StartTls,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +70,10 @@ pub struct C2sStream {
     username: Option<String>,
     full_jid: Option<String>,
     sasl: Option<Negotiation>,
+    /// Hosts with a STARTTLS context; `None` when the transport cannot upgrade.
+    starttls_hosts: Option<Arc<HashSet<String>>>,
+    /// The connection's `tls-exporter` value, offered for SCRAM-*-PLUS.
+    exporter: Option<Vec<u8>>,
 }
 
 impl C2sStream {
@@ -76,6 +85,49 @@ impl C2sStream {
             username: None,
             full_jid: None,
             sasl: None,
+            starttls_hosts: None,
+            exporter: None,
+        }
+    }
+
+    /// A plain TCP stream that may upgrade with STARTTLS for the hosts in `hosts`.
+    pub fn with_starttls(mut self, hosts: Arc<HashSet<String>>) -> Self {
+        self.starttls_hosts = Some(hosts);
+        self
+    }
+
+    /// The `tls-exporter` channel binding value (direct TLS sets it at the start).
+    pub fn set_channel_binding(&mut self, exporter: Option<Vec<u8>>) {
+        self.exporter = exporter;
+    }
+
+    /// The STARTTLS handshake finished: the stream is secure and the client must send a
+    /// new header.
+    pub fn on_tls_established(&mut self, exporter: Option<Vec<u8>>) {
+        self.secure = true;
+        self.starttls_hosts = None;
+        self.exporter = exporter;
+        self.phase = Phase::AwaitingHeader;
+    }
+
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// What mod_tls needs to decide about this stream on `host`.
+    fn tls_offer(&self, host: &str, policy: &HostPolicy) -> TlsOffer {
+        TlsOffer {
+            transport: if self.starttls_hosts.is_some() {
+                Transport::Tcp
+            } else {
+                Transport::WebSocket
+            },
+            secure: self.secure,
+            has_context: self
+                .starttls_hosts
+                .as_ref()
+                .is_some_and(|h| h.contains(host)),
+            required: policy.require_encryption,
         }
     }
 
@@ -173,8 +225,16 @@ impl C2sStream {
         self.phase = Phase::Open;
 
         let mut features = Element::new("features", ns::STREAMS);
+        let host = self.host.clone().unwrap_or_default();
+        if self.tls_offer(&host, policy).can_starttls() {
+            let mut starttls = Element::new("starttls", mod_tls::NS_TLS);
+            if policy.require_encryption {
+                starttls.push_child(Element::new("required", mod_tls::NS_TLS));
+            }
+            features.push_child(starttls);
+        }
         if self.username.is_none() {
-            let mechs = saslauth::offered_mechanisms(policy, self.secure);
+            let mechs = saslauth::offered_mechanisms(policy, self.secure, self.exporter.is_some());
             if !mechs.is_empty() {
                 features.push_child(saslauth::mechanisms_feature(&mechs));
             }
@@ -212,6 +272,14 @@ impl C2sStream {
         policies: &HashMap<String, HostPolicy>,
     ) -> Vec<Action> {
         let mut out = Vec::new();
+        let open = !matches!(self.phase, Phase::Closed | Phase::AwaitingHeader);
+        if open && el.ns == ns::STREAMS && el.name == "error" {
+            // The peer's stream error ends the stream; Prosody logs it and closes
+            // without an error of its own.
+            self.phase = Phase::Closed;
+            out.push(Action::Close(None));
+            return out;
+        }
         match self.phase {
             Phase::Bound => {
                 out.push(Action::Forward(el));
@@ -221,12 +289,33 @@ impl C2sStream {
             Phase::Open | Phase::Binding => {}
         }
         let host = self.host.clone().unwrap_or_default();
+        if mod_tls::is_starttls_request(&el.name, &el.ns) && self.username.is_none() {
+            let offer = match policies.get(&host) {
+                Some(policy) => self.tls_offer(&host, policy),
+                None => return out,
+            };
+            match offer.respond() {
+                mod_tls::StarttlsReply::Proceed => {
+                    self.phase = Phase::AwaitingHeader;
+                    out.push(Action::Send(Element::new("proceed", mod_tls::NS_TLS)));
+                    out.push(Action::StartTls);
+                }
+                mod_tls::StarttlsReply::Failure => {
+                    self.phase = Phase::Closed;
+                    out.push(Action::Send(Element::new("failure", mod_tls::NS_TLS)));
+                    out.push(Action::Close(None));
+                }
+            }
+            return out;
+        }
         if el.ns == ns::SASL && self.username.is_none() {
             let Some(policy) = policies.get(&host) else {
                 return out;
             };
             let step = match el.name.as_str() {
-                "auth" => saslauth::start(policy, self.secure, &host, &el),
+                "auth" => {
+                    saslauth::start(policy, self.secure, &host, &el, self.exporter.as_deref())
+                }
                 "response" => saslauth::response(self.sasl.take(), &el),
                 "abort" => {
                     self.sasl = None;

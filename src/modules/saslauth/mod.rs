@@ -22,17 +22,25 @@ use crate::xmpp::sasl::{
 pub const NOT_AUTHORIZED_TEXT: &str =
     "Unable to authorize you with the authentication credentials you've sent.";
 
-/// The mechanisms offered to a session with this policy and security.
-pub fn offered_mechanisms(policy: &HostPolicy, secure: bool) -> Vec<&'static str> {
+/// The mechanisms offered to a session with this policy and security. The `-PLUS`
+/// variant is offered only when the transport supplies a `tls-exporter` value
+/// (`channel_binding`), which only a TLS connection can.
+pub fn offered_mechanisms(
+    policy: &HostPolicy,
+    secure: bool,
+    channel_binding: bool,
+) -> Vec<&'static str> {
     if !secure && policy.require_encryption {
         return Vec::new();
     }
-    let scram = match policy.password_hash {
-        ScramHash::Sha1 => "SCRAM-SHA-1",
-        ScramHash::Sha256 => "SCRAM-SHA-256",
+    let (scram, plus) = match policy.password_hash {
+        ScramHash::Sha1 => ("SCRAM-SHA-1", "SCRAM-SHA-1-PLUS"),
+        ScramHash::Sha256 => ("SCRAM-SHA-256", "SCRAM-SHA-256-PLUS"),
     };
+    let plus = channel_binding.then_some(plus);
     ["PLAIN", scram]
         .into_iter()
+        .chain(plus)
         .filter(|m| !policy.disabled_mechanisms.contains(*m))
         .filter(|m| secure || !policy.insecure_mechanisms.contains(*m))
         .collect()
@@ -105,10 +113,17 @@ pub enum Step {
     Success { username: String, success: Element },
 }
 
-/// Starts a negotiation for `<auth mechanism=..>`.
-pub fn start(policy: &HostPolicy, secure: bool, host: &str, auth: &Element) -> Step {
+/// Starts a negotiation for `<auth mechanism=..>`. `exporter` is the connection's
+/// `tls-exporter` value when it has one (channel binding for `-PLUS`).
+pub fn start(
+    policy: &HostPolicy,
+    secure: bool,
+    host: &str,
+    auth: &Element,
+    exporter: Option<&[u8]>,
+) -> Step {
     let mech = auth.attr("mechanism").unwrap_or("").to_owned();
-    let offered = offered_mechanisms(policy, secure);
+    let offered = offered_mechanisms(policy, secure, exporter.is_some());
     if !offered.contains(&mech.as_str()) {
         let known = mech == "PLAIN" || mech.starts_with("SCRAM-SHA-");
         let insecure_refusal =
@@ -140,7 +155,9 @@ pub fn start(policy: &HostPolicy, secure: bool, host: &str, auth: &Element) -> S
         };
     }
     let hash = policy.password_hash;
-    match ScramServer::new(hash).client_first(&payload) {
+    let plus = mech.ends_with("-PLUS");
+    let server = ScramServer::new(hash).with_channel_binding(exporter.map(<[u8]>::to_vec), plus);
+    match server.client_first(&payload) {
         Ok((server, username)) => match nodeprep(&username) {
             Ok(u) => Step::LoadScram {
                 username: u.clone(),
@@ -151,7 +168,7 @@ pub fn start(policy: &HostPolicy, secure: bool, host: &str, auth: &Element) -> S
             },
             Err(_) => Step::Send(failure("not-authorized", Some(NOT_AUTHORIZED_TEXT)), None),
         },
-        Err(e) => Step::Send(failure(e.condition(), None), None),
+        Err(e) => Step::Send(failure(e.condition(), e.text()), None),
     }
 }
 
@@ -204,7 +221,13 @@ pub fn response(negotiation: Option<Negotiation>, el: &Element) -> Step {
         },
         Err(e) => {
             let cond = e.condition();
-            let text = (cond == "not-authorized").then_some(NOT_AUTHORIZED_TEXT);
+            // Prosody words bad credentials its own way; other failures keep the
+            // mechanism's text (e.g. "Invalid channel binding value.").
+            let text = if cond == "not-authorized" {
+                Some(NOT_AUTHORIZED_TEXT)
+            } else {
+                e.text()
+            };
             Step::Send(failure(cond, text), None)
         }
     }

@@ -9,7 +9,10 @@
 //! parser and waits for a fresh stream header; the session is then marked secure. If TLS
 //! is impossible the answer is `<failure/>` and the stream is closed. STARTTLS is never
 //! offered on direct TLS, WebSocket or BOSH. The decisions and the XML are here, sans IO;
-//! the socket upgrade is the transport's part and is not written yet.
+//! [`contexts`] builds the acceptors from the configuration and `net::tcp` upgrades the
+//! socket.
+
+pub mod contexts;
 
 /// The STARTTLS namespace.
 pub const NS_TLS: &str = "urn:ietf:params:xml:ns:xmpp-tls";
@@ -177,3 +180,6 @@ mod tests {
         assert!(!is_starttls_request("proceed", NS_TLS));
     }
 }
+
+#[cfg(test)]
+mod stream_tests;

@@ -8,7 +8,7 @@ mod scram;
 
 pub use hashes::{derive_credentials, ScramCredentials, ScramHash};
 pub use plain::{parse_plain, PlainCredentials};
-pub use scram::{ScramAwaitCreds, ScramAwaitFinal, ScramServer, DEFAULT_ITERATIONS};
+pub use scram::{ScramAwaitCreds, ScramAwaitFinal, ScramServer, DEFAULT_ITERATIONS, TLS_EXPORTER};
 
 /// Prosody's text for bad credentials, shown to clients in `<failure><text>`.
 pub const NOT_AUTHORIZED_TEXT: &str =

@@ -1,7 +1,8 @@
 //! SCRAM-SHA-1 and SCRAM-SHA-256 server side (RFC 5802, RFC 7677) as a chain of states
 //! that consume themselves: client-first -> (credentials lookup) -> server-first ->
-//! client-final -> server-final. No channel binding yet (there is none over WebSocket); the
-//! gs2 header is kept so that -PLUS with tls-exporter can append its binding data here.
+//! client-final -> server-final. The -PLUS variants bind to the TLS channel with
+//! `tls-exporter` (RFC 9266): the driver supplies the exporter value and the client's `c=`
+//! must be its gs2 header followed by exactly that value.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -25,13 +26,22 @@ const MISSING_ATTRIBUTE: &str = "Missing an attribute(p, r or c) in SASL message
 #[derive(Debug, Clone)]
 pub struct ScramServer {
     hash: ScramHash,
+    /// The `tls-exporter` value of this connection, when channel binding is available.
+    exporter: Option<Vec<u8>>,
+    /// The client chose a `-PLUS` mechanism.
+    plus: bool,
 }
+
+/// The only channel binding type Lilt supports (tls-unique does not exist in TLS 1.3).
+pub const TLS_EXPORTER: &str = "tls-exporter";
 
 /// Waiting for the caller to look up the user's credentials.
 #[derive(Debug, Clone)]
 pub struct ScramAwaitCreds {
     hash: ScramHash,
     gs2_header: String,
+    /// Channel binding data appended to the gs2 header in the expected `c=` value.
+    cbind_data: Vec<u8>,
     authzid: Option<String>,
     client_first_bare: String,
     client_nonce: String,
@@ -42,6 +52,7 @@ pub struct ScramAwaitCreds {
 pub struct ScramAwaitFinal {
     hash: ScramHash,
     gs2_header: String,
+    cbind_data: Vec<u8>,
     /// `client-first-message-bare "," server-first-message`, the fixed part of AuthMessage.
     auth_prefix: String,
     nonce: String,
@@ -62,7 +73,20 @@ impl fmt::Debug for ScramAwaitFinal {
 
 impl ScramServer {
     pub fn new(hash: ScramHash) -> ScramServer {
-        ScramServer { hash }
+        ScramServer {
+            hash,
+            exporter: None,
+            plus: false,
+        }
+    }
+
+    /// Channel binding for this exchange: `exporter` is the connection's `tls-exporter`
+    /// value (None when the stream has none, so no -PLUS was offered) and `plus` says the
+    /// client picked a `-PLUS` mechanism.
+    pub fn with_channel_binding(mut self, exporter: Option<Vec<u8>>, plus: bool) -> ScramServer {
+        self.exporter = exporter;
+        self.plus = plus;
+        self
     }
 
     /// Parses `gs2-header client-first-message-bare`; returns the next state and the
@@ -70,17 +94,32 @@ impl ScramServer {
     pub fn client_first(self, msg: &[u8]) -> Result<(ScramAwaitCreds, String), SaslError> {
         let msg = std::str::from_utf8(msg).map_err(|_| SaslError::MalformedRequest(""))?;
         let (cbflag, rest) = msg.split_once(',').ok_or(SaslError::MalformedRequest(""))?;
-        match cbflag {
-            // "y": the client could bind but believes we cannot — true, we offer no -PLUS.
-            "n" | "y" => {}
-            // Extension point: SCRAM-*-PLUS (tls-exporter) would accept "p=<name>" here.
-            _ if cbflag.starts_with("p=") => {
+        let cbind_data = match (cbflag, self.plus) {
+            ("n", false) => Vec::new(),
+            // "y": the client could bind but believes we cannot. If we offered -PLUS,
+            // someone removed it from the features on the way: a downgrade (RFC 5802 §6).
+            ("y", false) if self.exporter.is_none() => Vec::new(),
+            ("y", false) => {
+                return Err(SaslError::MalformedRequest(
+                    "Channel binding isn't supported at this time.",
+                ))
+            }
+            (_, true) if cbflag == "p=tls-exporter" => match &self.exporter {
+                Some(data) => data.clone(),
+                None => {
+                    return Err(SaslError::MalformedRequest(
+                        "Channel binding isn't supported at this time.",
+                    ))
+                }
+            },
+            (_, _) if cbflag.starts_with("p=") => {
                 return Err(SaslError::MalformedRequest(
                     "Proposed channel binding type isn't supported.",
                 ))
             }
+            // A -PLUS mechanism without binding, or a flag that is not n/y/p=.
             _ => return Err(SaslError::MalformedRequest("")),
-        }
+        };
         let (authzid, bare) = rest
             .split_once(',')
             .ok_or(SaslError::MalformedRequest(""))?;
@@ -112,6 +151,7 @@ impl ScramServer {
         let state = ScramAwaitCreds {
             hash: self.hash,
             gs2_header: gs2_header.to_owned(),
+            cbind_data,
             authzid,
             client_first_bare: bare.to_owned(),
             client_nonce: nonce.to_owned(),
@@ -206,6 +246,7 @@ impl ScramAwaitCreds {
         let next = ScramAwaitFinal {
             hash: self.hash,
             gs2_header: self.gs2_header,
+            cbind_data: self.cbind_data,
             auth_prefix,
             nonce,
             stored_key,
@@ -246,10 +287,12 @@ impl ScramAwaitFinal {
         let (Some(cbind), Some(nonce)) = (cbind, nonce) else {
             return Err(SaslError::MalformedRequest(MISSING_ATTRIBUTE));
         };
-        // Without channel binding the c= value is exactly the client's gs2 header.
+        // c= is the client's gs2 header followed by the binding data (none without -PLUS).
+        let mut expected = self.gs2_header.as_bytes().to_vec();
+        expected.extend_from_slice(&self.cbind_data);
         let cbind_ok = B64
             .decode(cbind)
-            .is_ok_and(|c| constant_time_eq(&c, self.gs2_header.as_bytes()));
+            .is_ok_and(|c| constant_time_eq(&c, &expected));
         if !cbind_ok {
             return Err(SaslError::MalformedRequest(
                 "Invalid channel binding value.",
@@ -293,3 +336,7 @@ impl ScramAwaitFinal {
 #[cfg(test)]
 #[path = "scram_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "scram_plus_tests.rs"]
+mod plus_tests;
