@@ -13,8 +13,8 @@ use crate::config::{Config, Value};
 use crate::core::Shared;
 use crate::modules::http::{CorsSpec, HttpSettings, Router, Scope, TrustedProxies};
 use crate::modules::openmetrics::{self, metrics, Transport};
-use crate::modules::websocket::options::websocket_option;
 use crate::modules::tls::contexts as tls_contexts;
+use crate::modules::websocket::options::websocket_option;
 use crate::modules::websocket::route::{self as ws_route, WebSocketSettings};
 use crate::net::http::{serve_connection, HttpApp, WebSocketCallback, WsRequest};
 use crate::net::listener::{

@@ -20,8 +20,10 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::core::{BindRequest, CoreMsg, Outbound, Shared};
 use crate::modules::c2s::stream::{Action, C2sStream};
+use crate::modules::limits::{SessionKind, SessionLimits};
 use crate::xml::{Element, Limits, StreamEvent, StreamParser, XmlError};
 use crate::xmpp::error::stream_error;
+use crate::xmpp::ns;
 pub use socket::Socket;
 
 /// Prosody reads at most this much at a time, which is what makes the unconsumed-bytes
@@ -93,6 +95,8 @@ struct Conn {
     /// The client opened a stream at least once (keepalives only make sense then).
     opened: bool,
     closing_since: Option<Instant>,
+    /// mod_limits: read rate (`limits.c2s`) and failed-login throttling.
+    limits: SessionLimits,
 }
 
 /// Runs one c2s TCP session (plain, or already TLS for direct TLS) to its end.
@@ -120,8 +124,11 @@ pub async fn serve(mut sock: Socket, ip: Option<IpAddr>, shared: Arc<Shared>, tl
         header_sent: false,
         opened: false,
         closing_since: None,
+        limits: SessionLimits::new(&shared, SessionKind::C2s, ip),
         shared,
     };
+    // While throttled the socket is simply not read: back-pressure, no buffering.
+    let mut read_resume: Option<Instant> = None;
     let secs = |s: f64| Duration::from_secs_f64(s.max(0.001));
     let read_timeout = secs(c2s.read_timeout);
     let send_timeout = secs(c2s.send_timeout);
@@ -140,13 +147,20 @@ pub async fn serve(mut sock: Socket, ip: Option<IpAddr>, shared: Arc<Shared>, tl
     loop {
         let closing_deadline = conn.closing_since.map(|t| t + close_timeout);
         let flow = tokio::select! {
-            r = sock.read(&mut rbuf) => match r {
+            _ = tokio::time::sleep_until(read_resume.unwrap_or(unauth_deadline)), if read_resume.is_some() => {
+                read_resume = None;
+                Flow::Continue
+            }
+            r = sock.read(&mut rbuf), if read_resume.is_none() => match r {
                 Ok(0) | Err(_) => {
                     reason = Some("connection closed".into());
                     break;
                 }
                 Ok(n) => {
                     idle_deadline = Instant::now() + read_timeout;
+                    if let Some(pause) = conn.limits.after_read(n) {
+                        read_resume = Some(Instant::now() + pause);
+                    }
                     conn.on_data(&rbuf[..n]).await
                 }
             },
@@ -325,6 +339,9 @@ impl Conn {
                     continue;
                 }
                 Action::Send(el) => {
+                    if el.ns == ns::SASL && el.name == "failure" {
+                        self.limits.on_sasl_failure(&self.shared, &el);
+                    }
                     self.send(&el);
                     continue;
                 }
@@ -337,7 +354,9 @@ impl Conn {
                     });
                     continue;
                 }
-                Action::Authenticated { .. } => {
+                Action::Authenticated { username } => {
+                    let host = self.stream.host().unwrap_or_default().to_owned();
+                    self.limits.on_authenticated(&self.shared, &host, &username);
                     self.parser.reset();
                     self.parser
                         .set_max_stanza_bytes(self.shared.c2s.stanza_size_limit);
@@ -345,10 +364,18 @@ impl Conn {
                     continue;
                 }
                 Action::LoadScram { username } => {
+                    let host = self.stream.host().unwrap_or_default().to_owned();
+                    if let Some(e) = self.limits.refuse_login(&self.shared, &host, &username) {
+                        return self.close_with(Some(e));
+                    }
                     let creds = self.load_scram(username).await;
                     self.stream.on_scram_loaded(creds)
                 }
                 Action::VerifyPlain { username, password } => {
+                    let host = self.stream.host().unwrap_or_default().to_owned();
+                    if let Some(e) = self.limits.refuse_login(&self.shared, &host, &username) {
+                        return self.close_with(Some(e));
+                    }
                     let ok = self.verify_plain(username, password).await;
                     self.stream.on_plain_checked(ok)
                 }

@@ -12,7 +12,7 @@ use tracing::Instrument;
 
 use crate::core::{BindRequest, CoreMsg, Outbound, Shared};
 use crate::modules::c2s::stream::{Action, C2sStream};
-use crate::modules::limits::{ReadGate, SessionKind};
+use crate::modules::limits::{SessionKind, SessionLimits};
 use crate::modules::openmetrics::{metrics, monitor, LimitKind, Transport};
 use crate::modules::websocket::conversion::{frame_to_stream, open_frame, CLOSE_FRAME};
 use crate::modules::websocket::framing::{
@@ -92,10 +92,8 @@ struct Conn {
     max_frame_size: Option<usize>,
     /// Why the connection failed, for monitoring (`None`: ended normally).
     failure: Option<&'static str>,
-    /// mod_limits: how long to stop reading after each read.
-    gate: ReadGate,
-    /// The account a SASL exchange in progress is for (failed-login throttling).
-    auth_account: Option<String>,
+    /// mod_limits: read rate and failed-login throttling.
+    limits: SessionLimits,
 }
 
 /// The reading half of a session's socket.
@@ -183,20 +181,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         keepalive,
         max_frame_size: edge.max_frame_size,
         failure: None,
-        gate: {
-            let rate = shared
-                .limits
-                .as_ref()
-                .and_then(|l| l.for_session_type(SessionKind::WebSocket));
-            let resolution = shared
-                .limits
-                .as_ref()
-                .map(|l| l.resolution())
-                .unwrap_or(Duration::from_secs(1));
-            ReadGate::new(rate, resolution, std::time::Instant::now())
-                .with_counters(shared.limit_counters.clone())
-        },
-        auth_account: None,
+        limits: SessionLimits::new(&shared, SessionKind::WebSocket, info.ip),
         info,
         shared,
     };
@@ -242,7 +227,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                             conn.keepalive.on_receive(Instant::now().into_std());
                             stats.bytes_in += n as u64;
                             metrics().bytes_in(Transport::Websocket, n);
-                            if let Some(pause) = conn.gate.after_read(n, std::time::Instant::now()) {
+                            if let Some(pause) = conn.limits.after_read(n) {
                                 metrics().limit_hit(LimitKind::Rate);
                                 read_resume = Some(Instant::now() + pause);
                             }
@@ -498,7 +483,7 @@ impl Conn {
                 }
                 Action::Send(el) => {
                     if el.ns == ns::SASL && el.name == "failure" {
-                        self.auth_failed(&el);
+                        self.limits.on_sasl_failure(&self.shared, &el);
                     }
                     self.send_element(&el);
                     continue;
@@ -515,22 +500,25 @@ impl Conn {
                     continue;
                 }
                 Action::Authenticated { username } => {
-                    self.auth_succeeded(&username);
+                    let host = self.stream.host().unwrap_or_default().to_owned();
+                    self.limits.on_authenticated(&self.shared, &host, &username);
                     self.parser.reset();
                     self.parser
                         .set_max_stanza_bytes(self.shared.c2s.stanza_size_limit);
                     continue;
                 }
                 Action::LoadScram { username } => {
-                    if let Some(flow) = self.auth_refused(&username) {
-                        return flow;
+                    let host = self.stream.host().unwrap_or_default().to_owned();
+                    if let Some(e) = self.limits.refuse_login(&self.shared, &host, &username) {
+                        return self.close_with(Some(e));
                     }
                     let creds = self.load_scram(username).await;
                     self.stream.on_scram_loaded(creds)
                 }
                 Action::VerifyPlain { username, password } => {
-                    if let Some(flow) = self.auth_refused(&username) {
-                        return flow;
+                    let host = self.stream.host().unwrap_or_default().to_owned();
+                    if let Some(e) = self.limits.refuse_login(&self.shared, &host, &username) {
+                        return self.close_with(Some(e));
                     }
                     let ok = self.verify_plain(username, password).await;
                     self.stream.on_plain_checked(ok)
@@ -548,60 +536,6 @@ impl Conn {
             actions.splice(i..i, more);
         }
         Flow::Continue
-    }
-
-    fn account_jid(&self, username: &str) -> String {
-        format!("{username}@{}", self.stream.host().unwrap_or_default())
-    }
-
-    /// Failed-login throttling: refuses with `policy-violation` when this IP or account
-    /// has used up its attempts.
-    fn auth_refused(&mut self, username: &str) -> Option<Flow> {
-        let ip = self.info.ip?;
-        let account = self.account_jid(username);
-        self.auth_account = Some(account.clone());
-        let check = self
-            .shared
-            .auth_throttle
-            .lock()
-            .map(|t| t.check(ip, Some(&account), std::time::Instant::now()))
-            .ok();
-        match check {
-            Some(Err(refusal)) => {
-                tracing::warn!(%ip, account, "login refused: {}", refusal.text());
-                self.shared.limit_counters.record_auth_refusal();
-                Some(self.close_with(Some(stream_error(
-                    refusal.condition(),
-                    Some(&refusal.text()),
-                    None,
-                ))))
-            }
-            _ => None,
-        }
-    }
-
-    fn auth_failed(&mut self, failure: &Element) {
-        let (Some(ip), Some(account)) = (self.info.ip, self.auth_account.take()) else {
-            return;
-        };
-        if failure.get_child("not-authorized", ns::SASL).is_none() {
-            return;
-        }
-        if let Ok(mut t) = self.shared.auth_throttle.lock() {
-            t.record_failure(ip, Some(&account), std::time::Instant::now());
-        }
-    }
-
-    fn auth_succeeded(&mut self, username: &str) {
-        let account = self.account_jid(username);
-        self.auth_account = None;
-        if let (Some(ip), Ok(mut t)) = (self.info.ip, self.shared.auth_throttle.lock()) {
-            t.record_success(ip, &account, std::time::Instant::now());
-        }
-        let host = self.stream.host().unwrap_or_default().to_owned();
-        if self.shared.is_unlimited(&host, &account) {
-            self.gate.lift();
-        }
     }
 
     async fn load_scram(&self, username: String) -> Option<crate::xmpp::sasl::ScramCredentials> {

@@ -34,6 +34,7 @@
 pub mod auth;
 pub mod metrics;
 pub mod parse;
+pub mod session;
 pub mod throttle;
 mod unlimited;
 
@@ -43,5 +44,6 @@ pub use parse::{
     Burst, LimitValue, LimitsConfig, LimitsDiagnostic, Rate, SessionKind, DEFAULT_BURST_SECS,
     DEFAULT_C2S_RATE, DEFAULT_RESOLUTION_SECS, DEFAULT_S2SIN_RATE, FALLBACK_RATE,
 };
+pub use session::SessionLimits;
 pub use throttle::{Decision, ReadGate, TokenBucket};
 pub use unlimited::UnlimitedJids;
