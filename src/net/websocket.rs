@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use crate::core::{BindRequest, CoreMsg, Outbound, Shared};
 use crate::modules::c2s::stream::{Action, C2sStream};
+use crate::modules::register;
 use crate::modules::websocket::conversion::{frame_to_stream, open_frame, CLOSE_FRAME};
 use crate::modules::websocket::framing::{
     encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
@@ -348,6 +349,16 @@ impl Conn {
                 Action::VerifyPlain { username, password } => {
                     let ok = self.verify_plain(username, password).await;
                     self.stream.on_plain_checked(ok)
+                }
+                Action::Register { username, password, iq } => {
+                    let shared = self.shared.clone();
+                    let host = self.stream.host().unwrap_or_default().to_owned();
+                    let created = tokio::task::spawn_blocking(move || {
+                        register::ibr::create_account(&shared, &host, &username, &password)
+                    })
+                    .await
+                    .unwrap_or_else(|e| Err(register::ibr::CreateError::Failed(e.to_string())));
+                    vec![Action::Send(register::ibr::creation_reply(&iq, &created))]
                 }
                 Action::Bind { resource, iq } => {
                     let result = self.bind(resource).await;

@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use crate::core::shared::HostPolicy;
+use crate::modules::register::ibr;
 use crate::modules::saslauth::{self, Negotiation, Step};
 use crate::xml::Element;
 use crate::xmpp::error::{stanza_error_reply, stream_error};
@@ -34,6 +35,13 @@ pub enum Action {
     /// SASL succeeded: reset the parser and use the authenticated size limit.
     Authenticated { username: String },
     Bind { resource: String, iq: Element },
+    /// In-band registration asks for a new account; answer `iq` with
+    /// `register::ibr::creation_reply` once `register::ibr::create_account` ran.
+    Register {
+        username: String,
+        password: String,
+        iq: Element,
+    },
     /// A stanza of a bound session, for the core.
     Forward(Element),
 }
@@ -164,6 +172,9 @@ impl C2sStream {
             if !mechs.is_empty() {
                 features.push_child(saslauth::mechanisms_feature(&mechs));
             }
+            if ibr::offers_feature(policy, self.secure) {
+                features.push_child(ibr::feature());
+            }
         } else {
             features.push_child(
                 Element::new("bind", ns::BIND).with_child(Element::new("required", ns::BIND)),
@@ -172,6 +183,10 @@ impl C2sStream {
                 Element::new("session", ns::SESSION)
                     .with_child(Element::new("optional", ns::SESSION)),
             );
+            // mod_csi offers the feature only when a handler (csi_simple) is loaded.
+            if policy.modules.contains("csi_simple") {
+                features.push_child(Element::new("csi", ns::CSI));
+            }
         }
         if features.child_elements().next().is_none() {
             self.close(
@@ -254,6 +269,19 @@ impl C2sStream {
                 }
             }
             return out;
+        }
+        if self.username.is_none() && ibr::is_register_iq(&el) {
+            if let Some(policy) = policies.get(&host) {
+                match ibr::pre_auth(policy, self.secure, &el) {
+                    ibr::PreAuth::Reply(r) => out.push(Action::Send(r)),
+                    ibr::PreAuth::Create { username, password } => out.push(Action::Register {
+                        username,
+                        password,
+                        iq: el,
+                    }),
+                }
+                return out;
+            }
         }
         if matches!(el.name.as_str(), "message" | "presence" | "iq") {
             let t = el.attr("type").unwrap_or("");
