@@ -8,6 +8,8 @@ use crate::xml::Element;
 use crate::xmpp::ns;
 
 pub const VCARD4: &str = "urn:ietf:params:xml:ns:vcard-4.0";
+/// The PEP node of the vCard4 (XEP-0292); its payload is in [`VCARD4`].
+pub const VCARD4_NODE: &str = "urn:xmpp:vcard4";
 pub const AVATAR_DATA: &str = "urn:xmpp:avatar:data";
 pub const AVATAR_META: &str = "urn:xmpp:avatar:metadata";
 pub const NICK: &str = "http://jabber.org/protocol/nick";

@@ -22,7 +22,7 @@ use crate::xml::Element;
 use crate::xmpp::error::stanza_error_reply;
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
-use convert::{to_vcard4, to_vcard_temp, Avatar, Sources, AVATAR_DATA, AVATAR_META, NICK, VCARD4};
+use convert::{to_vcard4, to_vcard_temp, Avatar, Sources, AVATAR_DATA, AVATAR_META, NICK, VCARD4_NODE};
 use pep::Pep;
 
 pub fn load(core: &mut Core, host: &str) {
@@ -108,7 +108,7 @@ fn may_read(pep: &Pep<'_>, node: &str, requester: &str) -> bool {
 pub fn read_vcard(store: &InternalStore, host: &str, owner: &str, requester: &str) -> Element {
     let pep = Pep { store, host, user: owner };
     let get = |node: &str| may_read(&pep, node, requester).then(|| pep.last_item(node)).flatten();
-    let vcard4 = get(VCARD4);
+    let vcard4 = get(VCARD4_NODE);
     let nick = if vcard4.is_none() { get(NICK) } else { None };
     let meta = get(AVATAR_META);
     let data = meta.as_ref().and_then(|(id, m)| {
@@ -139,7 +139,7 @@ fn save(pep: &Pep<'_>, vcard4: Option<&Element>, avatar: Option<Option<Avatar>>)
         }
     }
     if let Some(v) = vcard4 {
-        pep.publish(VCARD4, "current", v)?;
+        pep.publish(VCARD4_NODE, "current", v)?;
     }
     Ok(())
 }
@@ -153,7 +153,7 @@ pub fn migrate(store: &InternalStore, host: &str, user: &str) -> Result<(), Stor
     let pep = Pep { store, host, user };
     if let Some(temp) = deserialize(&old) {
         let (v4, avatar) = to_vcard4(&temp);
-        let vcard4 = pep.last_item(VCARD4).is_none().then_some(v4);
+        let vcard4 = pep.last_item(VCARD4_NODE).is_none().then_some(v4);
         let has_avatar = pep.last_item(AVATAR_META).is_some() || pep.last_item(AVATAR_DATA).is_some();
         let avatar = (!has_avatar).then_some(avatar);
         if vcard4.is_some() || avatar.is_some() {
