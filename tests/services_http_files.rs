@@ -39,14 +39,21 @@ async fn root_serves_the_index_file_as_html() {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert_eq!(header(&head, "content-type"), Some("text/html"), "{head}");
     assert_eq!(body, "<h1>hi</h1>");
-    assert!(header(&head, "etag").is_some() && header(&head, "last-modified").is_some(), "{head}");
+    assert!(
+        header(&head, "etag").is_some() && header(&head, "last-modified").is_some(),
+        "{head}"
+    );
 }
 
 #[tokio::test]
 async fn scripts_get_their_content_type_and_subdirectories_their_index() {
     let s = server().await;
     let (head, body) = http_get(s.addr, &get("/app.js")).await;
-    assert_eq!(header(&head, "content-type"), Some("application/javascript"), "{head}");
+    assert_eq!(
+        header(&head, "content-type"),
+        Some("application/javascript"),
+        "{head}"
+    );
     assert_eq!(body, "let x = 1;");
     let (head, body) = http_get(s.addr, &get("/sub/")).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -62,7 +69,10 @@ async fn missing_files_are_404_and_escapes_are_refused() {
     let (head, _) = http_get(s.addr, &get("/nope.html")).await;
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
     let (head, _) = http_get(s.addr, &get("/../prosody.cfg.lua")).await;
-    assert!(!head.starts_with("HTTP/1.1 200"), "no way out of the directory: {head}");
+    assert!(
+        !head.starts_with("HTTP/1.1 200"),
+        "no way out of the directory: {head}"
+    );
     let (head, _) = http_get(s.addr, &get("/sub/%2e%2e/%2e%2e/prosody.cfg.lua")).await;
     assert!(head.starts_with("HTTP/1.1 400"), "{head}");
     let (head, _) = http_get(s.addr, &get("/empty/")).await;

@@ -46,7 +46,11 @@ fn missing_tools(web_tests: &Path) -> Vec<String> {
     if !web_tests.join("node_modules/playwright-core").exists() {
         missing.push("tests/web/node_modules (cd tests/web && npm ci)".into());
     }
-    if std::process::Command::new("node").arg("--version").output().is_err() {
+    if std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         missing.push("node (apt-get install -y nodejs)".into());
     }
     missing

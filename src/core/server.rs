@@ -43,7 +43,10 @@ pub fn host_modules(config: &Config, host: &str) -> BTreeSet<String> {
     }
     // mod_register pulls in in-band registration only when it is allowed.
     if mods.contains("register")
-        && config.host(host).boolean("allow_registration").unwrap_or(false)
+        && config
+            .host(host)
+            .boolean("allow_registration")
+            .unwrap_or(false)
         && !disabled.contains("register_ibr")
     {
         mods.insert("register_ibr".to_owned());

@@ -11,8 +11,8 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, Value};
 use crate::core::Shared;
-use crate::modules::http_files;
 use crate::modules::http::{CorsSpec, HttpSettings, Router, Scope, TrustedProxies};
+use crate::modules::http_files;
 use crate::modules::websocket::route::{self as ws_route, WebSocketSettings};
 use crate::net::http::{serve_connection, HttpApp, WebSocketCallback, WsRequest};
 use crate::net::listener::{bind_all, resolve_addresses, InterfaceOptions, ServiceSpec, SocketOptions};

@@ -350,7 +350,11 @@ impl Conn {
                     let ok = self.verify_plain(username, password).await;
                     self.stream.on_plain_checked(ok)
                 }
-                Action::Register { username, password, iq } => {
+                Action::Register {
+                    username,
+                    password,
+                    iq,
+                } => {
                     let shared = self.shared.clone();
                     let host = self.stream.host().unwrap_or_default().to_owned();
                     let created = tokio::task::spawn_blocking(move || {

@@ -24,7 +24,10 @@ pub fn load(core: &mut Core, host: &str) {
 
 /// `csi_simple` depends on `csi`; loading both names registers the handlers once.
 pub fn load_simple(core: &mut Core, host: &str) {
-    let has_csi = core.hosts.get(host).is_some_and(|h| h.modules.contains("csi"));
+    let has_csi = core
+        .hosts
+        .get(host)
+        .is_some_and(|h| h.modules.contains("csi"));
     if !has_csi {
         load_with_states(core, host);
     }
@@ -33,23 +36,38 @@ pub fn load_simple(core: &mut Core, host: &str) {
 fn load_with_states(core: &mut Core, host: &str) -> States {
     let bus = Bus::Host(host.to_owned());
     let states: States = Rc::default();
-    for (state, event) in [("active", "csi-client-active"), ("inactive", "csi-client-inactive")] {
+    for (state, event) in [
+        ("active", "csi-client-active"),
+        ("inactive", "csi-client-inactive"),
+    ] {
         let st = states.clone();
         let b = bus.clone();
-        core.hook(&bus, &format!("stanza/{}:{state}", ns::CSI), 0.0, Rc::new(move |core, ev| {
-            let Origin::Session(sid) = ev.origin else { return None };
-            core.sessions.get(&sid)?;
-            st.borrow_mut().insert(sid, state);
-            let mut refired = Event::for_session(sid);
-            refired.stanza = ev.stanza.clone();
-            core.fire(&b, event, &mut refired);
-            Some(true)
-        }));
+        core.hook(
+            &bus,
+            &format!("stanza/{}:{state}", ns::CSI),
+            0.0,
+            Rc::new(move |core, ev| {
+                let Origin::Session(sid) = ev.origin else {
+                    return None;
+                };
+                core.sessions.get(&sid)?;
+                st.borrow_mut().insert(sid, state);
+                let mut refired = Event::for_session(sid);
+                refired.stanza = ev.stanza.clone();
+                core.fire(&b, event, &mut refired);
+                Some(true)
+            }),
+        );
     }
     let st = states.clone();
-    core.hook(&bus, "resource-unbind", 0.0, Rc::new(move |_core, ev| {
-        st.borrow_mut().remove(&ev.session?);
-        None
-    }));
+    core.hook(
+        &bus,
+        "resource-unbind",
+        0.0,
+        Rc::new(move |_core, ev| {
+            st.borrow_mut().remove(&ev.session?);
+            None
+        }),
+    );
     states
 }

@@ -41,7 +41,10 @@ impl FilesSettings {
 
 /// The app: `GET /*` under the base path.
 pub fn app(settings: Arc<FilesSettings>) -> App {
-    App::new(APP_NAME).route("GET /*", Handler::new(move |req, rest| serve(req, rest, &settings)))
+    App::new(APP_NAME).route(
+        "GET /*",
+        Handler::new(move |req, rest| serve(req, rest, &settings)),
+    )
 }
 
 /// Content types Prosody knows without `/etc/mime.types`, then that file.
@@ -63,11 +66,14 @@ pub fn content_type(ext: &str) -> Option<String> {
 
 fn mime_types_lookup(ext: &str) -> Option<String> {
     let text = std::fs::read_to_string("/etc/mime.types").ok()?;
-    let found = text.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
-        let mut parts = line.split_whitespace();
-        let typ = parts.next()?;
-        parts.any(|e| e == ext).then(|| typ.to_owned())
-    });
+    let found = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|line| {
+            let mut parts = line.split_whitespace();
+            let typ = parts.next()?;
+            parts.any(|e| e == ext).then(|| typ.to_owned())
+        });
     Some(found.unwrap_or_else(|| "application/octet-stream".to_owned()))
 }
 
@@ -76,8 +82,13 @@ fn percent_decode(s: &str) -> Option<String> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        if let Some(v) = hex.filter(|_| b[i] == b'%').and_then(|h| u8::from_str_radix(h, 16).ok()) {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        if let Some(v) = hex
+            .filter(|_| b[i] == b'%')
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
             out.push(v);
             i += 3;
         } else {
@@ -122,7 +133,13 @@ fn serve(req: &Request, rest: &str, settings: &FilesSettings) -> Reply {
     serve_path(req, base, &path, settings, true)
 }
 
-fn serve_path(req: &Request, base: &Path, path: &str, settings: &FilesSettings, index: bool) -> Reply {
+fn serve_path(
+    req: &Request,
+    base: &Path,
+    path: &str,
+    settings: &FilesSettings,
+    index: bool,
+) -> Reply {
     let full = base.join(path.trim_start_matches('/'));
     let Ok(meta) = std::fs::metadata(&full) else {
         return Reply::Status(404);
@@ -136,9 +153,13 @@ fn serve_path(req: &Request, base: &Path, path: &str, settings: &FilesSettings, 
     let last_modified = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(mtime));
     let etag = format!("\"{:x}-{:x}-{:x}\"", mtime, meta.len(), mtime);
     let inm = req.header("if-none-match");
-    if inm == Some(etag.as_str()) || (inm.is_none() && req.header("if-modified-since") == Some(last_modified.as_str())) {
+    if inm == Some(etag.as_str())
+        || (inm.is_none() && req.header("if-modified-since") == Some(last_modified.as_str()))
+    {
         return Reply::Response(
-            Response::new(304).with_header("ETag", etag).with_header("Last-Modified", last_modified),
+            Response::new(304)
+                .with_header("ETag", etag)
+                .with_header("Last-Modified", last_modified),
         );
     }
     if meta.is_dir() {
@@ -163,7 +184,11 @@ fn serve_path(req: &Request, base: &Path, path: &str, settings: &FilesSettings, 
         .with_header("ETag", etag)
         .with_header("Last-Modified", last_modified)
         .with_body(body);
-    if let Some(ct) = full.extension().and_then(|e| e.to_str()).and_then(content_type) {
+    if let Some(ct) = full
+        .extension()
+        .and_then(|e| e.to_str())
+        .and_then(content_type)
+    {
         resp.set_header("Content-Type", ct);
     }
     Reply::Response(resp)
@@ -185,7 +210,10 @@ mod tests {
 
     #[test]
     fn known_types_need_no_mime_database() {
-        assert_eq!(content_type("JS").as_deref(), Some("application/javascript"));
+        assert_eq!(
+            content_type("JS").as_deref(),
+            Some("application/javascript")
+        );
         assert_eq!(content_type("html").as_deref(), Some("text/html"));
     }
 }

@@ -35,7 +35,12 @@ fn now() -> i64 {
 
 /// Prosody's `rostermanager.is_contact_subscribed`: whether `contact` (a bare JID) has a
 /// subscription to `username`'s presence, from the stored roster.
-pub fn is_contact_subscribed(store: &InternalStore, host: &str, username: &str, contact: &str) -> bool {
+pub fn is_contact_subscribed(
+    store: &InternalStore,
+    host: &str,
+    username: &str,
+    contact: &str,
+) -> bool {
     let Ok(Some(LuaValue::Table(roster))) = store.get(host, Some(username), "roster") else {
         return false;
     };
@@ -52,52 +57,89 @@ pub fn load(core: &mut Core, host: &str) {
     let map: Rc<RefCell<HashMap<String, Last>>> = Rc::default();
 
     let m = map.clone();
-    core.hook(&bus, "pre-presence/bare", 10.0, Rc::new(move |core, ev| {
-        let stanza = ev.stanza.as_ref()?;
-        if stanza.attr("to").is_none() && stanza.attr("type") == Some("unavailable") {
-            let Origin::Session(sid) = ev.origin else { return None };
-            let user = core.sessions.get(&sid)?.username.clone();
-            let status = stanza.get_child("status", ns::CLIENT).map(|s| s.text());
-            m.borrow_mut().insert(user, Last { when: now(), status });
-        }
-        None
-    }));
+    core.hook(
+        &bus,
+        "pre-presence/bare",
+        10.0,
+        Rc::new(move |core, ev| {
+            let stanza = ev.stanza.as_ref()?;
+            if stanza.attr("to").is_none() && stanza.attr("type") == Some("unavailable") {
+                let Origin::Session(sid) = ev.origin else {
+                    return None;
+                };
+                let user = core.sessions.get(&sid)?.username.clone();
+                let status = stanza.get_child("status", ns::CLIENT).map(|s| s.text());
+                m.borrow_mut().insert(
+                    user,
+                    Last {
+                        when: now(),
+                        status,
+                    },
+                );
+            }
+            None
+        }),
+    );
 
     // A connection that ends while available sends Prosody's "Disconnected: .." presence
     // through the same path; ours comes straight to resource-unbind.
     let m = map.clone();
-    core.hook(&bus, "resource-unbind", 10.0, Rc::new(move |core, ev| {
-        let sess = core.sessions.get(&ev.session?)?;
-        if sess.presence.is_some() {
-            let status = ev.error.as_ref().map(|e| format!("Disconnected: {e}"));
-            m.borrow_mut().insert(sess.username.clone(), Last { when: now(), status });
-        }
-        None
-    }));
+    core.hook(
+        &bus,
+        "resource-unbind",
+        10.0,
+        Rc::new(move |core, ev| {
+            let sess = core.sessions.get(&ev.session?)?;
+            if sess.presence.is_some() {
+                let status = ev.error.as_ref().map(|e| format!("Disconnected: {e}"));
+                m.borrow_mut().insert(
+                    sess.username.clone(),
+                    Last {
+                        when: now(),
+                        status,
+                    },
+                );
+            }
+            None
+        }),
+    );
 
     let host_name = host.to_owned();
-    core.hook(&bus, &format!("iq-get/bare/{}:query", ns::LAST), 0.0, Rc::new(move |core, ev| {
-        let stanza = ev.stanza.as_ref()?;
-        let Origin::Session(sid) = ev.origin else { return None };
-        let me = core.sessions.get(&sid)?.username.clone();
-        let to = stanza.attr("to").and_then(|t| Jid::parse(t).ok());
-        let username = to.as_ref().and_then(|j| j.node().map(str::to_owned)).unwrap_or(me);
-        let from_bare = stanza
-            .attr("from")
-            .and_then(|f| Jid::parse(f).ok())
-            .map(|j| j.bare().to_string())
-            .unwrap_or_default();
-        let allowed = to.is_none()
-            || is_contact_subscribed(&core.shared.store, &host_name, &username, &from_bare);
-        let reply = if allowed {
-            let last = map.borrow().get(&username).cloned();
-            last_reply(stanza, last.as_ref().map(|l| (now() - l.when, l.status.as_deref())))
-        } else {
-            stanza_error_reply(stanza, "auth", "forbidden", None)
-        };
-        core.reply(&ev.origin, reply);
-        Some(true)
-    }));
+    core.hook(
+        &bus,
+        &format!("iq-get/bare/{}:query", ns::LAST),
+        0.0,
+        Rc::new(move |core, ev| {
+            let stanza = ev.stanza.as_ref()?;
+            let Origin::Session(sid) = ev.origin else {
+                return None;
+            };
+            let me = core.sessions.get(&sid)?.username.clone();
+            let to = stanza.attr("to").and_then(|t| Jid::parse(t).ok());
+            let username = to
+                .as_ref()
+                .and_then(|j| j.node().map(str::to_owned))
+                .unwrap_or(me);
+            let from_bare = stanza
+                .attr("from")
+                .and_then(|f| Jid::parse(f).ok())
+                .map(|j| j.bare().to_string())
+                .unwrap_or_default();
+            let allowed = to.is_none()
+                || is_contact_subscribed(&core.shared.store, &host_name, &username, &from_bare);
+            let reply = if allowed {
+                let last = map.borrow().get(&username).cloned();
+                last_reply(
+                    stanza,
+                    last.as_ref().map(|l| (now() - l.when, l.status.as_deref())),
+                )
+            } else {
+                stanza_error_reply(stanza, "auth", "forbidden", None)
+            };
+            core.reply(&ev.origin, reply);
+            Some(true)
+        }),
+    );
     if let Some(h) = core.hosts.get_mut(host) {
         h.features.insert(ns::LAST.to_owned());
     }

@@ -20,14 +20,21 @@ pub const STORE: &str = "private";
 pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
     let host_name = host.to_owned();
-    core.hook(&bus, &format!("iq/self/{}:query", ns::PRIVATE), 0.0, Rc::new(move |core, ev| {
-        let stanza = ev.stanza.as_ref()?;
-        let Origin::Session(sid) = ev.origin else { return None };
-        let username = core.sessions.get(&sid)?.username.clone();
-        let reply = handle(core, &host_name, &username, stanza);
-        core.reply(&ev.origin, reply);
-        Some(true)
-    }));
+    core.hook(
+        &bus,
+        &format!("iq/self/{}:query", ns::PRIVATE),
+        0.0,
+        Rc::new(move |core, ev| {
+            let stanza = ev.stanza.as_ref()?;
+            let Origin::Session(sid) = ev.origin else {
+                return None;
+            };
+            let username = core.sessions.get(&sid)?.username.clone();
+            let reply = handle(core, &host_name, &username, stanza);
+            core.reply(&ev.origin, reply);
+            Some(true)
+        }),
+    );
     if let Some(h) = core.hosts.get_mut(host) {
         h.features.insert(ns::PRIVATE.to_owned());
     }
@@ -48,7 +55,12 @@ pub fn handle(core: &Core, host: &str, username: &str, stanza: &Element) -> Elem
     let current = match store.get(host, Some(username), STORE) {
         Ok(v) => v,
         Err(e) => {
-            return stanza_error_reply(stanza, "wait", "internal-server-error", Some(&e.to_string()))
+            return stanza_error_reply(
+                stanza,
+                "wait",
+                "internal-server-error",
+                Some(&e.to_string()),
+            )
         }
     };
     if stanza.attr("type") == Some("get") {
@@ -78,6 +90,11 @@ pub fn handle(core: &Core, host: &str, username: &str, stanza: &Element) -> Elem
     }
     match store.set(host, Some(username), STORE, Some(&LuaValue::Table(map))) {
         Ok(()) => result_for(stanza),
-        Err(e) => stanza_error_reply(stanza, "wait", "internal-server-error", Some(&e.to_string())),
+        Err(e) => stanza_error_reply(
+            stanza,
+            "wait",
+            "internal-server-error",
+            Some(&e.to_string()),
+        ),
     }
 }

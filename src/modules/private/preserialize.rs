@@ -92,7 +92,11 @@ mod tests {
         let stored = preserialize(&el, Xmlns::Every);
         let src = to_lua_source(&stored);
         assert!(src.contains("[\"xmlns\"] = \"vcard-temp\""), "{src}");
-        assert_eq!(src.matches("vcard-temp").count(), 2, "child carries its xmlns too: {src}");
+        assert_eq!(
+            src.matches("vcard-temp").count(),
+            2,
+            "child carries its xmlns too: {src}"
+        );
         let back = deserialize(&parse_lua_source(&src).expect("parses")).expect("a stanza");
         assert_eq!(back, el);
     }
@@ -103,6 +107,9 @@ mod tests {
             .with_child(Element::new("fn", "urn:ietf:params:xml:ns:vcard-4.0"));
         let src = to_lua_source(&preserialize(&el, Xmlns::Changes));
         assert_eq!(src.matches("vcard-4.0").count(), 1, "{src}");
-        assert_eq!(deserialize(&parse_lua_source(&src).expect("parses")), Some(el));
+        assert_eq!(
+            deserialize(&parse_lua_source(&src).expect("parses")),
+            Some(el)
+        );
     }
 }

@@ -56,7 +56,9 @@ pub fn registration_query() -> Element {
     let r = ns::REGISTER;
     let d = ns::DATA_FORMS;
     let field = |var: &str, typ: &str, label: Option<&str>, required: bool, value: Option<&str>| {
-        let mut f = Element::new("field", d).with_attr("type", typ).with_attr("var", var);
+        let mut f = Element::new("field", d)
+            .with_attr("type", typ)
+            .with_attr("var", var);
         if let Some(l) = label {
             f.set_attr("label", l);
         }
@@ -72,9 +74,27 @@ pub fn registration_query() -> Element {
         .with_attr("type", "form")
         .with_child(Element::new("title", d).with_text(TITLE))
         .with_child(Element::new("instructions", d).with_text(INSTRUCTIONS))
-        .with_child(field("FORM_TYPE", "hidden", None, false, Some(ns::REGISTER)))
-        .with_child(field("username", "text-single", Some("Username"), true, None))
-        .with_child(field("password", "text-private", Some("Password"), true, None));
+        .with_child(field(
+            "FORM_TYPE",
+            "hidden",
+            None,
+            false,
+            Some(ns::REGISTER),
+        ))
+        .with_child(field(
+            "username",
+            "text-single",
+            Some("Username"),
+            true,
+            None,
+        ))
+        .with_child(field(
+            "password",
+            "text-private",
+            Some("Password"),
+            true,
+            None,
+        ));
     Element::new("query", r)
         .with_child(Element::new("instructions", r).with_text(INSTRUCTIONS))
         .with_child(Element::new("username", r))
@@ -99,7 +119,8 @@ fn submitted(query: &Element) -> (Option<String>, Option<String>) {
 
 /// Decides about one unauthenticated register IQ (Prosody's checks, in its order).
 pub fn pre_auth(policy: &HostPolicy, secure: bool, iq: &Element) -> PreAuth {
-    let err = |t: &str, c: &str, text: Option<&str>| PreAuth::Reply(stanza_error_reply(iq, t, c, text));
+    let err =
+        |t: &str, c: &str, text: Option<&str>| PreAuth::Reply(stanza_error_reply(iq, t, c, text));
     if !policy.modules.contains(MODULE) {
         return err("cancel", "service-unavailable", None);
     }
@@ -112,7 +133,11 @@ pub fn pre_auth(policy: &HostPolicy, secure: bool, iq: &Element) -> PreAuth {
     if iq.attr("type") == Some("get") {
         return PreAuth::Reply(result_for(iq).with_child(registration_query()));
     }
-    if query.child_elements().next().is_some_and(|c| c.name == "remove") {
+    if query
+        .child_elements()
+        .next()
+        .is_some_and(|c| c.name == "remove")
+    {
         return err("auth", "registration-required", None);
     }
     let (username, password) = submitted(query);
@@ -131,7 +156,11 @@ pub fn pre_auth(policy: &HostPolicy, secure: bool, iq: &Element) -> PreAuth {
             username: u,
             password: password.unwrap_or_default(),
         },
-        _ => err("modify", "not-acceptable", Some("The requested username is invalid.")),
+        _ => err(
+            "modify",
+            "not-acceptable",
+            Some("The requested username is invalid."),
+        ),
     }
 }
 
@@ -146,9 +175,17 @@ pub enum CreateError {
 
 /// Creates the account and its `account_details` record (`{ registered = <time> }`, as
 /// Prosody keeps it). Blocking: call it off the async threads.
-pub fn create_account(shared: &Shared, host: &str, username: &str, password: &str) -> Result<(), CreateError> {
+pub fn create_account(
+    shared: &Shared,
+    host: &str,
+    username: &str,
+    password: &str,
+) -> Result<(), CreateError> {
     let accounts = &shared.accounts;
-    if accounts.exists(host, username).map_err(|e| CreateError::Failed(e.to_string()))? {
+    if accounts
+        .exists(host, username)
+        .map_err(|e| CreateError::Failed(e.to_string()))?
+    {
         return Err(CreateError::Conflict);
     }
     accounts
@@ -162,7 +199,12 @@ pub fn create_account(shared: &Shared, host: &str, username: &str, password: &st
     details.set("registered", now);
     if shared
         .store
-        .set(host, Some(username), "account_details", Some(&LuaValue::Table(details)))
+        .set(
+            host,
+            Some(username),
+            "account_details",
+            Some(&LuaValue::Table(details)),
+        )
         .is_err()
     {
         let _ = accounts.delete(host, username);
@@ -176,11 +218,18 @@ pub fn create_account(shared: &Shared, host: &str, username: &str, password: &st
 pub fn creation_reply(iq: &Element, result: &Result<(), CreateError>) -> Element {
     match result {
         Ok(()) => result_for(iq),
-        Err(CreateError::Conflict) => stanza_error_reply(iq, "cancel", "conflict", Some(&CreateError::Conflict.to_string())),
+        Err(CreateError::Conflict) => stanza_error_reply(
+            iq,
+            "cancel",
+            "conflict",
+            Some(&CreateError::Conflict.to_string()),
+        ),
         Err(CreateError::Failed(e)) if e == "Failed to write data to disk." => {
             stanza_error_reply(iq, "wait", "internal-server-error", Some(e))
         }
-        Err(CreateError::Failed(e)) => stanza_error_reply(iq, "cancel", "feature-not-implemented", Some(e)),
+        Err(CreateError::Failed(e)) => {
+            stanza_error_reply(iq, "cancel", "feature-not-implemented", Some(e))
+        }
     }
 }
 
@@ -202,7 +251,10 @@ mod tests {
     }
 
     fn iq(kind: &str, query: Element) -> Element {
-        Element::new("iq", ns::CLIENT).with_attr("type", kind).with_attr("id", "r1").with_child(query)
+        Element::new("iq", ns::CLIENT)
+            .with_attr("type", kind)
+            .with_attr("id", "r1")
+            .with_child(query)
     }
 
     #[test]
@@ -211,7 +263,13 @@ mod tests {
             .with_child(Element::new("username", ns::REGISTER).with_text("Alice"))
             .with_child(Element::new("password", ns::REGISTER).with_text("pw"));
         let got = pre_auth(&policy(&["register", MODULE], false), false, &iq("set", q));
-        assert_eq!(got, PreAuth::Create { username: "alice".into(), password: "pw".into() });
+        assert_eq!(
+            got,
+            PreAuth::Create {
+                username: "alice".into(),
+                password: "pw".into()
+            }
+        );
     }
 
     #[test]
@@ -219,7 +277,9 @@ mod tests {
         let p = policy(&[MODULE], true);
         assert!(!offers_feature(&p, false));
         assert!(offers_feature(&p, true));
-        let PreAuth::Reply(r) = pre_auth(&p, false, &iq("get", Element::new("query", ns::REGISTER))) else {
+        let PreAuth::Reply(r) =
+            pre_auth(&p, false, &iq("get", Element::new("query", ns::REGISTER)))
+        else {
             panic!("a reply");
         };
         assert!(r.to_xml().contains("policy-violation"), "{}", r.to_xml());
@@ -227,11 +287,15 @@ mod tests {
 
     #[test]
     fn missing_password_is_not_acceptable() {
-        let q = Element::new("query", ns::REGISTER).with_child(Element::new("username", ns::REGISTER).with_text("bob"));
+        let q = Element::new("query", ns::REGISTER)
+            .with_child(Element::new("username", ns::REGISTER).with_text("bob"));
         let PreAuth::Reply(r) = pre_auth(&policy(&[MODULE], false), false, &iq("set", q)) else {
             panic!("a reply");
         };
         let xml = r.to_xml();
-        assert!(xml.contains("not-acceptable") && xml.contains("Password: Required value missing"), "{xml}");
+        assert!(
+            xml.contains("not-acceptable") && xml.contains("Password: Required value missing"),
+            "{xml}"
+        );
     }
 }

@@ -17,23 +17,35 @@ use crate::xmpp::ns;
 
 pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
-    let compat = core.shared.config.host(host).boolean("registration_compat").unwrap_or(true);
+    let compat = core
+        .shared
+        .config
+        .host(host)
+        .boolean("registration_compat")
+        .unwrap_or(true);
     let mut kinds = vec!["self"];
     if compat {
         kinds.push("host");
     }
     for kind in kinds {
-        core.hook(&bus, &format!("iq/{kind}/{}:query", ns::REGISTER), 0.0, Rc::new(move |core, ev| {
-            let stanza = ev.stanza.as_ref()?;
-            let Origin::Session(sid) = ev.origin else { return None };
-            let sess = core.sessions.get(&sid)?;
-            if kind == "host" && stanza.attr("to") != Some(sess.host.as_str()) {
-                return None;
-            }
-            let (user, host) = (sess.username.clone(), sess.host.clone());
-            handle(core, &ev.origin, &user, &host, stanza);
-            Some(true)
-        }));
+        core.hook(
+            &bus,
+            &format!("iq/{kind}/{}:query", ns::REGISTER),
+            0.0,
+            Rc::new(move |core, ev| {
+                let stanza = ev.stanza.as_ref()?;
+                let Origin::Session(sid) = ev.origin else {
+                    return None;
+                };
+                let sess = core.sessions.get(&sid)?;
+                if kind == "host" && stanza.attr("to") != Some(sess.host.as_str()) {
+                    return None;
+                }
+                let (user, host) = (sess.username.clone(), sess.host.clone());
+                handle(core, &ev.origin, &user, &host, stanza);
+                Some(true)
+            }),
+        );
     }
     if let Some(h) = core.hosts.get_mut(host) {
         h.features.insert(ns::REGISTER.to_owned());
@@ -42,7 +54,9 @@ pub fn load(core: &mut Core, host: &str) {
 
 fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Element) {
     let r = ns::REGISTER;
-    let Some(query) = stanza.get_child("query", r) else { return };
+    let Some(query) = stanza.get_child("query", r) else {
+        return;
+    };
     if stanza.attr("type") == Some("get") {
         let q = Element::new("query", r)
             .with_child(Element::new("registered", r))
@@ -51,10 +65,17 @@ fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
         core.reply(origin, result_for(stanza).with_child(q));
         return;
     }
-    if query.child_elements().next().is_some_and(|c| c.name == "remove") {
+    if query
+        .child_elements()
+        .next()
+        .is_some_and(|c| c.name == "remove")
+    {
         if let Err(e) = core.shared.accounts.delete(host, user) {
             let text = e.to_string();
-            core.reply(origin, stanza_error_reply(stanza, "cancel", "service-unavailable", Some(&text)));
+            core.reply(
+                origin,
+                stanza_error_reply(stanza, "cancel", "service-unavailable", Some(&text)),
+            );
             return;
         }
         tracing::info!("User removed their account: {user}@{host}");
@@ -63,7 +84,14 @@ fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
         let bare = format!("{user}@{host}");
         let sessions = core.bare_sessions.get(&bare).cloned().unwrap_or_default();
         for id in sessions {
-            core.close_session(id, Some(stream_error("not-authorized", Some("Account deleted"), None)));
+            core.close_session(
+                id,
+                Some(stream_error(
+                    "not-authorized",
+                    Some("Account deleted"),
+                    None,
+                )),
+            );
         }
         return;
     }

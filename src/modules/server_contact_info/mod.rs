@@ -35,7 +35,11 @@ fn addresses(section: &Section<'_>, key: &str) -> Option<Vec<String>> {
         return None;
     };
     Some(match t.get(key) {
-        Some(Value::Table(list)) => list.seq().iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
+        Some(Value::Table(list)) => list
+            .seq()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
         Some(Value::String(s)) => vec![s.clone()],
         _ => Vec::new(),
     })
@@ -64,7 +68,9 @@ pub fn contact_form(section: &Section<'_>) -> Element {
         } else {
             Vec::new()
         };
-        let mut field = Element::new("field", d).with_attr("type", "list-multi").with_attr("var", *var);
+        let mut field = Element::new("field", d)
+            .with_attr("type", "list-multi")
+            .with_attr("var", *var);
         for v in values {
             field.push_child(Element::new("value", d).with_text(v));
         }

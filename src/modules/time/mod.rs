@@ -12,16 +12,26 @@ use crate::xmpp::ns;
 pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
     for kind in ["bare", "host"] {
-        core.hook(&bus, &format!("iq-get/{kind}/{}:time", ns::TIME), 0.0, Rc::new(|core, ev| {
-            let reply = result_for(ev.stanza.as_ref()?).with_child(time_element(now_secs()));
-            core.reply(&ev.origin, reply);
-            Some(true)
-        }));
-        core.hook(&bus, &format!("iq-get/{kind}/{}:query", ns::LEGACY_TIME), 0.0, Rc::new(|core, ev| {
-            let reply = result_for(ev.stanza.as_ref()?).with_child(legacy_element(now_secs()));
-            core.reply(&ev.origin, reply);
-            Some(true)
-        }));
+        core.hook(
+            &bus,
+            &format!("iq-get/{kind}/{}:time", ns::TIME),
+            0.0,
+            Rc::new(|core, ev| {
+                let reply = result_for(ev.stanza.as_ref()?).with_child(time_element(now_secs()));
+                core.reply(&ev.origin, reply);
+                Some(true)
+            }),
+        );
+        core.hook(
+            &bus,
+            &format!("iq-get/{kind}/{}:query", ns::LEGACY_TIME),
+            0.0,
+            Rc::new(|core, ev| {
+                let reply = result_for(ev.stanza.as_ref()?).with_child(legacy_element(now_secs()));
+                core.reply(&ev.origin, reply);
+                Some(true)
+            }),
+        );
     }
     if let Some(h) = core.hosts.get_mut(host) {
         h.features.insert(ns::TIME.to_owned());
@@ -63,7 +73,14 @@ fn civil(unix: i64) -> (i64, u32, u32, u32, u32, u32) {
     let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, (secs / 3600) as u32, (secs % 3600 / 60) as u32, (secs % 60) as u32)
+    (
+        year,
+        month,
+        day,
+        (secs / 3600) as u32,
+        (secs % 3600 / 60) as u32,
+        (secs % 60) as u32,
+    )
 }
 
 /// XEP-0082 `YYYY-MM-DDThh:mm:ssZ` (Prosody's `util.datetime.datetime`).

@@ -20,14 +20,21 @@ pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
     for kind in ["bare", "host"] {
         let host_name = host.to_owned();
-        core.hook(&bus, &format!("iq/{kind}/{}:vCard", ns::VCARD), 0.0, Rc::new(move |core, ev| {
-            let stanza = ev.stanza.as_ref()?;
-            let Origin::Session(sid) = ev.origin else { return None };
-            let me = core.sessions.get(&sid)?.username.clone();
-            let reply = handle(core, &host_name, &me, stanza);
-            core.reply(&ev.origin, reply);
-            Some(true)
-        }));
+        core.hook(
+            &bus,
+            &format!("iq/{kind}/{}:vCard", ns::VCARD),
+            0.0,
+            Rc::new(move |core, ev| {
+                let stanza = ev.stanza.as_ref()?;
+                let Origin::Session(sid) = ev.origin else {
+                    return None;
+                };
+                let me = core.sessions.get(&sid)?.username.clone();
+                let reply = handle(core, &host_name, &me, stanza);
+                core.reply(&ev.origin, reply);
+                Some(true)
+            }),
+        );
     }
     if let Some(h) = core.hosts.get_mut(host) {
         h.features.insert(ns::VCARD.to_owned());
@@ -55,7 +62,12 @@ fn handle(core: &Core, host: &str, me: &str, stanza: &Element) -> Element {
     let Some(vcard) = stanza.child_elements().next() else {
         return stanza_error_reply(stanza, "modify", "bad-request", None);
     };
-    match store.set(host, Some(me), STORE, Some(&preserialize(vcard, Xmlns::Every))) {
+    match store.set(
+        host,
+        Some(me),
+        STORE,
+        Some(&preserialize(vcard, Xmlns::Every)),
+    ) {
         Ok(()) => result_for(stanza),
         Err(_) => stanza_error_reply(stanza, "wait", "internal-server-error", None),
     }

@@ -81,7 +81,13 @@ pub fn to_vcard4(temp: &Element) -> (Element, Option<Avatar>) {
     out.push_child(Element::new("fn", VCARD4).with_child(el("text", VCARD4, fn_text.as_deref())));
     let n = temp.get_child("N", v);
     let mut v4n = Element::new("n", VCARD4);
-    for (v4, t) in [("surname", "FAMILY"), ("given", "GIVEN"), ("additional", "MIDDLE"), ("prefix", "PREFIX"), ("suffix", "SUFFIX")] {
+    for (v4, t) in [
+        ("surname", "FAMILY"),
+        ("given", "GIVEN"),
+        ("additional", "MIDDLE"),
+        ("prefix", "PREFIX"),
+        ("suffix", "SUFFIX"),
+    ] {
         v4n.push_child(el(v4, VCARD4, child_text(n, t, v).as_deref()));
     }
     out.push_child(v4n);
@@ -89,7 +95,11 @@ pub fn to_vcard4(temp: &Element) -> (Element, Option<Avatar>) {
     for tag in temp.child_elements() {
         let lower = tag.name.to_ascii_lowercase();
         if let Some((name, holder)) = SIMPLE.iter().find(|(n, _)| *n == lower) {
-            out.push_child(Element::new(name, VCARD4).with_child(el(holder, VCARD4, Some(&tag.text()))));
+            out.push_child(Element::new(name, VCARD4).with_child(el(
+                holder,
+                VCARD4,
+                Some(&tag.text()),
+            )));
             continue;
         }
         match tag.name.as_str() {
@@ -113,22 +123,42 @@ pub fn to_vcard4(temp: &Element) -> (Element, Option<Avatar>) {
             }
             "ORG" => {
                 if let Some(org) = child_text(Some(tag), "ORGNAME", v) {
-                    out.push_child(Element::new("org", VCARD4).with_child(el("text", VCARD4, Some(&org))));
+                    out.push_child(Element::new("org", VCARD4).with_child(el(
+                        "text",
+                        VCARD4,
+                        Some(&org),
+                    )));
                 }
             }
             "DESC" => {
-                out.push_child(Element::new("note", VCARD4).with_child(el("text", VCARD4, Some(&tag.text()))));
+                out.push_child(Element::new("note", VCARD4).with_child(el(
+                    "text",
+                    VCARD4,
+                    Some(&tag.text()),
+                )));
             }
             "ADR" => {
                 let mut adr = Element::new("adr", VCARD4);
-                for (v4, t) in [("pobox", "POBOX"), ("ext", "EXTADD"), ("street", "STREET"), ("locality", "LOCALITY"), ("region", "REGION"), ("code", "PCODE"), ("country", "CTRY")] {
+                for (v4, t) in [
+                    ("pobox", "POBOX"),
+                    ("ext", "EXTADD"),
+                    ("street", "STREET"),
+                    ("locality", "LOCALITY"),
+                    ("region", "REGION"),
+                    ("code", "PCODE"),
+                    ("country", "CTRY"),
+                ] {
                     adr.push_child(el(v4, VCARD4, child_text(Some(tag), t, v).as_deref()));
                 }
                 out.push_child(adr.with_child(v4_type(tag)));
             }
             "JABBERID" => {
                 let uri = format!("xmpp:{}", tag.text());
-                out.push_child(Element::new("impp", VCARD4).with_child(el("uri", VCARD4, Some(&uri))));
+                out.push_child(Element::new("impp", VCARD4).with_child(el(
+                    "uri",
+                    VCARD4,
+                    Some(&uri),
+                )));
             }
             "PHOTO" => {
                 let b64: String = child_text(Some(tag), "BINVAL", v)
@@ -175,11 +205,20 @@ pub fn to_vcard_temp(src: &Sources<'_>) -> Element {
     let v = ns::VCARD;
     let mut out = Element::new("vCard", v);
     if let Some(v4) = src.vcard4 {
-        let fn_text = v4.get_child("fn", VCARD4).and_then(|f| f.get_child("text", VCARD4)).map(Element::text);
+        let fn_text = v4
+            .get_child("fn", VCARD4)
+            .and_then(|f| f.get_child("text", VCARD4))
+            .map(Element::text);
         out.push_child(el("FN", v, fn_text.as_deref()));
         let n = v4.get_child("n", VCARD4);
         let mut temp_n = Element::new("N", v);
-        for (t, v4name) in [("FAMILY", "surname"), ("GIVEN", "given"), ("MIDDLE", "additional"), ("PREFIX", "prefix"), ("SUFFIX", "suffix")] {
+        for (t, v4name) in [
+            ("FAMILY", "surname"),
+            ("GIVEN", "given"),
+            ("MIDDLE", "additional"),
+            ("PREFIX", "prefix"),
+            ("SUFFIX", "suffix"),
+        ] {
             temp_n.push_child(el(t, v, child_text(n, v4name, VCARD4).as_deref()));
         }
         out.push_child(temp_n);
@@ -210,20 +249,34 @@ pub fn to_vcard_temp(src: &Sources<'_>) -> Element {
                 }
                 "adr" => {
                     let mut e = Element::new("ADR", v);
-                    for (t, v4name) in [("POBOX", "pobox"), ("EXTADD", "ext"), ("STREET", "street"), ("LOCALITY", "locality"), ("REGION", "region"), ("PCODE", "code"), ("CTRY", "country")] {
+                    for (t, v4name) in [
+                        ("POBOX", "pobox"),
+                        ("EXTADD", "ext"),
+                        ("STREET", "street"),
+                        ("LOCALITY", "locality"),
+                        ("REGION", "region"),
+                        ("PCODE", "code"),
+                        ("CTRY", "country"),
+                    ] {
                         e.push_child(el(t, v, child_text(Some(tag), v4name, VCARD4).as_deref()));
                     }
                     temp_type(tag, &mut e);
                     out.push_child(e);
                 }
                 "impp" => {
-                    if let Some(jid) = child_text(Some(tag), "uri", VCARD4).and_then(|u| u.strip_prefix("xmpp:").map(str::to_owned)) {
+                    if let Some(jid) = child_text(Some(tag), "uri", VCARD4)
+                        .and_then(|u| u.strip_prefix("xmpp:").map(str::to_owned))
+                    {
                         out.push_child(el("JABBERID", v, Some(&jid)));
                     }
                 }
                 "org" => {
                     let org = child_text(Some(tag), "text", VCARD4);
-                    out.push_child(Element::new("ORG", v).with_child(el("ORGNAME", v, org.as_deref())));
+                    out.push_child(Element::new("ORG", v).with_child(el(
+                        "ORGNAME",
+                        v,
+                        org.as_deref(),
+                    )));
                 }
                 _ => {}
             }
@@ -231,7 +284,10 @@ pub fn to_vcard_temp(src: &Sources<'_>) -> Element {
     } else if let Some(nick) = src.nick {
         out.push_child(el("NICKNAME", v, Some(&nick.text())));
     }
-    if let Some(info) = src.avatar_meta.and_then(|m| m.get_child("info", AVATAR_META)) {
+    if let Some(info) = src
+        .avatar_meta
+        .and_then(|m| m.get_child("info", AVATAR_META))
+    {
         let mut photo = Element::new("PHOTO", v);
         if let Some(t) = info.attr("type") {
             photo.push_child(el("TYPE", v, Some(t)));
@@ -257,11 +313,22 @@ mod tests {
             .with_child(el("FN", v, Some("Alice Liddell")))
             .with_child(Element::new("N", v).with_child(el("GIVEN", v, Some("Alice"))))
             .with_child(el("NICKNAME", v, Some("al")))
-            .with_child(Element::new("EMAIL", v).with_child(Element::new("HOME", v)).with_child(el("USERID", v, Some("a@x.test"))))
-            .with_child(Element::new("PHOTO", v).with_child(el("TYPE", v, Some("image/png"))).with_child(el("BINVAL", v, Some("aGVsbG8="))));
+            .with_child(
+                Element::new("EMAIL", v)
+                    .with_child(Element::new("HOME", v))
+                    .with_child(el("USERID", v, Some("a@x.test"))),
+            )
+            .with_child(
+                Element::new("PHOTO", v)
+                    .with_child(el("TYPE", v, Some("image/png")))
+                    .with_child(el("BINVAL", v, Some("aGVsbG8="))),
+            );
         let (v4, avatar) = to_vcard4(&temp);
         let avatar = avatar.expect("photo becomes an avatar");
-        assert_eq!(avatar.hash, "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d", "sha1 of 'hello'");
+        assert_eq!(
+            avatar.hash, "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d",
+            "sha1 of 'hello'"
+        );
         let info = avatar.meta.get_child("info", AVATAR_META).expect("info");
         assert_eq!(info.attr("bytes"), Some("5"));
         let back = to_vcard_temp(&Sources {
@@ -271,7 +338,15 @@ mod tests {
             avatar_data: Some(&avatar.data),
         });
         let text = back.to_xml();
-        for want in ["<FN>Alice Liddell</FN>", "<GIVEN>Alice</GIVEN>", "<NICKNAME>al</NICKNAME>", "<USERID>a@x.test</USERID>", "<HOME/>", "<BINVAL>aGVsbG8=</BINVAL>", "<TYPE>image/png</TYPE>"] {
+        for want in [
+            "<FN>Alice Liddell</FN>",
+            "<GIVEN>Alice</GIVEN>",
+            "<NICKNAME>al</NICKNAME>",
+            "<USERID>a@x.test</USERID>",
+            "<HOME/>",
+            "<BINVAL>aGVsbG8=</BINVAL>",
+            "<TYPE>image/png</TYPE>",
+        ] {
             assert!(text.contains(want), "{want} in {text}");
         }
     }

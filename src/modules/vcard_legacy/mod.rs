@@ -22,70 +22,111 @@ use crate::xml::Element;
 use crate::xmpp::error::stanza_error_reply;
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
-use convert::{to_vcard4, to_vcard_temp, Avatar, Sources, AVATAR_DATA, AVATAR_META, NICK, VCARD4_NODE};
+use convert::{
+    to_vcard4, to_vcard_temp, Avatar, Sources, AVATAR_DATA, AVATAR_META, NICK, VCARD4_NODE,
+};
 use pep::Pep;
 
 pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
     let h = host.to_owned();
-    core.hook(&bus, &format!("iq-get/bare/{}:vCard", ns::VCARD), 0.0, Rc::new(move |core, ev| {
-        let stanza = ev.stanza.as_ref()?;
-        let Origin::Session(sid) = ev.origin else { return None };
-        let me = core.sessions.get(&sid)?.username.clone();
-        let owner = stanza
-            .attr("to")
-            .and_then(|t| Jid::parse(t).ok())
-            .and_then(|j| j.node().map(str::to_owned))
-            .unwrap_or_else(|| me.clone());
-        let requester = format!("{me}@{h}");
-        let vcard = read_vcard(&core.shared.store, &h, &owner, &requester);
-        core.reply(&ev.origin, result_for(stanza).with_child(vcard));
-        Some(true)
-    }));
+    core.hook(
+        &bus,
+        &format!("iq-get/bare/{}:vCard", ns::VCARD),
+        0.0,
+        Rc::new(move |core, ev| {
+            let stanza = ev.stanza.as_ref()?;
+            let Origin::Session(sid) = ev.origin else {
+                return None;
+            };
+            let me = core.sessions.get(&sid)?.username.clone();
+            let owner = stanza
+                .attr("to")
+                .and_then(|t| Jid::parse(t).ok())
+                .and_then(|j| j.node().map(str::to_owned))
+                .unwrap_or_else(|| me.clone());
+            let requester = format!("{me}@{h}");
+            let vcard = read_vcard(&core.shared.store, &h, &owner, &requester);
+            core.reply(&ev.origin, result_for(stanza).with_child(vcard));
+            Some(true)
+        }),
+    );
 
     let h = host.to_owned();
-    core.hook(&bus, &format!("iq-set/self/{}:vCard", ns::VCARD), 0.0, Rc::new(move |core, ev| {
-        let stanza = ev.stanza.as_ref()?;
-        let Origin::Session(sid) = ev.origin else { return None };
-        let me = core.sessions.get(&sid)?.username.clone();
-        let temp = stanza.child_elements().next()?;
-        let pep = Pep { store: &core.shared.store, host: &h, user: &me };
-        let (vcard4, avatar) = to_vcard4(temp);
-        let reply = match save(&pep, Some(&vcard4), Some(avatar)) {
-            Ok(()) => result_for(stanza),
-            Err(_) => stanza_error_reply(stanza, "wait", "internal-server-error", None),
-        };
-        core.reply(&ev.origin, reply);
-        Some(true)
-    }));
+    core.hook(
+        &bus,
+        &format!("iq-set/self/{}:vCard", ns::VCARD),
+        0.0,
+        Rc::new(move |core, ev| {
+            let stanza = ev.stanza.as_ref()?;
+            let Origin::Session(sid) = ev.origin else {
+                return None;
+            };
+            let me = core.sessions.get(&sid)?.username.clone();
+            let temp = stanza.child_elements().next()?;
+            let pep = Pep {
+                store: &core.shared.store,
+                host: &h,
+                user: &me,
+            };
+            let (vcard4, avatar) = to_vcard4(temp);
+            let reply = match save(&pep, Some(&vcard4), Some(avatar)) {
+                Ok(()) => result_for(stanza),
+                Err(_) => stanza_error_reply(stanza, "wait", "internal-server-error", None),
+            };
+            core.reply(&ev.origin, reply);
+            Some(true)
+        }),
+    );
 
     for kind in ["full", "bare", "host"] {
         let h = host.to_owned();
-        core.hook(&bus, &format!("pre-presence/{kind}"), 1.0, Rc::new(move |core, ev| {
-            let Origin::Session(sid) = ev.origin else { return None };
-            let user = core.sessions.get(&sid)?.username.clone();
-            let stanza = ev.stanza.as_mut()?;
-            if stanza.attr("type").is_some() {
-                return None;
-            }
-            let hash = Pep { store: &core.shared.store, host: &h, user: &user }
+        core.hook(
+            &bus,
+            &format!("pre-presence/{kind}"),
+            1.0,
+            Rc::new(move |core, ev| {
+                let Origin::Session(sid) = ev.origin else {
+                    return None;
+                };
+                let user = core.sessions.get(&sid)?.username.clone();
+                let stanza = ev.stanza.as_mut()?;
+                if stanza.attr("type").is_some() {
+                    return None;
+                }
+                let hash = Pep {
+                    store: &core.shared.store,
+                    host: &h,
+                    user: &user,
+                }
                 .last_item(AVATAR_META)
                 .map(|(id, _)| id);
-            inject_photo(stanza, hash.as_deref());
-            None
-        }));
+                inject_photo(stanza, hash.as_deref());
+                None
+            }),
+        );
     }
 
-    let upgrade = core.shared.config.host(host).boolean("upgrade_legacy_vcards").unwrap_or(true);
+    let upgrade = core
+        .shared
+        .config
+        .host(host)
+        .boolean("upgrade_legacy_vcards")
+        .unwrap_or(true);
     if upgrade {
         let h = host.to_owned();
-        core.hook(&bus, "resource-bind", 0.0, Rc::new(move |core, ev| {
-            let user = core.sessions.get(&ev.session?)?.username.clone();
-            if let Err(e) = migrate(&core.shared.store, &h, &user) {
-                tracing::info!("Failed to migrate vCard-temp to PEP for {user}@{h}: {e}");
-            }
-            None
-        }));
+        core.hook(
+            &bus,
+            "resource-bind",
+            0.0,
+            Rc::new(move |core, ev| {
+                let user = core.sessions.get(&ev.session?)?.username.clone();
+                if let Err(e) = migrate(&core.shared.store, &h, &user) {
+                    tracing::info!("Failed to migrate vCard-temp to PEP for {user}@{h}: {e}");
+                }
+                None
+            }),
+        );
     }
     if let Some(h) = core.hosts.get_mut(host) {
         h.features.insert(ns::VCARD.to_owned());
@@ -106,8 +147,16 @@ fn may_read(pep: &Pep<'_>, node: &str, requester: &str) -> bool {
 
 /// The vcard-temp view of `owner`'s PEP data as `requester` may see it.
 pub fn read_vcard(store: &InternalStore, host: &str, owner: &str, requester: &str) -> Element {
-    let pep = Pep { store, host, user: owner };
-    let get = |node: &str| may_read(&pep, node, requester).then(|| pep.last_item(node)).flatten();
+    let pep = Pep {
+        store,
+        host,
+        user: owner,
+    };
+    let get = |node: &str| {
+        may_read(&pep, node, requester)
+            .then(|| pep.last_item(node))
+            .flatten()
+    };
     let vcard4 = get(VCARD4_NODE);
     let nick = if vcard4.is_none() { get(NICK) } else { None };
     let meta = get(AVATAR_META);
@@ -120,7 +169,9 @@ pub fn read_vcard(store: &InternalStore, host: &str, owner: &str, requester: &st
     });
     to_vcard_temp(&Sources {
         vcard4: vcard4.as_ref().map(|(_, e)| e),
-        nick: nick.as_ref().and_then(|(_, e)| e.get_child("nick", NICK).or(Some(e))),
+        nick: nick
+            .as_ref()
+            .and_then(|(_, e)| e.get_child("nick", NICK).or(Some(e))),
         avatar_meta: meta.as_ref().map(|(_, e)| e),
         avatar_data: data.as_ref(),
     })
@@ -128,7 +179,11 @@ pub fn read_vcard(store: &InternalStore, host: &str, owner: &str, requester: &st
 
 /// Prosody's save_to_pep: the avatar nodes are replaced whenever `avatar` is given (a
 /// vCard without photo clears them), then the vCard4 item `current` is published.
-fn save(pep: &Pep<'_>, vcard4: Option<&Element>, avatar: Option<Option<Avatar>>) -> Result<(), StorageError> {
+fn save(
+    pep: &Pep<'_>,
+    vcard4: Option<&Element>,
+    avatar: Option<Option<Avatar>>,
+) -> Result<(), StorageError> {
     if let Some(avatar) = avatar {
         if pep.purge(AVATAR_META)? {
             pep.purge(AVATAR_DATA)?;
@@ -154,7 +209,8 @@ pub fn migrate(store: &InternalStore, host: &str, user: &str) -> Result<(), Stor
     if let Some(temp) = deserialize(&old) {
         let (v4, avatar) = to_vcard4(&temp);
         let vcard4 = pep.last_item(VCARD4_NODE).is_none().then_some(v4);
-        let has_avatar = pep.last_item(AVATAR_META).is_some() || pep.last_item(AVATAR_DATA).is_some();
+        let has_avatar =
+            pep.last_item(AVATAR_META).is_some() || pep.last_item(AVATAR_DATA).is_some();
         let avatar = (!has_avatar).then_some(avatar);
         if vcard4.is_some() || avatar.is_some() {
             save(&pep, vcard4.as_ref(), avatar)?;

@@ -30,7 +30,11 @@ pub struct Pep<'a> {
 impl Pep<'_> {
     /// The stored node record (`{ name, config, subscribers, affiliations }`).
     pub fn node(&self, node: &str) -> Option<LuaTable> {
-        match self.store.get(self.host, Some(self.user), NODE_STORE).ok()?? {
+        match self
+            .store
+            .get(self.host, Some(self.user), NODE_STORE)
+            .ok()??
+        {
             LuaValue::Table(t) => t.field(node).and_then(LuaValue::as_table).cloned(),
             _ => None,
         }
@@ -51,7 +55,10 @@ impl Pep<'_> {
     /// The newest item: (id, payload).
     pub fn last_item(&self, node: &str) -> Option<(String, Element)> {
         self.node(node)?;
-        let items = self.store.archive_list(self.host, Some(self.user), &item_store(node)).ok()?;
+        let items = self
+            .store
+            .archive_list(self.host, Some(self.user), &item_store(node))
+            .ok()?;
         let last = items.last()?;
         let id = last.as_table()?.field("key")?.as_str()?.to_owned();
         let mut payload = deserialize(last)?;
@@ -61,11 +68,16 @@ impl Pep<'_> {
 
     /// The item with this id.
     pub fn item(&self, node: &str, id: &str) -> Option<Element> {
-        let items = self.store.archive_list(self.host, Some(self.user), &item_store(node)).ok()?;
-        let found = items
-            .iter()
-            .rev()
-            .find(|i| i.as_table().and_then(|t| t.field("key")).and_then(LuaValue::as_str) == Some(id))?;
+        let items = self
+            .store
+            .archive_list(self.host, Some(self.user), &item_store(node))
+            .ok()?;
+        let found = items.iter().rev().find(|i| {
+            i.as_table()
+                .and_then(|t| t.field("key"))
+                .and_then(LuaValue::as_str)
+                == Some(id)
+        })?;
         let mut payload = deserialize(found)?;
         payload.remove_attr("stamp");
         Some(payload)
@@ -88,7 +100,12 @@ impl Pep<'_> {
             rec.set("subscribers", LuaTable::new());
             rec.set("affiliations", LuaTable::new());
             nodes.set(node, rec);
-            self.store.set(self.host, Some(self.user), NODE_STORE, Some(&LuaValue::Table(nodes)))?;
+            self.store.set(
+                self.host,
+                Some(self.user),
+                NODE_STORE,
+                Some(&LuaValue::Table(nodes)),
+            )?;
         }
         let when = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -104,12 +121,20 @@ impl Pep<'_> {
         item.set("when", when);
         item.set("key", id);
         let store = item_store(node);
-        let mut items = self.store.archive_list(self.host, Some(self.user), &store)?;
-        items.retain(|i| i.as_table().and_then(|t| t.field("key")).and_then(LuaValue::as_str) != Some(id));
+        let mut items = self
+            .store
+            .archive_list(self.host, Some(self.user), &store)?;
+        items.retain(|i| {
+            i.as_table()
+                .and_then(|t| t.field("key"))
+                .and_then(LuaValue::as_str)
+                != Some(id)
+        });
         items.push(LuaValue::Table(item));
         let max_items = 1;
         let cut = items.len().saturating_sub(max_items);
-        self.store.archive_replace(self.host, Some(self.user), &store, &items[cut..])
+        self.store
+            .archive_replace(self.host, Some(self.user), &store, &items[cut..])
     }
 
     /// Removes every item of an existing node; false when there is no such node.
@@ -117,7 +142,8 @@ impl Pep<'_> {
         if self.node(node).is_none() {
             return Ok(false);
         }
-        self.store.archive_replace(self.host, Some(self.user), &item_store(node), &[])?;
+        self.store
+            .archive_replace(self.host, Some(self.user), &item_store(node), &[])?;
         Ok(true)
     }
 }

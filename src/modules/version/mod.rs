@@ -24,11 +24,16 @@ pub fn load(core: &mut Core, host: &str) {
     };
     let query = version_query(env!("CARGO_PKG_VERSION"), os.as_deref());
     let bus = Bus::Host(host.to_owned());
-    core.hook(&bus, &format!("iq-get/host/{}:query", ns::VERSION), 0.0, Rc::new(move |core, ev| {
-        let reply = result_for(ev.stanza.as_ref()?).with_child(query.clone());
-        core.reply(&ev.origin, reply);
-        Some(true)
-    }));
+    core.hook(
+        &bus,
+        &format!("iq-get/host/{}:query", ns::VERSION),
+        0.0,
+        Rc::new(move |core, ev| {
+            let reply = result_for(ev.stanza.as_ref()?).with_child(query.clone());
+            core.reply(&ev.origin, reply);
+            Some(true)
+        }),
+    );
     if let Some(h) = core.hosts.get_mut(host) {
         h.features.insert(ns::VERSION.to_owned());
     }
@@ -59,7 +64,11 @@ pub fn sysname() -> Option<String> {
 }
 
 fn command_output(cmd: &str) -> Option<String> {
-    let out = std::process::Command::new("/bin/sh").arg("-c").arg(cmd).output().ok()?;
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .ok()?;
     let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     (!text.is_empty()).then_some(text)
 }
@@ -72,7 +81,10 @@ mod tests {
     fn hidden_os_leaves_out_the_os_element() {
         let q = version_query("1.2.3", None);
         assert!(q.get_child("os", ns::VERSION).is_none());
-        assert_eq!(q.get_child("name", ns::VERSION).map(|e| e.text()), Some("Lilt".into()));
+        assert_eq!(
+            q.get_child("name", ns::VERSION).map(|e| e.text()),
+            Some("Lilt".into())
+        );
     }
 
     #[test]
