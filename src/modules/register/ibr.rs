@@ -166,6 +166,7 @@ pub fn pre_auth(policy: &HostPolicy, secure: bool, iq: &Element) -> PreAuth {
 
 /// Why an account was not created.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CreateError {
     #[error("The requested username already exists.")]
     Conflict,

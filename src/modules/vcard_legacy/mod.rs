@@ -236,3 +236,27 @@ fn inject_photo(stanza: &mut Element, hash: Option<&str>) {
         None => stanza.push_child(Element::new("x", UPDATE).with_child(photo())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presence_gets_the_avatar_hash_unless_the_client_set_a_photo() {
+        let mut p = Element::new("presence", ns::CLIENT);
+        inject_photo(&mut p, Some("abc"));
+        assert_eq!(
+            p.to_xml(),
+            "<presence xmlns='jabber:client'><x xmlns='vcard-temp:x:update'><photo>abc</photo></x></presence>"
+        );
+        let mut own = Element::new("presence", ns::CLIENT).with_child(
+            Element::new("x", "vcard-temp:x:update")
+                .with_child(Element::new("photo", "vcard-temp:x:update").with_text("mine")),
+        );
+        inject_photo(&mut own, Some("abc"));
+        assert!(own.to_xml().contains("<photo>mine</photo>") && !own.to_xml().contains("abc"));
+        let mut none = Element::new("presence", ns::CLIENT);
+        inject_photo(&mut none, None);
+        assert!(none.to_xml().contains("<photo/>"), "{}", none.to_xml());
+    }
+}
