@@ -17,7 +17,7 @@ use crate::modules::websocket::framing::{
     encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
 };
 use crate::xml::{Element, Limits, StreamEvent, StreamParser, XmlError};
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{stanza_error_reply, stream_error};
 use crate::xmpp::ns;
 
 /// What the HTTP layer knows about the upgraded request.
@@ -357,12 +357,15 @@ impl Conn {
                 } => {
                     let shared = self.shared.clone();
                     let host = self.stream.host().unwrap_or_default().to_owned();
-                    let created = tokio::task::spawn_blocking(move || {
-                        register::ibr::create_account(&shared, &host, &username, &password)
+                    let request = iq.clone();
+                    let reply = tokio::task::spawn_blocking(move || {
+                        register::ibr::register(&shared, &host, &username, &password, &request)
                     })
                     .await
-                    .unwrap_or_else(|e| Err(register::ibr::CreateError::Failed(e.to_string())));
-                    vec![Action::Send(register::ibr::creation_reply(&iq, &created))]
+                    .unwrap_or_else(|_| {
+                        stanza_error_reply(&iq, "wait", "internal-server-error", None)
+                    });
+                    vec![Action::Send(reply)]
                 }
                 Action::Bind { resource, iq } => {
                     let result = self.bind(resource).await;

@@ -215,6 +215,18 @@ pub fn create_account(
     Ok(())
 }
 
+/// Creates the account and answers `iq`: what a c2s driver runs (off the async threads)
+/// for `Action::Register`.
+pub fn register(
+    shared: &Shared,
+    host: &str,
+    username: &str,
+    password: &str,
+    iq: &Element,
+) -> Element {
+    creation_reply(iq, &create_account(shared, host, username, password))
+}
+
 /// The answer to the register IQ once [`create_account`] is done.
 pub fn creation_reply(iq: &Element, result: &Result<(), CreateError>) -> Element {
     match result {
