@@ -120,6 +120,9 @@ async fn missing_fields_and_bad_usernames_are_not_acceptable() {
 async fn logged_in_user_changes_password_and_removes_the_account() {
     let s = Server::start(&config(false)).await;
     s.add_user("alice", "old");
+    let private = s.dir.path().join("data/example%2etest/private");
+    std::fs::create_dir_all(&private).expect("mkdir");
+    std::fs::write(private.join("alice.dat"), "return {};\n").expect("write");
     let mut c = WsClient::connect(s.addr).await;
     c.login("alice", "old", "r").await;
     let r = ask(
@@ -154,4 +157,9 @@ async fn logged_in_user_changes_password_and_removes_the_account() {
         "{texts:?}"
     );
     assert!(!s.shared.accounts.exists(HOST, "alice").expect("read"));
+    let dir = s.dir.path().join("data/example%2etest");
+    assert!(
+        !dir.join("private/alice.dat").exists(),
+        "the user's stores are purged"
+    );
 }

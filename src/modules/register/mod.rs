@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use crate::core::{Bus, Core, Origin};
 use crate::modules::iq::result_for;
+use crate::storage::encode_path_part;
 use crate::xml::Element;
 use crate::xmpp::error::{stanza_error_reply, stream_error};
 use crate::xmpp::jid::nodeprep;
@@ -79,6 +80,10 @@ fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
             return;
         }
         tracing::info!("User removed their account: {user}@{host}");
+        // Prosody's usermanager purges every store of a deleted user.
+        if let Err(e) = purge_user(core.shared.store.data_path(), host, user) {
+            tracing::warn!("Could not remove all data of {user}@{host}: {e}");
+        }
         // The answer goes out before the stream closes.
         core.reply(origin, result_for(stanza));
         let bare = format!("{user}@{host}");
@@ -107,4 +112,54 @@ fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
         _ => stanza_error_reply(stanza, "modify", "bad-request", None),
     };
     core.reply(origin, reply);
+}
+
+/// Removes `user`'s file from every store of `host` (`<store>/<user>.dat` and `.list`), as
+/// Prosody's internal storage does when an account is deleted.
+pub fn purge_user(data_path: &std::path::Path, host: &str, user: &str) -> std::io::Result<()> {
+    let host_dir = data_path.join(encode_path_part(host));
+    let name = encode_path_part(user);
+    let entries = match std::fs::read_dir(&host_dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let dir = entry?.path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for ext in ["dat", "list"] {
+            match std::fs::remove_file(dir.join(format!("{name}.{ext}"))) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purge_removes_the_users_files_in_every_store_and_nobody_elses() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let host = dir.path().join("example%2etest");
+        for store in ["roster", "vcard", "pep_urn%3axmpp%3avcard4"] {
+            std::fs::create_dir_all(host.join(store)).expect("mkdir");
+        }
+        std::fs::write(host.join("roster/al%2ece.dat"), "return {};").expect("write");
+        std::fs::write(host.join("vcard/al%2ece.dat"), "return {};").expect("write");
+        std::fs::write(host.join("pep_urn%3axmpp%3avcard4/al%2ece.list"), "").expect("write");
+        std::fs::write(host.join("roster/bob.dat"), "return {};").expect("write");
+        std::fs::write(host.join("accounts.dat"), "return {};").expect("write");
+        purge_user(dir.path(), "example.test", "al.ce").expect("purge");
+        assert!(!host.join("roster/al%2ece.dat").exists());
+        assert!(!host.join("vcard/al%2ece.dat").exists());
+        assert!(!host.join("pep_urn%3axmpp%3avcard4/al%2ece.list").exists());
+        assert!(host.join("roster/bob.dat").exists());
+        assert!(host.join("accounts.dat").exists());
+    }
 }
