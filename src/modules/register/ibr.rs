@@ -299,6 +299,30 @@ mod tests {
     }
 
     #[test]
+    fn a_submitted_data_form_is_read_like_the_legacy_fields() {
+        let d = ns::DATA_FORMS;
+        let field = |var: &str, v: &str| {
+            Element::new("field", d)
+                .with_attr("var", var)
+                .with_child(Element::new("value", d).with_text(v))
+        };
+        let form = Element::new("x", d)
+            .with_attr("type", "submit")
+            .with_child(field("FORM_TYPE", ns::REGISTER))
+            .with_child(field("username", "eve"))
+            .with_child(field("password", "pw2"));
+        let q = Element::new("query", ns::REGISTER).with_child(form);
+        let got = pre_auth(&policy(&[MODULE], false), false, &iq("set", q));
+        assert_eq!(
+            got,
+            PreAuth::Create {
+                username: "eve".into(),
+                password: "pw2".into()
+            }
+        );
+    }
+
+    #[test]
     fn missing_password_is_not_acceptable() {
         let q = Element::new("query", ns::REGISTER)
             .with_child(Element::new("username", ns::REGISTER).with_text("bob"));
