@@ -71,6 +71,8 @@ pub struct Host {
     pub features: BTreeSet<String>,
     /// disco#info identities: (category, type, name).
     pub identities: Vec<(String, String, String)>,
+    /// disco#info extension forms (XEP-0128, `module:add_extension`).
+    pub extensions: Vec<Element>,
 }
 
 /// State owned by the core thread.

@@ -42,6 +42,16 @@ pub fn host_modules(config: &Config, host: &str) -> BTreeSet<String> {
             mods.insert((*m).to_owned());
         }
     }
+    // mod_register pulls in in-band registration only when it is allowed.
+    if mods.contains("register")
+        && config
+            .host(host)
+            .boolean("allow_registration")
+            .unwrap_or(false)
+        && !disabled.contains("register_ibr")
+    {
+        mods.insert("register_ibr".to_owned());
+    }
     let clients = mods.contains("c2s") || mods.contains("websocket");
     if clients {
         for m in ["saslauth", "bind"] {
@@ -214,6 +224,7 @@ pub fn new_core(shared: Arc<Shared>) -> Core {
                 modules: modules.clone(),
                 features: BTreeSet::new(),
                 identities: Vec::new(),
+                extensions: Vec::new(),
             },
         );
         // Routing modules first, so the others can rely on them.

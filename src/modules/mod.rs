@@ -2,17 +2,28 @@
 
 pub mod auth_internal_hashed;
 pub mod c2s;
+pub mod csi;
 pub mod disco;
 pub mod http;
+pub mod http_files;
 pub mod iq;
+pub mod lastactivity;
 pub mod limits;
 pub mod message;
 pub mod openmetrics;
 pub mod ping;
 pub mod presence;
+pub mod private;
 pub mod proxycheck;
+pub mod register;
 pub mod saslauth;
+pub mod server_contact_info;
+pub mod time;
 pub mod tls;
+pub mod uptime;
+pub mod vcard;
+pub mod vcard_legacy;
+pub mod version;
 pub mod websocket;
 
 use crate::core::Core;
@@ -30,6 +41,18 @@ pub fn loader(name: &str) -> Option<Loader> {
         "saslauth" => saslauth::load,
         "disco" => disco::load,
         "ping" => ping::load,
+        // services
+        "version" => version::load,
+        "time" => time::load,
+        "uptime" => uptime::load,
+        "lastactivity" => lastactivity::load,
+        "vcard" => vcard::load,
+        "vcard_legacy" => vcard_legacy::load,
+        "private" => private::load,
+        "csi" => csi::load,
+        "csi_simple" => csi::load_simple,
+        "server_contact_info" => server_contact_info::load,
+        "register" => register::load,
         _ => return None,
     })
 }

@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::config::{Config, Value};
 use crate::core::Shared;
 use crate::modules::http::{CorsSpec, HttpSettings, Router, Scope, TrustedProxies};
+use crate::modules::http_files;
 use crate::modules::openmetrics::{self, metrics, Transport};
 use crate::modules::tls::contexts as tls_contexts;
 use crate::modules::websocket::options::websocket_option;
@@ -321,6 +322,7 @@ fn router(shared: &Shared, settings: &HttpSettings) -> Router {
             tracing::warn!("{w}");
         }
     }
+    files_apps(shared, settings, &mut router);
     let global_modules = config.global().strings("modules_enabled");
     if global_modules.iter().any(|m| m == "websocket") {
         for w in router.add_app(&Scope::global(), ws_route::app(ws), settings) {
@@ -369,6 +371,32 @@ pub fn websocket_url(config: &Config, host: &str, https: Option<u16>, http: Opti
         (None, Some(80)) => format!("ws://{name}{path}"),
         (None, Some(p)) => format!("ws://{name}:{p}{path}"),
         (None, None) => format!("http://disabled.invalid{path}"),
+    }
+}
+
+/// mod_http_files' `files` app on every host that loads it.
+fn files_apps(shared: &Shared, settings: &HttpSettings, router: &mut Router) {
+    let config = &shared.config;
+    let mut hosts: Vec<&String> = shared.policies.keys().collect();
+    hosts.sort();
+    for host in hosts {
+        if !shared.policies[host].modules.contains("http_files") {
+            continue;
+        }
+        let s = config.host(host);
+        let mut scope = Scope::host(host);
+        if let Some(h) = s.string("http_host") {
+            scope = scope.with_http_host(&h);
+        }
+        if let Some(v) = s.get_raw("http_paths") {
+            for (app, path) in string_map(Some(v)) {
+                scope = scope.with_path(&app, &path);
+            }
+        }
+        let files = Arc::new(http_files::FilesSettings::from_config(config, host));
+        for w in router.add_app(&scope, http_files::app(files), settings) {
+            tracing::warn!("{w}");
+        }
     }
 }
 

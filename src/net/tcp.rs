@@ -379,6 +379,22 @@ impl Conn {
                     let ok = self.verify_plain(username, password).await;
                     self.stream.on_plain_checked(ok)
                 }
+                Action::Register {
+                    username,
+                    password,
+                    iq,
+                } => {
+                    let host = self.stream.host().unwrap_or_default().to_owned();
+                    let reply = crate::modules::register::ibr::register_blocking(
+                        self.shared.clone(),
+                        host,
+                        username,
+                        password,
+                        iq,
+                    )
+                    .await;
+                    vec![Action::Send(reply)]
+                }
                 Action::Bind { resource, iq } => {
                     let result = self.bind(resource).await;
                     self.bound |= result.is_ok();

@@ -14,6 +14,7 @@ use crate::core::{BindRequest, CoreMsg, Outbound, Shared};
 use crate::modules::c2s::stream::{Action, C2sStream};
 use crate::modules::limits::{SessionKind, SessionLimits};
 use crate::modules::openmetrics::{metrics, monitor, LimitKind, Transport};
+use crate::modules::register;
 use crate::modules::websocket::conversion::{frame_to_stream, open_frame, CLOSE_FRAME};
 use crate::modules::websocket::framing::{
     encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
@@ -522,6 +523,22 @@ impl Conn {
                     }
                     let ok = self.verify_plain(username, password).await;
                     self.stream.on_plain_checked(ok)
+                }
+                Action::Register {
+                    username,
+                    password,
+                    iq,
+                } => {
+                    let host = self.stream.host().unwrap_or_default().to_owned();
+                    let reply = register::ibr::register_blocking(
+                        self.shared.clone(),
+                        host,
+                        username,
+                        password,
+                        iq,
+                    )
+                    .await;
+                    vec![Action::Send(reply)]
                 }
                 Action::Bind { resource, iq } => {
                     let result = self.bind(resource).await;

@@ -164,6 +164,12 @@ pub static OPTIONS: &[OptionSpec] = &[
     p("hide_os_type", Boolean, "false", H, "version", "omit the OS from version replies"),
     p("os_version_command", String, "", H, "version", "command whose output is the OS version"),
     p("contact_info", Table, "", H, "server_contact_info", "XEP-0157 contact addresses"),
+    p("registration_compat", Boolean, "true", H, "register", "account management IQs addressed to the host"),
+    p("upgrade_legacy_vcards", Boolean, "true", H, "vcard_legacy", "move vcard store entries to PEP at login"),
+    // mod_http_files (reference §6.2).
+    p("http_files_dir", Path, "", H, "http_files", "directory served by the files app, relative to the config directory"),
+    p("http_path", Path, "", H, "http_files", "old name of http_files_dir"),
+    p("http_index_files", Array, "{ \"index.html\", \"index.htm\" }", H, "http_files", "files served for a directory"),
     // mod_websocket (reference §5.1).
     p("consider_websocket_secure", Boolean, "false", G, "websocket", "treat every WebSocket session as secure"),
     p("websocket_frame_buffer_limit", Bytes, "2 * c2s_stanza_size_limit", G, "websocket", "bytes buffered while reassembling frames"),

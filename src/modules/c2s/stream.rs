@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::core::shared::HostPolicy;
+use crate::modules::register::ibr;
 use crate::modules::saslauth::{self, Negotiation, Step};
 use crate::modules::tls::{self as mod_tls, TlsOffer, Transport};
 use crate::xml::Element;
@@ -44,6 +45,13 @@ pub enum Action {
     },
     Bind {
         resource: String,
+        iq: Element,
+    },
+    /// In-band registration asks for a new account; answer `iq` with
+    /// `register::ibr::creation_reply` once `register::ibr::create_account` ran.
+    Register {
+        username: String,
+        password: String,
         iq: Element,
     },
     /// A stanza of a bound session, for the core.
@@ -238,6 +246,9 @@ impl C2sStream {
             if !mechs.is_empty() {
                 features.push_child(saslauth::mechanisms_feature(&mechs));
             }
+            if ibr::offers_feature(policy, self.secure) {
+                features.push_child(ibr::feature());
+            }
         } else {
             features.push_child(
                 Element::new("bind", ns::BIND).with_child(Element::new("required", ns::BIND)),
@@ -246,6 +257,10 @@ impl C2sStream {
                 Element::new("session", ns::SESSION)
                     .with_child(Element::new("optional", ns::SESSION)),
             );
+            // mod_csi offers the feature only when a handler (csi_simple) is loaded.
+            if policy.modules.contains("csi_simple") {
+                features.push_child(Element::new("csi", ns::CSI));
+            }
         }
         if features.child_elements().next().is_none() {
             self.close(
@@ -377,6 +392,19 @@ impl C2sStream {
                 }
             }
             return out;
+        }
+        if self.username.is_none() && ibr::is_register_iq(&el) {
+            if let Some(policy) = policies.get(&host) {
+                match ibr::pre_auth(policy, self.secure, &el) {
+                    ibr::PreAuth::Reply(r) => out.push(Action::Send(r)),
+                    ibr::PreAuth::Create { username, password } => out.push(Action::Register {
+                        username,
+                        password,
+                        iq: el,
+                    }),
+                }
+                return out;
+            }
         }
         if matches!(el.name.as_str(), "message" | "presence" | "iq") {
             let t = el.attr("type").unwrap_or("");

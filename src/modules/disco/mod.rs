@@ -53,6 +53,9 @@ pub fn load(core: &mut Core, host: &str) {
             for f in &host.features {
                 q.push_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", f.as_str()));
             }
+            for x in &host.extensions {
+                q.push_child(x.clone());
+            }
             let reply = result_for(stanza).with_child(q);
             core.reply(&ev.origin, reply);
             Some(true)

@@ -1,0 +1,100 @@
+//! mod_private: XEP-0049 private XML storage for one's own account. Each stored element
+//! is a key `<name>:<xmlns>` of the user's `private` map store, holding the
+//! preserialized element (Prosody's layout, so data moves both ways).
+
+pub mod preserialize;
+
+use std::rc::Rc;
+
+use crate::core::{Bus, Core, Origin};
+use crate::modules::iq::result_for;
+use crate::storage::lua_value::{LuaTable, LuaValue};
+use crate::xml::Element;
+use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::ns;
+use preserialize::{deserialize, preserialize, Xmlns};
+
+/// The store name Prosody uses.
+pub const STORE: &str = "private";
+
+pub fn load(core: &mut Core, host: &str) {
+    let bus = Bus::Host(host.to_owned());
+    let host_name = host.to_owned();
+    core.hook(
+        &bus,
+        &format!("iq/self/{}:query", ns::PRIVATE),
+        0.0,
+        Rc::new(move |core, ev| {
+            let stanza = ev.stanza.as_ref()?;
+            let Origin::Session(sid) = ev.origin else {
+                return None;
+            };
+            let username = core.sessions.get(&sid)?.username.clone();
+            let reply = handle(core, &host_name, &username, stanza);
+            core.reply(&ev.origin, reply);
+            Some(true)
+        }),
+    );
+    if let Some(h) = core.hosts.get_mut(host) {
+        h.features.insert(ns::PRIVATE.to_owned());
+    }
+}
+
+/// Answers one `jabber:iq:private` get or set of `username`.
+pub fn handle(core: &Core, host: &str, username: &str, stanza: &Element) -> Element {
+    let Some(query) = stanza.get_child("query", ns::PRIVATE) else {
+        return stanza_error_reply(stanza, "modify", "bad-request", None);
+    };
+    let tags: Vec<&Element> = query.child_elements().collect();
+    if tags.len() != 1 {
+        return stanza_error_reply(stanza, "modify", "bad-format", None);
+    }
+    let tag = tags[0];
+    let key = format!("{}:{}", tag.name, tag.ns);
+    let store = &core.shared.store;
+    let current = match store.get(host, Some(username), STORE) {
+        Ok(v) => v,
+        Err(e) => {
+            return stanza_error_reply(
+                stanza,
+                "wait",
+                "internal-server-error",
+                Some(&e.to_string()),
+            )
+        }
+    };
+    if stanza.attr("type") == Some("get") {
+        let found = current
+            .as_ref()
+            .and_then(LuaValue::as_table)
+            .and_then(|t| t.field(&key))
+            .and_then(deserialize);
+        let q = match found {
+            Some(el) => Element::new("query", ns::PRIVATE).with_child(el),
+            // Nothing stored: the request's own (empty) element comes back.
+            None => query.clone(),
+        };
+        return result_for(stanza).with_child(q);
+    }
+    let mut map = current
+        .and_then(|v| match v {
+            LuaValue::Table(t) => Some(t),
+            _ => None,
+        })
+        .unwrap_or_else(LuaTable::new);
+    // An element without children clears the key, as in Prosody.
+    if tag.children.is_empty() {
+        map.set(key.as_str(), LuaValue::Nil);
+    } else {
+        map.set(key.as_str(), preserialize(tag, Xmlns::Every));
+    }
+    match store.set(host, Some(username), STORE, Some(&LuaValue::Table(map))) {
+        Ok(()) => result_for(stanza),
+        Err(e) => stanza_error_reply(
+            stanza,
+            "wait",
+            "internal-server-error",
+            Some(&e.to_string()),
+        ),
+    }
+}

@@ -1,0 +1,165 @@
+//! mod_register: account management for logged-in users (Prosody's
+//! mod_user_account_management) — `jabber:iq:register` to oneself (or, with
+//! `registration_compat`, to the host) reads the registration, changes the password, or
+//! removes the account, which ends all of its sessions. Registration before login is in
+//! [`ibr`].
+
+pub mod ibr;
+
+use std::rc::Rc;
+
+use crate::core::{Bus, Core, Origin};
+use crate::modules::iq::result_for;
+use crate::storage::encode_path_part;
+use crate::xml::Element;
+use crate::xmpp::error::{stanza_error_reply, stream_error};
+use crate::xmpp::jid::nodeprep;
+use crate::xmpp::ns;
+
+pub fn load(core: &mut Core, host: &str) {
+    let bus = Bus::Host(host.to_owned());
+    let compat = core
+        .shared
+        .config
+        .host(host)
+        .boolean("registration_compat")
+        .unwrap_or(true);
+    let mut kinds = vec!["self"];
+    if compat {
+        kinds.push("host");
+    }
+    for kind in kinds {
+        core.hook(
+            &bus,
+            &format!("iq/{kind}/{}:query", ns::REGISTER),
+            0.0,
+            Rc::new(move |core, ev| {
+                let stanza = ev.stanza.as_ref()?;
+                let Origin::Session(sid) = ev.origin else {
+                    return None;
+                };
+                let sess = core.sessions.get(&sid)?;
+                if kind == "host" && stanza.attr("to") != Some(sess.host.as_str()) {
+                    return None;
+                }
+                let (user, host) = (sess.username.clone(), sess.host.clone());
+                handle(core, &ev.origin, &user, &host, stanza);
+                Some(true)
+            }),
+        );
+    }
+    if let Some(h) = core.hosts.get_mut(host) {
+        h.features.insert(ns::REGISTER.to_owned());
+    }
+}
+
+fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Element) {
+    let r = ns::REGISTER;
+    let Some(query) = stanza.get_child("query", r) else {
+        return;
+    };
+    if stanza.attr("type") == Some("get") {
+        let q = Element::new("query", r)
+            .with_child(Element::new("registered", r))
+            .with_child(Element::new("username", r).with_text(user))
+            .with_child(Element::new("password", r));
+        core.reply(origin, result_for(stanza).with_child(q));
+        return;
+    }
+    if query
+        .child_elements()
+        .next()
+        .is_some_and(|c| c.name == "remove")
+    {
+        if let Err(e) = core.shared.accounts.delete(host, user) {
+            let text = e.to_string();
+            core.reply(
+                origin,
+                stanza_error_reply(stanza, "cancel", "service-unavailable", Some(&text)),
+            );
+            return;
+        }
+        tracing::info!("User removed their account: {user}@{host}");
+        // Prosody's usermanager purges every store of a deleted user.
+        if let Err(e) = purge_user(core.shared.store.data_path(), host, user) {
+            tracing::warn!("Could not remove all data of {user}@{host}: {e}");
+        }
+        // The answer goes out before the stream closes.
+        core.reply(origin, result_for(stanza));
+        let bare = format!("{user}@{host}");
+        let sessions = core.bare_sessions.get(&bare).cloned().unwrap_or_default();
+        for id in sessions {
+            core.close_session(
+                id,
+                Some(stream_error(
+                    "not-authorized",
+                    Some("Account deleted"),
+                    None,
+                )),
+            );
+        }
+        return;
+    }
+    let username = query.get_child("username", r).map(Element::text);
+    let password = query.get_child("password", r).map(Element::text);
+    let reply = match (username, password) {
+        (Some(u), Some(p)) if nodeprep(&u).ok().as_deref() == Some(user) => {
+            match core.shared.accounts.set_password(host, user, &p) {
+                Ok(()) => result_for(stanza),
+                Err(_) => stanza_error_reply(stanza, "wait", "internal-server-error", None),
+            }
+        }
+        _ => stanza_error_reply(stanza, "modify", "bad-request", None),
+    };
+    core.reply(origin, reply);
+}
+
+/// Removes `user`'s file from every store of `host` (`<store>/<user>.dat` and `.list`), as
+/// Prosody's internal storage does when an account is deleted.
+pub fn purge_user(data_path: &std::path::Path, host: &str, user: &str) -> std::io::Result<()> {
+    let host_dir = data_path.join(encode_path_part(host));
+    let name = encode_path_part(user);
+    let entries = match std::fs::read_dir(&host_dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let dir = entry?.path();
+        if !dir.is_dir() {
+            continue;
+        }
+        for ext in ["dat", "list"] {
+            match std::fs::remove_file(dir.join(format!("{name}.{ext}"))) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purge_removes_the_users_files_in_every_store_and_nobody_elses() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let host = dir.path().join("example%2etest");
+        for store in ["roster", "vcard", "pep_urn%3axmpp%3avcard4"] {
+            std::fs::create_dir_all(host.join(store)).expect("mkdir");
+        }
+        std::fs::write(host.join("roster/al%2ece.dat"), "return {};").expect("write");
+        std::fs::write(host.join("vcard/al%2ece.dat"), "return {};").expect("write");
+        std::fs::write(host.join("pep_urn%3axmpp%3avcard4/al%2ece.list"), "").expect("write");
+        std::fs::write(host.join("roster/bob.dat"), "return {};").expect("write");
+        std::fs::write(host.join("accounts.dat"), "return {};").expect("write");
+        purge_user(dir.path(), "example.test", "al.ce").expect("purge");
+        assert!(!host.join("roster/al%2ece.dat").exists());
+        assert!(!host.join("vcard/al%2ece.dat").exists());
+        assert!(!host.join("pep_urn%3axmpp%3avcard4/al%2ece.list").exists());
+        assert!(host.join("roster/bob.dat").exists());
+        assert!(host.join("accounts.dat").exists());
+    }
+}

@@ -1,0 +1,74 @@
+//! mod_vcard: XEP-0054 vcard-temp kept as stanzas in the `vcard` store, one file per
+//! account (the host's own vCard in the host-level file). Anyone may read a vCard, only
+//! the owner may set it. Prosody drops this module when `vcard_legacy` is enabled too;
+//! the config's module set already does that.
+
+use std::rc::Rc;
+
+use crate::core::{Bus, Core, Origin};
+use crate::modules::iq::result_for;
+use crate::modules::private::preserialize::{deserialize, preserialize, Xmlns};
+use crate::xml::Element;
+use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::jid::Jid;
+use crate::xmpp::ns;
+
+/// The store name Prosody uses.
+pub const STORE: &str = "vcard";
+
+pub fn load(core: &mut Core, host: &str) {
+    let bus = Bus::Host(host.to_owned());
+    for kind in ["bare", "host"] {
+        let host_name = host.to_owned();
+        core.hook(
+            &bus,
+            &format!("iq/{kind}/{}:vCard", ns::VCARD),
+            0.0,
+            Rc::new(move |core, ev| {
+                let stanza = ev.stanza.as_ref()?;
+                let Origin::Session(sid) = ev.origin else {
+                    return None;
+                };
+                let me = core.sessions.get(&sid)?.username.clone();
+                let reply = handle(core, &host_name, &me, stanza);
+                core.reply(&ev.origin, reply);
+                Some(true)
+            }),
+        );
+    }
+    if let Some(h) = core.hosts.get_mut(host) {
+        h.features.insert(ns::VCARD.to_owned());
+    }
+}
+
+fn handle(core: &Core, host: &str, me: &str, stanza: &Element) -> Element {
+    let store = &core.shared.store;
+    let to = stanza.attr("to");
+    if stanza.attr("type") == Some("get") {
+        // To the host: its own (host-level) vCard.
+        let user = match to {
+            Some(t) => Jid::parse(t).ok().and_then(|j| j.node().map(str::to_owned)),
+            None => Some(me.to_owned()),
+        };
+        let found = store.get(host, user.as_deref(), STORE).ok().flatten();
+        return match found.as_ref().and_then(deserialize) {
+            Some(vcard) => result_for(stanza).with_child(vcard),
+            None => stanza_error_reply(stanza, "cancel", "item-not-found", None),
+        };
+    }
+    if to.is_some() {
+        return stanza_error_reply(stanza, "auth", "forbidden", None);
+    }
+    let Some(vcard) = stanza.child_elements().next() else {
+        return stanza_error_reply(stanza, "modify", "bad-request", None);
+    };
+    match store.set(
+        host,
+        Some(me),
+        STORE,
+        Some(&preserialize(vcard, Xmlns::Every)),
+    ) {
+        Ok(()) => result_for(stanza),
+        Err(_) => stanza_error_reply(stanza, "wait", "internal-server-error", None),
+    }
+}
