@@ -1,14 +1,18 @@
 //! Native modules, one folder per Prosody module name.
 
 pub mod auth_internal_hashed;
+pub mod blocklist;
 pub mod c2s;
+pub mod carbons;
 pub mod disco;
 pub mod http;
 pub mod iq;
 pub mod limits;
 pub mod message;
+pub mod offline;
 pub mod ping;
 pub mod presence;
+pub mod roster;
 pub mod saslauth;
 pub mod tls;
 pub mod websocket;
@@ -28,6 +32,10 @@ pub fn loader(name: &str) -> Option<Loader> {
         "saslauth" => saslauth::load,
         "disco" => disco::load,
         "ping" => ping::load,
+        "roster" => roster::load,
+        "offline" => offline::load,
+        "carbons" => carbons::load,
+        "blocklist" => blocklist::load,
         _ => return None,
     })
 }
