@@ -57,7 +57,7 @@ impl Client {
         self.ws.send_text(&xml).await;
     }
 
-    /// Everything that arrives before the answer to a fresh ping (the ping's own result
+    /// Everything that arrives before the answer to a fresh ping (the ping's own answer
     /// is left out).
     pub async fn sync(&mut self) -> Vec<String> {
         self.seq += 1;
@@ -69,7 +69,8 @@ impl Client {
         let mut seen = Vec::new();
         loop {
             let t = self.ws.next_text().await;
-            if t.contains(&format!("id='{id}'")) && t.contains("type='result'") {
+            // An error counts too (e.g. when the user blocked the server's domain).
+            if t.contains(&format!("id='{id}'")) {
                 return seen;
             }
             seen.push(t);
