@@ -11,7 +11,9 @@ async fn roster_add_update_remove_push_to_interested_resources() {
     let server = im_server().await;
     let mut a1 = Client::login(&server, "alice", "one").await;
     let mut a2 = Client::login(&server, "alice", "two").await;
-    let got = a2.exchange("<iq type='get' id='r0'><query xmlns='jabber:iq:roster'/></iq>").await;
+    let got = a2
+        .exchange("<iq type='get' id='r0'><query xmlns='jabber:iq:roster'/></iq>")
+        .await;
     let empty = must_find(&got, &["id='r0'", "type='result'"]);
     assert!(empty.contains("ver='1'"), "{empty}");
 
@@ -22,7 +24,10 @@ async fn roster_add_update_remove_push_to_interested_resources() {
         .await;
     must_find(&got, &["id='s1'", "type='result'"]);
     // a1 never asked for the roster: no push for it.
-    assert!(find(&got, &["jabber:iq:roster", "type='set'"]).is_none(), "{got:?}");
+    assert!(
+        find(&got, &["jabber:iq:roster", "type='set'"]).is_none(),
+        "{got:?}"
+    );
     let push = a2.expect(&["type='set'", "jabber:iq:roster"]).await;
     assert!(push.contains("jid='bob@example.test'"), "{push}");
     assert!(push.contains("subscription='none'"), "{push}");
@@ -36,15 +41,25 @@ async fn roster_add_update_remove_push_to_interested_resources() {
     )
     .await;
     let push = a2.expect(&["type='set'", "jabber:iq:roster"]).await;
-    assert!(push.contains("<group>Work</group>") && !push.contains("Friends"), "{push}");
+    assert!(
+        push.contains("<group>Work</group>") && !push.contains("Friends"),
+        "{push}"
+    );
     assert!(!push.contains("name="), "{push}");
 
-    let got = a2.exchange("<iq type='get' id='r1'><query xmlns='jabber:iq:roster' ver='2'/></iq>").await;
+    let got = a2
+        .exchange("<iq type='get' id='r1'><query xmlns='jabber:iq:roster' ver='2'/></iq>")
+        .await;
     let same = must_find(&got, &["id='r1'"]);
     assert!(!same.contains("<query"), "up to date: empty result: {same}");
-    let got = a2.exchange("<iq type='get' id='r2'><query xmlns='jabber:iq:roster' ver='1'/></iq>").await;
+    let got = a2
+        .exchange("<iq type='get' id='r2'><query xmlns='jabber:iq:roster' ver='1'/></iq>")
+        .await;
     let full = must_find(&got, &["id='r2'"]);
-    assert!(full.contains("ver='2'") && full.contains("jid='bob@example.test'"), "{full}");
+    assert!(
+        full.contains("ver='2'") && full.contains("jid='bob@example.test'"),
+        "{full}"
+    );
 
     let got = a1
         .exchange(
@@ -53,7 +68,10 @@ async fn roster_add_update_remove_push_to_interested_resources() {
         .await;
     must_find(&got, &["id='s3'", "type='result'"]);
     let push = a2.expect(&["type='set'", "jabber:iq:roster"]).await;
-    assert!(push.contains("subscription='remove'") && push.contains("ver='3'"), "{push}");
+    assert!(
+        push.contains("subscription='remove'") && push.contains("ver='3'"),
+        "{push}"
+    );
 
     let stored = server
         .shared
@@ -62,7 +80,10 @@ async fn roster_add_update_remove_push_to_interested_resources() {
         .expect("readable")
         .expect("stored");
     let t = stored.as_table().expect("table");
-    let meta = t.get(&lilt::storage::LuaKey::Bool(false)).and_then(|v| v.as_table()).expect("[false]");
+    let meta = t
+        .get(&lilt::storage::LuaKey::Bool(false))
+        .and_then(|v| v.as_table())
+        .expect("[false]");
     assert_eq!(meta.field("version").and_then(|v| v.as_int()), Some(3));
     assert!(t.field("bob@example.test").is_none());
 }
@@ -75,19 +96,28 @@ async fn roster_set_errors_match_prosody() {
         .exchange("<iq type='set' id='e1'><query xmlns='jabber:iq:roster'><item jid='alice@example.test'/></query></iq>")
         .await;
     let e = must_find(&got, &["id='e1'", "type='error'"]);
-    assert!(e.contains("type='cancel'") && e.contains("<not-allowed"), "{e}");
+    assert!(
+        e.contains("type='cancel'") && e.contains("<not-allowed"),
+        "{e}"
+    );
 
     let got = a
         .exchange("<iq type='set' id='e2'><query xmlns='jabber:iq:roster'><item jid='x@example.test' subscription='remove'/></query></iq>")
         .await;
     let e = must_find(&got, &["id='e2'", "type='error'"]);
-    assert!(e.contains("type='modify'") && e.contains("<item-not-found"), "{e}");
+    assert!(
+        e.contains("type='modify'") && e.contains("<item-not-found"),
+        "{e}"
+    );
 
     let got = a
         .exchange("<iq type='set' id='e3'><query xmlns='jabber:iq:roster'><item jid='x@example.test'/><item jid='y@example.test'/></query></iq>")
         .await;
     let e = must_find(&got, &["id='e3'", "type='error'"]);
-    assert!(e.contains("type='modify'") && e.contains("<bad-request"), "{e}");
+    assert!(
+        e.contains("type='modify'") && e.contains("<bad-request"),
+        "{e}"
+    );
 
     let got = a
         .exchange("<iq type='set' id='e4'><query xmlns='jabber:iq:roster'><item jid='x@example.test/res'/></query></iq>")
@@ -115,6 +145,12 @@ async fn features_after_auth_offer_roster_versioning_and_pre_approval() {
     .await;
     assert!(ws.next_text().await.contains("<success"));
     let (_, after) = ws.open(support::HOST).await;
-    assert!(after.contains("<ver xmlns='urn:xmpp:features:rosterver'/>"), "{after}");
-    assert!(after.contains("<sub xmlns='urn:xmpp:features:pre-approval'/>"), "{after}");
+    assert!(
+        after.contains("<ver xmlns='urn:xmpp:features:rosterver'/>"),
+        "{after}"
+    );
+    assert!(
+        after.contains("<sub xmlns='urn:xmpp:features:pre-approval'/>"),
+        "{after}"
+    );
 }

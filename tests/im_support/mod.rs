@@ -19,7 +19,10 @@ pub fn im_config() -> String {
 
 /// The IM config storing data under `data` (an existing directory).
 pub fn im_config_at(data: &Path) -> String {
-    im_config().replace("data_path = \"data\"", &format!("data_path = {:?}", data.display().to_string()))
+    im_config().replace(
+        "data_path = \"data\"",
+        &format!("data_path = {:?}", data.display().to_string()),
+    )
 }
 
 pub async fn im_server() -> Server {
@@ -97,7 +100,9 @@ impl Client {
 
 /// The one frame among `frames` containing all `needles`.
 pub fn find<'a>(frames: &'a [String], needles: &[&str]) -> Option<&'a String> {
-    frames.iter().find(|f| needles.iter().all(|n| f.contains(n)))
+    frames
+        .iter()
+        .find(|f| needles.iter().all(|n| f.contains(n)))
 }
 
 pub fn must_find<'a>(frames: &'a [String], needles: &[&str]) -> &'a String {

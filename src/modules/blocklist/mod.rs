@@ -35,23 +35,28 @@ pub fn load(core: &mut Core, host: &str) {
     }
     let bus = Bus::Host(host.to_owned());
     let get = format!("iq-get/self/{}:blocklist", ns::BLOCKING);
-    core.hook(&bus, &get, -1.0, Rc::new(|core, ev| {
-        let Origin::Session(sid) = ev.origin else {
-            return None;
-        };
-        let stanza = ev.stanza.as_ref()?;
-        let (user, host) = session_user(core, sid)?;
-        let mut list = Element::new("blocklist", ns::BLOCKING);
-        for jid in blocked_jids(&get_blocklist(core, &user, &host)) {
-            list.push_child(Element::new("item", ns::BLOCKING).with_attr("jid", jid));
-        }
-        let reply = result_for(stanza).with_child(list);
-        if let Some(s) = core.sessions.get_mut(&sid) {
-            s.interested_blocklist = true;
-        }
-        core.reply(&ev.origin, reply);
-        Some(true)
-    }));
+    core.hook(
+        &bus,
+        &get,
+        -1.0,
+        Rc::new(|core, ev| {
+            let Origin::Session(sid) = ev.origin else {
+                return None;
+            };
+            let stanza = ev.stanza.as_ref()?;
+            let (user, host) = session_user(core, sid)?;
+            let mut list = Element::new("blocklist", ns::BLOCKING);
+            for jid in blocked_jids(&get_blocklist(core, &user, &host)) {
+                list.push_child(Element::new("item", ns::BLOCKING).with_attr("jid", jid));
+            }
+            let reply = result_for(stanza).with_child(list);
+            if let Some(s) = core.sessions.get_mut(&sid) {
+                s.interested_blocklist = true;
+            }
+            core.reply(&ev.origin, reply);
+            Some(true)
+        }),
+    );
     for action in ["block", "unblock"] {
         let name = format!("iq-set/self/{}:{action}", ns::BLOCKING);
         core.hook(&bus, &name, -1.0, Rc::new(edit));
@@ -113,7 +118,11 @@ pub fn is_blocked(core: &mut Core, user: &str, host: &str, jid: &str) -> bool {
         return true;
     }
     match Jid::parse(jid) {
-        Ok(j) => hit(j.domain()) || j.node().is_some_and(|n| hit(&format!("{n}@{}", j.domain()))),
+        Ok(j) => {
+            hit(j.domain())
+                || j.node()
+                    .is_some_and(|n| hit(&format!("{n}@{}", j.domain())))
+        }
         Err(_) => false,
     }
 }
@@ -132,13 +141,21 @@ fn edit(core: &mut Core, ev: &mut Event) -> Option<bool> {
     let mut new = Vec::new();
     let (mut send_unavailable, mut send_available, mut remove_pending) = (vec![], vec![], vec![]);
     for node in action.children.iter_mut() {
-        let crate::xml::Node::Element(item) = node else { continue };
+        let crate::xml::Node::Element(item) = node else {
+            continue;
+        };
         if item.name != "item" || item.ns != ns::BLOCKING {
             continue;
         }
-        let Some(jid) = item.attr("jid").and_then(|j| Jid::parse(j).ok()).map(|j| j.to_string())
+        let Some(jid) = item
+            .attr("jid")
+            .and_then(|j| Jid::parse(j).ok())
+            .map(|j| j.to_string())
         else {
-            core.reply(&ev.origin, stanza_error_reply(stanza, "modify", "jid-malformed", None));
+            core.reply(
+                &ev.origin,
+                stanza_error_reply(stanza, "modify", "jid-malformed", None),
+            );
             return Some(true);
         };
         item.set_attr("jid", jid.as_str());
@@ -153,7 +170,10 @@ fn edit(core: &mut Core, ev: &mut Event) -> Option<bool> {
         new.push(jid);
     }
     if blocking && new.is_empty() {
-        core.reply(&ev.origin, stanza_error_reply(stanza, "modify", "bad-request", None));
+        core.reply(
+            &ev.origin,
+            stanza_error_reply(stanza, "modify", "bad-request", None),
+        );
         return Some(true);
     }
     let old = get_blocklist(core, &user, &host);
@@ -189,7 +209,11 @@ fn edit(core: &mut Core, ev: &mut Event) -> Option<bool> {
         }
     }
     let value = LuaValue::Table(updated.clone());
-    if let Err(e) = core.shared.store.set(&host, Some(&user), STORE, Some(&value)) {
+    if let Err(e) = core
+        .shared
+        .store
+        .set(&host, Some(&user), STORE, Some(&value))
+    {
         let text = e.to_string();
         let reply = stanza_error_reply(stanza, "wait", "internal-server-error", Some(&text));
         core.reply(&ev.origin, reply);
@@ -208,16 +232,30 @@ fn edit(core: &mut Core, ev: &mut Event) -> Option<bool> {
             .filter_map(|id| core.sessions.get(id).map(|s| s.full_jid.clone()))
             .collect();
         for full in fulls {
-            post_stanza(core, from_host.clone(), presence(Some("unavailable"), &full, &jid), false);
+            post_stanza(
+                core,
+                from_host.clone(),
+                presence(Some("unavailable"), &full, &jid),
+                false,
+            );
         }
     }
     if !remove_pending.is_empty() {
         manager::modify(core, &user, &host, |r| {
-            remove_pending.iter().fold(false, |ch, j| r.pending.remove(j).is_some() || ch)
+            let mut changed = false;
+            for j in &remove_pending {
+                changed |= r.pending.remove(j).is_some();
+            }
+            changed
         });
     }
     for jid in send_available {
-        post_stanza(core, from_host.clone(), presence(Some("probe"), &jid, &bare), false);
+        post_stanza(
+            core,
+            from_host.clone(),
+            presence(Some("probe"), &jid, &bare),
+            false,
+        );
     }
     let sessions: Vec<(u64, String)> = core
         .bare_sessions

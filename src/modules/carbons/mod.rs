@@ -24,30 +24,45 @@ pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
     for action in ["enable", "disable"] {
         let name = format!("iq-set/self/{}:{action}", ns::CARBONS);
-        core.hook(&bus, &name, 0.0, Rc::new(move |core, ev| {
-            let Origin::Session(sid) = ev.origin else {
-                return None;
-            };
-            let stanza = ev.stanza.as_ref()?;
-            let reply = result_for(stanza);
-            if let Some(s) = core.sessions.get_mut(&sid) {
-                s.want_carbons = action == "enable";
-            }
-            core.reply(&ev.origin, reply);
-            Some(true)
-        }));
+        core.hook(
+            &bus,
+            &name,
+            0.0,
+            Rc::new(move |core, ev| {
+                let Origin::Session(sid) = ev.origin else {
+                    return None;
+                };
+                let stanza = ev.stanza.as_ref()?;
+                let reply = result_for(stanza);
+                if let Some(s) = core.sessions.get_mut(&sid) {
+                    s.want_carbons = action == "enable";
+                }
+                core.reply(&ev.origin, reply);
+                Some(true)
+            }),
+        );
     }
     for kind in ["host", "bare", "full"] {
-        core.hook(&bus, &format!("pre-message/{kind}"), -0.5, Rc::new(|core, ev| {
-            copy(core, ev, true);
-            None
-        }));
+        core.hook(
+            &bus,
+            &format!("pre-message/{kind}"),
+            -0.5,
+            Rc::new(|core, ev| {
+                copy(core, ev, true);
+                None
+            }),
+        );
     }
     for kind in ["bare", "full"] {
-        core.hook(&bus, &format!("message/{kind}"), -0.5, Rc::new(|core, ev| {
-            copy(core, ev, false);
-            None
-        }));
+        core.hook(
+            &bus,
+            &format!("message/{kind}"),
+            -0.5,
+            Rc::new(|core, ev| {
+                copy(core, ev, false);
+                None
+            }),
+        );
     }
 }
 
@@ -67,15 +82,17 @@ pub fn should_copy(stanza: &Element) -> bool {
         "error" if stanza.attr("from").is_some_and(|f| !f.contains('/')) => return true,
         _ => {}
     }
-    stanza.child_elements().any(|c| {
-        c.ns == "urn:xmpp:jingle-message:0" || c.ns == "urn:xmpp:jingle-message:1"
-    })
+    stanza
+        .child_elements()
+        .any(|c| c.ns == "urn:xmpp:jingle-message:0" || c.ns == "urn:xmpp:jingle-message:1")
 }
 
 /// Sends carbons of the message in `ev`: `sent` for what a local client sends (`c2s`),
 /// `received` for what is about to be delivered to a local client.
 fn copy(core: &mut Core, ev: &mut Event, c2s: bool) {
-    let Some(stanza) = ev.stanza.as_ref() else { return };
+    let Some(stanza) = ev.stanza.as_ref() else {
+        return;
+    };
     let Some(bare_from) = stanza.attr("from").and_then(bare_of) else {
         return;
     };
@@ -90,7 +107,10 @@ fn copy(core: &mut Core, ev: &mut Event, c2s: bool) {
         let Some(bare_to) = orig_to.as_deref().and_then(bare_of) else {
             return;
         };
-        let target = orig_to.as_deref().and_then(|t| core.full_sessions.get(t)).copied();
+        let target = orig_to
+            .as_deref()
+            .and_then(|t| core.full_sessions.get(t))
+            .copied();
         // Top resources get the message by normal routing; skip them.
         let top = if target.is_none() {
             top_resources(core, &bare_to)
@@ -122,7 +142,9 @@ fn copy(core: &mut Core, ev: &mut Event, c2s: bool) {
         .filter_map(|id| core.sessions.get(id))
         .filter(|s| s.want_carbons)
         .filter(|s| {
-            c2s || top_priority.is_none() || s.presence.is_none() || Some(s.priority) != top_priority
+            c2s || top_priority.is_none()
+                || s.presence.is_none()
+                || Some(s.priority) != top_priority
         })
         .map(|s| (s.id, s.full_jid.clone()))
         .collect();
@@ -158,15 +180,23 @@ mod tests {
     fn copies_chat_and_normal_with_body_only() {
         assert!(should_copy(&msg(Some("chat"))));
         assert!(!should_copy(&msg(None)));
-        assert!(should_copy(&msg(None).with_child(Element::new("body", ns::CLIENT))));
-        assert!(!should_copy(&msg(Some("headline")).with_child(Element::new("body", ns::CLIENT))));
+        assert!(should_copy(
+            &msg(None).with_child(Element::new("body", ns::CLIENT))
+        ));
+        assert!(!should_copy(
+            &msg(Some("headline")).with_child(Element::new("body", ns::CLIENT))
+        ));
         assert!(!should_copy(&msg(Some("groupchat"))));
     }
 
     #[test]
     fn private_and_no_copy_opt_out() {
-        assert!(!should_copy(&msg(Some("chat")).with_child(Element::new("private", ns::CARBONS))));
-        assert!(!should_copy(&msg(Some("chat")).with_child(Element::new("no-copy", HINTS))));
+        assert!(!should_copy(
+            &msg(Some("chat")).with_child(Element::new("private", ns::CARBONS))
+        ));
+        assert!(!should_copy(
+            &msg(Some("chat")).with_child(Element::new("no-copy", HINTS))
+        ));
     }
 
     #[test]

@@ -24,40 +24,50 @@ pub fn load(core: &mut Core, host: &str) {
         h.features.insert("msgoffline".to_owned());
     }
     let bus = Bus::Host(host.to_owned());
-    core.hook(&bus, "message/offline/handle", -1.0, Rc::new(|core, ev| {
-        let stanza = ev.stanza.as_ref()?;
-        let target = match stanza.attr("to") {
-            Some(to) => Jid::parse(to).ok(),
-            None => stanza.attr("from").and_then(|f| Jid::parse(f).ok()),
-        }?;
-        let user = target.node()?.to_owned();
-        let host = target.domain().to_owned();
-        match store(core, &host, &user, stanza, now()) {
-            Ok(()) => Some(true),
-            Err(e) => {
-                tracing::error!("Could not store offline message for {user}@{host}: {e}");
-                None
+    core.hook(
+        &bus,
+        "message/offline/handle",
+        -1.0,
+        Rc::new(|core, ev| {
+            let stanza = ev.stanza.as_ref()?;
+            let target = match stanza.attr("to") {
+                Some(to) => Jid::parse(to).ok(),
+                None => stanza.attr("from").and_then(|f| Jid::parse(f).ok()),
+            }?;
+            let user = target.node()?.to_owned();
+            let host = target.domain().to_owned();
+            match store(core, &host, &user, stanza, now()) {
+                Ok(()) => Some(true),
+                Err(e) => {
+                    tracing::error!("Could not store offline message for {user}@{host}: {e}");
+                    None
+                }
             }
-        }
-    }));
-    core.hook(&bus, "message/offline/broadcast", -1.0, Rc::new(|core, ev| {
-        let Origin::Session(sid) = ev.origin else {
-            return None;
-        };
-        let s = core.sessions.get(&sid)?;
-        let (user, host) = (s.username.clone(), s.host.clone());
-        let messages = match take(core, &host, &user) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::error!("Could not load offline messages of {user}@{host}: {e}");
-                return Some(true);
+        }),
+    );
+    core.hook(
+        &bus,
+        "message/offline/broadcast",
+        -1.0,
+        Rc::new(|core, ev| {
+            let Origin::Session(sid) = ev.origin else {
+                return None;
+            };
+            let s = core.sessions.get(&sid)?;
+            let (user, host) = (s.username.clone(), s.host.clone());
+            let messages = match take(core, &host, &user) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::error!("Could not load offline messages of {user}@{host}: {e}");
+                    return Some(true);
+                }
+            };
+            for m in messages {
+                core.send_to(sid, Arc::new(m));
             }
-        };
-        for m in messages {
-            core.send_to(sid, Arc::new(m));
-        }
-        Some(true)
-    }));
+            Some(true)
+        }),
+    );
 }
 
 /// Appends one message to `user`'s offline archive, as Prosody's storage does: the
@@ -72,7 +82,11 @@ pub fn store(
 ) -> Result<(), crate::storage::StorageError> {
     let mut item = stanza_lua::preserialize(stanza);
     if let Some(t) = item.as_table_mut() {
-        let mut attr = t.field("attr").and_then(LuaValue::as_table).cloned().unwrap_or_default();
+        let mut attr = t
+            .field("attr")
+            .and_then(LuaValue::as_table)
+            .cloned()
+            .unwrap_or_default();
         attr.set("stamp", stamp::datetime(when));
         t.set("attr", attr);
     }
@@ -113,7 +127,9 @@ pub fn take(
         msg.push_child(delay);
         out.push(msg);
     }
-    core.shared.store.archive_replace(host, Some(user), STORE, &[])?;
+    core.shared
+        .store
+        .archive_replace(host, Some(user), STORE, &[])?;
     Ok(out)
 }
 

@@ -7,8 +7,9 @@ use crate::storage::{LuaKey, LuaTable, LuaValue};
 use crate::xml::{Element, Node};
 use crate::xmpp::ns;
 
-/// How Prosody names the `xml:lang` attribute (namespace URI, `\1`, local name).
-const XML_LANG_KEY: &str = "http://www.w3.org/XML/1998/namespace\u{1}lang";
+/// How a namespaced attribute may appear in stored data (namespace URI, `\1`, local
+/// name); Prosody's parser itself names `xml:*` attributes with the `xml:` prefix.
+const XML_NS_KEY: &str = "http://www.w3.org/XML/1998/namespace\u{1}";
 
 /// The stored form of a stanza.
 pub fn preserialize(el: &Element) -> LuaValue {
@@ -22,8 +23,7 @@ fn element_table(el: &Element, parent_ns: &str) -> LuaTable {
         attr.set("xmlns", el.ns.as_str());
     }
     for (k, v) in &el.attrs {
-        let key = if k == "xml:lang" { XML_LANG_KEY } else { k.as_str() };
-        attr.set(key, v.as_str());
+        attr.set(k.as_str(), v.as_str());
     }
     for child in &el.children {
         match child {
@@ -58,13 +58,15 @@ fn element_from(t: &LuaTable, parent_ns: &str) -> Option<Element> {
             if k == "xmlns" {
                 continue;
             }
-            // Prosody also accepts the older `ns|name` spelling of namespaced attributes.
-            let key = if k == XML_LANG_KEY || k == "http://www.w3.org/XML/1998/namespace|lang" {
-                "xml:lang"
-            } else {
-                k.as_str()
+            // Also accepts the `ns\1name` and older `ns|name` spellings of `xml:*` names.
+            let key = match k
+                .strip_prefix(XML_NS_KEY)
+                .or_else(|| k.strip_prefix("http://www.w3.org/XML/1998/namespace|"))
+            {
+                Some(local) => format!("xml:{local}"),
+                None => k.clone(),
             };
-            el.attrs.push((key.to_owned(), v.to_owned()));
+            el.attrs.push((key, v.to_owned()));
         }
     }
     for child in t.sequence() {
@@ -97,12 +99,42 @@ mod tests {
             );
         let stored = preserialize(&el);
         let t = stored.as_table().expect("a table");
-        let body = t.get(&LuaKey::Int(1)).and_then(LuaValue::as_table).expect("body");
-        assert_eq!(body.field("attr").and_then(LuaValue::as_table).map(LuaTable::len), Some(0));
-        let x = t.get(&LuaKey::Int(2)).and_then(LuaValue::as_table).expect("x");
+        let body = t
+            .get(&LuaKey::Int(1))
+            .and_then(LuaValue::as_table)
+            .expect("body");
+        assert_eq!(
+            body.field("attr")
+                .and_then(LuaValue::as_table)
+                .map(LuaTable::len),
+            Some(0)
+        );
+        let x = t
+            .get(&LuaKey::Int(2))
+            .and_then(LuaValue::as_table)
+            .expect("x");
         let xattr = x.field("attr").and_then(LuaValue::as_table).expect("attr");
-        assert_eq!(xattr.field("xmlns").and_then(LuaValue::as_str), Some("urn:example"));
+        assert_eq!(
+            xattr.field("xmlns").and_then(LuaValue::as_str),
+            Some("urn:example")
+        );
+        let attr = t.field("attr").and_then(LuaValue::as_table).expect("attr");
+        assert_eq!(
+            attr.field("xml:lang").and_then(LuaValue::as_str),
+            Some("en")
+        );
         assert_eq!(deserialize(&stored), Some(el));
+    }
+
+    #[test]
+    fn namespaced_xml_attribute_spellings_read_as_xml_prefix() {
+        let mut attr = LuaTable::new();
+        attr.set("http://www.w3.org/XML/1998/namespace\u{1}lang", "de");
+        let mut t = LuaTable::new();
+        t.set("name", "message");
+        t.set("attr", attr);
+        let el = deserialize(&LuaValue::Table(t)).expect("element");
+        assert_eq!(el.attr("xml:lang"), Some("de"));
     }
 
     #[test]

@@ -20,93 +20,129 @@ use crate::xmpp::ns;
 pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
     for kind in ["full", "bare", "host"] {
-        core.hook(&bus, &format!("pre-presence/{kind}"), 0.0, Rc::new(outbound));
+        core.hook(
+            &bus,
+            &format!("pre-presence/{kind}"),
+            0.0,
+            Rc::new(outbound),
+        );
     }
-    core.hook(&bus, "presence/bare", -1.0, Rc::new(|core, ev| {
-        let stanza = ev.stanza.as_ref()?;
-        let ptype = stanza.attr("type").map(str::to_owned);
-        match (stanza.attr("to").map(str::to_owned), ptype.as_deref()) {
-            (Some(_), Some(t)) if is_subscription_type(t) => {
+    core.hook(
+        &bus,
+        "presence/bare",
+        -1.0,
+        Rc::new(|core, ev| {
+            let stanza = ev.stanza.as_ref()?;
+            let ptype = stanza.attr("type").map(str::to_owned);
+            match (stanza.attr("to").map(str::to_owned), ptype.as_deref()) {
+                (Some(_), Some(t)) if is_subscription_type(t) => {
+                    subscriptions::inbound(core, ev);
+                }
+                (Some(to), _) => {
+                    let shared = Arc::new(stanza.clone());
+                    for sid in manager::available(core, &to) {
+                        core.send_to(sid, shared.clone());
+                    }
+                }
+                (None, None | Some("unavailable")) => {
+                    if let Origin::Session(sid) = ev.origin {
+                        let stanza = ev.stanza.take()?;
+                        normal::handle(core, sid, stanza);
+                    }
+                }
+                (None, Some(_)) => {
+                    let e = stanza_error_reply(
+                        stanza,
+                        "modify",
+                        "bad-request",
+                        Some("Invalid presence type"),
+                    );
+                    core.reply(&ev.origin, e);
+                }
+            }
+            Some(true)
+        }),
+    );
+    core.hook(
+        &bus,
+        "presence/full",
+        -1.0,
+        Rc::new(|core, ev| {
+            let stanza = ev.stanza.as_ref()?;
+            if stanza.attr("type").is_some_and(is_subscription_type) {
                 subscriptions::inbound(core, ev);
+                return Some(true);
             }
-            (Some(to), _) => {
-                let shared = Arc::new(stanza.clone());
-                for sid in manager::available(core, &to) {
-                    core.send_to(sid, shared.clone());
+            if let Some(&sid) = stanza.attr("to").and_then(|t| core.full_sessions.get(t)) {
+                core.send_to(sid, Arc::new(stanza.clone()));
+            }
+            Some(true)
+        }),
+    );
+    core.hook(
+        &bus,
+        "presence/host",
+        -1.0,
+        Rc::new(|core, ev| {
+            let stanza = ev.stanza.as_ref()?;
+            let Some(from_bare) = stanza.attr("from").and_then(bare_of) else {
+                return Some(true);
+            };
+            let host = stanza.attr("to").unwrap_or_default().to_owned();
+            let id = stanza.attr("id").map(str::to_owned);
+            let answer = |ptype: Option<&str>| {
+                let mut p = presence(ptype, &host, &from_bare);
+                if let Some(id) = &id {
+                    p.set_attr("id", id.as_str());
+                }
+                p
+            };
+            match stanza.attr("type") {
+                Some("probe") => post_stanza(core, Origin::Host(host.clone()), answer(None), true),
+                Some("subscribe") => {
+                    post_stanza(
+                        core,
+                        Origin::Host(host.clone()),
+                        answer(Some("subscribed")),
+                        true,
+                    );
+                    post_stanza(core, Origin::Host(host.clone()), answer(None), true);
+                }
+                _ => {}
+            }
+            Some(true)
+        }),
+    );
+    core.hook(
+        &bus,
+        "resource-unbind",
+        -1.0,
+        Rc::new(|core, ev| {
+            let sid = ev.session?;
+            let s = core.sessions.get(&sid)?;
+            let mut unavailable =
+                Element::new("presence", ns::CLIENT).with_attr("type", "unavailable");
+            if let Some(err) = &ev.error {
+                unavailable.push_child(
+                    Element::new("status", ns::CLIENT).with_text(format!("Disconnected: {err}")),
+                );
+            }
+            if s.presence.is_some() {
+                // As if the client had sent it: reaches contacts and directed recipients.
+                process_stanza(core, sid, unavailable);
+            } else if !s.directed.is_empty() {
+                let full = s.full_jid.clone();
+                let directed = std::mem::take(&mut core.sessions.get_mut(&sid)?.directed);
+                unavailable.set_attr("from", full);
+                for to in directed {
+                    let mut p = unavailable.clone();
+                    p.set_attr("to", to);
+                    post_stanza(core, Origin::Session(sid), p, true);
                 }
             }
-            (None, None | Some("unavailable")) => {
-                if let Origin::Session(sid) = ev.origin {
-                    let stanza = ev.stanza.take()?;
-                    normal::handle(core, sid, stanza);
-                }
-            }
-            (None, Some(_)) => {
-                let e = stanza_error_reply(stanza, "modify", "bad-request", Some("Invalid presence type"));
-                core.reply(&ev.origin, e);
-            }
-        }
-        Some(true)
-    }));
-    core.hook(&bus, "presence/full", -1.0, Rc::new(|core, ev| {
-        let stanza = ev.stanza.as_ref()?;
-        if stanza.attr("type").is_some_and(is_subscription_type) {
-            subscriptions::inbound(core, ev);
-            return Some(true);
-        }
-        if let Some(&sid) = stanza.attr("to").and_then(|t| core.full_sessions.get(t)) {
-            core.send_to(sid, Arc::new(stanza.clone()));
-        }
-        Some(true)
-    }));
-    core.hook(&bus, "presence/host", -1.0, Rc::new(|core, ev| {
-        let stanza = ev.stanza.as_ref()?;
-        let Some(from_bare) = stanza.attr("from").and_then(bare_of) else {
-            return Some(true);
-        };
-        let host = stanza.attr("to").unwrap_or_default().to_owned();
-        let id = stanza.attr("id").map(str::to_owned);
-        let answer = |ptype: Option<&str>| {
-            let mut p = presence(ptype, &host, &from_bare);
-            if let Some(id) = &id {
-                p.set_attr("id", id.as_str());
-            }
-            p
-        };
-        match stanza.attr("type") {
-            Some("probe") => post_stanza(core, Origin::Host(host.clone()), answer(None), true),
-            Some("subscribe") => {
-                post_stanza(core, Origin::Host(host.clone()), answer(Some("subscribed")), true);
-                post_stanza(core, Origin::Host(host.clone()), answer(None), true);
-            }
-            _ => {}
-        }
-        Some(true)
-    }));
-    core.hook(&bus, "resource-unbind", -1.0, Rc::new(|core, ev| {
-        let sid = ev.session?;
-        let s = core.sessions.get(&sid)?;
-        let mut unavailable = Element::new("presence", ns::CLIENT).with_attr("type", "unavailable");
-        if let Some(err) = &ev.error {
-            unavailable.push_child(
-                Element::new("status", ns::CLIENT).with_text(format!("Disconnected: {err}")),
-            );
-        }
-        if s.presence.is_some() {
-            // As if the client had sent it: reaches contacts and directed recipients.
-            process_stanza(core, sid, unavailable);
-        } else if !s.directed.is_empty() {
-            let full = s.full_jid.clone();
-            let directed = std::mem::take(&mut core.sessions.get_mut(&sid)?.directed);
-            unavailable.set_attr("from", full);
-            for to in directed {
-                let mut p = unavailable.clone();
-                p.set_attr("to", to);
-                post_stanza(core, Origin::Session(sid), p, true);
-            }
-        }
-        None
-    }));
+            None
+        }),
+    );
 }
 
 /// Feature advertised after authentication (see `c2s::stream`).
@@ -180,7 +216,9 @@ pub fn send_presence_of_available_resources(
 
 /// `roster-item-removed`: cancel both directions of the subscription with the contact.
 pub fn roster_item_removed(core: &mut Core, sid: SessionId, contact: &str, item: &RosterItem) {
-    let Some(s) = core.sessions.get(&sid) else { return };
+    let Some(s) = core.sessions.get(&sid) else {
+        return;
+    };
     let (user, host, full, bare) = (
         s.username.clone(),
         s.host.clone(),

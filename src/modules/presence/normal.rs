@@ -26,13 +26,19 @@ pub fn parse_priority(stanza: &Element) -> i8 {
     let negative = text.starts_with('-');
     // Long digit strings saturate rather than fail, like tonumber + clamp.
     let magnitude = digits.trim_start_matches('0');
-    let value: i64 = if magnitude.len() > 4 { 1000 } else { magnitude.parse().unwrap_or(0) };
+    let value: i64 = if magnitude.len() > 4 {
+        1000
+    } else {
+        magnitude.parse().unwrap_or(0)
+    };
     let value = if negative { -value } else { value };
     value.clamp(-128, 127) as i8
 }
 
 pub fn handle(core: &mut Core, sid: SessionId, mut stanza: Element) {
-    let Some(s) = core.sessions.get(&sid) else { return };
+    let Some(s) = core.sessions.get(&sid) else {
+        return;
+    };
     let (user, host, full, bare) = (
         s.username.clone(),
         s.host.clone(),
@@ -83,8 +89,11 @@ pub fn handle(core: &mut Core, sid: SessionId, mut stanza: Element) {
                 ask.push(jid.clone());
             }
         }
-        let pending: Vec<(String, LuaValue)> =
-            r.pending.iter().map(|(j, v)| (j.clone(), v.clone())).collect();
+        let pending: Vec<(String, LuaValue)> = r
+            .pending
+            .iter()
+            .map(|(j, v)| (j.clone(), v.clone()))
+            .collect();
         (from, to, pending, ask)
     });
     for to in &subscribers {
@@ -116,8 +125,9 @@ pub fn handle(core: &mut Core, sid: SessionId, mut stanza: Element) {
         }
         for (jid, request) in pending {
             let mut subscribe = match &request {
-                LuaValue::Table(_) => deserialize(&request)
-                    .unwrap_or_else(|| Element::new("presence", ns::CLIENT)),
+                LuaValue::Table(_) => {
+                    deserialize(&request).unwrap_or_else(|| Element::new("presence", ns::CLIENT))
+                }
                 _ => Element::new("presence", ns::CLIENT),
             };
             subscribe.set_attr("type", "subscribe");
@@ -133,7 +143,11 @@ pub fn handle(core: &mut Core, sid: SessionId, mut stanza: Element) {
         }
         if priority >= 0 {
             let mut e = Event::for_session(sid);
-            core.fire(&Bus::Host(host.clone()), "message/offline/broadcast", &mut e);
+            core.fire(
+                &Bus::Host(host.clone()),
+                "message/offline/broadcast",
+                &mut e,
+            );
         }
     }
     if ptype.as_deref() == Some("unavailable") {
@@ -183,7 +197,10 @@ mod tests {
         assert_eq!(parse_priority(&with_priority("+7")), 7);
         assert_eq!(parse_priority(&with_priority("-1")), -1);
         assert_eq!(parse_priority(&with_priority("300")), 127);
-        assert_eq!(parse_priority(&with_priority("-99999999999999999999")), -128);
+        assert_eq!(
+            parse_priority(&with_priority("-99999999999999999999")),
+            -128
+        );
         assert_eq!(parse_priority(&with_priority("1.5")), 0);
         assert_eq!(parse_priority(&with_priority(" 3")), 0);
         assert_eq!(parse_priority(&Element::new("presence", ns::CLIENT)), 0);

@@ -23,9 +23,7 @@ pub fn outbound(core: &mut Core, ev: &mut Event) -> Option<bool> {
     if ptype == "probe" {
         return None;
     }
-    let Some((user, host)) = split(&from_bare) else {
-        return None;
-    };
+    let (user, host) = split(&from_bare)?;
     let mut bare_stanza = stanza.clone();
     bare_stanza.set_attr("from", from_bare.as_str());
     bare_stanza.set_attr("to", to_bare.as_str());
@@ -77,7 +75,12 @@ pub fn outbound(core: &mut Core, ev: &mut Event) -> Option<bool> {
             }
         }
         _ => {
-            let e = stanza_error_reply(stanza, "modify", "bad-request", Some("Invalid presence type"));
+            let e = stanza_error_reply(
+                stanza,
+                "modify",
+                "bad-request",
+                Some("Invalid presence type"),
+            );
             core.reply(&ev.origin, e);
         }
     }
@@ -86,7 +89,9 @@ pub fn outbound(core: &mut Core, ev: &mut Event) -> Option<bool> {
 
 /// A subscription stanza or probe arrives for a local user (bare or full JID).
 pub fn inbound(core: &mut Core, ev: &mut Event) {
-    let Some(stanza) = ev.stanza.as_ref() else { return };
+    let Some(stanza) = ev.stanza.as_ref() else {
+        return;
+    };
     let (Some(st_from), Some(to)) = (stanza.attr("from"), stanza.attr("to")) else {
         return;
     };
@@ -94,7 +99,9 @@ pub fn inbound(core: &mut Core, ev: &mut Event) {
     let (Some(from_bare), Some(to_bare)) = (bare_of(&st_from), bare_of(to)) else {
         return;
     };
-    let Some((user, host)) = split(&to_bare) else { return };
+    let Some((user, host)) = split(&to_bare) else {
+        return;
+    };
     let mut bare_stanza = stanza.clone();
     bare_stanza.set_attr("from", from_bare.as_str());
     bare_stanza.set_attr("to", to_bare.as_str());
@@ -156,11 +163,15 @@ pub fn inbound(core: &mut Core, ev: &mut Event) {
         }
         "unsubscribe" | "subscribed" | "unsubscribed" => {
             let changed = match ptype.as_str() {
-                "unsubscribe" => manager::process_inbound_unsubscribe(core, &user, &host, &from_bare),
+                "unsubscribe" => {
+                    manager::process_inbound_unsubscribe(core, &user, &host, &from_bare)
+                }
                 "subscribed" => {
                     manager::process_inbound_subscription_approval(core, &user, &host, &from_bare)
                 }
-                _ => manager::process_inbound_subscription_cancellation(core, &user, &host, &from_bare),
+                _ => manager::process_inbound_subscription_cancellation(
+                    core, &user, &host, &from_bare,
+                ),
             };
             if changed {
                 let shared = Arc::new(bare_stanza);
@@ -171,7 +182,12 @@ pub fn inbound(core: &mut Core, ev: &mut Event) {
             }
         }
         _ => {
-            let e = stanza_error_reply(stanza, "modify", "bad-request", Some("Invalid presence type"));
+            let e = stanza_error_reply(
+                stanza,
+                "modify",
+                "bad-request",
+                Some("Invalid presence type"),
+            );
             core.reply(&ev.origin, e);
         }
     }

@@ -173,7 +173,9 @@ pub fn is_contact_pending_in(core: &mut Core, user: &str, host: &str, contact: &
 }
 
 pub fn is_contact_preapproved(core: &mut Core, user: &str, host: &str, contact: &str) -> bool {
-    with(core, user, host, |r| r.items.get(contact).is_some_and(|i| i.approved))
+    with(core, user, host, |r| {
+        r.items.get(contact).is_some_and(|i| i.approved)
+    })
 }
 
 /// Stores an inbound subscription request (not when the contact is already subscribed).
@@ -212,7 +214,9 @@ pub fn set_contact_pending_out(core: &mut Core, user: &str, host: &str, contact:
 
 /// The user sent `unsubscribe`: drop `ask` and the "to" half.
 pub fn unsubscribe(core: &mut Core, user: &str, host: &str, contact: &str) -> bool {
-    let state = with(core, user, host, |r| r.items.get(contact).map(|i| (i.subscription, i.ask)));
+    let state = with(core, user, host, |r| {
+        r.items.get(contact).map(|i| (i.subscription, i.ask))
+    });
     match state {
         None => false,
         Some((s, false)) if !s.has_to() => true,
@@ -233,7 +237,9 @@ pub fn unsubscribe(core: &mut Core, user: &str, host: &str, contact: &str) -> bo
 /// The user sent `subscribed`: approve a pending request, or store a pre-approval.
 pub fn subscribed(core: &mut Core, user: &str, host: &str, contact: &str) -> bool {
     let pending = is_contact_pending_in(core, user, host, contact);
-    let sub = with(core, user, host, |r| r.items.get(contact).map(|i| i.subscription));
+    let sub = with(core, user, host, |r| {
+        r.items.get(contact).map(|i| i.subscription)
+    });
     if pending {
         modify(core, user, host, |r| {
             let item = r.items.entry(contact.to_owned()).or_default();
@@ -257,7 +263,10 @@ pub fn subscribed(core: &mut Core, user: &str, host: &str, contact: &str) -> boo
 /// The user sent `unsubscribed`: (saved, was pending, was subscribed).
 pub fn unsubscribed(core: &mut Core, user: &str, host: &str, contact: &str) -> (bool, bool, bool) {
     let (pending, from) = with(core, user, host, |r| {
-        (r.pending.contains_key(contact), r.subscription(contact).has_from())
+        (
+            r.pending.contains_key(contact),
+            r.subscription(contact).has_from(),
+        )
     });
     if !pending && !from {
         return (false, false, false);
@@ -283,7 +292,9 @@ pub fn process_inbound_subscription_approval(
     host: &str,
     contact: &str,
 ) -> bool {
-    let asked = with(core, user, host, |r| r.items.get(contact).is_some_and(|i| i.ask));
+    let asked = with(core, user, host, |r| {
+        r.items.get(contact).is_some_and(|i| i.ask)
+    });
     asked
         && modify(core, user, host, |r| {
             if let Some(i) = r.items.get_mut(contact) {

@@ -22,37 +22,47 @@ pub fn load(core: &mut Core, host: &str) {
     }
     let bus = Bus::Host(host.to_owned());
     // Prosody loads the roster while binding; a cache miss later would also load it.
-    core.hook(&bus, "resource-bind", 100.0, Rc::new(|core, ev| {
-        let (user, host) = session_user(core, ev)?;
-        manager::load(core, &user, &host);
-        None
-    }));
-    core.hook(&bus, "iq/self/jabber:iq:roster:query", 0.0, Rc::new(|core, ev| {
-        let Origin::Session(sid) = ev.origin else {
-            return None;
-        };
-        let stanza = ev.stanza.as_ref()?;
-        let (user, host) = {
-            let s = core.sessions.get(&sid)?;
-            (s.username.clone(), s.host.clone())
-        };
-        if stanza.attr("type") == Some("get") {
-            let reply = roster_get(core, &user, &host, stanza);
-            core.reply(&ev.origin, reply);
-            if let Some(s) = core.sessions.get_mut(&sid) {
-                s.interested = true;
+    core.hook(
+        &bus,
+        "resource-bind",
+        100.0,
+        Rc::new(|core, ev| {
+            let (user, host) = session_user(core, ev)?;
+            manager::load(core, &user, &host);
+            None
+        }),
+    );
+    core.hook(
+        &bus,
+        "iq/self/jabber:iq:roster:query",
+        0.0,
+        Rc::new(|core, ev| {
+            let Origin::Session(sid) = ev.origin else {
+                return None;
+            };
+            let stanza = ev.stanza.as_ref()?;
+            let (user, host) = {
+                let s = core.sessions.get(&sid)?;
+                (s.username.clone(), s.host.clone())
+            };
+            if stanza.attr("type") == Some("get") {
+                let reply = roster_get(core, &user, &host, stanza);
+                core.reply(&ev.origin, reply);
+                if let Some(s) = core.sessions.get_mut(&sid) {
+                    s.interested = true;
+                }
+                return Some(true);
             }
-            return Some(true);
-        }
-        match set_outcome(core, sid, &user, &host, stanza) {
-            Ok(contact) => {
-                core.reply(&ev.origin, result_for(stanza));
-                manager::push(core, &user, &host, &contact);
+            match set_outcome(core, sid, &user, &host, stanza) {
+                Ok(contact) => {
+                    core.reply(&ev.origin, result_for(stanza));
+                    manager::push(core, &user, &host, &contact);
+                }
+                Err((t, c, text)) => core.reply(&ev.origin, stanza_error_reply(stanza, t, c, text)),
             }
-            Err((t, c, text)) => core.reply(&ev.origin, stanza_error_reply(stanza, t, c, text)),
-        }
-        Some(true)
-    }));
+            Some(true)
+        }),
+    );
 }
 
 fn session_user(core: &Core, ev: &Event) -> Option<(String, String)> {
@@ -70,7 +80,8 @@ fn roster_get(core: &mut Core, user: &str, host: &str, stanza: &Element) -> Elem
     manager::with(core, user, host, |r| {
         let server_ver = r.client_version();
         if client_ver != Some(server_ver as f64) {
-            let mut query = Element::new("query", ns::ROSTER).with_attr("ver", server_ver.to_string());
+            let mut query =
+                Element::new("query", ns::ROSTER).with_attr("ver", server_ver.to_string());
             for (jid, item) in &r.items {
                 query.push_child(item.to_xml(jid));
             }
@@ -113,12 +124,19 @@ fn set_outcome(
         };
         crate::modules::presence::roster_item_removed(core, sid, &contact, &old);
         if !manager::remove_item(core, user, host, &contact) {
-            return Err(("wait", "internal-server-error", Some("Unable to save roster")));
+            return Err((
+                "wait",
+                "internal-server-error",
+                Some("Unable to save roster"),
+            ));
         }
         return Ok(contact);
     }
     let mut new = RosterItem {
-        name: item.attr("name").filter(|n| !n.is_empty()).map(str::to_owned),
+        name: item
+            .attr("name")
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned),
         ..RosterItem::default()
     };
     if let Some(old) = existing {
@@ -126,13 +144,20 @@ fn set_outcome(
         new.ask = old.ask;
         new.approved = old.approved;
     }
-    for g in item.child_elements().filter(|g| g.name == "group" && g.ns == ns::ROSTER) {
+    for g in item
+        .child_elements()
+        .filter(|g| g.name == "group" && g.ns == ns::ROSTER)
+    {
         if g.child_elements().next().is_none() {
             new.groups.insert(g.text());
         }
     }
     if !manager::add_item(core, user, host, &contact, new) {
-        return Err(("wait", "internal-server-error", Some("Unable to save roster")));
+        return Err((
+            "wait",
+            "internal-server-error",
+            Some("Unable to save roster"),
+        ));
     }
     Ok(contact)
 }

@@ -231,7 +231,10 @@ impl Roster {
     }
 
     pub fn subscription(&self, jid: &str) -> Subscription {
-        self.items.get(jid).map(|i| i.subscription).unwrap_or_default()
+        self.items
+            .get(jid)
+            .map(|i| i.subscription)
+            .unwrap_or_default()
     }
 }
 

@@ -1,14 +1,18 @@
 use super::*;
 use crate::storage::serialization::{parse_lua_source, to_lua_source};
 
-const FIXTURE: &str = include_str!("../../../tests/fixtures/prosody-data/example%2etest/roster/alice.dat");
+const FIXTURE: &str =
+    include_str!("../../../tests/fixtures/prosody-data/example%2etest/roster/alice.dat");
 
 #[test]
 fn reads_prosodys_roster_file() {
     let value = parse_lua_source(FIXTURE).expect("fixture parses");
     let r = Roster::from_lua(&value, "alice@example.test");
     assert_eq!(r.version, Some(3));
-    assert_eq!(r.pending.get("carol@example.test"), Some(&LuaValue::Bool(true)));
+    assert_eq!(
+        r.pending.get("carol@example.test"),
+        Some(&LuaValue::Bool(true))
+    );
     let bob = &r.items["bob.x@example.test"];
     assert_eq!(bob.subscription, Subscription::Both);
     assert!(!bob.ask);
@@ -33,7 +37,10 @@ fn writing_keeps_prosodys_layout_and_round_trips() {
     let text = to_lua_source(&written);
     assert!(text.contains("[false] = {"), "{text}");
     assert!(text.contains("[\"ask\"] = \"subscribe\";"), "{text}");
-    let back = Roster::from_lua(&parse_lua_source(&text).expect("ours parses"), "alice@example.test");
+    let back = Roster::from_lua(
+        &parse_lua_source(&text).expect("ours parses"),
+        "alice@example.test",
+    );
     assert_eq!(back, r);
 }
 
