@@ -212,3 +212,99 @@ async fn other_types_without_to_are_bad_requests() {
         "{e}"
     );
 }
+
+async fn make_both(a: &mut Client, b: &mut Client) {
+    a.exchange("<presence to='bob@example.test' type='subscribe'/>")
+        .await;
+    b.exchange("<presence to='alice@example.test' type='subscribed'/>")
+        .await;
+    b.exchange("<presence to='alice@example.test' type='subscribe'/>")
+        .await;
+    a.exchange("<presence to='bob@example.test' type='subscribed'/>")
+        .await;
+    a.sync().await;
+    b.sync().await;
+}
+
+#[tokio::test]
+async fn removing_a_contact_cancels_both_directions() {
+    let server = im_server().await;
+    let mut a = online(&server, "alice", "pc").await;
+    let mut b = online(&server, "bob", "phone").await;
+    make_both(&mut a, &mut b).await;
+    assert_eq!(
+        subscription(&server, "bob", "alice@example.test"),
+        ("both".into(), false)
+    );
+
+    let got = a
+        .exchange("<iq type='set' id='rm'><query xmlns='jabber:iq:roster'><item jid='bob@example.test' subscription='remove'/></query></iq>")
+        .await;
+    must_find(&got, &["id='rm'", "type='result'"]);
+    must_find(&got, &["jabber:iq:roster", "subscription='remove'"]);
+    let got = b.sync().await;
+    must_find(&got, &["type='unsubscribed'", "from='alice@example.test'"]);
+    must_find(&got, &["type='unsubscribe'", "from='alice@example.test'"]);
+    must_find(
+        &got,
+        &["type='unavailable'", "from='alice@example.test/pc'"],
+    );
+    assert_eq!(
+        subscription(&server, "bob", "alice@example.test"),
+        ("none".into(), false)
+    );
+}
+
+#[tokio::test]
+async fn pre_approved_request_is_answered_by_the_server() {
+    let server = im_server().await;
+    let mut a = online(&server, "alice", "pc").await;
+    let mut b = online(&server, "bob", "phone").await;
+    let got = a
+        .exchange("<presence to='bob@example.test' type='subscribed'/>")
+        .await;
+    let push = must_find(&got, &["jabber:iq:roster", "jid='bob@example.test'"]);
+    assert!(push.contains("subscription='none'"), "{push}");
+    let got = b.sync().await;
+    assert!(
+        got.iter().all(|f| !f.contains("type='subscribed'")),
+        "pre-approval is not sent: {got:?}"
+    );
+
+    let got = b
+        .exchange("<presence to='alice@example.test' type='subscribe'/>")
+        .await;
+    must_find(&got, &["type='subscribed'", "from='alice@example.test'"]);
+    let push = must_find(&got, &["jabber:iq:roster", "subscription='to'"]);
+    assert!(push.contains("jid='alice@example.test'"), "{push}");
+    must_find(&got, &["<presence", "from='alice@example.test/pc'"]);
+    let got = a.sync().await;
+    assert!(
+        got.iter().all(|f| !f.contains("type='subscribe'")),
+        "not asked: {got:?}"
+    );
+    must_find(&got, &["jabber:iq:roster", "subscription='from'"]);
+    assert_eq!(subscription(&server, "alice", "bob@example.test").0, "from");
+    assert_eq!(subscription(&server, "bob", "alice@example.test").0, "to");
+}
+
+#[tokio::test]
+async fn messages_to_bare_jid_go_to_highest_non_negative_priority() {
+    let server = im_server().await;
+    let mut hi = Client::login(&server, "bob", "hi").await;
+    hi.exchange("<presence><priority>5</priority></presence>")
+        .await;
+    let mut lo = Client::login(&server, "bob", "lo").await;
+    lo.exchange("<presence><priority>1</priority></presence>")
+        .await;
+    let mut a = Client::login(&server, "alice", "pc").await;
+    a.exchange("<message to='bob@example.test' type='chat' id='t1'><body>x</body></message>")
+        .await;
+    assert!(must_find(&hi.sync().await, &["id='t1'"]).contains("<body>x</body>"));
+    assert!(lo.sync().await.iter().all(|f| !f.contains("id='t1'")));
+    // Headlines go to every available non-negative resource.
+    a.exchange("<message to='bob@example.test' type='headline' id='h1'><body>x</body></message>")
+        .await;
+    must_find(&hi.sync().await, &["id='h1'"]);
+    must_find(&lo.sync().await, &["id='h1'"]);
+}
