@@ -154,3 +154,25 @@ async fn features_after_auth_offer_roster_versioning_and_pre_approval() {
         "{after}"
     );
 }
+
+#[tokio::test]
+async fn host_disco_lists_the_im_features() {
+    let server = im_server().await;
+    let mut a = Client::login(&server, "alice", "one").await;
+    let got = a
+        .exchange("<iq type='get' id='d1' to='example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")
+        .await;
+    let info = must_find(&got, &["id='d1'", "type='result'"]);
+    for f in [
+        "jabber:iq:roster",
+        "msgoffline",
+        "urn:xmpp:carbons:2",
+        "urn:xmpp:carbons:rules:0",
+        "urn:xmpp:blocking",
+    ] {
+        assert!(
+            info.contains(&format!("<feature var='{f}'/>")),
+            "{f} in {info}"
+        );
+    }
+}
