@@ -145,7 +145,12 @@ async fn full_handshake_ends_in_both_and_presence_flows() {
     // bob comes back: his probe gets alice's presence, alice gets his.
     let mut b = Client::login(&server, "bob", "laptop").await;
     let got = b.exchange("<presence/>").await;
-    must_find(&got, &["<presence", "from='alice@example.test/pc'"]);
+    // The probe is answered with alice's stored presence, which carries a <delay/>.
+    let p = must_find(&got, &["<presence", "from='alice@example.test/pc'"]);
+    assert!(
+        p.contains("<delay xmlns='urn:xmpp:delay' from='example.test' stamp='"),
+        "{p}"
+    );
     a.expect(&["<presence", "from='bob@example.test/laptop'"])
         .await;
 }
