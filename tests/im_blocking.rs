@@ -129,3 +129,41 @@ async fn blocking_a_domain_blocks_its_users_and_empty_block_is_bad_request() {
         .await;
     must_find(&got, &["id='q1'", "<service-unavailable"]);
 }
+
+#[tokio::test]
+async fn blocking_a_subscriber_hides_presence_and_unblocking_restores_it() {
+    let server = im_server().await;
+    let mut a = online(&server, "alice", "one").await;
+    let mut b = online(&server, "bob", "phone").await;
+    a.exchange("<presence to='bob@example.test' type='subscribe'/>")
+        .await;
+    b.exchange("<presence to='alice@example.test' type='subscribed'/>")
+        .await;
+    b.exchange("<presence to='alice@example.test' type='subscribe'/>")
+        .await;
+    a.exchange("<presence to='bob@example.test' type='subscribed'/>")
+        .await;
+    a.sync().await;
+    b.sync().await;
+
+    a.exchange("<iq type='set' id='b1'><block xmlns='urn:xmpp:blocking'><item jid='bob@example.test'/></block></iq>")
+        .await;
+    let got = b.sync().await;
+    must_find(
+        &got,
+        &["type='unavailable'", "from='alice@example.test/one'"],
+    );
+    b.exchange("<presence><show>dnd</show></presence>").await;
+    let got = a.sync().await;
+    assert!(find(&got, &["<show>dnd</show>"]).is_none(), "{got:?}");
+
+    a.exchange("<iq type='set' id='u1'><unblock xmlns='urn:xmpp:blocking'><item jid='bob@example.test'/></unblock></iq>")
+        .await;
+    // The server probes on bob's behalf: bob sees alice again.
+    let got = b.sync().await;
+    let back = must_find(&got, &["<presence", "from='alice@example.test/one'"]);
+    assert!(!back.contains("type="), "{back}");
+    b.exchange("<presence><show>chat</show></presence>").await;
+    a.expect(&["<show>chat</show>", "from='bob@example.test/phone'"])
+        .await;
+}
