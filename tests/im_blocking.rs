@@ -167,3 +167,43 @@ async fn blocking_a_subscriber_hides_presence_and_unblocking_restores_it() {
     a.expect(&["<show>chat</show>", "from='bob@example.test/phone'"])
         .await;
 }
+
+#[tokio::test]
+async fn mod_privacy_default_list_is_migrated_to_the_blocklist() {
+    use lilt::storage::serialization::parse_lua_source;
+    let server = im_server().await;
+    let legacy = parse_lua_source(
+        "return { [\"default\"] = \"main\"; [\"lists\"] = { [\"main\"] = { [\"name\"] = \"main\"; \
+         [\"items\"] = { { [\"type\"] = \"jid\"; [\"action\"] = \"deny\"; [\"value\"] = \"Bob@Example.test\"; [\"order\"] = 1 }; \
+         { [\"type\"] = \"jid\"; [\"action\"] = \"allow\"; [\"value\"] = \"carol@example.test\"; [\"order\"] = 2 } } } } };",
+    )
+    .expect("privacy data");
+    server
+        .shared
+        .store
+        .set("example.test", Some("alice"), "privacy", Some(&legacy))
+        .expect("write privacy store");
+    let mut a = online(&server, "alice", "one").await;
+    let got = a
+        .exchange("<iq type='get' id='g1'><blocklist xmlns='urn:xmpp:blocking'/></iq>")
+        .await;
+    let list = must_find(&got, &["id='g1'", "type='result'"]);
+    assert!(list.contains("<item jid='bob@example.test'/>"), "{list}");
+    assert!(!list.contains("carol"), "{list}");
+    let stored = server
+        .shared
+        .store
+        .get("example.test", Some("alice"), "blocklist")
+        .expect("readable")
+        .expect("saved");
+    let meta = stored
+        .as_table()
+        .and_then(|t| t.get(&lilt::storage::LuaKey::Bool(false)))
+        .and_then(|m| m.as_table())
+        .expect("[false]")
+        .clone();
+    assert_eq!(
+        meta.field("migrated").and_then(|v| v.as_str()),
+        Some("privacy")
+    );
+}

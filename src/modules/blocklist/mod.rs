@@ -87,13 +87,13 @@ fn get_blocklist(core: &mut Core, user: &str, host: &str) -> LuaTable {
     }
     let list = match core.shared.store.get(host, Some(user), STORE) {
         Ok(Some(LuaValue::Table(t))) => t,
-        Ok(_) => {
+        Ok(_) => migrate_privacy_list(core, user, host).unwrap_or_else(|| {
             let mut meta = LuaTable::new();
             meta.set("created", now());
             let mut t = LuaTable::new();
             t.set(false, meta);
             t
-        }
+        }),
         Err(e) => {
             tracing::error!("Could not load the blocklist of {key}: {e}");
             return LuaTable::new();
@@ -105,6 +105,40 @@ fn get_blocklist(core: &mut Core, user: &str, host: &str) -> LuaTable {
     }
     state.map.insert(key, list.clone());
     list
+}
+
+/// Turns the `deny` JID items of a mod_privacy default list (store `privacy`) into a
+/// blocklist and saves it, as Prosody does the first time a user has no blocklist.
+fn migrate_privacy_list(core: &Core, user: &str, host: &str) -> Option<LuaTable> {
+    let legacy = core.shared.store.get(host, Some(user), "privacy").ok()??;
+    let legacy = legacy.as_table()?;
+    let default = legacy.field("default")?.as_str()?;
+    let list = legacy
+        .field("lists")?
+        .as_table()?
+        .field(default)?
+        .as_table()?;
+    let items = list.field("items")?.as_table()?;
+    let mut meta = LuaTable::new();
+    meta.set("created", now());
+    meta.set("migrated", "privacy");
+    let mut migrated = LuaTable::new();
+    migrated.set(false, meta);
+    for item in items.sequence().filter_map(LuaValue::as_table) {
+        let field = |k: &str| item.field(k).and_then(LuaValue::as_str);
+        if field("type") == Some("jid") && field("action") == Some("deny") {
+            match field("value").map(Jid::parse) {
+                Some(Ok(jid)) => migrated.set(jid.to_string(), true),
+                _ => tracing::warn!("Invalid JID in privacy store for user '{user}' not migrated"),
+            }
+        }
+    }
+    tracing::info!("Migrating blocklist from mod_privacy storage for user '{user}'");
+    let value = LuaValue::Table(migrated.clone());
+    if let Err(e) = core.shared.store.set(host, Some(user), STORE, Some(&value)) {
+        tracing::error!("Could not save the migrated blocklist of {user}@{host}: {e}");
+    }
+    Some(migrated)
 }
 
 /// Is `jid` blocked by `user@host` (the JID itself, its bare JID or its domain)?

@@ -82,9 +82,13 @@ pub fn should_copy(stanza: &Element) -> bool {
         "error" if stanza.attr("from").is_some_and(|f| !f.contains('/')) => return true,
         _ => {}
     }
-    stanza
-        .child_elements()
-        .any(|c| c.ns == "urn:xmpp:jingle-message:0" || c.ns == "urn:xmpp:jingle-message:1")
+    // Prosody's hook asks for a `stanza-id` "by" the user without knowing the user, so
+    // a stanza-id that names nobody is what matches.
+    stanza.child_elements().any(|c| {
+        c.ns == "urn:xmpp:jingle-message:0"
+            || c.ns == "urn:xmpp:jingle-message:1"
+            || (c.name == "stanza-id" && c.ns == "urn:xmpp:sid:0" && c.attr("by").is_none())
+    })
 }
 
 /// Sends carbons of the message in `ev`: `sent` for what a local client sends (`c2s`),
@@ -205,5 +209,16 @@ mod tests {
         e.set_attr("from", "b@h");
         assert!(should_copy(&e));
         assert!(!should_copy(&msg(Some("error"))));
+    }
+
+    #[test]
+    fn jingle_messages_and_unattributed_stanza_ids_are_copied() {
+        let j = Element::new("propose", "urn:xmpp:jingle-message:0");
+        assert!(should_copy(&msg(None).with_child(j)));
+        let sid = Element::new("stanza-id", "urn:xmpp:sid:0").with_attr("id", "1");
+        assert!(should_copy(&msg(None).with_child(sid.clone())));
+        assert!(!should_copy(
+            &msg(None).with_child(sid.with_attr("by", "a@h"))
+        ));
     }
 }
