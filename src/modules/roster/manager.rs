@@ -100,11 +100,6 @@ pub fn modify(
     }
 }
 
-/// Drops a cached roster (e.g. after the account is deleted).
-pub fn forget(core: &mut Core, jid: &str) {
-    core.state::<Rosters>().map.remove(jid);
-}
-
 /// Sends the roster push for `contact` to the user's interested resources.
 pub fn push(core: &mut Core, user: &str, host: &str, contact: &str) {
     let (ver, item) = with(core, user, host, |r| {
