@@ -79,6 +79,10 @@ pub fn bind(core: &mut Core, req: BindRequest) {
         tx: req.tx,
         presence: None,
         priority: 0,
+        interested: false,
+        directed: Default::default(),
+        want_carbons: false,
+        interested_blocklist: false,
     };
     core.sessions.insert(req.session, session);
     core.full_sessions.insert(full.clone(), req.session);
@@ -95,26 +99,30 @@ pub fn bind(core: &mut Core, req: BindRequest) {
     core.fire(&Bus::Host(req.host), "resource-bind", &mut ev);
 }
 
-/// Removes a bound session: fires `resource-unbind` (presence broadcasts unavailable)
-/// and forgets it.
+/// Removes a bound session: takes it out of the full and bare JID maps, fires
+/// `resource-unbind` (presence broadcasts unavailable) and forgets it. As in Prosody's
+/// `destroy_session`, handlers see a session no longer reachable by routing.
 pub fn unbind(core: &mut Core, id: SessionId, error: Option<String>) {
-    let Some(host) = core.sessions.get(&id).map(|s| s.host.clone()) else {
+    let Some((host, full, bare)) = core
+        .sessions
+        .get(&id)
+        .map(|s| (s.host.clone(), s.full_jid.clone(), s.bare_jid.clone()))
+    else {
         return;
     };
+    if core.full_sessions.get(&full) == Some(&id) {
+        core.full_sessions.remove(&full);
+    }
+    if let Some(list) = core.bare_sessions.get_mut(&bare) {
+        list.retain(|x| *x != id);
+        if list.is_empty() {
+            core.bare_sessions.remove(&bare);
+        }
+    }
     let mut ev = Event::for_session(id);
     ev.error = error;
     core.fire(&Bus::Host(host), "resource-unbind", &mut ev);
-    if let Some(s) = core.sessions.remove(&id) {
-        if core.full_sessions.get(&s.full_jid) == Some(&id) {
-            core.full_sessions.remove(&s.full_jid);
-        }
-        if let Some(list) = core.bare_sessions.get_mut(&s.bare_jid) {
-            list.retain(|x| *x != id);
-            if list.is_empty() {
-                core.bare_sessions.remove(&s.bare_jid);
-            }
-        }
-    }
+    core.sessions.remove(&id);
 }
 
 /// Sessions of a bare JID that are available with priority ≥ 0, highest priority only

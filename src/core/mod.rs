@@ -10,6 +10,7 @@ pub mod server;
 pub mod session;
 pub mod shared;
 
+use std::any::{Any, TypeId};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -85,6 +86,8 @@ pub struct Core {
     /// bare JID -> its bound sessions.
     pub bare_sessions: HashMap<String, Vec<SessionId>>,
     pub start_time: std::time::SystemTime,
+    /// Module state owned by the core thread, one value per type (see [`Core::state`]).
+    pub module_state: HashMap<TypeId, Box<dyn Any>>,
 }
 
 impl Core {
@@ -97,7 +100,17 @@ impl Core {
             full_sessions: HashMap::new(),
             bare_sessions: HashMap::new(),
             start_time: std::time::SystemTime::now(),
+            module_state: HashMap::new(),
         }
+    }
+
+    /// The core-thread state of type `T` (a module's caches), created on first use.
+    pub fn state<T: Default + 'static>(&mut self) -> &mut T {
+        self.module_state
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()))
+            .downcast_mut::<T>()
+            .expect("module_state is keyed by the value's own TypeId")
     }
 
     /// Registers a native handler on a host's bus (or the global bus).

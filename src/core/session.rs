@@ -81,6 +81,15 @@ pub struct Session {
     /// The last broadcast available presence, when the session is available.
     pub presence: Option<Arc<Element>>,
     pub priority: i8,
+    /// Did a roster get, so receives roster pushes (Prosody's `session.interested`).
+    pub interested: bool,
+    /// Full or bare JIDs this session sent directed available presence to; they get
+    /// unavailable presence when the session goes offline.
+    pub directed: std::collections::BTreeSet<String>,
+    /// XEP-0280 carbons enabled.
+    pub want_carbons: bool,
+    /// Did a blocklist get, so receives blocklist pushes.
+    pub interested_blocklist: bool,
 }
 
 impl Session {

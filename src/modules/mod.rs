@@ -1,7 +1,9 @@
 //! Native modules, one folder per Prosody module name.
 
 pub mod auth_internal_hashed;
+pub mod blocklist;
 pub mod c2s;
+pub mod carbons;
 pub mod csi;
 pub mod disco;
 pub mod http;
@@ -10,12 +12,14 @@ pub mod iq;
 pub mod lastactivity;
 pub mod limits;
 pub mod message;
+pub mod offline;
 pub mod openmetrics;
 pub mod ping;
 pub mod presence;
 pub mod private;
 pub mod proxycheck;
 pub mod register;
+pub mod roster;
 pub mod saslauth;
 pub mod server_contact_info;
 pub mod time;
@@ -53,6 +57,10 @@ pub fn loader(name: &str) -> Option<Loader> {
         "csi_simple" => csi::load_simple,
         "server_contact_info" => server_contact_info::load,
         "register" => register::load,
+        "roster" => roster::load,
+        "offline" => offline::load,
+        "carbons" => carbons::load,
+        "blocklist" => blocklist::load,
         _ => return None,
     })
 }

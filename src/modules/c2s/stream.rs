@@ -261,6 +261,13 @@ impl C2sStream {
             if policy.modules.contains("csi_simple") {
                 features.push_child(Element::new("csi", ns::CSI));
             }
+            // Module features offered after authentication (Prosody's `stream-features`).
+            if policy.modules.contains("roster") {
+                features.push_child(Element::new("ver", ns::ROSTER_VER));
+            }
+            if policy.modules.contains("presence") {
+                features.push_child(crate::modules::presence::pre_approval_feature());
+            }
         }
         if features.child_elements().next().is_none() {
             self.close(

@@ -58,7 +58,9 @@ fn to_bare(core: &mut Core, ev: &mut Event) -> Option<bool> {
             return Some(true);
         }
         "headline" => {
-            if stanza.attr("to").map(|t| !t.contains('/')).unwrap_or(true) {
+            // Only when addressed to the bare JID itself: a message to oneself has lost
+            // its `to` in routing, and Prosody drops it then too.
+            if stanza.attr("to").is_some_and(|t| !t.contains('/')) {
                 let shared = Arc::new(stanza.clone());
                 for sid in available_non_negative(core, &bare) {
                     core.send_to(sid, shared.clone());
