@@ -83,6 +83,8 @@ pub struct Core {
     /// bare JID -> its bound sessions.
     pub bare_sessions: HashMap<String, Vec<SessionId>>,
     pub start_time: std::time::SystemTime,
+    /// The Lua module host, started when the first Lua plugin loads.
+    pub lua: Option<crate::lua::LuaHost>,
 }
 
 impl Core {
@@ -95,6 +97,7 @@ impl Core {
             full_sessions: HashMap::new(),
             bare_sessions: HashMap::new(),
             start_time: std::time::SystemTime::now(),
+            lua: None,
         }
     }
 

@@ -179,6 +179,9 @@ pub fn new_core(shared: Arc<Shared>) -> Core {
             .collect();
         order.extend(rest);
         for m in order {
+            if crate::lua::load_module(&mut core, name, m) {
+                continue;
+            }
             if let Some(load) = crate::modules::loader(m) {
                 load(&mut core, name);
             }
@@ -189,7 +192,19 @@ pub fn new_core(shared: Arc<Shared>) -> Core {
 
 /// Runs the core loop until shutdown.
 pub async fn core_loop(mut core: Core, mut rx: mpsc::UnboundedReceiver<CoreMsg>) {
-    while let Some(msg) = rx.recv().await {
+    loop {
+        // Lua timers (`module:add_timer`) are due on this thread too.
+        let msg = match crate::lua::next_deadline(&core) {
+            None => rx.recv().await,
+            Some(at) => tokio::select! {
+                m = rx.recv() => m,
+                () = tokio::time::sleep_until(at.into()) => {
+                    crate::lua::run_due(&mut core, std::time::Instant::now());
+                    continue;
+                }
+            },
+        };
+        let Some(msg) = msg else { break };
         match msg {
             CoreMsg::Stanza { session, stanza } => router::process_stanza(&mut core, session, stanza),
             CoreMsg::Bind(req) => bind::bind(&mut core, req),

@@ -1,0 +1,114 @@
+-- Host objects (`prosody.hosts[h]`) and util.events-shaped views of the native event
+-- buses, so Lua handlers and native handlers share one bus per host.
+
+local native = require "lilt.native";
+local sessions = require "core.sessions";
+
+local M = {};
+
+-- An events object (util.events API) over a native bus ("*" = global).
+function M.bus_events(bus)
+	local ids = {};
+	local ev = {};
+	function ev.add_handler(name, handler, priority)
+		local by_fn = ids[name];
+		if not by_fn then by_fn = {}; ids[name] = by_fn; end
+		if by_fn[handler] then native.unhook(bus, name, by_fn[handler]); end
+		by_fn[handler] = native.hook(bus, name, priority or 0, handler);
+	end
+	function ev.remove_handler(name, handler)
+		local by_fn = ids[name];
+		local id = by_fn and by_fn[handler];
+		if id then
+			native.unhook(bus, name, id);
+			by_fn[handler] = nil;
+		end
+	end
+	function ev.add_handlers(handlers)
+		for name, handler in pairs(handlers) do ev.add_handler(name, handler); end
+	end
+	function ev.remove_handlers(handlers)
+		for name, handler in pairs(handlers) do ev.remove_handler(name, handler); end
+	end
+	function ev.get_handlers(name)
+		local list = {};
+		for handler in pairs(ids[name] or {}) do list[#list + 1] = handler; end
+		return list;
+	end
+	function ev.has_handlers(name)
+		return native.has_handlers(bus, name);
+	end
+	function ev.fire_event(name, data)
+		return native.fire(bus, name, data);
+	end
+	function ev.add_wrapper()
+		error("event wrappers are not supported on Lilt's native event bus", 2);
+	end
+	ev.remove_wrapper = ev.add_wrapper;
+	ev.wrappers = { add_handler = ev.add_wrapper, remove_handler = ev.add_wrapper };
+	function ev.set_debug_hook() end
+	return ev;
+end
+
+-- hosts[h].modules: Lua modules by name, plus a plain stand-in for every native module.
+local function module_table(host)
+	local lua_modules = {};
+	return setmetatable(lua_modules, {
+		__index = function(_, name)
+			for _, n in ipairs(native.host_modules(host) or {}) do
+				if n == name then
+					return { name = name, host = host, native = true, environment = {}, module = { name = name, host = host } };
+				end
+			end
+		end;
+		__pairs = function(t)
+			local all = {};
+			for _, n in ipairs(native.host_modules(host) or {}) do all[n] = t[n]; end
+			for n, m in next, t do all[n] = m; end
+			return next, all, nil;
+		end;
+	});
+end
+
+local function new_host(name)
+	local component = native.is_component(name);
+	if component == nil then return nil; end
+	local host = {
+		host = name,
+		type = component and "component" or "local",
+		events = M.bus_events(name),
+		sessions = sessions.host_sessions(name),
+		modules = module_table(name),
+	};
+	function host.send(stanza)
+		return native.post(name, stanza, nil);
+	end
+	return host;
+end
+
+M.hosts = setmetatable({}, {
+	__index = function(t, name)
+		if type(name) ~= "string" then return nil; end
+		local h = new_host(name);
+		if h then rawset(t, name, h); end
+		return h;
+	end;
+	__pairs = function(t)
+		for _, name in ipairs(native.hosts()) do local _ = t[name]; end
+		return next, t, nil;
+	end;
+});
+
+function M.get_host(name)
+	return M.hosts[name];
+end
+
+function M.get_children(host)
+	local children = {};
+	for _, name in ipairs(native.hosts()) do
+		if name:sub(-#host - 1) == "." .. host then children[name] = true; end
+	end
+	return children;
+end
+
+return M;
