@@ -49,3 +49,247 @@ fn stanza_builder_serialises_like_prosody() {
         "<message to='a@b' type='chat'><body>hi &lt;you&gt;</body><x xmlns='urn:x'><y>z</y></x></message>"
     );
 }
+
+#[test]
+fn every_bundled_library_loads_under_both_names_as_one_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    for name in lilt::lua::sources::library_names() {
+        if name.starts_with("core.init") {
+            continue;
+        }
+        let out = eval(
+            &mut core,
+            &format!("return tostring(require '{name}' == require 'prosody.{name}')"),
+        );
+        assert_eq!(out, "true", "{name}");
+    }
+}
+
+#[test]
+fn jid_json_datetime_and_hashes_follow_the_reference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    let out = eval(
+        &mut core,
+        r#"local jid = require "util.jid";
+        local json = require "util.json";
+        local dt = require "util.datetime";
+        local hashes = require "util.hashes";
+        local r = {};
+        r[#r+1] = jid.prep("ÄB@EXAMPLE.com./R");
+        r[#r+1] = tostring(jid.split("user@"));
+        r[#r+1] = jid.bare("a@b/c");
+        r[#r+1] = tostring(jid.compare("a@b/c", "b"));
+        r[#r+1] = json.encode_ordered({ a = { 1, 2 }, b = json.null, c = "x\n" });
+        local v, err = json.decode('{"a":1} x');
+        r[#r+1] = tostring(v) .. "/" .. err;
+        r[#r+1] = json.encode({ [true] = 1 });
+        r[#r+1] = tostring(dt.parse("1970-01-02T00:00:01.5+01:00"));
+        r[#r+1] = dt.datetime(86400);
+        r[#r+1] = hashes.sha1("abc", true);
+        r[#r+1] = require "util.hmac".sha256("key", "msg", true):sub(1, 16);
+        return table.concat(r, "|")"#,
+    );
+    assert_eq!(
+        out,
+        "äb@example.com/R|nil|a@b|true|{\"a\":[1,2],\"b\":null,\"c\":\"x\\n\"}|nil/garbage at eof|{\"__hash\":[true,1]}|82801.5|1970-01-02T00:00:00Z|a9993e364706816aba3e25717850c26c9cd0d89d|2d93cbc1be167bcb"
+    );
+}
+
+#[test]
+fn stanza_queries_match_prosody_semantics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    let out = eval(
+        &mut core,
+        r#"local st = require "util.stanza";
+        local iq = require "util.xml".parse("<iq type='get' id='1' to='h'><query xmlns='jabber:iq:version'><name>n</name></query></iq>");
+        local r = {};
+        r[#r+1] = iq:get_child("query", "jabber:iq:version"):get_child_text("name");
+        r[#r+1] = iq:find("{jabber:iq:version}query/name#");
+        r[#r+1] = iq:find("@type");
+        r[#r+1] = tostring(st.reply(iq));
+        local e = st.error_reply(iq, "cancel", "item-not-found", "gone");
+        local t, c, text = e:get_error();
+        r[#r+1] = t .. "," .. c .. "," .. text;
+        r[#r+1] = tostring(pcall(st.iq, { type = "get" }));
+        local m = st.message({}):tag("a"):up():tag("b"):up();
+        m:maptags(function(tag) if tag.name == "a" then return nil end return tag end);
+        r[#r+1] = tostring(m);
+        return table.concat(r, "|")"#,
+    );
+    assert_eq!(
+        out,
+        "n|n|get|<iq from='h' id='1' type='result'/>|cancel,item-not-found,gone|false|<message><b/></message>"
+    );
+}
+
+fn plugin(dir: &Path, name: &str, code: &str) {
+    std::fs::write(dir.join("plugins").join(format!("mod_{name}.lua")), code).expect("write plugin");
+}
+
+fn fire(core: &mut Core, event: &str, stanza: Option<&str>) -> Option<bool> {
+    let el = stanza.map(|s| {
+        let mut p = lilt::xml::StreamParser::new(lilt::xml::Limits {
+            max_stanza_bytes: 1 << 20,
+            max_depth: 100,
+            max_child_elements: 1000,
+        });
+        p.feed(b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>")
+            .expect("header");
+        p.feed(s.as_bytes()).expect("stanza");
+        loop {
+            match p.next_event().expect("parses") {
+                Some(lilt::xml::StreamEvent::Stanza(el)) => break el,
+                Some(_) => continue,
+                None => panic!("incomplete"),
+            }
+        }
+    });
+    let mut ev = lilt::core::Event {
+        origin: lilt::core::Origin::Host(HOST.into()),
+        stanza: el,
+        to_self: false,
+        session: None,
+        error: None,
+    };
+    core.fire(&lilt::core::Bus::Host(HOST.into()), event, &mut ev)
+}
+
+#[test]
+fn lua_and_native_handlers_share_one_bus_with_priorities_and_stop() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    plugin(
+        dir.path(),
+        "order",
+        r#"order = {};
+        module:hook("test/ev", function(e) table.insert(order, "lua10") end, 10);
+        module:hook("test/ev", function(e) table.insert(order, "lua-5"); return false end, -5);
+        module:hook("test/ev", function(e) table.insert(order, "never") end, -10);
+        module:hook("test/st", function(e) e.stanza.attr.id = "changed" end, 5);"#,
+    );
+    assert!(lilt::lua::load_module(&mut core, HOST, "order"));
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let s2 = seen.clone();
+    core.hook(
+        &lilt::core::Bus::Host(HOST.into()),
+        "test/ev",
+        0.0,
+        std::rc::Rc::new(move |_, _| {
+            s2.borrow_mut().push("native0".into());
+            None
+        }),
+    );
+    let s3 = seen.clone();
+    core.hook(
+        &lilt::core::Bus::Host(HOST.into()),
+        "test/st",
+        0.0,
+        std::rc::Rc::new(move |_, ev| {
+            s3.borrow_mut().push(ev.stanza.as_ref()?.attr("id")?.to_owned());
+            Some(true)
+        }),
+    );
+    assert_eq!(fire(&mut core, "test/ev", None), Some(false));
+    assert_eq!(seen.borrow().as_slice(), ["native0"]);
+    let order = eval(&mut core, "return table.concat(prosody.hosts['example.test'].modules.order.order, ',')");
+    assert_eq!(order, "lua10,lua-5");
+    assert_eq!(fire(&mut core, "test/st", Some("<message id='orig'/>")), Some(true));
+    assert_eq!(seen.borrow()[1], "changed");
+}
+
+#[test]
+fn a_failing_plugin_is_contained_and_unload_removes_its_hooks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "lua_instruction_budget = 200000");
+    plugin(dir.path(), "broken", "local x = nil; x.y = 1");
+    assert!(lilt::lua::load_module(&mut core, HOST, "broken"));
+    assert_eq!(eval(&mut core, "return tostring(prosody.hosts['example.test'].modules.broken)"), "nil");
+    plugin(
+        dir.path(),
+        "flaky",
+        r#"module:hook("test/err", function() error("boom") end, 10);
+        module:hook("test/loop", function() while true do end end, 10);
+        module:hook("test/err", function() return true end, 0);"#,
+    );
+    assert!(lilt::lua::load_module(&mut core, HOST, "flaky"));
+    // The erroring handler is skipped; the next one still runs.
+    assert_eq!(fire(&mut core, "test/err", None), Some(true));
+    // A runaway handler is stopped by the instruction budget.
+    assert_eq!(fire(&mut core, "test/loop", None), None);
+    assert_eq!(eval(&mut core, "return 1 + 1"), "2");
+    lilt::lua::unload_module(&mut core, HOST, "flaky").expect("unloads");
+    assert_eq!(fire(&mut core, "test/err", None), None);
+}
+
+#[test]
+fn reload_carries_state_through_save_and_restore() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    plugin(
+        dir.path(),
+        "counter",
+        r#"local n = 0;
+        module:hook("test/count", function() n = n + 1; return n > 1 end);
+        function module.save() return { n = n } end
+        function module.restore(s) n = s.n or 0 end"#,
+    );
+    assert!(lilt::lua::load_module(&mut core, HOST, "counter"));
+    assert_eq!(fire(&mut core, "test/count", None), Some(false));
+    lilt::lua::reload_module(&mut core, HOST, "counter").expect("reloads");
+    assert_eq!(fire(&mut core, "test/count", None), Some(true));
+}
+
+#[test]
+fn stores_keep_data_in_the_internal_driver() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    plugin(
+        dir.path(),
+        "storing",
+        r#"local st = require "util.stanza";
+        local kv = module:open_store("notes");
+        local map = module:open_store("prefs", "map");
+        local arch = module:open_store("log", "archive");
+        kv:set("alice", { text = "hello", n = 3 });
+        map:set("alice", "colour", "blue");
+        arch:append("alice", nil, st.message({ to = "bob@x" }, "one"), 100, "bob@x");
+        arch:append("alice", nil, st.message({ to = "carol@x" }, "two"), 200, "carol@x");
+        result = {};
+        result[1] = kv:get("alice").text;
+        result[2] = map:get("alice", "colour");
+        for key, msg, when, with in arch:find("alice", { with = "carol@x" }) do
+            result[3] = msg:get_child_text("body") .. "@" .. when;
+        end"#,
+    );
+    assert!(lilt::lua::load_module(&mut core, HOST, "storing"));
+    let out = eval(&mut core, "return table.concat(prosody.hosts['example.test'].modules.storing.result, ',')");
+    assert_eq!(out, "hello,blue,two@200");
+    let stored = core.shared.store.get(HOST, Some("alice"), "notes").expect("reads");
+    assert!(format!("{stored:?}").contains("hello"));
+}
+
+#[test]
+fn module_timers_run_when_due_and_rearm_on_a_number() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    plugin(
+        dir.path(),
+        "ticker",
+        r#"ticks = 0;
+        module:add_timer(5, function() ticks = ticks + 1; if ticks < 3 then return 5 end end);"#,
+    );
+    assert!(lilt::lua::load_module(&mut core, HOST, "ticker"));
+    let start = std::time::Instant::now();
+    let ticks = |core: &mut Core| eval(core, "return prosody.hosts['example.test'].modules.ticker.ticks");
+    lilt::lua::run_due(&mut core, start);
+    assert_eq!(ticks(&mut core), "0");
+    for i in 1..=5u64 {
+        lilt::lua::run_due(&mut core, start + std::time::Duration::from_secs(6 * i));
+    }
+    // Re-armed twice (relative to the real clock, so allow every step to pass).
+    assert_eq!(ticks(&mut core), "3");
+    assert!(lilt::lua::next_deadline(&core).is_none());
+}

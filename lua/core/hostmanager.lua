@@ -50,14 +50,15 @@ function M.bus_events(bus)
 	return ev;
 end
 
--- hosts[h].modules: Lua modules by name, plus a plain stand-in for every native module.
+-- hosts[h].modules: each Lua module's environment by name (as in Prosody, `.module` is
+-- its API object), plus a plain stand-in for every native module.
 local function module_table(host)
 	local lua_modules = {};
 	return setmetatable(lua_modules, {
 		__index = function(_, name)
 			for _, n in ipairs(native.host_modules(host) or {}) do
 				if n == name then
-					return { name = name, host = host, native = true, environment = {}, module = { name = name, host = host } };
+					return { native = true, module = { name = name, host = host, native = true } };
 				end
 			end
 		end;

@@ -409,7 +409,7 @@ function api:depends(name)
 	local deps = rawget(self, "dependencies");
 	if not deps then deps = {}; self.dependencies = deps; end
 	deps[name] = true;
-	return mod.environment or {};
+	return mod.environment or mod;
 end
 
 function api:require(lib)

@@ -23,6 +23,11 @@ local function host_map(host)
 	return m;
 end
 
+local function publish(host, name, mod)
+	local h = host ~= "*" and hostmanager.hosts[host];
+	if h then rawset(h.modules, name, mod and mod.environment or nil); end
+end
+
 local function fire(host, name, data)
 	if host == "*" then
 		return prosody.events.fire_event(name, data);
@@ -66,6 +71,7 @@ local function attach_host(global_mod, host)
 		return nil, ok and "module refused host" or ret;
 	end
 	host_map(host)[global_mod.name] = host_mod;
+	publish(host, global_mod.name, host_mod);
 	native.mark_loaded(host, global_mod.name, true);
 	fire(host, "module-loaded", { module = global_mod.name, host = host });
 	return host_mod;
@@ -113,9 +119,11 @@ local function do_load(host, name, state)
 		modulemap["*"][name] = api;
 		fire("*", "module-loaded", { module = name, host = "*" });
 		if api.add_host then return attach_host(api, host); end
+		publish(host, name, api);
 		native.mark_loaded(host, name, true);
 		return api;
 	end
+	publish(host, name, api);
 	native.mark_loaded(host, name, true);
 	fire(host, "module-loaded", { module = name, host = host });
 	return api;
@@ -143,6 +151,7 @@ function M.unload(host, name)
 	end
 	mod:_cleanup();
 	modulemap[host][name] = nil;
+	publish(host, name, nil);
 	if host ~= "*" then native.mark_loaded(host, name, false); end
 	fire(host, "module-unloaded", { module = name, host = host });
 	return true;
