@@ -83,6 +83,15 @@ function internal.call_handler(handler, event)
 	return ret;
 end
 
+function internal.call_http(handler, event, rest)
+	local ok, ret = xpcall(handler, traceback, event, rest);
+	if not ok then
+		log("error", "Error in HTTP handler: %s", ret);
+		return false, ret;
+	end
+	return true, ret;
+end
+
 function internal.origin_proxy(kind, id)
 	if kind == "session" then
 		return sessions.get(id);

@@ -77,6 +77,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     stores(lua, &n)?;
     accounts(lua, &n)?;
     crypto(lua, &n)?;
+    super::http::install(lua, &n)?;
     let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
     loaded.set("lilt.native", n)?;
     let init = sources::library("core.init").ok_or_else(|| rt("core.init is missing"))?;

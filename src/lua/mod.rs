@@ -8,6 +8,7 @@ pub mod bridge;
 pub mod convert;
 pub mod crypto;
 pub mod dispatch;
+pub mod http;
 pub mod loader;
 pub mod sandbox;
 pub mod sources;
@@ -35,6 +36,7 @@ pub enum LuaHostError {
 pub struct LuaHost {
     pub lua: Lua,
     pub timers: timers::Timers,
+    pub http: http::HttpBridge,
 }
 
 impl LuaHost {
@@ -45,6 +47,7 @@ impl LuaHost {
         let host = LuaHost {
             lua: lua.clone(),
             timers: timers::Timers::default(),
+            http: http::HttpBridge::default(),
         };
         let _guard = bridge::CoreGuard::enter(core);
         bridge::install(&lua).map_err(LuaHostError::Boot)?;

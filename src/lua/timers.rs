@@ -4,6 +4,14 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+/// Sleeps until `deadline`; never wakes without one.
+pub async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Pending timer ids by deadline.
 #[derive(Default)]
 pub struct Timers {

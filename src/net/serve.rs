@@ -231,7 +231,7 @@ fn websocket_settings(config: &Config) -> WebSocketSettings {
 
 /// Registers the WebSocket app on every host that loads it, and globally when the global
 /// `modules_enabled` names it.
-fn router(shared: &Shared, settings: &HttpSettings) -> Router {
+fn router(shared: &Arc<Shared>, settings: &HttpSettings) -> Router {
     let config = &shared.config;
     let ws = Arc::new(websocket_settings(config));
     let mut router = Router::new();
@@ -255,6 +255,7 @@ fn router(shared: &Shared, settings: &HttpSettings) -> Router {
             tracing::warn!("{w}");
         }
     }
+    crate::lua::http::add_routes(shared, &mut router, settings);
     let global_ws = config.global().strings("modules_enabled").iter().any(|m| m == "websocket");
     if global_ws {
         for w in router.add_app(&Scope::global(), ws_route::app(ws), settings) {
