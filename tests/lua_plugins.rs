@@ -32,7 +32,10 @@ async fn login(s: &Server, user: &str) -> WsClient {
     let mut c = WsClient::connect(s.addr).await;
     c.login(user, "pw", "web").await;
     let bound = c.next_text().await;
-    assert!(bound.contains("id='bound'") && bound.contains("bound web"), "{bound}");
+    assert!(
+        bound.contains("id='bound'") && bound.contains("bound web"),
+        "{bound}"
+    );
     c
 }
 
@@ -41,7 +44,10 @@ async fn available(c: &mut WsClient) {
     // The presence comes back, and mod_motd's message of the day (in either order).
     let mut got = vec![c.next_text().await, c.next_text().await];
     got.sort();
-    assert!(got[0].contains("Be excellent to each other.</body>"), "{got:?}");
+    assert!(
+        got[0].contains("Be excellent to each other.</body>"),
+        "{got:?}"
+    );
     assert!(got[1].starts_with("<presence"), "{got:?}");
 }
 
@@ -51,7 +57,10 @@ async fn iq_handlers_stores_and_timers_of_a_lua_plugin_answer_a_client() {
     let mut a = login(&s, "alice").await;
     a.send_text(&format!("<iq xmlns='jabber:client' type='get' id='g1' to='{HOST}'><greet xmlns='urn:example:greeter'/></iq>")).await;
     let r = a.next_text().await;
-    assert!(r.contains("id='g1'") && r.contains(">welcome alice</greet>"), "{r}");
+    assert!(
+        r.contains("id='g1'") && r.contains(">welcome alice</greet>"),
+        "{r}"
+    );
 
     a.send_text(&format!("<iq xmlns='jabber:client' type='set' id='n1' to='{HOST}'><note xmlns='urn:example:greeter'>remember me</note></iq>")).await;
     let r = a.next_text().await;
@@ -62,7 +71,10 @@ async fn iq_handlers_stores_and_timers_of_a_lua_plugin_answer_a_client() {
 
     a.send_text(&format!("<iq xmlns='jabber:client' type='get' id='t1' to='{HOST}'><later xmlns='urn:example:greeter'/></iq>")).await;
     let r = a.next_text().await;
-    assert!(r.contains("id='t1'") && r.contains("<later xmlns='urn:example:greeter'/>"), "{r}");
+    assert!(
+        r.contains("id='t1'") && r.contains("<later xmlns='urn:example:greeter'/>"),
+        "{r}"
+    );
 
     let info = {
         a.send_text(&format!("<iq xmlns='jabber:client' type='get' id='d1' to='{HOST}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")).await;
@@ -71,10 +83,15 @@ async fn iq_handlers_stores_and_timers_of_a_lua_plugin_answer_a_client() {
     assert!(info.contains("var='urn:example:greeter'"), "{info}");
 
     // The note is visible over the plugin's HTTP route; the plain route too.
-    let req = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n");
+    let req =
+        |path: &str| format!("GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n");
     let (head, body) = http_get(s.addr, &req("/greeter/hello")).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("content-type: text/plain"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/plain"),
+        "{head}"
+    );
     assert_eq!(body, "welcome over http");
     let (head, body) = http_get(s.addr, &req("/greeter/users/alice")).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -94,7 +111,10 @@ async fn message_hooks_run_by_priority_stop_and_rewrite_before_native_delivery()
     assert!(got.contains("<body>hi bob [checked]</body>"), "{got}");
     a.send_text(&format!("<message xmlns='jabber:client' to='bob@{HOST}' type='chat' id='m2'><body>forbidden words</body></message>")).await;
     let err = a.next_text().await;
-    assert!(err.contains("id='m2'") && err.contains("<policy-violation"), "{err}");
+    assert!(
+        err.contains("id='m2'") && err.contains("<policy-violation"),
+        "{err}"
+    );
     // Bob got nothing for m2: the next thing he sees is m3.
     a.send_text(&format!("<message xmlns='jabber:client' to='bob@{HOST}' type='chat' id='m3'><body>again</body></message>")).await;
     let got = b.next_text().await;
@@ -113,5 +133,8 @@ async fn bundled_announce_reaches_online_users_only_from_an_admin() {
     assert!(err.contains("<forbidden"), "{err}");
     admin.send_text(&format!("<message xmlns='jabber:client' to='{HOST}/announce/online' id='a1'><body>maintenance at noon</body></message>")).await;
     let got = bob.next_text().await;
-    assert!(got.contains("maintenance at noon") && got.contains(&format!("from='{HOST}'")), "{got}");
+    assert!(
+        got.contains("maintenance at noon") && got.contains(&format!("from='{HOST}'")),
+        "{got}"
+    );
 }

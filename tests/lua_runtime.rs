@@ -126,7 +126,8 @@ fn stanza_queries_match_prosody_semantics() {
 }
 
 fn plugin(dir: &Path, name: &str, code: &str) {
-    std::fs::write(dir.join("plugins").join(format!("mod_{name}.lua")), code).expect("write plugin");
+    std::fs::write(dir.join("plugins").join(format!("mod_{name}.lua")), code)
+        .expect("write plugin");
 }
 
 fn fire(core: &mut Core, event: &str, stanza: Option<&str>) -> Option<bool> {
@@ -188,15 +189,22 @@ fn lua_and_native_handlers_share_one_bus_with_priorities_and_stop() {
         "test/st",
         0.0,
         std::rc::Rc::new(move |_, ev| {
-            s3.borrow_mut().push(ev.stanza.as_ref()?.attr("id")?.to_owned());
+            s3.borrow_mut()
+                .push(ev.stanza.as_ref()?.attr("id")?.to_owned());
             Some(true)
         }),
     );
     assert_eq!(fire(&mut core, "test/ev", None), Some(false));
     assert_eq!(seen.borrow().as_slice(), ["native0"]);
-    let order = eval(&mut core, "return table.concat(prosody.hosts['example.test'].modules.order.order, ',')");
+    let order = eval(
+        &mut core,
+        "return table.concat(prosody.hosts['example.test'].modules.order.order, ',')",
+    );
     assert_eq!(order, "lua10,lua-5");
-    assert_eq!(fire(&mut core, "test/st", Some("<message id='orig'/>")), Some(true));
+    assert_eq!(
+        fire(&mut core, "test/st", Some("<message id='orig'/>")),
+        Some(true)
+    );
     assert_eq!(seen.borrow()[1], "changed");
 }
 
@@ -206,7 +214,13 @@ fn a_failing_plugin_is_contained_and_unload_removes_its_hooks() {
     let mut core = core_with(dir.path(), "lua_instruction_budget = 200000");
     plugin(dir.path(), "broken", "local x = nil; x.y = 1");
     assert!(lilt::lua::load_module(&mut core, HOST, "broken"));
-    assert_eq!(eval(&mut core, "return tostring(prosody.hosts['example.test'].modules.broken)"), "nil");
+    assert_eq!(
+        eval(
+            &mut core,
+            "return tostring(prosody.hosts['example.test'].modules.broken)"
+        ),
+        "nil"
+    );
     plugin(
         dir.path(),
         "flaky",
@@ -265,9 +279,16 @@ fn stores_keep_data_in_the_internal_driver() {
         end"#,
     );
     assert!(lilt::lua::load_module(&mut core, HOST, "storing"));
-    let out = eval(&mut core, "return table.concat(prosody.hosts['example.test'].modules.storing.result, ',')");
+    let out = eval(
+        &mut core,
+        "return table.concat(prosody.hosts['example.test'].modules.storing.result, ',')",
+    );
     assert_eq!(out, "hello,blue,two@200");
-    let stored = core.shared.store.get(HOST, Some("alice"), "notes").expect("reads");
+    let stored = core
+        .shared
+        .store
+        .get(HOST, Some("alice"), "notes")
+        .expect("reads");
     assert!(format!("{stored:?}").contains("hello"));
 }
 
@@ -283,7 +304,12 @@ fn module_timers_run_when_due_and_rearm_on_a_number() {
     );
     assert!(lilt::lua::load_module(&mut core, HOST, "ticker"));
     let start = std::time::Instant::now();
-    let ticks = |core: &mut Core| eval(core, "return prosody.hosts['example.test'].modules.ticker.ticks");
+    let ticks = |core: &mut Core| {
+        eval(
+            core,
+            "return prosody.hosts['example.test'].modules.ticker.ticks",
+        )
+    };
     lilt::lua::run_due(&mut core, start);
     assert_eq!(ticks(&mut core), "0");
     for i in 1..=5u64 {

@@ -49,7 +49,10 @@ async fn stock_ping_version_time_uptime_and_lastactivity_answer_a_client() {
     a.login("alice", "secret", "web").await;
 
     let pong = iq(&mut a, "p1", HOST, "<ping xmlns='urn:xmpp:ping'/>").await;
-    assert!(pong.contains("type='result'") && pong.contains("id='p1'"), "{pong}");
+    assert!(
+        pong.contains("type='result'") && pong.contains("id='p1'"),
+        "{pong}"
+    );
 
     let version = iq(&mut a, "v1", HOST, "<query xmlns='jabber:iq:version'/>").await;
     assert!(version.contains("<name>Prosody</name>"), "{version}");
@@ -59,24 +62,50 @@ async fn stock_ping_version_time_uptime_and_lastactivity_answer_a_client() {
     let time = iq(&mut a, "t1", HOST, "<time xmlns='urn:xmpp:time'/>").await;
     assert!(time.contains("<tzo>+00:00</tzo>"), "{time}");
     let utc = time.split("<utc>").nth(1).expect("utc element");
-    assert!(utc.len() > 20 && utc.as_bytes()[10] == b'T' && utc[..20].ends_with('Z'), "{time}");
+    assert!(
+        utc.len() > 20 && utc.as_bytes()[10] == b'T' && utc[..20].ends_with('Z'),
+        "{time}"
+    );
 
     let legacy = iq(&mut a, "t2", HOST, "<query xmlns='jabber:iq:time'/>").await;
-    assert!(legacy.contains("jabber:iq:time") && legacy.contains("<utc>"), "{legacy}");
+    assert!(
+        legacy.contains("jabber:iq:time") && legacy.contains("<utc>"),
+        "{legacy}"
+    );
 
     let uptime = iq(&mut a, "u1", HOST, "<query xmlns='jabber:iq:last'/>").await;
-    assert!(uptime.contains("type='result'") && uptime.contains("seconds='"), "{uptime}");
+    assert!(
+        uptime.contains("type='result'") && uptime.contains("seconds='"),
+        "{uptime}"
+    );
 
     // Last activity of one's own account (no `to`): the stock module answers 0 seconds.
-    a.send_text("<iq xmlns='jabber:client' type='get' id='l1'><query xmlns='jabber:iq:last'/></iq>")
-        .await;
+    a.send_text(
+        "<iq xmlns='jabber:client' type='get' id='l1'><query xmlns='jabber:iq:last'/></iq>",
+    )
+    .await;
     let last = a.next_text().await;
-    assert!(last.contains("id='l1'") && last.contains("seconds='0'"), "{last}");
+    assert!(
+        last.contains("id='l1'") && last.contains("seconds='0'"),
+        "{last}"
+    );
 
     // Their features reach the native disco#info, and mod_adhoc (pulled in by
     // mod_uptime's module:depends) lists its command node.
-    let info = iq(&mut a, "d1", HOST, "<query xmlns='http://jabber.org/protocol/disco#info'/>").await;
-    for f in ["urn:xmpp:ping", "jabber:iq:version", "urn:xmpp:time", "jabber:iq:last", "http://jabber.org/protocol/commands"] {
+    let info = iq(
+        &mut a,
+        "d1",
+        HOST,
+        "<query xmlns='http://jabber.org/protocol/disco#info'/>",
+    )
+    .await;
+    for f in [
+        "urn:xmpp:ping",
+        "jabber:iq:version",
+        "urn:xmpp:time",
+        "jabber:iq:last",
+        "http://jabber.org/protocol/commands",
+    ] {
         assert!(info.contains(&format!("var='{f}'")), "{f} in {info}");
     }
 }
@@ -95,6 +124,9 @@ async fn stock_uptime_adhoc_command_runs_through_the_stock_adhoc_module() {
     ))
     .await;
     let r = a.next_text().await;
-    assert!(r.contains("type='result'") && r.contains("status='completed'"), "{r}");
+    assert!(
+        r.contains("type='result'") && r.contains("status='completed'"),
+        "{r}"
+    );
     assert!(r.contains("This server has been running for"), "{r}");
 }

@@ -143,7 +143,11 @@ fn basics(lua: &Lua, n: &Table) -> mlua::Result<()> {
         lua.create_function(|_, name: String| {
             let found = with_core(|c| loader::locate(&c.shared.config, &name))?;
             Ok(match found {
-                Some(f) => (Some(f.source), Some(f.path), f.dir.map(|d| d.display().to_string())),
+                Some(f) => (
+                    Some(f.source),
+                    Some(f.path),
+                    f.dir.map(|d| d.display().to_string()),
+                ),
                 None => (None, None, None),
             })
         })?,
@@ -211,7 +215,8 @@ fn parse_xml(text: &str) -> Result<crate::xml::Element, String> {
         max_depth: 500,
         max_child_elements: 100_000,
     });
-    let head = "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+    let head =
+        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
     p.feed(head.as_bytes()).map_err(|e| e.to_string())?;
     p.feed(text.as_bytes()).map_err(|e| e.to_string())?;
     loop {
@@ -256,14 +261,15 @@ fn sessions(lua: &Lua, n: &Table) -> mlua::Result<()> {
     )?;
     n.set(
         "session_close",
-        lua.create_function(|_, (sid, condition, text): (u64, Option<String>, Option<String>)| {
-            with_core(|c| {
-                let err = condition.map(|cond| {
-                    crate::xmpp::error::stream_error(&cond, text.as_deref(), None)
-                });
-                c.close_session(sid, err);
-            })
-        })?,
+        lua.create_function(
+            |_, (sid, condition, text): (u64, Option<String>, Option<String>)| {
+                with_core(|c| {
+                    let err = condition
+                        .map(|cond| crate::xmpp::error::stream_error(&cond, text.as_deref(), None));
+                    c.close_session(sid, err);
+                })
+            },
+        )?,
     )?;
     n.set(
         "full_session",
@@ -277,7 +283,9 @@ fn sessions(lua: &Lua, n: &Table) -> mlua::Result<()> {
     )?;
     n.set(
         "all_sessions",
-        lua.create_function(|_, ()| with_core(|c| c.sessions.keys().copied().collect::<Vec<u64>>()))?,
+        lua.create_function(|_, ()| {
+            with_core(|c| c.sessions.keys().copied().collect::<Vec<u64>>())
+        })?,
     )?;
     n.set(
         "post",
@@ -365,13 +373,15 @@ fn config_and_hosts(lua: &Lua, n: &Table) -> mlua::Result<()> {
     )?;
     n.set(
         "add_identity",
-        lua.create_function(|_, (host, cat, typ, name): (String, String, String, Option<String>)| {
-            with_core(|c| {
-                if let Some(h) = c.hosts.get_mut(&host) {
-                    h.identities.push((cat, typ, name.unwrap_or_default()));
-                }
-            })
-        })?,
+        lua.create_function(
+            |_, (host, cat, typ, name): (String, String, String, Option<String>)| {
+                with_core(|c| {
+                    if let Some(h) = c.hosts.get_mut(&host) {
+                        h.identities.push((cat, typ, name.unwrap_or_default()));
+                    }
+                })
+            },
+        )?,
     )?;
     n.set(
         "mark_loaded",
@@ -416,21 +426,24 @@ fn opt_user(user: &Option<String>) -> Option<&str> {
 fn stores(lua: &Lua, n: &Table) -> mlua::Result<()> {
     n.set(
         "store_get",
-        lua.create_function(|lua, (host, user, store): (String, Option<String>, String)| {
-            let v = with_core(|c| c.shared.store.get(&host, opt_user(&user), &store))?;
-            match v {
-                Ok(Some(v)) => Ok((convert::stored_to_lua(lua, &v)?, Value::Nil)),
-                Ok(None) => Ok((Value::Nil, Value::Nil)),
-                Err(e) => Ok((Value::Nil, Value::String(lua.create_string(e.to_string())?))),
-            }
-        })?,
+        lua.create_function(
+            |lua, (host, user, store): (String, Option<String>, String)| {
+                let v = with_core(|c| c.shared.store.get(&host, opt_user(&user), &store))?;
+                match v {
+                    Ok(Some(v)) => Ok((convert::stored_to_lua(lua, &v)?, Value::Nil)),
+                    Ok(None) => Ok((Value::Nil, Value::Nil)),
+                    Err(e) => Ok((Value::Nil, Value::String(lua.create_string(e.to_string())?))),
+                }
+            },
+        )?,
     )?;
     n.set(
         "store_set",
         lua.create_function(
             |lua, (host, user, store, value): (String, Option<String>, String, Value)| {
                 let v = convert::lua_to_stored(&value)?;
-                let r = with_core(|c| c.shared.store.set(&host, opt_user(&user), &store, Some(&v)))?;
+                let r =
+                    with_core(|c| c.shared.store.set(&host, opt_user(&user), &store, Some(&v)))?;
                 match r {
                     Ok(()) => Ok((true, Value::Nil)),
                     Err(e) => Ok((false, Value::String(lua.create_string(e.to_string())?))),
@@ -440,23 +453,32 @@ fn stores(lua: &Lua, n: &Table) -> mlua::Result<()> {
     )?;
     n.set(
         "archive_list",
-        lua.create_function(|lua, (host, user, store): (String, Option<String>, String)| {
-            let items = with_core(|c| c.shared.store.archive_list(&host, opt_user(&user), &store))?
-                .map_err(rt)?;
-            let t = lua.create_table()?;
-            for (i, item) in items.iter().enumerate() {
-                t.raw_set(i + 1, convert::stored_to_lua(lua, item)?)?;
-            }
-            Ok(t)
-        })?,
+        lua.create_function(
+            |lua, (host, user, store): (String, Option<String>, String)| {
+                let items =
+                    with_core(|c| c.shared.store.archive_list(&host, opt_user(&user), &store))?
+                        .map_err(rt)?;
+                let t = lua.create_table()?;
+                for (i, item) in items.iter().enumerate() {
+                    t.raw_set(i + 1, convert::stored_to_lua(lua, item)?)?;
+                }
+                Ok(t)
+            },
+        )?,
     )?;
     n.set(
         "archive_append",
-        lua.create_function(|_, (host, user, store, item): (String, Option<String>, String, Value)| {
-            let v = convert::lua_to_stored(&item)?;
-            with_core(|c| c.shared.store.archive_append_item(&host, opt_user(&user), &store, &v))?
+        lua.create_function(
+            |_, (host, user, store, item): (String, Option<String>, String, Value)| {
+                let v = convert::lua_to_stored(&item)?;
+                with_core(|c| {
+                    c.shared
+                        .store
+                        .archive_append_item(&host, opt_user(&user), &store, &v)
+                })?
                 .map_err(rt)
-        })?,
+            },
+        )?,
     )?;
     n.set(
         "archive_replace",
@@ -466,8 +488,12 @@ fn stores(lua: &Lua, n: &Table) -> mlua::Result<()> {
                     .iter()
                     .map(convert::lua_to_stored)
                     .collect::<mlua::Result<Vec<_>>>()?;
-                with_core(|c| c.shared.store.archive_replace(&host, opt_user(&user), &store, &items))?
-                    .map_err(rt)
+                with_core(|c| {
+                    c.shared
+                        .store
+                        .archive_replace(&host, opt_user(&user), &store, &items)
+                })?
+                .map_err(rt)
             },
         )?,
     )?;
@@ -484,14 +510,24 @@ fn accounts(lua: &Lua, n: &Table) -> mlua::Result<()> {
     n.set(
         "test_password",
         lua.create_function(|_, (host, user, pw): (String, String, String)| {
-            with_core(|c| c.shared.accounts.test_password(&host, &user, &pw).unwrap_or(false))
+            with_core(|c| {
+                c.shared
+                    .accounts
+                    .test_password(&host, &user, &pw)
+                    .unwrap_or(false)
+            })
         })?,
     )?;
     n.set(
         "create_user",
         lua.create_function(|_, (host, user, pw): (String, String, String)| {
-            with_core(|c| c.shared.accounts.create(&host, &user, &pw).map_err(|e| e.to_string()))?
-                .map_err(rt)
+            with_core(|c| {
+                c.shared
+                    .accounts
+                    .create(&host, &user, &pw)
+                    .map_err(|e| e.to_string())
+            })?
+            .map_err(rt)
         })?,
     )?;
     n.set(
@@ -509,8 +545,13 @@ fn accounts(lua: &Lua, n: &Table) -> mlua::Result<()> {
     n.set(
         "delete_user",
         lua.create_function(|_, (host, user): (String, String)| {
-            with_core(|c| c.shared.accounts.delete(&host, &user).map_err(|e| e.to_string()))?
-                .map_err(rt)
+            with_core(|c| {
+                c.shared
+                    .accounts
+                    .delete(&host, &user)
+                    .map_err(|e| e.to_string())
+            })?
+            .map_err(rt)
         })?,
     )?;
     Ok(())
@@ -518,11 +559,14 @@ fn accounts(lua: &Lua, n: &Table) -> mlua::Result<()> {
 
 fn crypto(lua: &Lua, n: &Table) -> mlua::Result<()> {
     super::crypto::install(lua, n)?;
-    let preps: [(&str, fn(&str) -> Option<String>); 4] = [
+    type Prep = fn(&str) -> Option<String>;
+    let preps: [(&str, Prep); 4] = [
         ("nodeprep", |s| crate::xmpp::jid::nodeprep(s).ok()),
         ("nameprep", |s| crate::xmpp::jid::nameprep(s).ok()),
         ("resourceprep", |s| crate::xmpp::jid::resourceprep(s).ok()),
-        ("saslprep", |s| stringprep::saslprep(s).ok().map(|c| c.into_owned())),
+        ("saslprep", |s| {
+            stringprep::saslprep(s).ok().map(|c| c.into_owned())
+        }),
     ];
     for (name, f) in preps {
         n.set(name, lua.create_function(move |_, s: String| Ok(f(&s)))?)?;

@@ -27,14 +27,17 @@ fn build(lua: &Lua, el: &Element, mt: Option<&Table>) -> mlua::Result<Table> {
         attr.set("xmlns", el.ns.as_str())?;
     }
     for (k, v) in &el.attrs {
-        let key = if k == "xml:lang" { XML_LANG } else { k.as_str() };
+        let key = if k == "xml:lang" {
+            XML_LANG
+        } else {
+            k.as_str()
+        };
         attr.set(key, v.as_str())?;
     }
     t.set("attr", attr)?;
     let tags = lua.create_table()?;
-    let mut i = 1;
     let mut ti = 1;
-    for child in &el.children {
+    for (i, child) in (1..).zip(el.children.iter()) {
         match child {
             Node::Element(c) => {
                 let ct = build(lua, c, mt)?;
@@ -44,7 +47,6 @@ fn build(lua: &Lua, el: &Element, mt: Option<&Table>) -> mlua::Result<Table> {
             }
             Node::Text(s) => t.raw_set(i, s.as_str())?,
         }
-        i += 1;
     }
     t.set("tags", tags)?;
     if let Some(mt) = mt {
@@ -169,7 +171,9 @@ pub fn lua_to_stored(v: &Value) -> mlua::Result<LuaValue> {
 
 fn to_stored(v: &Value, depth: usize) -> mlua::Result<LuaValue> {
     if depth > 100 {
-        return Err(mlua::Error::runtime("cannot store: nested too deeply (cycle?)"));
+        return Err(mlua::Error::runtime(
+            "cannot store: nested too deeply (cycle?)",
+        ));
     }
     Ok(match v {
         Value::Nil => LuaValue::Nil,
@@ -189,7 +193,11 @@ fn to_stored(v: &Value, depth: usize) -> mlua::Result<LuaValue> {
                         None => continue,
                     },
                     Value::String(s) => LuaKey::Str(s.to_str()?.to_owned()),
-                    _ => return Err(mlua::Error::runtime("cannot store a table key of this type")),
+                    _ => {
+                        return Err(mlua::Error::runtime(
+                            "cannot store a table key of this type",
+                        ))
+                    }
                 };
                 out.set(key, to_stored(&item, depth + 1)?);
             }

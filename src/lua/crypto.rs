@@ -22,7 +22,8 @@ fn hmac_of<M: Mac + hmac::digest::KeyInit>(key: &[u8], msg: &[u8]) -> Vec<u8> {
 }
 
 pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
-    let hashes: [(&str, fn(&[u8]) -> Vec<u8>); 5] = [
+    type Digest = fn(&[u8]) -> Vec<u8>;
+    let hashes: [(&str, Digest); 5] = [
         ("sha1", |d| Sha1::digest(d).to_vec()),
         ("sha224", |d| Sha224::digest(d).to_vec()),
         ("sha256", |d| Sha256::digest(d).to_vec()),
@@ -37,7 +38,8 @@ pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
             })?,
         )?;
     }
-    let macs: [(&str, fn(&[u8], &[u8]) -> Vec<u8>); 3] = [
+    type Mac2 = fn(&[u8], &[u8]) -> Vec<u8>;
+    let macs: [(&str, Mac2); 3] = [
         ("hmac_sha1", hmac_of::<Hmac<Sha1>>),
         ("hmac_sha256", hmac_of::<Hmac<Sha256>>),
         ("hmac_sha512", hmac_of::<Hmac<Sha512>>),

@@ -28,16 +28,18 @@ thread_local! {
 pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
     n.set(
         "hook",
-        lua.create_function(|lua, (bus, name, priority, func): (String, String, f64, Function)| {
-            let handler = lua_handler(lua.weak(), func);
-            with_core(|c| match bus_of(&bus) {
-                Bus::Global => Some(c.global_events.add_handler(&name, priority, handler)),
-                Bus::Host(h) => c
-                    .hosts
-                    .get_mut(&h)
-                    .map(|h| h.events.add_handler(&name, priority, handler)),
-            })
-        })?,
+        lua.create_function(
+            |lua, (bus, name, priority, func): (String, String, f64, Function)| {
+                let handler = lua_handler(lua.weak(), func);
+                with_core(|c| match bus_of(&bus) {
+                    Bus::Global => Some(c.global_events.add_handler(&name, priority, handler)),
+                    Bus::Host(h) => c
+                        .hosts
+                        .get_mut(&h)
+                        .map(|h| h.events.add_handler(&name, priority, handler)),
+                })
+            },
+        )?,
     )?;
     n.set(
         "unhook",
@@ -57,7 +59,10 @@ pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
         lua.create_function(|_, (bus, name): (String, String)| {
             with_core(|c| match bus_of(&bus) {
                 Bus::Global => c.global_events.has_handlers(&name),
-                Bus::Host(h) => c.hosts.get(&h).is_some_and(|h| h.events.has_handlers(&name)),
+                Bus::Host(h) => c
+                    .hosts
+                    .get(&h)
+                    .is_some_and(|h| h.events.has_handlers(&name)),
             })
         })?,
     )?;
@@ -161,7 +166,10 @@ fn fire(lua: &Lua, (bus, name, data): (String, String, Option<Table>)) -> mlua::
     let origin = match data.raw_get::<Value>("origin")? {
         Value::Table(o) => match o.get::<Option<u64>>("_lilt_sid")? {
             Some(sid) => Origin::Session(sid),
-            None => Origin::Host(o.get::<Option<String>>("host")?.unwrap_or_else(|| bus.clone())),
+            None => Origin::Host(
+                o.get::<Option<String>>("host")?
+                    .unwrap_or_else(|| bus.clone()),
+            ),
         },
         _ => Origin::Host(bus.clone()),
     };
@@ -176,7 +184,11 @@ fn fire(lua: &Lua, (bus, name, data): (String, String, Option<Table>)) -> mlua::
     let mut ev = Event {
         origin,
         stanza,
-        to_self: data.raw_get::<Option<bool>>("to_self").ok().flatten().unwrap_or(false),
+        to_self: data
+            .raw_get::<Option<bool>>("to_self")
+            .ok()
+            .flatten()
+            .unwrap_or(false),
         session,
         error: data.raw_get::<Option<String>>("error").ok().flatten(),
     };

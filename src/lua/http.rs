@@ -109,7 +109,14 @@ pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
     n.set(
         "http_register",
         lua.create_function(
-            |_, (host, name, default_path, keys, routes): (String, String, Option<String>, Vec<String>, Table)| {
+            |_,
+             (host, name, default_path, keys, routes): (
+                String,
+                String,
+                Option<String>,
+                Vec<String>,
+                Table,
+            )| {
                 with_core(|core| -> mlua::Result<()> {
                     let mut app = App::new(&name);
                     if let Some(p) = default_path {
@@ -118,23 +125,27 @@ pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
                     for key in keys {
                         let handler = match routes.get::<Value>(key.as_str())? {
                             Value::Function(f) => {
-                                let Some(lh) = core.lua.as_mut() else { continue };
+                                let Some(lh) = core.lua.as_mut() else {
+                                    continue;
+                                };
                                 lh.http.next_id += 1;
                                 let id = lh.http.next_id;
                                 lh.http.handlers.insert(id, f);
                                 let tx = lh.http.tx.clone();
                                 Handler::new(move |req, rest| call_over(&tx, id, req, rest))
                             }
-                            Value::String(s) => Handler::Static(
-                                Response::new(200).with_body(s.as_bytes().to_vec()),
-                            ),
+                            Value::String(s) => {
+                                Handler::Static(Response::new(200).with_body(s.as_bytes().to_vec()))
+                            }
                             _ => continue,
                         };
                         app = app.route(&key, handler);
                     }
                     let scope = scope_for(core, &host);
                     if let Ok(mut r) = registry().lock() {
-                        r.entry(key_of(&core.shared)).or_default().push((scope, app));
+                        r.entry(key_of(&core.shared))
+                            .or_default()
+                            .push((scope, app));
                     }
                     Ok(())
                 })?
@@ -144,7 +155,12 @@ pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
 }
 
 /// Runs on a listener task: hands the request to the core thread and waits.
-fn call_over(tx: &mpsc::UnboundedSender<HttpCall>, handler: u64, req: &Request, rest: &str) -> Reply {
+fn call_over(
+    tx: &mpsc::UnboundedSender<HttpCall>,
+    handler: u64,
+    req: &Request,
+    rest: &str,
+) -> Reply {
     let (reply, answer) = std::sync::mpsc::sync_channel(1);
     let call = HttpCall {
         handler,
@@ -155,7 +171,9 @@ fn call_over(tx: &mpsc::UnboundedSender<HttpCall>, handler: u64, req: &Request, 
     if tx.send(call).is_err() {
         return Reply::Status(503);
     }
-    answer.recv_timeout(HANDLER_TIMEOUT).unwrap_or(Reply::Status(504))
+    answer
+        .recv_timeout(HANDLER_TIMEOUT)
+        .unwrap_or(Reply::Status(504))
 }
 
 /// Runs one request's Lua handler on the core thread and sends the reply back.
@@ -211,9 +229,14 @@ fn run(lua: &Lua, f: &Function, req: &Request, rest: &str) -> mlua::Result<Reply
         Value::Nil => Reply::Pass,
         Value::Integer(n) => Reply::Status(u16::try_from(n).unwrap_or(500)),
         Value::Number(n) => Reply::Status(n as u16),
-        Value::String(s) => Reply::Response(with_headers(&response, Response::new(status))?.with_body(s.as_bytes().to_vec())),
+        Value::String(s) => Reply::Response(
+            with_headers(&response, Response::new(status))?.with_body(s.as_bytes().to_vec()),
+        ),
         Value::Table(t) => {
-            if let Some(code) = t.get::<Option<u16>>("code")?.filter(|_| t.contains_key("condition").unwrap_or(false)) {
+            if let Some(code) = t
+                .get::<Option<u16>>("code")?
+                .filter(|_| t.contains_key("condition").unwrap_or(false))
+            {
                 return Ok(Reply::Status(code));
             }
             let status = t.get::<Option<u16>>("status_code")?.unwrap_or(status);

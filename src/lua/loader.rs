@@ -23,8 +23,22 @@ pub struct Located {
 /// Modules Lilt always runs natively, whatever `plugin_paths` holds: the transports, the
 /// routing core and login. Prosody's own copies of these assume its network layer.
 const CORE_NATIVE: &[&str] = &[
-    "c2s", "s2s", "websocket", "bosh", "http", "tls", "saslauth", "bind", "iq", "message",
-    "presence", "disco", "limits", "auth_internal_hashed", "storage_internal", "posix",
+    "c2s",
+    "s2s",
+    "websocket",
+    "bosh",
+    "http",
+    "tls",
+    "saslauth",
+    "bind",
+    "iq",
+    "message",
+    "presence",
+    "disco",
+    "limits",
+    "auth_internal_hashed",
+    "storage_internal",
+    "posix",
 ];
 
 pub fn is_core_native(name: &str) -> bool {
@@ -41,7 +55,11 @@ pub fn plugin_dirs(config: &Config) -> Vec<PathBuf> {
                 continue;
             }
             let path = PathBuf::from(part);
-            dirs.push(if path.is_absolute() { path } else { base.join(path) });
+            dirs.push(if path.is_absolute() {
+                path
+            } else {
+                base.join(path)
+            });
         }
     }
     dirs

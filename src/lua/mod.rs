@@ -121,7 +121,9 @@ pub fn reload_module(core: &mut Core, host: &str, name: &str) -> Result<(), LuaH
 
 fn call_manager(core: &mut Core, func: &str, host: &str, name: &str) -> Result<(), LuaHostError> {
     let Some(lua) = core.lua.as_ref().map(|h| h.lua.clone()) else {
-        return Err(LuaHostError::Plugin(format!("module '{name}' is not loaded")));
+        return Err(LuaHostError::Plugin(format!(
+            "module '{name}' is not loaded"
+        )));
     };
     let _guard = bridge::CoreGuard::enter(core);
     let (ok, err) = LuaHost::internal(&lua)
@@ -160,10 +162,7 @@ pub fn run_due(core: &mut Core, now: Instant) {
     let Some(lua) = core.lua.as_ref().map(|h| h.lua.clone()) else {
         return;
     };
-    loop {
-        let Some(id) = core.lua.as_mut().and_then(|h| h.timers.pop_due(now)) else {
-            break;
-        };
+    while let Some(id) = core.lua.as_mut().and_then(|h| h.timers.pop_due(now)) {
         let _guard = bridge::CoreGuard::enter(core);
         sandbox::reset_budget(&lua);
         let r = LuaHost::internal(&lua)

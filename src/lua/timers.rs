@@ -24,7 +24,11 @@ impl Timers {
     pub fn add(&mut self, now: Instant, delay: f64) -> u64 {
         self.next_id += 1;
         let id = self.next_id;
-        let delay = Duration::from_secs_f64(delay.max(0.0).min(1e9));
+        let delay = Duration::from_secs_f64(if delay.is_nan() {
+            0.0
+        } else {
+            delay.clamp(0.0, 1e9)
+        });
         self.queue.insert((now + delay, id));
         id
     }
