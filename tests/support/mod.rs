@@ -45,17 +45,12 @@ impl Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let cfg_path: PathBuf = dir.path().join("prosody.cfg.lua");
         let data = dir.path().join("data");
-        let text = config_text.replace(
-            "data_path = \"data\"",
-            &format!("data_path = {:?}", data.display().to_string()),
-        );
+        let text = config_text.replace("data_path = \"data\"", &format!("data_path = {:?}", data.display().to_string()));
         std::fs::write(&cfg_path, text).expect("write config");
         let config = Config::load(&cfg_path).expect("config loads");
         let (shared, rx) = lilt::core::server::build(config);
         lilt::core::server::spawn_core(shared.clone(), rx);
-        let listeners = lilt::net::start(shared.clone())
-            .await
-            .expect("listeners start");
+        let listeners = lilt::net::start(shared.clone()).await.expect("listeners start");
         let addr = listeners.http_addrs()[0];
         Server {
             addr,
@@ -99,9 +94,7 @@ pub const WS_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
 pub async fn http_request(addr: SocketAddr, request: &str) -> (String, Vec<u8>, TcpStream) {
     let mut s = TcpStream::connect(addr).await.expect("connect");
-    s.write_all(request.as_bytes())
-        .await
-        .expect("write request");
+    s.write_all(request.as_bytes()).await.expect("write request");
     let mut buf = Vec::new();
     let head_end = loop {
         let mut chunk = [0u8; 4096];
@@ -129,8 +122,7 @@ pub async fn http_get(addr: SocketAddr, request: &str) -> (String, String) {
         .lines()
         .find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.eq_ignore_ascii_case("content-length")
-                .then(|| v.trim().parse::<usize>().ok())?
+            k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok())?
         })
         .unwrap_or(0);
     while rest.len() < len {
@@ -257,8 +249,7 @@ impl WsClient {
         use base64::Engine;
         let (_, features) = self.open(HOST).await;
         assert!(features.contains("PLAIN"), "PLAIN offered: {features}");
-        let payload =
-            base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
+        let payload = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
         self.send_text(&format!(
             "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>"
         ))
@@ -266,10 +257,7 @@ impl WsClient {
         let success = self.next_text().await;
         assert!(success.contains("<success"), "auth succeeded: {success}");
         let (_, features) = self.open(HOST).await;
-        assert!(
-            features.contains("urn:ietf:params:xml:ns:xmpp-bind"),
-            "{features}"
-        );
+        assert!(features.contains("urn:ietf:params:xml:ns:xmpp-bind"), "{features}");
         self.send_text(&format!(
             "<iq xmlns='jabber:client' type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind></iq>"
         ))
@@ -311,10 +299,7 @@ fn parse_frame(buf: &[u8]) -> Option<(WsFrame, usize)> {
         8 => {
             if payload.len() >= 2 {
                 let code = u16::from_be_bytes([payload[0], payload[1]]);
-                WsFrame::Close(
-                    Some(code),
-                    String::from_utf8_lossy(&payload[2..]).to_string(),
-                )
+                WsFrame::Close(Some(code), String::from_utf8_lossy(&payload[2..]).to_string())
             } else {
                 WsFrame::Close(None, String::new())
             }
