@@ -319,3 +319,90 @@ fn module_timers_run_when_due_and_rearm_on_a_number() {
     assert_eq!(ticks(&mut core), "3");
     assert!(lilt::lua::next_deadline(&core).is_none());
 }
+
+#[test]
+fn a_global_module_gets_per_host_instances_through_add_host() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    plugin(
+        dir.path(),
+        "everywhere",
+        r#"module:set_global();
+        module:hook("test/global", function() return true end);
+        function module.add_host(m)
+            m:hook("test/on-host", function() return m.host == "example.test" and m:get_host_type() == "local" end);
+        end"#,
+    );
+    assert!(lilt::lua::load_module(&mut core, HOST, "everywhere"));
+    assert_eq!(fire(&mut core, "test/on-host", None), Some(true));
+    let mut ev = lilt::core::Event {
+        origin: lilt::core::Origin::Host(HOST.into()),
+        stanza: None,
+        to_self: false,
+        session: None,
+        error: None,
+    };
+    assert_eq!(core.fire(&lilt::core::Bus::Global, "test/global", &mut ev), Some(true));
+    assert_eq!(
+        eval(&mut core, "return prosody.hosts['example.test'].modules.everywhere.module.host"),
+        HOST
+    );
+}
+
+#[test]
+fn metadata_requires_a_missing_feature_so_the_plugin_is_not_loaded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    plugin(dir.path(), "needy", "--% requires: time-travel\nloaded = true");
+    assert!(lilt::lua::load_module(&mut core, HOST, "needy"));
+    assert_eq!(
+        eval(&mut core, "return tostring(prosody.hosts['example.test'].modules.needy)"),
+        "nil"
+    );
+}
+
+#[test]
+fn depends_loads_native_modules_and_require_finds_module_libraries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    std::fs::create_dir_all(dir.path().join("plugins/mod_lib")).expect("dir");
+    std::fs::write(
+        dir.path().join("plugins/mod_lib/mod_lib.lua"),
+        r#"local helper = module:require "helper";
+        module:depends("ping");
+        answer = helper.answer;"#,
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("plugins/mod_lib/helper.lib.lua"),
+        "return { answer = 42 }",
+    )
+    .expect("write");
+    assert!(!core.hosts[HOST].modules.contains("ping"));
+    assert!(lilt::lua::load_module(&mut core, HOST, "lib"));
+    assert!(core.hosts[HOST].modules.contains("ping"), "native mod_ping loaded");
+    assert!(core.hosts[HOST].features.contains("urn:xmpp:ping"));
+    assert_eq!(eval(&mut core, "return prosody.hosts['example.test'].modules.lib.answer"), "42");
+}
+
+#[test]
+fn the_vm_starts_only_for_lua_plugins_and_its_memory_is_capped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let core = core_with(dir.path(), "");
+    assert!(core.lua.is_none(), "no Lua plugin, no VM");
+    let mut core = core_with(dir.path(), "lua_memory_limit = 8388608");
+    plugin(
+        dir.path(),
+        "hungry",
+        r#"module:hook("test/eat", function()
+            local t = {};
+            for i = 1, 1e7 do t[i] = ("x"):rep(64) .. i end
+        end);
+        module:hook("test/eat", function() return true end, -1);"#,
+    );
+    assert!(lilt::lua::load_module(&mut core, HOST, "hungry"));
+    assert_eq!(fire(&mut core, "test/eat", None), Some(true));
+    let used = eval(&mut core, "collectgarbage(); return require 'lilt.native'.memory()");
+    let used: usize = used.parse().expect("a number");
+    assert!(used < 8 * 1024 * 1024, "{used}");
+}

@@ -51,24 +51,37 @@ function M.bus_events(bus)
 end
 
 -- hosts[h].modules: each Lua module's environment by name (as in Prosody, `.module` is
--- its API object), plus a plain stand-in for every native module.
+-- its API object), plus a plain stand-in for every native module. It is a real table so
+-- `next`-based iteration sees everything; `sync_modules` adds natives loaded since.
+local function native_stub(host, name)
+	return { native = true, module = { name = name, host = host, native = true } };
+end
+
 local function module_table(host)
-	local lua_modules = {};
-	return setmetatable(lua_modules, {
-		__index = function(_, name)
+	return setmetatable({}, {
+		__index = function(t, name)
 			for _, n in ipairs(native.host_modules(host) or {}) do
 				if n == name then
-					return { native = true, module = { name = name, host = host, native = true } };
+					local stub = native_stub(host, name);
+					rawset(t, name, stub);
+					return stub;
 				end
 			end
 		end;
-		__pairs = function(t)
-			local all = {};
-			for _, n in ipairs(native.host_modules(host) or {}) do all[n] = t[n]; end
-			for n, m in next, t do all[n] = m; end
-			return next, all, nil;
-		end;
 	});
+end
+
+function M.sync_modules(host)
+	local h = rawget(M.hosts, host);
+	if not h then return; end
+	local present = {};
+	for _, n in ipairs(native.host_modules(host) or {}) do
+		present[n] = true;
+		if rawget(h.modules, n) == nil then rawset(h.modules, n, native_stub(host, n)); end
+	end
+	for n, m in next, h.modules do
+		if rawget(m, "native") and not present[n] then rawset(h.modules, n, nil); end
+	end
 end
 
 local function new_host(name)
@@ -91,7 +104,10 @@ M.hosts = setmetatable({}, {
 	__index = function(t, name)
 		if type(name) ~= "string" then return nil; end
 		local h = new_host(name);
-		if h then rawset(t, name, h); end
+		if h then
+			rawset(t, name, h);
+			M.sync_modules(name);
+		end
 		return h;
 	end;
 	__pairs = function(t)

@@ -99,7 +99,12 @@ function internal.origin_proxy(kind, id)
 	return hostmanager.hosts[id];
 end
 
+function internal.host_ready(host)
+	hostmanager.sync_modules(host);
+end
+
 function internal.load_module(host, name)
+	hostmanager.sync_modules(host);
 	local mod, err = modulemanager.load(host, name);
 	if not mod then return false, tostring(err); end
 	return true;

@@ -47,6 +47,7 @@ function M.host_instance(global_mod, host)
 		items = {},
 		timers = {},
 	};
+	inst.environment = setmetatable({ module = inst }, { __index = global_mod.environment });
 	return setmetatable(inst, { __index = global_mod });
 end
 
@@ -292,6 +293,24 @@ end
 
 function api:add_extension(data)
 	self:add_item("extension", data);
+end
+
+-- The public URL of an HTTP app (§6.8): `http_external_url` when set, else the first
+-- HTTP port on the host name.
+function api:http_url(app_name, default_path)
+	app_name = app_name or (self.name:gsub("^http_", ""));
+	local paths = self:get_option("http_paths", {});
+	local path = type(paths) == "table" and paths[app_name] or default_path or ("/" .. app_name);
+	path = path:gsub("%$host", self.host);
+	if path:sub(1, 1) ~= "/" then path = "/" .. path; end
+	local external = self:get_option_string("http_external_url");
+	if external then
+		return (external:gsub("/$", "")) .. path;
+	end
+	local ports = native.config("*", "http_ports");
+	local port = type(ports) == "table" and ports[1] or 5280;
+	local host = self:get_option_string("http_host", self.host);
+	return "http://" .. host .. (port == 80 and "" or (":" .. tostring(port))) .. path;
 end
 
 -- Sending ---------------------------------------------------------------------------------

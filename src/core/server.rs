@@ -186,6 +186,7 @@ pub fn new_core(shared: Arc<Shared>) -> Core {
                 load(&mut core, name);
             }
         }
+        crate::lua::host_ready(&mut core, name);
     }
     core
 }

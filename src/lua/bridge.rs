@@ -413,6 +413,10 @@ fn config_and_hosts(lua: &Lua, n: &Table) -> mlua::Result<()> {
         })?,
     )?;
     n.set(
+        "is_core_native",
+        lua.create_function(|_, name: String| Ok(loader::is_core_native(&name)))?,
+    )?;
+    n.set(
         "has_native",
         lua.create_function(|_, name: String| Ok(crate::modules::loader(&name).is_some()))?,
     )?;

@@ -109,6 +109,21 @@ pub fn load_module(core: &mut Core, host: &str, name: &str) -> bool {
     true
 }
 
+/// Tells the Lua side a host has all its startup modules (so `hosts[h].modules` lists
+/// the native ones too). Does nothing when no Lua plugin runs.
+pub fn host_ready(core: &mut Core, host: &str) {
+    let Some(lua) = core.lua.as_ref().map(|h| h.lua.clone()) else {
+        return;
+    };
+    let _guard = bridge::CoreGuard::enter(core);
+    let r = LuaHost::internal(&lua)
+        .and_then(|i| i.get::<Function>("host_ready"))
+        .and_then(|f| f.call::<()>(host.to_owned()));
+    if let Err(e) = r {
+        tracing::error!("Lua host setup failed for {host}: {e}");
+    }
+}
+
 /// Unloads a Lua module from a host at run time (its `unload` hook runs, its hooks go).
 pub fn unload_module(core: &mut Core, host: &str, name: &str) -> Result<(), LuaHostError> {
     call_manager(core, "unload_module", host, name)

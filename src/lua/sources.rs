@@ -50,6 +50,7 @@ const PLUGINS: &[(&str, &str)] = files! {
     "mod_motd.lua" => "plugins/mod_motd.lua",
     "mod_welcome.lua" => "plugins/mod_welcome.lua",
     "mod_announce.lua" => "plugins/mod_announce.lua",
+    "mod_http_status.lua" => "plugins/mod_http_status.lua",
 };
 
 /// The source of a bundled library by its `require` name (`util.stanza`, `core.init`).
