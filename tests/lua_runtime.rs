@@ -406,3 +406,51 @@ fn the_vm_starts_only_for_lua_plugins_and_its_memory_is_capped() {
     let used: usize = used.parse().expect("a number");
     assert!(used < 8 * 1024 * 1024, "{used}");
 }
+
+/// Collects what the code run by `f` logs.
+fn logs_of(f: impl FnOnce()) -> String {
+    use std::sync::{Arc, Mutex};
+    #[derive(Clone)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf(Arc::new(Mutex::new(Vec::new())));
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let bytes = buf.0.lock().expect("log buffer").clone();
+    String::from_utf8_lossy(&bytes).to_string()
+}
+
+#[test]
+fn plugin_errors_are_logged_with_file_line_and_traceback() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "lua_instruction_budget = 100000");
+    plugin(dir.path(), "broken", "local x = nil\nx.y = 1\n");
+    plugin(
+        dir.path(),
+        "spinner",
+        "module:hook('test/spin', function()\n  while true do end\nend)\nmodule:hook('test/fail', function() error('kaput') end)\n",
+    );
+    let logs = logs_of(|| {
+        lilt::lua::load_module(&mut core, HOST, "broken");
+        lilt::lua::load_module(&mut core, HOST, "spinner");
+        fire(&mut core, "test/spin", None);
+        fire(&mut core, "test/fail", None);
+    });
+    assert!(logs.contains("Error initializing module 'broken' on 'example.test'"), "{logs}");
+    assert!(logs.contains("mod_broken.lua:2: attempt to index a nil value"), "{logs}");
+    assert!(logs.contains("stack traceback"), "{logs}");
+    assert!(logs.contains("mod_spinner.lua:2 ran more than 100000 instructions"), "{logs}");
+    assert!(logs.contains("mod_spinner.lua:4: kaput"), "{logs}");
+}

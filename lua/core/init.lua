@@ -4,6 +4,18 @@
 
 local native = require "lilt.native";
 
+-- Plugins get the parts of the debug library that only look (tracebacks, frame info).
+do
+	local full = debug;
+	debug = {
+		traceback = full.traceback,
+		getinfo = full.getinfo,
+		getlocal = full.getlocal,
+		gethook = full.gethook,
+	};
+	package.loaded.debug = debug;
+end
+
 -- Bundled libraries come first; C modules from the system are never loaded, since they
 -- are built for another interpreter.
 local function bundled(name)

@@ -42,7 +42,14 @@ pub struct LuaHost {
 impl LuaHost {
     /// Starts the VM: standard library, sandbox hooks and the bundled runtime.
     pub fn new(core: &mut Core) -> Result<LuaHost, LuaHostError> {
-        let lua = Lua::new();
+        // SAFETY: the debug library can break the VM's invariants (registry, upvalues);
+        // `lua/core/init.lua` replaces it with a read-only subset before any plugin runs.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                mlua::StdLib::ALL_SAFE | mlua::StdLib::DEBUG,
+                mlua::LuaOptions::default(),
+            )
+        };
         sandbox::install(&lua, &core.shared.config);
         let host = LuaHost {
             lua: lua.clone(),
