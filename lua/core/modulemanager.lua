@@ -199,5 +199,22 @@ function M.depend(host, name)
 	return do_load(host, name, { depended = true });
 end
 
+-- The module names a host runs (native and Lua), as a set; and whether it is a component.
+function M.get_modules_for_host(host)
+	local names = set.new(native.host_modules(host) or {});
+	for name in pairs(modulemap[host] or {}) do names:add(name); end
+	return names, native.is_component(host) and "component" or nil;
+end
+
+function M.get_modules(host)
+	return modulemap[host] or {};
+end
+
+function M.load_modules_for_host(host)
+	for name in M.get_modules_for_host(host) do
+		if not M.is_loaded(host, name) and native.prefer_lua(name) then M.load(host, name); end
+	end
+end
+
 moduleapi._manager = M;
 return M;

@@ -11,7 +11,7 @@ local created = 0;
 
 local function sweep()
 	for sid in pairs(cache) do
-		if not native.session_info(sid) then
+		if not native.session_exists(sid) then
 			cache[sid].type = "c2s_destroyed";
 			cache[sid].destroyed = true;
 			cache[sid] = nil;
@@ -26,14 +26,16 @@ local function to_stanza(data)
 	return data;
 end
 
+-- `presence` and `priority` change during a session, so they are read when asked for.
+local live = {
+	presence = function(sid) local p = native.session_presence(sid); return p; end,
+	priority = function(sid) local _, prio = native.session_presence(sid); return prio; end,
+};
+
 function M.get(sid)
 	local s = cache[sid];
 	if s then
-		local info = native.session_info(sid);
-		if info then
-			s.presence, s.priority = info.presence, info.priority;
-			return s;
-		end
+		if native.session_exists(sid) then return s; end
 		cache[sid] = nil;
 		return nil;
 	end
@@ -59,6 +61,10 @@ function M.get(sid)
 		end
 		native.session_close(sid, condition, text);
 	end
+	setmetatable(s, { __index = function(_, k)
+		local f = live[k];
+		if f then return f(sid); end
+	end });
 	cache[sid] = s;
 	return s;
 end

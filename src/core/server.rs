@@ -194,7 +194,7 @@ pub fn new_core(shared: Arc<Shared>) -> Core {
 /// Runs the core loop until shutdown.
 pub async fn core_loop(mut core: Core, mut rx: mpsc::UnboundedReceiver<CoreMsg>) {
     // Lua timers (`module:add_timer`) and Lua HTTP handlers run on this thread too.
-    let mut lua_http = crate::lua::http::take_receiver(&mut core);
+    let mut lua_http = crate::lua::core_started(&mut core);
     loop {
         let deadline = crate::lua::next_deadline(&core);
         let msg = tokio::select! {

@@ -244,11 +244,26 @@ fn sessions(lua: &Lua, n: &Table) -> mlua::Result<()> {
                 t.set("ip", s.ip.map(|i| i.to_string()))?;
                 t.set("secure", s.secure)?;
                 t.set("transport", s.transport)?;
-                t.set("priority", s.priority)?;
-                if let Some(p) = &s.presence {
-                    t.set("presence", convert::element_to_lua(lua, p)?)?;
-                }
                 Ok(Value::Table(t))
+            })?
+        })?,
+    )?;
+    n.set(
+        "session_exists",
+        lua.create_function(|_, sid: u64| with_core(|c| c.sessions.contains_key(&sid)))?,
+    )?;
+    n.set(
+        "session_presence",
+        lua.create_function(|lua, sid: u64| {
+            with_core(|c| -> mlua::Result<(Value, Option<i8>)> {
+                let Some(s) = c.sessions.get(&sid) else {
+                    return Ok((Value::Nil, None));
+                };
+                let p = match &s.presence {
+                    Some(p) => Value::Table(convert::element_to_lua(lua, p)?),
+                    None => Value::Nil,
+                };
+                Ok((p, Some(s.priority)))
             })?
         })?,
     )?;

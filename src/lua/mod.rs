@@ -174,6 +174,21 @@ pub fn eval(core: &mut Core, code: &str) -> Result<String, LuaHostError> {
     Ok(v.to_string().unwrap_or_default())
 }
 
+/// Called when the core loop starts: fires `server-started` on the global bus for Lua
+/// plugins (e.g. mod_uptime) and hands over the channel of Lua HTTP requests.
+pub fn core_started(core: &mut Core) -> Option<tokio::sync::mpsc::UnboundedReceiver<http::HttpCall>> {
+    core.lua.as_ref()?;
+    let mut ev = crate::core::Event {
+        origin: crate::core::Origin::Host("*".into()),
+        stanza: None,
+        to_self: false,
+        session: None,
+        error: None,
+    };
+    core.fire(&crate::core::Bus::Global, "server-started", &mut ev);
+    http::take_receiver(core)
+}
+
 /// When the next Lua timer is due, if any.
 pub fn next_deadline(core: &Core) -> Option<Instant> {
     core.lua.as_ref().and_then(|h| h.timers.next_deadline())
