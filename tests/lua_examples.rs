@@ -34,7 +34,10 @@ async fn example_hello_plugin_greets_counts_and_serves_stats() {
     ))
     .await;
     let r = a.next_text().await;
-    assert!(r.contains("id='h1'") && r.contains(">Hi, alice! (greeting #1)</hello>"), "{r}");
+    assert!(
+        r.contains("id='h1'") && r.contains(">Hi, alice! (greeting #1)</hello>"),
+        "{r}"
+    );
 
     a.send_text(&format!(
         "<message xmlns='jabber:client' type='chat' to='{HOST}'><body>!hello there</body></message>"
@@ -49,7 +52,10 @@ async fn example_hello_plugin_greets_counts_and_serves_stats() {
     ))
     .await;
     let r = a.next_text().await;
-    assert!(r.contains("type='error'") && r.contains("service-unavailable"), "{r}");
+    assert!(
+        r.contains("type='error'") && r.contains("service-unavailable"),
+        "{r}"
+    );
 
     let (head, body) = http_get(
         s.addr,
@@ -57,5 +63,8 @@ async fn example_hello_plugin_greets_counts_and_serves_stats() {
     )
     .await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(body.contains("\"greetings\":2") && body.contains("\"user\":\"alice\""), "{body}");
+    assert!(
+        body.contains("\"greetings\":2") && body.contains("\"user\":\"alice\""),
+        "{body}"
+    );
 }

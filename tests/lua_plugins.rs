@@ -143,14 +143,30 @@ async fn bundled_announce_reaches_online_users_only_from_an_admin() {
 async fn bundled_http_status_reports_uptime_sessions_and_modules() {
     let s = Server::start(&config()).await;
     let _a = login(&s, "alice").await;
-    let req = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n");
+    let req =
+        |path: &str| format!("GET {path} HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n");
     let (head, body) = http_get(s.addr, &req("/status")).await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("content-type: application/json"), "{head}");
-    assert!(body.starts_with(&format!("{{\"host\":\"{HOST}\",\"sessions\":1,\"status\":\"ok\",\"uptime\":")), "{body}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    assert!(
+        body.starts_with(&format!(
+            "{{\"host\":\"{HOST}\",\"sessions\":1,\"status\":\"ok\",\"uptime\":"
+        )),
+        "{body}"
+    );
     let (_, body) = http_get(s.addr, &req("/status/modules")).await;
     // Native and Lua modules alike.
-    for m in ["\"disco\"", "\"greeter\"", "\"http_status\"", "\"iq\"", "\"motd\""] {
+    for m in [
+        "\"disco\"",
+        "\"greeter\"",
+        "\"http_status\"",
+        "\"iq\"",
+        "\"motd\"",
+    ] {
         assert!(body.contains(m), "{m} in {body}");
     }
 }
@@ -161,10 +177,19 @@ async fn send_iq_promises_resolve_on_the_reply_and_reject_on_timeout() {
     let mut a = login(&s, "alice").await;
     a.send_text(&format!("<iq xmlns='jabber:client' type='get' id='q1' to='{HOST}'><ask xmlns='urn:example:greeter'/></iq>")).await;
     let ack = a.next_text().await;
-    assert!(ack.contains("id='q1'") && ack.contains("type='result'"), "{ack}");
+    assert!(
+        ack.contains("id='q1'") && ack.contains("type='result'"),
+        "{ack}"
+    );
     let ask = a.next_text().await;
-    assert!(ask.contains("id='ask-q1'") && ask.contains("urn:xmpp:ping"), "{ask}");
-    a.send_text(&format!("<iq xmlns='jabber:client' type='result' id='ask-q1' to='{HOST}'/>")).await;
+    assert!(
+        ask.contains("id='ask-q1'") && ask.contains("urn:xmpp:ping"),
+        "{ask}"
+    );
+    a.send_text(&format!(
+        "<iq xmlns='jabber:client' type='result' id='ask-q1' to='{HOST}'/>"
+    ))
+    .await;
     let msg = a.next_text().await;
     assert!(msg.contains("<body>answered result</body>"), "{msg}");
 
@@ -172,5 +197,8 @@ async fn send_iq_promises_resolve_on_the_reply_and_reject_on_timeout() {
     let _ack = a.next_text().await;
     let _ask = a.next_text().await;
     let msg = a.next_text().await;
-    assert!(msg.contains("<body>failed remote-server-timeout</body>"), "{msg}");
+    assert!(
+        msg.contains("<body>failed remote-server-timeout</body>"),
+        "{msg}"
+    );
 }

@@ -342,9 +342,15 @@ fn a_global_module_gets_per_host_instances_through_add_host() {
         session: None,
         error: None,
     };
-    assert_eq!(core.fire(&lilt::core::Bus::Global, "test/global", &mut ev), Some(true));
     assert_eq!(
-        eval(&mut core, "return prosody.hosts['example.test'].modules.everywhere.module.host"),
+        core.fire(&lilt::core::Bus::Global, "test/global", &mut ev),
+        Some(true)
+    );
+    assert_eq!(
+        eval(
+            &mut core,
+            "return prosody.hosts['example.test'].modules.everywhere.module.host"
+        ),
         HOST
     );
 }
@@ -353,10 +359,17 @@ fn a_global_module_gets_per_host_instances_through_add_host() {
 fn metadata_requires_a_missing_feature_so_the_plugin_is_not_loaded() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut core = core_with(dir.path(), "");
-    plugin(dir.path(), "needy", "--% requires: time-travel\nloaded = true");
+    plugin(
+        dir.path(),
+        "needy",
+        "--% requires: time-travel\nloaded = true",
+    );
     assert!(lilt::lua::load_module(&mut core, HOST, "needy"));
     assert_eq!(
-        eval(&mut core, "return tostring(prosody.hosts['example.test'].modules.needy)"),
+        eval(
+            &mut core,
+            "return tostring(prosody.hosts['example.test'].modules.needy)"
+        ),
         "nil"
     );
 }
@@ -380,9 +393,18 @@ fn depends_loads_native_modules_and_require_finds_module_libraries() {
     .expect("write");
     assert!(!core.hosts[HOST].modules.contains("ping"));
     assert!(lilt::lua::load_module(&mut core, HOST, "lib"));
-    assert!(core.hosts[HOST].modules.contains("ping"), "native mod_ping loaded");
+    assert!(
+        core.hosts[HOST].modules.contains("ping"),
+        "native mod_ping loaded"
+    );
     assert!(core.hosts[HOST].features.contains("urn:xmpp:ping"));
-    assert_eq!(eval(&mut core, "return prosody.hosts['example.test'].modules.lib.answer"), "42");
+    assert_eq!(
+        eval(
+            &mut core,
+            "return prosody.hosts['example.test'].modules.lib.answer"
+        ),
+        "42"
+    );
 }
 
 #[test]
@@ -402,7 +424,10 @@ fn the_vm_starts_only_for_lua_plugins_and_its_memory_is_capped() {
     );
     assert!(lilt::lua::load_module(&mut core, HOST, "hungry"));
     assert_eq!(fire(&mut core, "test/eat", None), Some(true));
-    let used = eval(&mut core, "collectgarbage(); return require 'lilt.native'.memory()");
+    let used = eval(
+        &mut core,
+        "collectgarbage(); return require 'lilt.native'.memory()",
+    );
     let used: usize = used.parse().expect("a number");
     assert!(used < 8 * 1024 * 1024, "{used}");
 }
@@ -448,9 +473,18 @@ fn plugin_errors_are_logged_with_file_line_and_traceback() {
         fire(&mut core, "test/spin", None);
         fire(&mut core, "test/fail", None);
     });
-    assert!(logs.contains("Error initializing module 'broken' on 'example.test'"), "{logs}");
-    assert!(logs.contains("mod_broken.lua:2: attempt to index a nil value"), "{logs}");
+    assert!(
+        logs.contains("Error initializing module 'broken' on 'example.test'"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("mod_broken.lua:2: attempt to index a nil value"),
+        "{logs}"
+    );
     assert!(logs.contains("stack traceback"), "{logs}");
-    assert!(logs.contains("mod_spinner.lua:2 ran more than 100000 instructions"), "{logs}");
+    assert!(
+        logs.contains("mod_spinner.lua:2 ran more than 100000 instructions"),
+        "{logs}"
+    );
     assert!(logs.contains("mod_spinner.lua:4: kaput"), "{logs}");
 }

@@ -47,6 +47,12 @@ function M.bus_events(bus)
 	ev.remove_wrapper = ev.add_wrapper;
 	ev.wrappers = { add_handler = ev.add_wrapper, remove_handler = ev.add_wrapper };
 	function ev.set_debug_hook() end
+	-- util.events' handler table, read by plugins to ask "does anyone handle X?".
+	ev._handlers = setmetatable({}, {
+		__index = function(_, name)
+			if native.has_handlers(bus, name) then return ev.get_handlers(name); end
+		end;
+	});
 	return ev;
 end
 

@@ -176,7 +176,9 @@ pub fn eval(core: &mut Core, code: &str) -> Result<String, LuaHostError> {
 
 /// Called when the core loop starts: fires `server-started` on the global bus for Lua
 /// plugins (e.g. mod_uptime) and hands over the channel of Lua HTTP requests.
-pub fn core_started(core: &mut Core) -> Option<tokio::sync::mpsc::UnboundedReceiver<http::HttpCall>> {
+pub fn core_started(
+    core: &mut Core,
+) -> Option<tokio::sync::mpsc::UnboundedReceiver<http::HttpCall>> {
     core.lua.as_ref()?;
     let mut ev = crate::core::Event {
         origin: crate::core::Origin::Host("*".into()),

@@ -10,6 +10,9 @@ macro_rules! files {
 const LIBRARIES: &[(&str, &str)] = files! {
     "core.init" => "core/init.lua",
     "core.moduleapi" => "core/moduleapi.lua",
+    "core.moduleapi_config" => "core/moduleapi_config.lua",
+    "core.moduleapi_items" => "core/moduleapi_items.lua",
+    "core.moduleapi_send" => "core/moduleapi_send.lua",
     "core.modulemanager" => "core/modulemanager.lua",
     "core.sessions" => "core/sessions.lua",
     "core.usermanager" => "core/usermanager.lua",
