@@ -488,3 +488,79 @@ fn plugin_errors_are_logged_with_file_line_and_traceback() {
     );
     assert!(logs.contains("mod_spinner.lua:4: kaput"), "{logs}");
 }
+
+#[test]
+fn events_without_lua_hooks_never_enter_the_vm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    plugin(
+        dir.path(),
+        "quiet",
+        "module:hook('test/lua-only', function() end)",
+    );
+    assert!(lilt::lua::load_module(&mut core, HOST, "quiet"));
+    let entries = |core: &Core| core.lua.as_ref().expect("VM running").entries;
+    let before = entries(&core);
+    fire(
+        &mut core,
+        "message/bare",
+        Some("<message to='a@example.test'><body>x</body></message>"),
+    );
+    fire(
+        &mut core,
+        "iq/host",
+        Some("<iq type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>"),
+    );
+    assert_eq!(entries(&core), before);
+    fire(&mut core, "test/lua-only", None);
+    assert_eq!(entries(&core), before + 1);
+}
+
+/// Sends `GET path` through the router on another thread while this thread plays the
+/// core loop for the Lua HTTP handler.
+fn http_through(core: &mut Core, router: &lilt::modules::http::Router, path: &str) -> u16 {
+    let mut rx = lilt::lua::http::take_receiver(core);
+    let router = router.clone();
+    let req = lilt::modules::http::Request::new("GET", path).with_header("host", HOST);
+    let t = std::thread::spawn(move || {
+        router
+            .dispatch(&req, &lilt::modules::http::HttpSettings::default())
+            .response
+            .status
+    });
+    if let Some(rx) = rx.as_mut() {
+        if let Some(call) = rx.blocking_recv() {
+            lilt::lua::http::handle(core, call);
+        }
+    }
+    let status = t.join().expect("dispatch thread");
+    if let (Some(rx), Some(h)) = (rx, core.lua.as_mut()) {
+        h.http.put_receiver(rx);
+    }
+    status
+}
+
+#[test]
+fn http_routes_follow_their_module_through_reload_and_unload() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    plugin(
+        dir.path(),
+        "web",
+        r#"local n = ...;
+        module:provides("http", { route = { ["GET /x"] = function() return 201 end } });"#,
+    );
+    assert!(lilt::lua::load_module(&mut core, HOST, "web"));
+    let mut router = lilt::modules::http::Router::new();
+    lilt::lua::http::add_routes(&core.shared, &mut router, &Default::default());
+    assert_eq!(http_through(&mut core, &router, "/web/x"), 201);
+    std::fs::write(
+        dir.path().join("plugins/mod_web.lua"),
+        r#"module:provides("http", { route = { ["GET /x"] = function() return 202 end } });"#,
+    )
+    .expect("rewrite plugin");
+    lilt::lua::reload_module(&mut core, HOST, "web").expect("reloads");
+    assert_eq!(http_through(&mut core, &router, "/web/x"), 202);
+    lilt::lua::unload_module(&mut core, HOST, "web").expect("unloads");
+    assert_eq!(http_through(&mut core, &router, "/web/x"), 404);
+}

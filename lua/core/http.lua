@@ -16,6 +16,16 @@ function M.register(module, app)
 	end
 	table.sort(routes);
 	native.http_register(module.host, app.name, app.default_path, routes, app.route);
+	module.http_apps = module.http_apps or {};
+	module.http_apps[#module.http_apps + 1] = app.name;
+end
+
+-- Called when a module unloads: its routes stay in the router but answer 404.
+function M.unregister(module)
+	for _, name in ipairs(rawget(module, "http_apps") or {}) do
+		native.http_unregister(module.host, name);
+	end
+	module.http_apps = nil;
 end
 
 return M;

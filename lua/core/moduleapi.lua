@@ -203,6 +203,7 @@ function api:_cleanup()
 		end
 	end
 	self.items = {};
+	require "core.http".unregister(self);
 	self.loaded = false;
 end
 

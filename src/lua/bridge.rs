@@ -81,6 +81,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     storage::install_accounts(lua, &n)?;
     crypto(lua, &n)?;
     super::http::install(lua, &n)?;
+    super::http::install_unregister(lua, &n)?;
     let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
     loaded.set("lilt.native", n)?;
     let init = sources::library("core.init").ok_or_else(|| rt("core.init is missing"))?;

@@ -74,6 +74,9 @@ pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
 pub fn lua_handler(lua: WeakLua, func: Function) -> Handler {
     Rc::new(move |core, ev| {
         let lua = lua.try_upgrade()?;
+        if let Some(h) = core.lua.as_mut() {
+            h.entries += 1;
+        }
         let guard = CoreGuard::enter(core);
         if guard.is_outermost() {
             sandbox::reset_budget(&lua);

@@ -29,6 +29,9 @@ pub struct HttpCall {
 /// The core side: Lua handler functions by id and the request channel.
 pub struct HttpBridge {
     handlers: HashMap<u64, Function>,
+    /// (host, app, route key) -> handler id, so a reloaded module's routes (already in
+    /// the router) reach its new functions.
+    ids: HashMap<(String, String, String), u64>,
     next_id: u64,
     tx: mpsc::UnboundedSender<HttpCall>,
     rx: Option<mpsc::UnboundedReceiver<HttpCall>>,
@@ -39,6 +42,7 @@ impl Default for HttpBridge {
         let (tx, rx) = mpsc::unbounded_channel();
         HttpBridge {
             handlers: HashMap::new(),
+            ids: HashMap::new(),
             next_id: 0,
             tx,
             rx: Some(rx),
@@ -69,6 +73,13 @@ pub fn add_routes(shared: &Arc<Shared>, router: &mut Router, settings: &HttpSett
         for w in router.add_app(&scope, app, settings) {
             tracing::warn!("{w}");
         }
+    }
+}
+
+impl HttpBridge {
+    /// Gives back a receiver taken with [`take_receiver`].
+    pub fn put_receiver(&mut self, rx: mpsc::UnboundedReceiver<HttpCall>) {
+        self.rx = Some(rx);
     }
 }
 
@@ -119,6 +130,7 @@ pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
             )| {
                 with_core(|core| -> mlua::Result<()> {
                     let mut app = App::new(&name);
+                    let mut known = true;
                     if let Some(p) = default_path {
                         app = app.with_default_path(&p);
                     }
@@ -128,8 +140,16 @@ pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
                                 let Some(lh) = core.lua.as_mut() else {
                                     continue;
                                 };
-                                lh.http.next_id += 1;
-                                let id = lh.http.next_id;
+                                let route = (host.clone(), name.clone(), key.clone());
+                                let id = match lh.http.ids.get(&route) {
+                                    Some(id) => *id,
+                                    None => {
+                                        known = false;
+                                        lh.http.next_id += 1;
+                                        lh.http.ids.insert(route, lh.http.next_id);
+                                        lh.http.next_id
+                                    }
+                                };
                                 lh.http.handlers.insert(id, f);
                                 let tx = lh.http.tx.clone();
                                 Handler::new(move |req, rest| call_over(&tx, id, req, rest))
@@ -141,6 +161,10 @@ pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
                         };
                         app = app.route(&key, handler);
                     }
+                    if known && !app.routes.is_empty() {
+                        // A reload: the router already has these routes.
+                        return Ok(());
+                    }
                     let scope = scope_for(core, &host);
                     if let Ok(mut r) = registry().lock() {
                         r.entry(key_of(&core.shared))
@@ -151,6 +175,29 @@ pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
                 })?
             },
         )?,
+    )
+}
+
+/// `native.http_unregister(host, app)`: an unloaded module's routes answer 404.
+pub fn install_unregister(lua: &Lua, n: &Table) -> mlua::Result<()> {
+    n.set(
+        "http_unregister",
+        lua.create_function(|_, (host, name): (String, String)| {
+            with_core(|core| {
+                if let Some(lh) = core.lua.as_mut() {
+                    let ids: Vec<u64> = lh
+                        .http
+                        .ids
+                        .iter()
+                        .filter(|((h, a, _), _)| *h == host && *a == name)
+                        .map(|(_, id)| *id)
+                        .collect();
+                    for id in ids {
+                        lh.http.handlers.remove(&id);
+                    }
+                }
+            })
+        })?,
     )
 }
 
@@ -183,8 +230,11 @@ pub fn handle(core: &mut Core, call: HttpCall) {
         .as_ref()
         .and_then(|h| Some((h.lua.clone(), h.http.handlers.get(&call.handler)?.clone())));
     let reply = match found {
-        None => Reply::Status(404),
+        None => Reply::Pass,
         Some((lua, f)) => {
+            if let Some(h) = core.lua.as_mut() {
+                h.entries += 1;
+            }
             let _guard = CoreGuard::enter(core);
             sandbox::reset_budget(&lua);
             run(&lua, &f, &call.request, &call.rest).unwrap_or_else(|e| {

@@ -37,6 +37,8 @@ pub struct LuaHost {
     pub lua: Lua,
     pub timers: timers::Timers,
     pub http: http::HttpBridge,
+    /// Calls into Lua from events, timers and HTTP requests (how often the VM was entered).
+    pub entries: u64,
 }
 
 impl LuaHost {
@@ -55,6 +57,7 @@ impl LuaHost {
             lua: lua.clone(),
             timers: timers::Timers::default(),
             http: http::HttpBridge::default(),
+            entries: 0,
         };
         let _guard = bridge::CoreGuard::enter(core);
         bridge::install(&lua).map_err(LuaHostError::Boot)?;
