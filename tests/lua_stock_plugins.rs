@@ -16,7 +16,8 @@ data_path = "data"
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 plugin_paths = {{ "{STOCK}" }}
-modules_enabled = {{ "websocket", "http", "disco", "ping", "version", "time", "uptime", "lastactivity" }}
+admins = {{ "admin@{HOST}" }}
+modules_enabled = {{ "websocket", "http", "disco", "ping", "version", "time", "uptime", "lastactivity", "announce" }}
 VirtualHost "{HOST}"
 "#
     )
@@ -129,4 +130,61 @@ async fn stock_uptime_adhoc_command_runs_through_the_stock_adhoc_module() {
         "{r}"
     );
     assert!(r.contains("This server has been running for"), "{r}");
+}
+
+#[tokio::test]
+async fn stock_announce_reaches_online_users_by_message_and_by_adhoc_form() {
+    if !have_stock() {
+        return;
+    }
+    let s = Server::start(&config()).await;
+    s.add_user("admin", "pw");
+    s.add_user("bob", "pw");
+    let mut admin = WsClient::connect(s.addr).await;
+    admin.login("admin", "pw", "web").await;
+    let mut bob = WsClient::connect(s.addr).await;
+    bob.login("bob", "pw", "web").await;
+    bob.send_text("<presence xmlns='jabber:client'/>").await;
+    let _own = bob.next_text().await;
+
+    admin
+        .send_text(&format!(
+            "<message xmlns='jabber:client' to='{HOST}/announce/online' id='a1'><body>by message</body></message>"
+        ))
+        .await;
+    let got = bob.next_text().await;
+    assert!(got.contains("<body>by message</body>"), "{got}");
+
+    // XEP-0133 through the stock mod_adhoc: the form, then its submission.
+    let node = "http://jabber.org/protocol/admin#announce";
+    admin
+        .send_text(&format!(
+            "<iq xmlns='jabber:client' type='set' id='c1' to='{HOST}'><command xmlns='http://jabber.org/protocol/commands' node='{node}' action='execute'/></iq>"
+        ))
+        .await;
+    let form = admin.next_text().await;
+    assert!(
+        form.contains("status='executing'") && form.contains("var='announcement'"),
+        "{form}"
+    );
+    let sid = form
+        .split("sessionid='")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .expect("session id");
+    admin
+        .send_text(&format!(
+            "<iq xmlns='jabber:client' type='set' id='c2' to='{HOST}'><command xmlns='http://jabber.org/protocol/commands' node='{node}' sessionid='{sid}' action='complete'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/admin</value></field><field var='subject'><value>News</value></field><field var='announcement'><value>by form</value></field></x></command></iq>"
+        ))
+        .await;
+    let done = admin.next_text().await;
+    assert!(
+        done.contains("status='completed'") && done.contains("Announcement sent to"),
+        "{done}"
+    );
+    let got = bob.next_text().await;
+    assert!(
+        got.contains("<body>by form</body>") && got.contains("<subject>News</subject>"),
+        "{got}"
+    );
 }

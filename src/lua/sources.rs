@@ -47,6 +47,7 @@ const LIBRARIES: &[(&str, &str)] = files! {
     "util.encodings" => "util/encodings.lua",
     "util.logger" => "util/logger.lua",
     "util.format" => "util/format.lua",
+    "util.dataforms" => "util/dataforms.lua",
 };
 
 const PLUGINS: &[(&str, &str)] = files! {
