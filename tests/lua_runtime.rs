@@ -564,3 +564,82 @@ fn http_routes_follow_their_module_through_reload_and_unload() {
     lilt::lua::unload_module(&mut core, HOST, "web").expect("unloads");
     assert_eq!(http_through(&mut core, &router, "/web/x"), 404);
 }
+
+#[test]
+fn collection_and_control_libraries_behave_like_prosodys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    let out = eval(
+        &mut core,
+        r#"local r = {};
+        local set = require "util.set";
+        local a, b = set.new{ 1, 2, 3 }, set.new{ 3, 4 };
+        r[#r+1] = tostring(a + b) .. ";" .. tostring(a - b) .. ";" .. tostring(a / b) .. ";" .. #a;
+        local array = require "util.array";
+        r[#r+1] = array{ 3, 1, 2 }:sort():map(function(x) return x * 10 end):concat(",");
+        local cache = require "util.cache";
+        local evicted = {};
+        local c = cache.new(2, function(k) evicted[#evicted+1] = k end);
+        c:set("a", 1); c:set("b", 2); c:get("a"); c:set("c", 3);
+        r[#r+1] = table.concat(evicted, ",") .. ":" .. tostring(c:get("b")) .. ":" .. c:count();
+        local promise = require "util.promise";
+        local seen;
+        promise.all({ promise.resolve(1), 2 }):next(function(v) seen = v[1] + v[2] end);
+        local caught;
+        promise.new(function() error("bad") end):catch(function(e) caught = tostring(e):match("bad") end);
+        r[#r+1] = seen .. caught;
+        local errors = require "util.error";
+        local e = errors.new({ type = "auth", condition = "forbidden", text = "no" });
+        r[#r+1] = tostring(errors.is_err(e)) .. e.condition;
+        local ser = require "util.serialization";
+        r[#r+1] = ser.serialize({ 1, "two", x = { y = true } });
+        r[#r+1] = ser.deserialize('{a=1}').a;
+        local ip = require "util.ip";
+        r[#r+1] = tostring(ip.match_cidr("192.168.1.7", "192.168.0.0/16")) .. tostring(ip.match_cidr("2001:db8::1", "2001:db8::/32")) .. tostring(ip.match_cidr("10.0.0.1", "192.168.0.0/16"));
+        local it = require "util.iterators";
+        local keys = {};
+        for k, v in it.sorted_pairs({ b = 1, a = 2 }) do keys[#keys+1] = k .. v end
+        r[#r+1] = table.concat(keys, ",");
+        local throttle = require "util.throttle".create(2, 60);
+        r[#r+1] = tostring(throttle:poll(1)) .. tostring(throttle:poll(1)) .. tostring(throttle:poll(1));
+        local events = require "util.events".new();
+        local log = {};
+        events.add_handler("e", function() log[#log+1] = "low" end, -1);
+        events.add_handler("e", function() log[#log+1] = "high" end, 5);
+        events.add_wrapper("e", function(fire, name, data) log[#log+1] = "wrap"; return fire(name, data) end);
+        events.fire_event("e", {});
+        r[#r+1] = table.concat(log, ",");
+        local filters = require "util.filters";
+        local session = {};
+        filters.add_filter(session, "stanzas/in", function(d) return d .. "!" end, 1);
+        filters.add_filter(session, "stanzas/in", function(d) return nil end, 0);
+        r[#r+1] = tostring(session.filter("stanzas/in", "x"));
+        local id = require "util.id";
+        r[#r+1] = #id.short() .. "," .. #id.medium() .. "," .. #require "util.uuid".generate();
+        local enc = require "util.encodings";
+        r[#r+1] = enc.base64.encode("hi") .. enc.base64.decode("aGk=") .. tostring(enc.stringprep.nodeprep("A B"));
+        return table.concat(r, "|")"#,
+    );
+    assert_eq!(
+        out,
+        "1, 2, 3, 4;1, 2;3;3|10,20,30|b:nil:2|3bad|trueforbidden|{1;\"two\";x={y=true;};}|1|truetruefalse|a2,b1|truetruefalse|wrap,high,low|nil|12,24,36|aGk=hinil"
+    );
+}
+
+#[test]
+fn stanzas_cross_the_boundary_with_namespaces_and_xml_lang_intact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    let out = eval(
+        &mut core,
+        r#"local native = require "lilt.native";
+        local s = require "util.xml".parse("<message xml:lang='de' to='a@b'><body>hallo</body><x xmlns='urn:x'><y/></x></message>");
+        local lang = s.attr["http://www.w3.org/XML/1998/namespace\1lang"];
+        return table.concat({ lang, tostring(s.attr.xmlns), s.tags[2].attr.xmlns, s.tags[2].tags[1].attr.xmlns,
+            native.serialize(s) }, "|")"#,
+    );
+    assert_eq!(
+        out,
+        "de|nil|urn:x|urn:x|<message to='a@b' xml:lang='de'><body>hallo</body><x xmlns='urn:x'><y/></x></message>"
+    );
+}
