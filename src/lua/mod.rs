@@ -182,7 +182,11 @@ pub fn eval(core: &mut Core, code: &str) -> Result<String, LuaHostError> {
 pub fn core_started(
     core: &mut Core,
 ) -> Option<tokio::sync::mpsc::UnboundedReceiver<http::HttpCall>> {
-    core.lua.as_ref()?;
+    let lua = core.lua.as_ref()?;
+    tracing::info!(
+        "Lua module host running; plugins use {} KiB",
+        sandbox::used_memory(&lua.lua) / 1024
+    );
     let mut ev = crate::core::Event {
         origin: crate::core::Origin::Host("*".into()),
         stanza: None,
