@@ -21,7 +21,8 @@ pub struct Located {
 }
 
 /// Modules Lilt always runs natively, whatever `plugin_paths` holds: the transports, the
-/// routing core and login. Prosody's own copies of these assume its network layer.
+/// routing core and login. Prosody's own copies of these assume its network layer. The
+/// server-to-server helpers are here too: without federation they have nothing to do.
 const CORE_NATIVE: &[&str] = &[
     "c2s",
     "s2s",
@@ -39,6 +40,9 @@ const CORE_NATIVE: &[&str] = &[
     "auth_internal_hashed",
     "storage_internal",
     "posix",
+    "dialback",
+    "s2s_auth_certs",
+    "s2s_bidi",
 ];
 
 pub fn is_core_native(name: &str) -> bool {
