@@ -462,16 +462,19 @@ fn plugin_errors_are_logged_with_file_line_and_traceback() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut core = core_with(dir.path(), "lua_instruction_budget = 100000");
     plugin(dir.path(), "broken", "local x = nil\nx.y = 1\n");
+    plugin(dir.path(), "stuck", "while true do end\n");
     plugin(
         dir.path(),
         "spinner",
-        "module:hook('test/spin', function()\n  while true do end\nend)\nmodule:hook('test/fail', function() error('kaput') end)\n",
+        "module:hook('test/spin', function()\n  while true do end\nend)\nmodule:hook('test/fail', function() error('kaput') end)\nmodule:hook('test/stubborn', function() while true do pcall(function() while true do end end) end end)\n",
     );
     let logs = logs_of(|| {
         lilt::lua::load_module(&mut core, HOST, "broken");
+        lilt::lua::load_module(&mut core, HOST, "stuck");
         lilt::lua::load_module(&mut core, HOST, "spinner");
         fire(&mut core, "test/spin", None);
         fire(&mut core, "test/fail", None);
+        fire(&mut core, "test/stubborn", None);
     });
     assert!(
         logs.contains("Error initializing module 'broken' on 'example.test'"),
@@ -487,6 +490,8 @@ fn plugin_errors_are_logged_with_file_line_and_traceback() {
         "{logs}"
     );
     assert!(logs.contains("mod_spinner.lua:4: kaput"), "{logs}");
+    assert!(!logs.contains("error in error handling"), "{logs}");
+    assert!(logs.contains("mod_spinner.lua:5 ran more than"), "{logs}");
 }
 
 #[test]

@@ -37,6 +37,19 @@ end
 package.searchers = { package.searchers[1], bundled, package.searchers[2] };
 package.cpath = "";
 
+-- A plugin stopped for running too long must not catch that and go on: the protected
+-- calls plugins see re-raise the error once the budget is spent. The runtime keeps the
+-- raw ones for its own error handling.
+local raw_pcall, raw_xpcall, raw_resume = pcall, xpcall, coroutine.resume;
+package.loaded["lilt.raw"] = { pcall = raw_pcall, xpcall = raw_xpcall };
+local function check(ok, ...)
+	if not ok and native.budget_exhausted() then error((...), 0); end
+	return ok, ...;
+end
+pcall = function(f, ...) return check(raw_pcall(f, ...)); end
+xpcall = function(f, handler, ...) return check(raw_xpcall(f, handler, ...)); end
+coroutine.resume = function(co, ...) return check(raw_resume(co, ...)); end
+
 local logger = require "util.logger";
 log = logger.init("general");
 
@@ -87,7 +100,7 @@ local function traceback(err)
 end
 
 function internal.call_handler(handler, event)
-	local ok, ret = xpcall(handler, traceback, event);
+	local ok, ret = raw_xpcall(handler, traceback, event);
 	if not ok then
 		log("error", "Error in event handler: %s", ret);
 		return nil;
@@ -96,7 +109,7 @@ function internal.call_handler(handler, event)
 end
 
 function internal.call_http(handler, event, rest)
-	local ok, ret = xpcall(handler, traceback, event, rest);
+	local ok, ret = raw_xpcall(handler, traceback, event, rest);
 	if not ok then
 		log("error", "Error in HTTP handler: %s", ret);
 		return false, ret;

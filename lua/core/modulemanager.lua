@@ -3,6 +3,7 @@
 -- `add_host` instances, and `module-loaded`/`module-unloaded` events.
 
 local native = require "lilt.native";
+local xpcall = require "lilt.raw".xpcall;
 local hostmanager = require "core.hostmanager";
 local moduleapi = require "core.moduleapi";
 local set = require "util.set";

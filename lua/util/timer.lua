@@ -2,6 +2,7 @@
 -- return re-arms the task that many seconds later. Task ids stay stable across re-arms.
 
 local native = require "lilt.native";
+local xpcall = require "lilt.raw".xpcall;
 
 local M = {};
 local tasks = {};      -- task id -> task

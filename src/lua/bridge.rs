@@ -189,6 +189,10 @@ fn basics(lua: &Lua, n: &Table) -> mlua::Result<()> {
         })?,
     )?;
     n.set(
+        "budget_exhausted",
+        lua.create_function(|lua, ()| Ok(super::sandbox::exhausted(lua)))?,
+    )?;
+    n.set(
         "memory",
         lua.create_function(|lua, ()| Ok(super::sandbox::used_memory(lua)))?,
     )?;

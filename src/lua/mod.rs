@@ -105,6 +105,7 @@ pub fn load_module(core: &mut Core, host: &str, name: &str) -> bool {
         return true;
     };
     let _guard = bridge::CoreGuard::enter(core);
+    sandbox::reset_budget(&lua);
     let result = LuaHost::internal(&lua)
         .and_then(|i| i.get::<Function>("load_module"))
         .and_then(|f| f.call::<(bool, Option<String>)>((host.to_owned(), name.to_owned())));
@@ -151,6 +152,7 @@ fn call_manager(core: &mut Core, func: &str, host: &str, name: &str) -> Result<(
         )));
     };
     let _guard = bridge::CoreGuard::enter(core);
+    sandbox::reset_budget(&lua);
     let (ok, err) = LuaHost::internal(&lua)
         .and_then(|i| i.get::<Function>(func))
         .and_then(|f| f.call::<(bool, Option<String>)>((host.to_owned(), name.to_owned())))

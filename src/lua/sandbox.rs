@@ -11,6 +11,11 @@ use crate::config::Config;
 /// Instructions between two checks of the budget.
 const CHECK_EVERY: u32 = 10_000;
 
+/// Instructions granted after a stop so error handlers can log a traceback; only for the
+/// first few stops of one entry, so a plugin catching the error in a loop still ends.
+const GRACE: u64 = 200_000;
+const GRACED_STOPS: u32 = 3;
+
 /// Default instructions one call into Lua may run (`lua_instruction_budget`).
 pub const DEFAULT_BUDGET: u64 = 50_000_000;
 
@@ -21,7 +26,7 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 256 * 1024 * 1024;
 struct Budget {
     limit: u64,
     used: Cell<u64>,
-    tripped: Cell<bool>,
+    stops: Cell<u32>,
 }
 
 /// Installs the hook and the memory limit read from the global options
@@ -41,7 +46,7 @@ pub fn install(lua: &Lua, config: &Config) {
     lua.set_app_data(Budget {
         limit,
         used: Cell::new(0),
-        tripped: Cell::new(false),
+        stops: Cell::new(0),
     });
     if let Err(e) = lua.set_memory_limit(memory) {
         tracing::warn!("Cannot cap Lua memory: {e}");
@@ -55,8 +60,9 @@ pub fn install(lua: &Lua, config: &Config) {
             let used = b.used.get() + u64::from(CHECK_EVERY);
             b.used.set(used);
             if used > b.limit {
-                if !b.tripped.get() {
-                    b.tripped.set(true);
+                let stops = b.stops.get() + 1;
+                b.stops.set(stops);
+                if stops == 1 {
                     let src = at.source();
                     tracing::error!(
                         "Lua code at {}:{} ran more than {} instructions without returning; stopping it",
@@ -64,6 +70,9 @@ pub fn install(lua: &Lua, config: &Config) {
                         at.curr_line(),
                         b.limit
                     );
+                }
+                if stops <= GRACED_STOPS {
+                    b.used.set(b.limit.saturating_sub(GRACE));
                 }
                 return Err(mlua::Error::runtime(
                     "instruction budget exceeded (the server stopped a runaway plugin)",
@@ -78,8 +87,15 @@ pub fn install(lua: &Lua, config: &Config) {
 pub fn reset_budget(lua: &Lua) {
     if let Some(b) = lua.app_data_ref::<Budget>() {
         b.used.set(0);
-        b.tripped.set(false);
+        b.stops.set(0);
     }
+}
+
+/// Whether the current entry into Lua has run out of instructions (then plugin code may
+/// not catch the error: `pcall` re-raises it).
+pub fn exhausted(lua: &Lua) -> bool {
+    lua.app_data_ref::<Budget>()
+        .is_some_and(|b| b.stops.get() > 0)
 }
 
 /// Bytes the VM currently uses (plugins' memory, accounted as a whole).
