@@ -21,8 +21,12 @@ pub struct Located {
 }
 
 /// Modules Lilt always runs natively, whatever `plugin_paths` holds: the transports, the
-/// routing core and login. Prosody's own copies of these assume its network layer. The
-/// server-to-server helpers are here too: without federation they have nothing to do.
+/// routing core and login (Prosody's own copies assume its network layer), and the IM
+/// modules whose state the native core shares (rosters, offline messages, carbons,
+/// blocking, registration, CSI, stream management). The server-to-server helpers are here
+/// too: without federation they have nothing to do. Leaf services (ping, version, time,
+/// uptime, lastactivity, vCard, private storage, ...) are replaced by a plugin on
+/// `plugin_paths`, as in Prosody.
 const CORE_NATIVE: &[&str] = &[
     "c2s",
     "s2s",
@@ -43,6 +47,15 @@ const CORE_NATIVE: &[&str] = &[
     "dialback",
     "s2s_auth_certs",
     "s2s_bidi",
+    "roster",
+    "offline",
+    "carbons",
+    "blocklist",
+    "register",
+    "register_ibr",
+    "csi",
+    "csi_simple",
+    "smacks",
 ];
 
 pub fn is_core_native(name: &str) -> bool {
