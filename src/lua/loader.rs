@@ -1,6 +1,6 @@
 //! Finding plugins (reference §2.1): each directory of `plugin_paths` is searched with
-//! Prosody's file-name patterns, then Lilt's bundled plugins. Also parses the `--%`
-//! metadata header and resolves `module:require` libraries.
+//! Prosody's file-name patterns, then Lilt's bundled plugins; also the libraries of
+//! `module:require`. (The `--%` metadata header is read by `lua/core/modulemanager.lua`.)
 
 use std::path::{Path, PathBuf};
 
@@ -156,34 +156,9 @@ pub fn locate_lib(config: &Config, module_dir: Option<&Path>, lib: &str) -> Opti
     })
 }
 
-/// The `--% key: value` header lines of a plugin, in order.
-pub fn metadata(source: &str) -> Vec<(String, String)> {
-    source
-        .lines()
-        .take_while(|l| l.starts_with("--"))
-        .filter_map(|l| {
-            let rest = l.strip_prefix("--%")?;
-            let (k, v) = rest.split_once(':')?;
-            Some((k.trim().to_owned(), v.trim().to_owned()))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn metadata_header_lines_are_parsed_until_the_first_code_line() {
-        let src = "-- a plugin\n--% requires: a, b\n--% conflicts: c\nlocal x = 1\n--% late: no\n";
-        assert_eq!(
-            metadata(src),
-            vec![
-                ("requires".to_owned(), "a, b".to_owned()),
-                ("conflicts".to_owned(), "c".to_owned())
-            ]
-        );
-    }
 
     #[test]
     fn candidate_order_follows_prosody() {
