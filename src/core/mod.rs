@@ -88,6 +88,8 @@ pub struct Core {
     pub start_time: std::time::SystemTime,
     /// Module state owned by the core thread, one value per type (see [`Core::state`]).
     pub module_state: HashMap<TypeId, Box<dyn Any>>,
+    /// The Lua module host, started when the first Lua plugin loads.
+    pub lua: Option<crate::lua::LuaHost>,
 }
 
 impl Core {
@@ -101,6 +103,7 @@ impl Core {
             bare_sessions: HashMap::new(),
             start_time: std::time::SystemTime::now(),
             module_state: HashMap::new(),
+            lua: None,
         }
     }
 

@@ -239,17 +239,36 @@ pub fn new_core(shared: Arc<Shared>) -> Core {
             .collect();
         order.extend(rest);
         for m in order {
+            if crate::lua::load_module(&mut core, name, m) {
+                continue;
+            }
             if let Some(load) = crate::modules::loader(m) {
                 load(&mut core, name);
             }
         }
+        crate::lua::host_ready(&mut core, name);
     }
     core
 }
 
 /// Runs the core loop until shutdown.
 pub async fn core_loop(mut core: Core, mut rx: mpsc::UnboundedReceiver<CoreMsg>) {
-    while let Some(msg) = rx.recv().await {
+    // Lua timers (`module:add_timer`) and Lua HTTP handlers run on this thread too.
+    let mut lua_http = crate::lua::core_started(&mut core);
+    loop {
+        let deadline = crate::lua::next_deadline(&core);
+        let msg = tokio::select! {
+            m = rx.recv() => m,
+            Some(call) = crate::lua::http::recv(&mut lua_http) => {
+                crate::lua::http::handle(&mut core, call);
+                continue;
+            }
+            () = crate::lua::timers::sleep_until(deadline) => {
+                crate::lua::run_due(&mut core, std::time::Instant::now());
+                continue;
+            }
+        };
+        let Some(msg) = msg else { break };
         match msg {
             CoreMsg::Stanza { session, stanza } => {
                 router::process_stanza(&mut core, session, stanza)
@@ -272,7 +291,8 @@ pub fn spawn_core(
     shared: Arc<Shared>,
     rx: mpsc::UnboundedReceiver<CoreMsg>,
 ) -> std::thread::JoinHandle<()> {
-    std::thread::Builder::new()
+    let (loaded_tx, loaded_rx) = std::sync::mpsc::channel();
+    let handle = std::thread::Builder::new()
         .name("lilt-core".into())
         .spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -280,9 +300,13 @@ pub fn spawn_core(
                 .build()
                 .expect("a current-thread runtime can always be built");
             let core = new_core(shared);
+            let _ = loaded_tx.send(());
             rt.block_on(core_loop(core, rx));
         })
-        .expect("spawning the core thread")
+        .expect("spawning the core thread");
+    // Modules are loaded before listeners start, so their HTTP routes are in the router.
+    let _ = loaded_rx.recv();
+    handle
 }
 
 /// Serves the configuration until SIGINT or SIGTERM.

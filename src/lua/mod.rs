@@ -1,1 +1,223 @@
-//! The Lua module host (Prosody's module API). Not implemented yet.
+//! The Lua module host: one Lua 5.4 VM, owned by the core thread, running Prosody plugins
+//! unchanged through Prosody's module API (reference §2, §3). Lua hooks are ordinary
+//! handlers on the native event bus, so a stanza event nobody hooked from Lua never enters
+//! the VM. This module does not parse XML or route stanzas itself; it converts at the
+//! boundary and calls the core.
+
+pub mod bridge;
+pub mod convert;
+pub mod crypto;
+pub mod dispatch;
+pub mod http;
+pub mod loader;
+pub mod sandbox;
+pub mod sources;
+pub mod timers;
+
+use std::time::Instant;
+
+use mlua::{Function, Lua, Table};
+
+use crate::core::Core;
+
+/// Why the Lua host could not do what it was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LuaHostError {
+    /// Our own bundled Lua failed to start (a Lilt bug).
+    #[error("the Lua runtime failed to start: {0}")]
+    Boot(mlua::Error),
+    /// A plugin failed to load (the plugin's fault); the message carries file:line.
+    #[error("{0}")]
+    Plugin(String),
+}
+
+/// The VM and the state the core keeps for it.
+pub struct LuaHost {
+    pub lua: Lua,
+    pub timers: timers::Timers,
+    pub http: http::HttpBridge,
+    /// Calls into Lua from events, timers and HTTP requests (how often the VM was entered).
+    pub entries: u64,
+}
+
+impl LuaHost {
+    /// Starts the VM: standard library, sandbox hooks and the bundled runtime.
+    pub fn new(core: &mut Core) -> Result<LuaHost, LuaHostError> {
+        // SAFETY: the debug library can break the VM's invariants (registry, upvalues);
+        // `lua/core/init.lua` replaces it with a read-only subset before any plugin runs.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                mlua::StdLib::ALL_SAFE | mlua::StdLib::DEBUG,
+                mlua::LuaOptions::default(),
+            )
+        };
+        sandbox::install(&lua, &core.shared.config);
+        let host = LuaHost {
+            lua: lua.clone(),
+            timers: timers::Timers::default(),
+            http: http::HttpBridge::default(),
+            entries: 0,
+        };
+        let _guard = bridge::CoreGuard::enter(core);
+        bridge::install(&lua).map_err(LuaHostError::Boot)?;
+        Ok(host)
+    }
+
+    /// The runtime's internal table (`lilt.internal`), set up by `lua/core/init.lua`.
+    pub fn internal(lua: &Lua) -> mlua::Result<Table> {
+        lua.named_registry_value("lilt.internal")
+    }
+}
+
+/// Starts the VM on first use.
+fn ensure_started(core: &mut Core) -> Option<Lua> {
+    if core.lua.is_none() {
+        match LuaHost::new(core) {
+            Ok(h) => core.lua = Some(h),
+            Err(e) => {
+                tracing::error!("{e}");
+                return None;
+            }
+        }
+    }
+    core.lua.as_ref().map(|h| h.lua.clone())
+}
+
+/// Whether module `name` is a Lua plugin here (see [`load_module`]).
+pub fn lua_takes(config: &crate::config::Config, name: &str) -> bool {
+    match loader::locate(config, name) {
+        Some(p) if p.on_plugin_path => !loader::is_core_native(name),
+        Some(_) => crate::modules::loader(name).is_none(),
+        None => false,
+    }
+}
+
+/// Loads `name` on `host` as a Lua plugin when Lua should provide it: a file on
+/// `plugin_paths` wins over a native module (Prosody's search order) except for the
+/// core's own transports and routing; a bundled Lua plugin is used when Lilt has no
+/// native module of that name. Returns whether Lua took the module.
+pub fn load_module(core: &mut Core, host: &str, name: &str) -> bool {
+    if !lua_takes(&core.shared.config, name) {
+        return false;
+    }
+    let Some(lua) = ensure_started(core) else {
+        return true;
+    };
+    let _guard = bridge::CoreGuard::enter(core);
+    sandbox::reset_budget(&lua);
+    let result = LuaHost::internal(&lua)
+        .and_then(|i| i.get::<Function>("load_module"))
+        .and_then(|f| f.call::<(bool, Option<String>)>((host.to_owned(), name.to_owned())));
+    match result {
+        Ok((true, _)) => {}
+        Ok((false, err)) => tracing::error!(
+            "Error initializing module '{name}' on '{host}': {}",
+            err.unwrap_or_default()
+        ),
+        Err(e) => tracing::error!("Error initializing module '{name}' on '{host}': {e}"),
+    }
+    true
+}
+
+/// Tells the Lua side a host has all its startup modules (so `hosts[h].modules` lists
+/// the native ones too). Does nothing when no Lua plugin runs.
+pub fn host_ready(core: &mut Core, host: &str) {
+    let Some(lua) = core.lua.as_ref().map(|h| h.lua.clone()) else {
+        return;
+    };
+    let _guard = bridge::CoreGuard::enter(core);
+    let r = LuaHost::internal(&lua)
+        .and_then(|i| i.get::<Function>("host_ready"))
+        .and_then(|f| f.call::<()>(host.to_owned()));
+    if let Err(e) = r {
+        tracing::error!("Lua host setup failed for {host}: {e}");
+    }
+}
+
+/// Unloads a Lua module from a host at run time (its `unload` hook runs, its hooks go).
+pub fn unload_module(core: &mut Core, host: &str, name: &str) -> Result<(), LuaHostError> {
+    call_manager(core, "unload_module", host, name)
+}
+
+/// Reloads a Lua module at run time (`save`, unload, load, `restore`).
+pub fn reload_module(core: &mut Core, host: &str, name: &str) -> Result<(), LuaHostError> {
+    call_manager(core, "reload_module", host, name)
+}
+
+fn call_manager(core: &mut Core, func: &str, host: &str, name: &str) -> Result<(), LuaHostError> {
+    let Some(lua) = core.lua.as_ref().map(|h| h.lua.clone()) else {
+        return Err(LuaHostError::Plugin(format!(
+            "module '{name}' is not loaded"
+        )));
+    };
+    let _guard = bridge::CoreGuard::enter(core);
+    sandbox::reset_budget(&lua);
+    let (ok, err) = LuaHost::internal(&lua)
+        .and_then(|i| i.get::<Function>(func))
+        .and_then(|f| f.call::<(bool, Option<String>)>((host.to_owned(), name.to_owned())))
+        .map_err(|e| LuaHostError::Plugin(e.to_string()))?;
+    if ok {
+        Ok(())
+    } else {
+        Err(LuaHostError::Plugin(err.unwrap_or_default()))
+    }
+}
+
+/// Runs a chunk of Lua in the runtime (tests and the admin console use this).
+pub fn eval(core: &mut Core, code: &str) -> Result<String, LuaHostError> {
+    let Some(lua) = ensure_started(core) else {
+        return Err(LuaHostError::Plugin("Lua is not available".into()));
+    };
+    let _guard = bridge::CoreGuard::enter(core);
+    sandbox::reset_budget(&lua);
+    let v: mlua::Value = lua
+        .load(code)
+        .set_name("=eval")
+        .eval()
+        .map_err(|e| LuaHostError::Plugin(e.to_string()))?;
+    Ok(v.to_string().unwrap_or_default())
+}
+
+/// Called when the core loop starts: fires `server-started` on the global bus for Lua
+/// plugins (e.g. mod_uptime) and hands over the channel of Lua HTTP requests.
+pub fn core_started(
+    core: &mut Core,
+) -> Option<tokio::sync::mpsc::UnboundedReceiver<http::HttpCall>> {
+    let lua = core.lua.as_ref()?;
+    tracing::info!(
+        "Lua module host running; plugins use {} KiB",
+        sandbox::used_memory(&lua.lua) / 1024
+    );
+    let mut ev = crate::core::Event {
+        origin: crate::core::Origin::Host("*".into()),
+        stanza: None,
+        to_self: false,
+        session: None,
+        error: None,
+    };
+    core.fire(&crate::core::Bus::Global, "server-started", &mut ev);
+    http::take_receiver(core)
+}
+
+/// When the next Lua timer is due, if any.
+pub fn next_deadline(core: &Core) -> Option<Instant> {
+    core.lua.as_ref().and_then(|h| h.timers.next_deadline())
+}
+
+/// Runs every Lua timer due at `now`.
+pub fn run_due(core: &mut Core, now: Instant) {
+    let Some(lua) = core.lua.as_ref().map(|h| h.lua.clone()) else {
+        return;
+    };
+    while let Some(id) = core.lua.as_mut().and_then(|h| h.timers.pop_due(now)) {
+        let _guard = bridge::CoreGuard::enter(core);
+        sandbox::reset_budget(&lua);
+        let r = LuaHost::internal(&lua)
+            .and_then(|i| i.get::<Function>("fire_timer"))
+            .and_then(|f| f.call::<()>(id));
+        if let Err(e) = r {
+            tracing::error!("Error in Lua timer: {e}");
+        }
+    }
+}

@@ -298,7 +298,7 @@ fn websocket_settings(config: &Config) -> WebSocketSettings {
 
 /// Registers the WebSocket app on every host that loads it, and globally when the global
 /// `modules_enabled` names it.
-fn router(shared: &Shared, settings: &HttpSettings) -> Router {
+fn router(shared: &Arc<Shared>, settings: &HttpSettings) -> Router {
     let config = &shared.config;
     let ws = Arc::new(websocket_settings(config));
     let mut router = Router::new();
@@ -322,6 +322,7 @@ fn router(shared: &Shared, settings: &HttpSettings) -> Router {
             tracing::warn!("{w}");
         }
     }
+    crate::lua::http::add_routes(shared, &mut router, settings);
     files_apps(shared, settings, &mut router);
     let global_modules = config.global().strings("modules_enabled");
     if global_modules.iter().any(|m| m == "websocket") {

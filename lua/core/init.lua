@@ -1,0 +1,154 @@
+-- Lilt's Lua runtime bootstrap: makes bundled libraries requirable under both their
+-- short and `prosody.` names, builds the `prosody` global and the table the native side
+-- calls into (handlers, origins, module loading, timers).
+
+local native = require "lilt.native";
+
+-- Plugins get the parts of the debug library that only look (tracebacks, frame info).
+do
+	local full = debug;
+	debug = {
+		traceback = full.traceback,
+		getinfo = full.getinfo,
+		getlocal = full.getlocal,
+		gethook = full.gethook,
+	};
+	package.loaded.debug = debug;
+end
+
+-- Bundled libraries come first; C modules from the system are never loaded, since they
+-- are built for another interpreter.
+local function bundled(name)
+	local short = name:match("^prosody%.(.+)$");
+	if short then
+		if not native.source(short) then
+			return "\n\tno bundled module '" .. short .. "'";
+		end
+		return function() return require(short); end;
+	end
+	local src = native.source(name);
+	if not src then
+		return "\n\tno bundled module '" .. name .. "'";
+	end
+	local chunk, err = load(src, "@lilt/" .. name:gsub("%.", "/") .. ".lua");
+	if not chunk then error(err, 0); end
+	return chunk;
+end
+package.searchers = { package.searchers[1], bundled, package.searchers[2] };
+package.cpath = "";
+
+-- A plugin stopped for running too long must not catch that and go on: the protected
+-- calls plugins see re-raise the error once the budget is spent. The runtime keeps the
+-- raw ones for its own error handling.
+local raw_pcall, raw_xpcall, raw_resume = pcall, xpcall, coroutine.resume;
+package.loaded["lilt.raw"] = { pcall = raw_pcall, xpcall = raw_xpcall };
+local function check(ok, ...)
+	if not ok and native.budget_exhausted() then error((...), 0); end
+	return ok, ...;
+end
+pcall = function(f, ...) return check(raw_pcall(f, ...)); end
+xpcall = function(f, handler, ...) return check(raw_xpcall(f, handler, ...)); end
+coroutine.resume = function(co, ...) return check(raw_resume(co, ...)); end
+
+local logger = require "util.logger";
+log = logger.init("general");
+
+local sessions = require "core.sessions";
+local hostmanager = require "core.hostmanager";
+
+local paths_config, paths_dir, paths_data = native.paths();
+
+prosody = {
+	hosts = hostmanager.hosts,
+	full_sessions = sessions.full_sessions,
+	bare_sessions = sessions.bare_sessions,
+	events = hostmanager.bus_events("*"),
+	paths = { config = paths_dir, data = paths_data, plugins = "", source = "lilt" },
+	config_file = paths_config,
+	version = "0.12.3",
+	lilt = true,
+	platform = "posix",
+	process_type = "prosody",
+	start_time = native.start_time(),
+	log = log,
+	opts = {},
+	arg = {},
+};
+function prosody.core_post_stanza(origin, stanza)
+	return sessions.post(origin, stanza);
+end
+prosody.core_route_stanza = prosody.core_post_stanza;
+function prosody.core_process_stanza(origin, stanza)
+	return sessions.post(origin, stanza);
+end
+function prosody.shutdown(reason)
+	log("warn", "A plugin asked for shutdown (%s); Lilt ignores it", tostring(reason));
+end
+function prosody.lock_globals() end
+function prosody.unlock_globals() end
+hosts = prosody.hosts;
+full_sessions = prosody.full_sessions;
+bare_sessions = prosody.bare_sessions;
+
+local modulemanager = require "core.modulemanager";
+local timer = require "util.timer";
+
+local internal = {};
+
+local function traceback(err)
+	return debug.traceback(tostring(err), 2);
+end
+
+function internal.call_handler(handler, event)
+	local ok, ret = raw_xpcall(handler, traceback, event);
+	if not ok then
+		log("error", "Error in event handler: %s", ret);
+		return nil;
+	end
+	return ret;
+end
+
+function internal.call_http(handler, event, rest)
+	local ok, ret = raw_xpcall(handler, traceback, event, rest);
+	if not ok then
+		log("error", "Error in HTTP handler: %s", ret);
+		return false, ret;
+	end
+	return true, ret;
+end
+
+function internal.origin_proxy(kind, id)
+	if kind == "session" then
+		return sessions.get(id);
+	end
+	return hostmanager.hosts[id];
+end
+
+function internal.host_ready(host)
+	hostmanager.sync_modules(host);
+end
+
+function internal.load_module(host, name)
+	hostmanager.sync_modules(host);
+	local mod, err = modulemanager.load(host, name);
+	if not mod then return false, tostring(err); end
+	return true;
+end
+
+function internal.unload_module(host, name)
+	local ok, err = modulemanager.unload(host, name);
+	if not ok then return false, tostring(err); end
+	return true;
+end
+
+function internal.reload_module(host, name)
+	local ok, err = modulemanager.reload(host, name);
+	if not ok then return false, tostring(err); end
+	return true;
+end
+
+function internal.fire_timer(id)
+	timer._fire(id);
+end
+
+native.set_internal(internal);

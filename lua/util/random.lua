@@ -1,0 +1,5 @@
+-- util.random: cryptographically strong random bytes.
+
+local native = require "lilt.native";
+
+return { bytes = native.random_bytes };

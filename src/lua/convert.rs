@@ -1,0 +1,213 @@
+//! Conversions at the Lua boundary: stanzas (`xml::Element` <-> Prosody-shaped
+//! `util.stanza` tables), configuration values, and stored values (`storage::LuaValue`).
+
+use mlua::{Lua, Table, Value};
+
+use crate::config::Value as ConfigValue;
+use crate::storage::lua_value::{LuaKey, LuaTable, LuaValue};
+use crate::xml::{Element, Node};
+
+/// Prosody's key for `xml:lang` (namespace URI, `\1`, local name).
+const XML_LANG: &str = "http://www.w3.org/XML/1998/namespace\u{1}lang";
+/// The namespace stanzas from clients carry implicitly (no `attr.xmlns` in Prosody).
+const CLIENT_NS: &str = "jabber:client";
+
+/// Builds a `util.stanza` object from an element. As with Prosody's parser, every element
+/// outside `jabber:client` carries its namespace in `attr.xmlns`.
+pub fn element_to_lua(lua: &Lua, el: &Element) -> mlua::Result<Table> {
+    let mt: Option<Table> = lua.named_registry_value("lilt.stanza_mt").ok();
+    build(lua, el, mt.as_ref())
+}
+
+fn build(lua: &Lua, el: &Element, mt: Option<&Table>) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.set("name", el.name.as_str())?;
+    let attr = lua.create_table()?;
+    if !el.ns.is_empty() && el.ns != CLIENT_NS {
+        attr.set("xmlns", el.ns.as_str())?;
+    }
+    for (k, v) in &el.attrs {
+        let key = if k == "xml:lang" {
+            XML_LANG
+        } else {
+            k.as_str()
+        };
+        attr.set(key, v.as_str())?;
+    }
+    t.set("attr", attr)?;
+    let tags = lua.create_table()?;
+    let mut ti = 1;
+    for (i, child) in (1..).zip(el.children.iter()) {
+        match child {
+            Node::Element(c) => {
+                let ct = build(lua, c, mt)?;
+                tags.raw_set(ti, ct.clone())?;
+                ti += 1;
+                t.raw_set(i, ct)?;
+            }
+            Node::Text(s) => t.raw_set(i, s.as_str())?,
+        }
+    }
+    t.set("tags", tags)?;
+    if let Some(mt) = mt {
+        t.set_metatable(Some(mt.clone()));
+    }
+    Ok(t)
+}
+
+/// Why a Lua value is not a stanza.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StanzaError {
+    #[error("not a stanza: {0}")]
+    Shape(&'static str),
+    #[error(transparent)]
+    Lua(#[from] mlua::Error),
+}
+
+/// Reads a `util.stanza` object back into an element; a missing `xmlns` inherits the
+/// parent's namespace (`jabber:client` at the top).
+pub fn lua_to_element(t: &Table) -> Result<Element, StanzaError> {
+    read(t, CLIENT_NS, 0)
+}
+
+fn read(t: &Table, parent_ns: &str, depth: usize) -> Result<Element, StanzaError> {
+    if depth > 500 {
+        return Err(StanzaError::Shape("nested too deeply"));
+    }
+    let name: String = match t.raw_get::<Value>("name")? {
+        Value::String(s) => s.to_str()?.to_owned(),
+        _ => return Err(StanzaError::Shape("missing name")),
+    };
+    let attr: Option<Table> = t.raw_get("attr")?;
+    let mut ns = parent_ns.to_owned();
+    let mut attrs = Vec::new();
+    if let Some(attr) = &attr {
+        for pair in attr.pairs::<String, Value>() {
+            let (k, v) = pair?;
+            let v = match v {
+                Value::String(s) => s.to_str()?.to_owned(),
+                Value::Integer(i) => i.to_string(),
+                Value::Number(n) => n.to_string(),
+                _ => continue,
+            };
+            if k == "xmlns" {
+                ns = v;
+            } else if k == XML_LANG {
+                attrs.push(("xml:lang".to_owned(), v));
+            } else if let Some((_, local)) = k.split_once('\u{1}') {
+                attrs.push((local.to_owned(), v));
+            } else {
+                attrs.push((k, v));
+            }
+        }
+    }
+    attrs.sort();
+    let mut el = Element::new(&name, &ns);
+    el.attrs = attrs;
+    let len = t.raw_len();
+    for i in 1..=len {
+        match t.raw_get::<Value>(i)? {
+            Value::String(s) => el.children.push(Node::Text(s.to_str()?.to_owned())),
+            Value::Table(c) => {
+                let child = read(&c, &ns, depth + 1)?;
+                el.children.push(Node::Element(child));
+            }
+            _ => {}
+        }
+    }
+    Ok(el)
+}
+
+/// A configuration value as Lua sees it (`Function` values are opaque: `nil`).
+pub fn config_to_lua(lua: &Lua, v: &ConfigValue) -> mlua::Result<Value> {
+    Ok(match v {
+        ConfigValue::Bool(b) => Value::Boolean(*b),
+        ConfigValue::Integer(i) => Value::Integer(*i),
+        ConfigValue::Number(n) => Value::Number(*n),
+        ConfigValue::String(s) => Value::String(lua.create_string(s)?),
+        ConfigValue::Table(t) => {
+            let out = lua.create_table()?;
+            for (i, item) in t.seq().iter().enumerate() {
+                out.raw_set(i + 1, config_to_lua(lua, item)?)?;
+            }
+            for (k, item) in t.entries() {
+                out.raw_set(k.as_str(), config_to_lua(lua, item)?)?;
+            }
+            Value::Table(out)
+        }
+        _ => Value::Nil,
+    })
+}
+
+/// A stored value as a Lua value.
+pub fn stored_to_lua(lua: &Lua, v: &LuaValue) -> mlua::Result<Value> {
+    Ok(match v {
+        LuaValue::Nil => Value::Nil,
+        LuaValue::Bool(b) => Value::Boolean(*b),
+        LuaValue::Int(i) => Value::Integer(*i),
+        LuaValue::Num(n) => Value::Number(*n),
+        LuaValue::Str(s) => Value::String(lua.create_string(s)?),
+        LuaValue::Table(t) => {
+            let out = lua.create_table()?;
+            for (k, item) in t.iter() {
+                let key = match k {
+                    LuaKey::Bool(b) => Value::Boolean(*b),
+                    LuaKey::Int(i) => Value::Integer(*i),
+                    LuaKey::Num(n) => Value::Number(*n),
+                    LuaKey::Str(s) => Value::String(lua.create_string(s)?),
+                };
+                out.raw_set(key, stored_to_lua(lua, item)?)?;
+            }
+            Value::Table(out)
+        }
+    })
+}
+
+/// A Lua value as a storable value; functions, userdata and cycles are refused.
+pub fn lua_to_stored(v: &Value) -> mlua::Result<LuaValue> {
+    to_stored(v, 0)
+}
+
+fn to_stored(v: &Value, depth: usize) -> mlua::Result<LuaValue> {
+    if depth > 100 {
+        return Err(mlua::Error::runtime(
+            "cannot store: nested too deeply (cycle?)",
+        ));
+    }
+    Ok(match v {
+        Value::Nil => LuaValue::Nil,
+        Value::Boolean(b) => LuaValue::Bool(*b),
+        Value::Integer(i) => LuaValue::Int(*i),
+        Value::Number(n) => LuaValue::Num(*n),
+        Value::String(s) => LuaValue::Str(s.to_str()?.to_owned()),
+        Value::Table(t) => {
+            let mut out = LuaTable::new();
+            for pair in t.pairs::<Value, Value>() {
+                let (k, item) = pair?;
+                let key = match k {
+                    Value::Boolean(b) => LuaKey::Bool(b),
+                    Value::Integer(i) => LuaKey::Int(i),
+                    Value::Number(n) => match LuaKey::number(n) {
+                        Some(k) => k,
+                        None => continue,
+                    },
+                    Value::String(s) => LuaKey::Str(s.to_str()?.to_owned()),
+                    _ => {
+                        return Err(mlua::Error::runtime(
+                            "cannot store a table key of this type",
+                        ))
+                    }
+                };
+                out.set(key, to_stored(&item, depth + 1)?);
+            }
+            LuaValue::Table(out)
+        }
+        other => {
+            return Err(mlua::Error::runtime(format!(
+                "cannot store a value of type {}",
+                other.type_name()
+            )))
+        }
+    })
+}

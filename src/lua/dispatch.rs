@@ -1,0 +1,214 @@
+//! Lua hooks on the native event bus (DESIGN principle 4): a Lua handler is a native
+//! `Handler` that turns the `Event` into Prosody's event table (origin proxy, stanza
+//! object), calls the function, and writes a changed stanza back. Events fired from Lua
+//! hand Lua handlers the very table that was fired, so fields pass through unchanged.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use mlua::{Function, Lua, Table, Value, WeakLua};
+
+use super::bridge::{bus_of, with_core, CoreGuard};
+use super::{convert, sandbox, LuaHost};
+use crate::core::events::Handler;
+use crate::core::{Bus, Event, HookResult, Origin};
+
+/// An event fired from Lua: the address of its native `Event`, the Lua table, and the
+/// first non-nil value a Lua handler returned.
+struct Fired {
+    event: usize,
+    data: Table,
+    result: Option<Value>,
+}
+
+thread_local! {
+    static FIRED: RefCell<Vec<Fired>> = const { RefCell::new(Vec::new()) };
+}
+
+pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
+    n.set(
+        "hook",
+        lua.create_function(
+            |lua, (bus, name, priority, func): (String, String, f64, Function)| {
+                let handler = lua_handler(lua.weak(), func);
+                with_core(|c| match bus_of(&bus) {
+                    Bus::Global => Some(c.global_events.add_handler(&name, priority, handler)),
+                    Bus::Host(h) => c
+                        .hosts
+                        .get_mut(&h)
+                        .map(|h| h.events.add_handler(&name, priority, handler)),
+                })
+            },
+        )?,
+    )?;
+    n.set(
+        "unhook",
+        lua.create_function(|_, (bus, name, id): (String, String, u64)| {
+            with_core(|c| match bus_of(&bus) {
+                Bus::Global => c.global_events.remove_handler(&name, id),
+                Bus::Host(h) => {
+                    if let Some(h) = c.hosts.get_mut(&h) {
+                        h.events.remove_handler(&name, id);
+                    }
+                }
+            })
+        })?,
+    )?;
+    n.set(
+        "has_handlers",
+        lua.create_function(|_, (bus, name): (String, String)| {
+            with_core(|c| match bus_of(&bus) {
+                Bus::Global => c.global_events.has_handlers(&name),
+                Bus::Host(h) => c
+                    .hosts
+                    .get(&h)
+                    .is_some_and(|h| h.events.has_handlers(&name)),
+            })
+        })?,
+    )?;
+    n.set("fire", lua.create_function(fire)?)?;
+    Ok(())
+}
+
+/// Wraps a Lua function as a native handler.
+pub fn lua_handler(lua: WeakLua, func: Function) -> Handler {
+    Rc::new(move |core, ev| {
+        let lua = lua.try_upgrade()?;
+        if let Some(h) = core.lua.as_mut() {
+            h.entries += 1;
+        }
+        let guard = CoreGuard::enter(core);
+        if guard.is_outermost() {
+            sandbox::reset_budget(&lua);
+        }
+        match call(&lua, &func, ev) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(target: "lua", "Error in event handler: {e}");
+                None
+            }
+        }
+    })
+}
+
+fn lua_fired(ev: &Event) -> Option<Table> {
+    let addr = ev as *const Event as usize;
+    FIRED.with(|f| {
+        f.borrow()
+            .iter()
+            .rev()
+            .find(|x| x.event == addr)
+            .map(|x| x.data.clone())
+    })
+}
+
+fn call(lua: &Lua, func: &Function, ev: &mut Event) -> mlua::Result<HookResult> {
+    let (table, from_lua) = match lua_fired(ev) {
+        Some(t) => (t, true),
+        None => (event_table(lua, ev)?, false),
+    };
+    let call_handler: Function = LuaHost::internal(lua)?.get("call_handler")?;
+    let ret: Value = call_handler.call((func.clone(), table.clone()))?;
+    let result = match &ret {
+        Value::Nil => None,
+        Value::Boolean(b) => Some(*b),
+        _ => Some(true),
+    };
+    if from_lua && !ret.is_nil() {
+        let addr = ev as *const Event as usize;
+        FIRED.with(|f| {
+            if let Some(x) = f.borrow_mut().iter_mut().rev().find(|x| x.event == addr) {
+                x.result.get_or_insert(ret.clone());
+            }
+        });
+    }
+    // The stanza only matters to whoever runs next, so it is read back only when the
+    // event goes on.
+    if result.is_none() {
+        if let Value::Table(st) = table.raw_get::<Value>("stanza")? {
+            if let Ok(el) = convert::lua_to_element(&st) {
+                ev.stanza = Some(el);
+            }
+        }
+    }
+    Ok(result)
+}
+
+/// Prosody's event table for a native event.
+fn event_table(lua: &Lua, ev: &Event) -> mlua::Result<Table> {
+    let internal = LuaHost::internal(lua)?;
+    let proxy: Function = internal.get("origin_proxy")?;
+    let t = lua.create_table()?;
+    if let Some(st) = &ev.stanza {
+        t.raw_set("stanza", convert::element_to_lua(lua, st)?)?;
+    }
+    let origin: Value = match &ev.origin {
+        Origin::Session(sid) => proxy.call(("session", *sid))?,
+        Origin::Host(h) => proxy.call(("host", h.as_str()))?,
+    };
+    t.raw_set("origin", origin)?;
+    if ev.to_self {
+        t.raw_set("to_self", true)?;
+    }
+    if let Some(sid) = ev.session {
+        let s: Value = proxy.call(("session", sid))?;
+        t.raw_set("session", s)?;
+    }
+    if let Some(e) = &ev.error {
+        t.raw_set("error", e.as_str())?;
+    }
+    Ok(t)
+}
+
+/// `native.fire(bus, name, data)`: fires on the native bus; returns the first non-nil result.
+fn fire(lua: &Lua, (bus, name, data): (String, String, Option<Table>)) -> mlua::Result<Value> {
+    let data = match data {
+        Some(d) => d,
+        None => lua.create_table()?,
+    };
+    let origin = match data.raw_get::<Value>("origin")? {
+        Value::Table(o) => match o.get::<Option<u64>>("_lilt_sid")? {
+            Some(sid) => Origin::Session(sid),
+            None => Origin::Host(
+                o.get::<Option<String>>("host")?
+                    .unwrap_or_else(|| bus.clone()),
+            ),
+        },
+        _ => Origin::Host(bus.clone()),
+    };
+    let stanza = match data.raw_get::<Value>("stanza")? {
+        Value::Table(st) => convert::lua_to_element(&st).ok(),
+        _ => None,
+    };
+    let session = match data.raw_get::<Value>("session")? {
+        Value::Table(s) => s.get::<Option<u64>>("_lilt_sid")?,
+        _ => None,
+    };
+    let mut ev = Event {
+        origin,
+        stanza,
+        to_self: data
+            .raw_get::<Option<bool>>("to_self")
+            .ok()
+            .flatten()
+            .unwrap_or(false),
+        session,
+        error: data.raw_get::<Option<String>>("error").ok().flatten(),
+    };
+    let addr = &ev as *const Event as usize;
+    FIRED.with(|f| {
+        f.borrow_mut().push(Fired {
+            event: addr,
+            data,
+            result: None,
+        })
+    });
+    let r = with_core(|c| c.fire(&bus_of(&bus), &name, &mut ev));
+    let fired = FIRED.with(|f| f.borrow_mut().pop());
+    let r = r?;
+    Ok(match (fired.and_then(|f| f.result), r) {
+        (Some(v), _) => v,
+        (None, Some(b)) => Value::Boolean(b),
+        (None, None) => Value::Nil,
+    })
+}
