@@ -18,6 +18,8 @@ modules_enabled = {
     "server_contact_info",  -- contact addresses (XEP-0157), see contact_info
     "register",             -- account registration and management (XEP-0077)
     "roster",               -- contact lists
+    "carbons",              -- message copies to all your devices (XEP-0280)
+    "blocklist",            -- blocking (XEP-0191)
     "http_files",           -- the example chat page below
 }
 

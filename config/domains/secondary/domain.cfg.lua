@@ -17,4 +17,6 @@ modules_enabled = {
     "private",
     "csi_simple",
     "roster",
+    "carbons",
+    "blocklist",
 }
