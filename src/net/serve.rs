@@ -308,16 +308,7 @@ fn router(shared: &Arc<Shared>, settings: &HttpSettings) -> Router {
         if !shared.policies[host].modules.contains("websocket") {
             continue;
         }
-        let s = config.host(host);
-        let mut scope = Scope::host(host);
-        if let Some(h) = s.string("http_host") {
-            scope = scope.with_http_host(&h);
-        }
-        if let Some(v) = s.get_raw("http_paths") {
-            for (app, path) in string_map(Some(v)) {
-                scope = scope.with_path(&app, &path);
-            }
-        }
+        let scope = host_scope(config, host);
         for w in router.add_app(&scope, ws_route::app(ws.clone()), settings) {
             tracing::warn!("{w}");
         }
@@ -375,6 +366,21 @@ pub fn websocket_url(config: &Config, host: &str, https: Option<u16>, http: Opti
     }
 }
 
+/// The HTTP scope of a host: its `http_host` name and its own `http_paths`.
+fn host_scope(config: &Config, host: &str) -> Scope {
+    let s = config.host(host);
+    let mut scope = Scope::host(host);
+    if let Some(h) = s.string("http_host") {
+        scope = scope.with_http_host(&h);
+    }
+    if let Some(v) = s.get_raw("http_paths") {
+        for (app, path) in string_map(Some(v)) {
+            scope = scope.with_path(&app, &path);
+        }
+    }
+    scope
+}
+
 /// mod_http_files' `files` app on every host that loads it.
 fn files_apps(shared: &Shared, settings: &HttpSettings, router: &mut Router) {
     let config = &shared.config;
@@ -384,16 +390,7 @@ fn files_apps(shared: &Shared, settings: &HttpSettings, router: &mut Router) {
         if !shared.policies[host].modules.contains("http_files") {
             continue;
         }
-        let s = config.host(host);
-        let mut scope = Scope::host(host);
-        if let Some(h) = s.string("http_host") {
-            scope = scope.with_http_host(&h);
-        }
-        if let Some(v) = s.get_raw("http_paths") {
-            for (app, path) in string_map(Some(v)) {
-                scope = scope.with_path(&app, &path);
-            }
-        }
+        let scope = host_scope(config, host);
         let files = Arc::new(http_files::FilesSettings::from_config(config, host));
         for w in router.add_app(&scope, http_files::app(files), settings) {
             tracing::warn!("{w}");

@@ -14,13 +14,14 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
-use crate::core::{BindRequest, CoreMsg, Outbound, Shared};
+use crate::core::{CoreMsg, Outbound, Shared};
 use crate::modules::c2s::stream::{Action, C2sStream};
 use crate::modules::limits::{SessionKind, SessionLimits};
+use crate::net::c2s_session;
 use crate::xml::{Element, Limits, StreamEvent, StreamParser, XmlError};
 use crate::xmpp::error::stream_error;
 use crate::xmpp::ns;
@@ -408,62 +409,26 @@ impl Conn {
 
     async fn load_scram(&self, username: String) -> Option<crate::xmpp::sasl::ScramCredentials> {
         let host = self.stream.host()?.to_owned();
-        let hash = self.shared.policies.get(&host)?.password_hash;
-        let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || {
-            shared
-                .accounts
-                .scram_credentials(&host, &username, hash)
-                .ok()
-                .flatten()
-        })
-        .await
-        .ok()
-        .flatten()
+        c2s_session::load_scram(&self.shared, &host, username).await
     }
 
     async fn verify_plain(&self, username: String, password: String) -> bool {
         let Some(host) = self.stream.host().map(str::to_owned) else {
             return false;
         };
-        let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || {
-            shared
-                .accounts
-                .test_password(&host, &username, &password)
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap_or(false)
+        c2s_session::verify_plain(&self.shared, &host, username, password).await
     }
 
-    async fn bind(&self, resource: String) -> Result<String, (String, String, Option<String>)> {
-        let (reply_tx, reply_rx) = oneshot::channel();
-        let req = BindRequest {
+    async fn bind(&self, resource: String) -> Result<String, c2s_session::BindRefusal> {
+        let who = c2s_session::Binder {
             session: self.id,
-            username: self.stream.username().unwrap_or_default().to_owned(),
-            host: self.stream.host().unwrap_or_default().to_owned(),
-            resource,
+            username: self.stream.username().unwrap_or_default(),
+            host: self.stream.host().unwrap_or_default(),
             ip: self.ip,
             secure: self.stream.is_secure(),
             transport: "c2s",
             tx: self.tx.clone(),
-            reply: reply_tx,
         };
-        let internal = || {
-            (
-                "cancel".to_owned(),
-                "internal-server-error".to_owned(),
-                None,
-            )
-        };
-        if self.shared.core_tx.send(CoreMsg::Bind(req)).is_err() {
-            return Err(internal());
-        }
-        match reply_rx.await {
-            Ok(Ok(full)) => Ok(full),
-            Ok(Err(e)) => Err((e.error_type.to_owned(), e.condition.to_owned(), e.text)),
-            Err(_) => Err(internal()),
-        }
+        c2s_session::bind(&self.shared, who, resource).await
     }
 }

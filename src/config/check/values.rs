@@ -8,28 +8,7 @@ use crate::config::units::{parse_bytes, parse_duration};
 use crate::config::{Config, Value};
 
 /// The keys `network_settings` understands (reference §8.1).
-pub const NETWORK_SETTINGS: &[&str] = &[
-    "read_timeout",
-    "send_timeout",
-    "connect_timeout",
-    "tcp_backlog",
-    "accept_retry_interval",
-    "read_retry_delay",
-    "read_size",
-    "ssl_handshake_timeout",
-    "max_wait",
-    "min_wait",
-    "tcp_keepalive",
-    "nagle",
-    "opportunistic_writes",
-    "keep_buffers",
-    "protect_listeners",
-    "fatal_errors",
-    "verbose",
-    "shutdown_deadline",
-    "max_send_buffer_size",
-    "max_receive_buffer_size",
-];
+use crate::net::settings::KEYS as NETWORK_SETTINGS;
 
 pub(super) fn run(config: &Config, report: &mut Report) {
     types(config, report);

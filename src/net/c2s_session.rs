@@ -1,0 +1,99 @@
+//! The parts of a c2s connection task that every transport shares: credential lookups run
+//! off the async threads, and resource binding through the core.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::core::{BindRequest, CoreMsg, OutboundTx, SessionId, Shared};
+use crate::xmpp::sasl::ScramCredentials;
+
+/// The stanza error a refused bind is answered with: (type, condition, text).
+pub type BindRefusal = (String, String, Option<String>);
+
+/// SCRAM credentials of `username@host` (None: no such user, or no host policy).
+pub async fn load_scram(
+    shared: &Arc<Shared>,
+    host: &str,
+    username: String,
+) -> Option<ScramCredentials> {
+    let hash = shared.policies.get(host)?.password_hash;
+    let shared = shared.clone();
+    let host = host.to_owned();
+    tokio::task::spawn_blocking(move || {
+        shared
+            .accounts
+            .scram_credentials(&host, &username, hash)
+            .ok()
+            .flatten()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// Checks a PLAIN password (PBKDF2 runs on the blocking pool).
+pub async fn verify_plain(
+    shared: &Arc<Shared>,
+    host: &str,
+    username: String,
+    password: String,
+) -> bool {
+    let shared = shared.clone();
+    let host = host.to_owned();
+    tokio::task::spawn_blocking(move || {
+        shared
+            .accounts
+            .test_password(&host, &username, &password)
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Who is binding, from the connection's point of view.
+pub struct Binder<'a> {
+    pub session: SessionId,
+    pub username: &'a str,
+    pub host: &'a str,
+    pub ip: Option<IpAddr>,
+    pub secure: bool,
+    pub transport: &'static str,
+    pub tx: OutboundTx,
+}
+
+/// Asks the core to bind `resource` (empty: the core picks one); returns the full JID.
+pub async fn bind(
+    shared: &Shared,
+    who: Binder<'_>,
+    resource: String,
+) -> Result<String, BindRefusal> {
+    let (reply_tx, reply_rx) = oneshot::channel();
+    let req = BindRequest {
+        session: who.session,
+        username: who.username.to_owned(),
+        host: who.host.to_owned(),
+        resource,
+        ip: who.ip,
+        secure: who.secure,
+        transport: who.transport,
+        tx: who.tx,
+        reply: reply_tx,
+    };
+    let internal = || {
+        (
+            "cancel".to_owned(),
+            "internal-server-error".to_owned(),
+            None,
+        )
+    };
+    if shared.core_tx.send(CoreMsg::Bind(req)).is_err() {
+        return Err(internal());
+    }
+    match reply_rx.await {
+        Ok(Ok(full)) => Ok(full),
+        Ok(Err(e)) => Err((e.error_type.to_owned(), e.condition.to_owned(), e.text)),
+        Err(_) => Err(internal()),
+    }
+}
