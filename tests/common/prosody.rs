@@ -72,7 +72,9 @@ http_ports = {{ {http_port} }}
 https_ports = {{}}
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
-modules_enabled = {{ "websocket", "http", "saslauth", "roster", "disco", "ping" }}
+-- IM modules as in Prosody's default config (offline is autoloaded), for the data-dir tests
+modules_enabled = {{ "websocket", "http", "saslauth", "roster", "disco", "ping",
+  "carbons", "blocklist", "vcard_legacy", "private" }}
 modules_disabled = {{ "s2s", "s2s_auth_certs" }} -- autoloaded; s2s would bind 5269
 VirtualHost "{domain}"
 "#,

@@ -100,7 +100,7 @@ export function makeClient({ service, domain, username, password, mechanism, res
   const middleware = middlewareMod({ entity });
   const streamFeatures = streamFeaturesMod({ middleware });
   const iqCaller = iqCallerMod({ middleware, entity });
-  iqCalleeMod({ middleware, entity });
+  const iqCallee = iqCalleeMod({ middleware, entity });
 
   const info = { offered: null, mechanism: null, streamFrom: null, errors: [] };
   entity.on("nonza", (el) => {
@@ -126,5 +126,5 @@ export function makeClient({ service, domain, username, password, mechanism, res
   sessionEstablishmentMod({ iqCaller, streamFeatures });
   mechMod(sasl);
 
-  return { entity, iqCaller, info };
+  return { entity, iqCaller, iqCallee, info };
 }
