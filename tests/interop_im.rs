@@ -120,7 +120,9 @@ fn assert_subscription(run: &NodeRun) {
         run.describe()
     );
     // A resource going unavailable is announced from the full JID or the bare one.
-    let from = field(run, "unavailable:bob", &["from"]).as_str().unwrap_or("");
+    let from = field(run, "unavailable:bob", &["from"])
+        .as_str()
+        .unwrap_or("");
     assert!(from.starts_with(&format!("bob@{DOMAIN}")), "{from}");
 }
 
@@ -128,7 +130,12 @@ fn assert_subscription(run: &NodeRun) {
 fn assert_offline(run: &NodeRun) {
     let step = run.step("bob-presence-gets-offline-message");
     assert_eq!(step["body"], "while you were away", "{}", run.describe());
-    assert_eq!(step["from"], format!("alice@{DOMAIN}/pc"), "{}", run.describe());
+    assert_eq!(
+        step["from"],
+        format!("alice@{DOMAIN}/pc"),
+        "{}",
+        run.describe()
+    );
     assert_eq!(step["delay"]["from"], DOMAIN, "{}", run.describe());
     let stamp = step["delay"]["stamp"].as_str().unwrap_or("");
     assert!(

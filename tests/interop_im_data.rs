@@ -1,6 +1,7 @@
 //! A data directory made by Debian's Prosody 0.12 (accounts, a roster with a pending
-//! subscription, an offline message, a vCard) is served by Lilt, and what Lilt writes there
-//! (a roster item, a new vCard, an offline message) Prosody serves back. Both servers use the
+//! subscription, an offline message, a vCard, private XML) is served by Lilt, and what Lilt
+//! writes there (a roster item, a new vCard and private XML, an offline message) Prosody
+//! serves back. Both servers use the
 //! same data_path in turn — never at once — driven by `tests/interop/im-data.mjs`
 //! (@xmpp/client 0.13 over WebSocket). Needs prosody + node modules (`bash .ci/run`).
 
@@ -79,9 +80,16 @@ fn assert_seeded_served(run: &NodeRun) {
     );
     let m = run.step("alice-gets-offline-message");
     assert_eq!(m["body"], "stored by Prosody", "{}", run.describe());
-    assert_eq!(m["from"], format!("bob@{DOMAIN}/phone"), "{}", run.describe());
+    assert_eq!(
+        m["from"],
+        format!("bob@{DOMAIN}/phone"),
+        "{}",
+        run.describe()
+    );
     assert_eq!(m["delay"]["from"], DOMAIN, "{}", run.describe());
-    assert!(m["delay"]["stamp"].as_str().is_some_and(|s| s.ends_with('Z')));
+    assert!(m["delay"]["stamp"]
+        .as_str()
+        .is_some_and(|s| s.ends_with('Z')));
     let items = items_by_jid(run);
     assert_eq!(
         items,
@@ -96,6 +104,12 @@ fn assert_seeded_served(run: &NodeRun) {
     assert_eq!(
         run.step("alice-vcard-get")["vcard"],
         json!({"FN": "Alice from Prosody", "NICKNAME": "ally"}),
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        run.step("alice-private-get")["theme"],
+        "set on the first server",
         "{}",
         run.describe()
     );
@@ -132,10 +146,42 @@ fn assert_written_served(run: &NodeRun) {
         "{}",
         run.describe()
     );
+    assert_eq!(
+        run.step("alice-private-get")["theme"],
+        "set on the second server",
+        "{}",
+        run.describe()
+    );
     let m = run.step("carol-gets-offline-message");
-    assert_eq!(m["body"], "stored by the second server", "{}", run.describe());
-    assert_eq!(m["from"], format!("bob@{DOMAIN}/phone"), "{}", run.describe());
+    assert_eq!(
+        m["body"],
+        "stored by the second server",
+        "{}",
+        run.describe()
+    );
+    assert_eq!(
+        m["from"],
+        format!("bob@{DOMAIN}/phone"),
+        "{}",
+        run.describe()
+    );
     assert_eq!(m["delay"]["from"], DOMAIN, "{}", run.describe());
+}
+
+/// The `stamp` attribute of the single message in an offline archive file (`.list`): the
+/// time of storing, which the `<delay/>` at delivery must carry, whichever server delivers.
+#[track_caller]
+fn stored_stamp(list: &Path) -> String {
+    let text =
+        std::fs::read_to_string(list).unwrap_or_else(|e| panic!("read {}: {e}", list.display()));
+    assert_eq!(text.matches("item(").count(), 1, "one message in {text}");
+    let key = "[\"stamp\"] = \"";
+    let start = text
+        .find(key)
+        .unwrap_or_else(|| panic!("no stamp in {text}"))
+        + key.len();
+    let len = text[start..].find('"').expect("closing quote");
+    text[start..start + len].to_owned()
 }
 
 /// Prosody on `data`: accounts and the seed phase, then stopped.
@@ -154,7 +200,12 @@ fn seed_with_prosody(data: &Path) {
     );
     prosody.stop();
     let host = data.join("example%2etest");
-    for file in ["roster/alice.dat", "offline/alice.list", "accounts/carol.dat"] {
+    for file in [
+        "roster/alice.dat",
+        "offline/alice.list",
+        "private/alice.dat",
+        "accounts/carol.dat",
+    ] {
         assert!(
             host.join(file).is_file(),
             "Prosody did not write {file}:\n{}",
@@ -174,8 +225,14 @@ fn prosody_data_dir_is_served_by_lilt_and_lilt_writes_are_served_by_prosody() {
 
     // Lilt on Prosody's data: read it, then write to it.
     let mut lilt = dir.start();
+    let prosody_stamp = stored_stamp(&data.join("example%2etest/offline/alice.list"));
     let seeded = phase(lilt.http_port(), "check-seeded", "lilt");
     assert_seeded_served(&seeded);
+    assert_eq!(
+        seeded.step("alice-gets-offline-message")["delay"]["stamp"],
+        prosody_stamp.as_str(),
+        "Lilt delays the message to when Prosody stored it"
+    );
     phase(lilt.http_port(), "write", "lilt");
     lilt.stop();
     let offline = data.join("example%2etest/offline/carol.list");
@@ -184,6 +241,7 @@ fn prosody_data_dir_is_served_by_lilt_and_lilt_writes_are_served_by_prosody() {
         "Lilt did not store carol's offline message in Prosody's layout\n{}",
         lilt.log()
     );
+    let lilt_stamp = stored_stamp(&offline);
     assert!(
         !data.join("example%2etest/offline/alice.list").exists(),
         "delivered offline messages are removed"
@@ -195,6 +253,11 @@ fn prosody_data_dir_is_served_by_lilt_and_lilt_writes_are_served_by_prosody() {
     let written = phase(prosody.http_port, "check-written", "prosody");
     prosody.stop();
     assert_written_served(&written);
+    assert_eq!(
+        written.step("carol-gets-offline-message")["delay"]["stamp"],
+        lilt_stamp.as_str(),
+        "Prosody delays the message to when Lilt stored it"
+    );
 }
 
 /// Control: the same hand-over with Prosody on both sides. When this fails, the scripts or

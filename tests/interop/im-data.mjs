@@ -4,14 +4,16 @@
 // --password. Meant for: seed on Prosody, check-seeded + write on Lilt, check-written on
 // Prosody (or any other order of servers sharing one data_path).
 //
-//   seed           alice <-> bob subscribed `both`; alice sets her vCard; alice goes offline;
+//   seed           alice <-> bob subscribed `both`; alice sets her vCard and private prefs;
+//                  alice goes offline;
 //                  carol asks to subscribe to alice (pending) and bob messages alice (offline).
 //   check-seeded   alice's roster has bob (both) and no carol; at initial presence carol's
-//                  request is re-sent and bob's message arrives with <delay/>; vCard readable.
-//   write          alice adds dave ("Dave", group Pals) and replaces her vCard; bob messages
+//                  request is re-sent and bob's message arrives with <delay/>; vCard and
+//                  private prefs readable.
+//   write          alice adds dave ("Dave", group Pals), replaces her vCard and prefs; bob messages
 //                  offline carol.
 //   check-written  alice's roster: bob (both), dave (none, Pals); carol's request re-sent
-//                  again; vCard is the new one; carol gets bob's message with <delay/>.
+//                  again; vCard and prefs are the new ones; carol gets bob's message with <delay/>.
 //
 // Output and options as im-scenarios.mjs (one JSON line per step, exit 1 on failure).
 
@@ -23,6 +25,19 @@ const D = opts.domain;
 const BOB = `bob@${D}`;
 const CAROL = `carol@${D}`;
 const DAVE = `dave@${D}`;
+const PREFS = "lilt:test:prefs";
+
+/** Stores alice's private `<prefs xmlns='lilt:test:prefs'><theme>…</theme></prefs>`. */
+async function setPrefs(alice, theme) {
+  await r.iq(alice, "set", xml("query", { xmlns: NS.private }, xml("prefs", { xmlns: PREFS }, xml("theme", {}, theme))));
+}
+
+/** Reads alice's private prefs theme (null when nothing is stored). */
+async function getPrefs(alice) {
+  const res = await r.iq(alice, "get", xml("query", { xmlns: NS.private }, xml("prefs", { xmlns: PREFS })));
+  const p = res.getChild("query", NS.private)?.getChild("prefs", PREFS);
+  return { theme: p ? p.getChildText("theme") : null };
+}
 
 async function onlineWithRoster(user, resource) {
   const c = await r.login(user, resource);
@@ -63,6 +78,10 @@ const phases = {
       await setVcard(r, alice, { FN: "Alice from Prosody", NICKNAME: "ally" });
       return getVcard(r, alice, ["FN", "NICKNAME"]);
     });
+    await r.step("alice-private-set", async () => {
+      await setPrefs(alice, "set on the first server");
+      return getPrefs(alice);
+    });
     await r.step("alice-offline", async () => {
       await r.close(alice);
       await r.expect(bob, (s) => isPresence(s, alice.bare, "unavailable"), "alice unavailable");
@@ -95,6 +114,7 @@ const phases = {
     });
     await checkAliceRoster(alice, {});
     await r.step("alice-vcard-get", async () => ({ vcard: await getVcard(r, alice, ["FN", "NICKNAME"]) }));
+    await r.step("alice-private-get", () => getPrefs(alice));
   },
 
   async write() {
@@ -107,6 +127,10 @@ const phases = {
     await r.step("alice-vcard-replace", async () => {
       await setVcard(r, alice, { FN: "Alice from Lilt", NICKNAME: "al" });
       return { vcard: await getVcard(r, alice, ["FN", "NICKNAME"]) };
+    });
+    await r.step("alice-private-replace", async () => {
+      await setPrefs(alice, "set on the second server");
+      return getPrefs(alice);
     });
     const bob = await r.login("bob", "phone");
     await r.step("bob-messages-offline-carol", async () => {
@@ -122,6 +146,7 @@ const phases = {
     const alice = await aliceComesOnline();
     await checkAliceRoster(alice, { [DAVE]: { subscription: "none", ask: null, name: "Dave", groups: ["Pals"] } });
     await r.step("alice-vcard-get", async () => ({ vcard: await getVcard(r, alice, ["FN", "NICKNAME"]) }));
+    await r.step("alice-private-get", () => getPrefs(alice));
     const carol = await r.login("carol", "laptop");
     await r.step("carol-gets-offline-message", async () => {
       await carol.entity.send(xml("presence"));
