@@ -1,5 +1,5 @@
-//! A data directory made by Debian's Prosody 0.12 (accounts, a roster with a pending
-//! subscription, an offline message, a vCard, private XML) is served by Lilt, and what Lilt
+//! A data directory made by Debian's Prosody 0.12 (accounts, a roster with pending
+//! subscriptions both ways, an offline message, a vCard, private XML) is served by Lilt, and what Lilt
 //! writes there (a roster item, a new vCard and private XML, an offline message) Prosody
 //! serves back. Both servers use the
 //! same data_path in turn — never at once — driven by `tests/interop/im-data.mjs`
@@ -90,14 +90,15 @@ fn assert_seeded_served(run: &NodeRun) {
     assert!(m["delay"]["stamp"]
         .as_str()
         .is_some_and(|s| s.ends_with('Z')));
-    let items = items_by_jid(run);
+    let items: Vec<Value> = items_by_jid(run).into_iter().map(|(_, i)| i).collect();
     assert_eq!(
         items,
-        vec![(
-            format!("bob@{DOMAIN}"),
+        [
             json!({"jid": format!("bob@{DOMAIN}"), "subscription": "both", "ask": null,
-                   "name": null, "groups": []})
-        )],
+                   "name": null, "groups": []}),
+            json!({"jid": format!("erin@{DOMAIN}"), "subscription": "none", "ask": "subscribe",
+                   "name": null, "groups": []}),
+        ],
         "{}",
         run.describe()
     );
@@ -128,7 +129,11 @@ fn assert_written_served(run: &NodeRun) {
     let jids: Vec<&str> = items.iter().map(|(j, _)| j.as_str()).collect();
     assert_eq!(
         jids,
-        [format!("bob@{DOMAIN}"), format!("dave@{DOMAIN}")],
+        [
+            format!("bob@{DOMAIN}"),
+            format!("dave@{DOMAIN}"),
+            format!("erin@{DOMAIN}")
+        ],
         "{}",
         run.describe()
     );
@@ -140,6 +145,7 @@ fn assert_written_served(run: &NodeRun) {
         run.describe()
     );
     assert_eq!(items[0].1["subscription"], "both", "{}", run.describe());
+    assert_eq!(items[2].1["ask"], "subscribe", "{}", run.describe());
     assert_eq!(
         run.step("alice-vcard-get")["vcard"],
         json!({"FN": "Alice from Lilt", "NICKNAME": "al"}),
@@ -187,7 +193,7 @@ fn stored_stamp(list: &Path) -> String {
 /// Prosody on `data`: accounts and the seed phase, then stopped.
 fn seed_with_prosody(data: &Path) {
     let mut prosody = Prosody::new(data, DOMAIN);
-    for user in ["alice", "bob", "carol", "dave"] {
+    for user in ["alice", "bob", "carol", "dave", "erin"] {
         prosody.register(user, DOMAIN, PASSWORD);
     }
     prosody.start();

@@ -1,18 +1,18 @@
 #!/usr/bin/env node
 // Data-directory hand-over between servers, one phase per run (--phase NAME), with real
-// @xmpp/client 0.13 clients. Users alice, bob, carol (and dave, never logged in) share
+// @xmpp/client 0.13 clients. Users alice, bob, carol (and dave, erin, never logged in) share
 // --password. Meant for: seed on Prosody, check-seeded + write on Lilt, check-written on
 // Prosody (or any other order of servers sharing one data_path).
 //
-//   seed           alice <-> bob subscribed `both`; alice sets her vCard and private prefs;
-//                  alice goes offline;
+//   seed           alice <-> bob subscribed `both`; alice asks erin (pending out); alice sets
+//                  her vCard and private prefs; alice goes offline;
 //                  carol asks to subscribe to alice (pending) and bob messages alice (offline).
-//   check-seeded   alice's roster has bob (both) and no carol; at initial presence carol's
+//   check-seeded   alice's roster has bob (both), erin (none + ask) and no carol; at initial presence carol's
 //                  request is re-sent and bob's message arrives with <delay/>; vCard and
 //                  private prefs readable.
 //   write          alice adds dave ("Dave", group Pals), replaces her vCard and prefs; bob messages
 //                  offline carol.
-//   check-written  alice's roster: bob (both), dave (none, Pals); carol's request re-sent
+//   check-written  alice's roster: bob (both), dave (none, Pals), erin (ask); carol's request re-sent
 //                  again; vCard and prefs are the new ones; carol gets bob's message with <delay/>.
 //
 // Output and options as im-scenarios.mjs (one JSON line per step, exit 1 on failure).
@@ -25,6 +25,8 @@ const D = opts.domain;
 const BOB = `bob@${D}`;
 const CAROL = `carol@${D}`;
 const DAVE = `dave@${D}`;
+const ERIN = `erin@${D}`;
+const ERIN_PENDING = { subscription: "none", ask: "subscribe" };
 const PREFS = "lilt:test:prefs";
 
 /** Stores alice's private `<prefs xmlns='lilt:test:prefs'><theme>…</theme></prefs>`. */
@@ -78,6 +80,12 @@ const phases = {
       await setVcard(r, alice, { FN: "Alice from Prosody", NICKNAME: "ally" });
       return getVcard(r, alice, ["FN", "NICKNAME"]);
     });
+    await r.step("alice-subscribes-to-offline-erin", async () => {
+      await alice.entity.send(xml("presence", { to: ERIN, type: "subscribe" }));
+      const push = await r.rosterPush(alice, ERIN);
+      expectFields("push after subscribe", push, ERIN_PENDING);
+      return { push };
+    });
     await r.step("alice-private-set", async () => {
       await setPrefs(alice, "set on the first server");
       return getPrefs(alice);
@@ -112,7 +120,7 @@ const phases = {
       if (!delay || !delay.stamp) throw new Error(`no <delay/> in ${show(m)}`);
       return { from: m.attrs.from, body: m.getChildText("body"), delay };
     });
-    await checkAliceRoster(alice, {});
+    await checkAliceRoster(alice, { [ERIN]: ERIN_PENDING });
     await r.step("alice-vcard-get", async () => ({ vcard: await getVcard(r, alice, ["FN", "NICKNAME"]) }));
     await r.step("alice-private-get", () => getPrefs(alice));
   },
@@ -144,7 +152,10 @@ const phases = {
 
   async "check-written"() {
     const alice = await aliceComesOnline();
-    await checkAliceRoster(alice, { [DAVE]: { subscription: "none", ask: null, name: "Dave", groups: ["Pals"] } });
+    await checkAliceRoster(alice, {
+      [DAVE]: { subscription: "none", ask: null, name: "Dave", groups: ["Pals"] },
+      [ERIN]: ERIN_PENDING,
+    });
     await r.step("alice-vcard-get", async () => ({ vcard: await getVcard(r, alice, ["FN", "NICKNAME"]) }));
     await r.step("alice-private-get", () => getPrefs(alice));
     const carol = await r.login("carol", "laptop");
