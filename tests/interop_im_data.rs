@@ -1,9 +1,9 @@
 //! A data directory made by Debian's Prosody 0.12 (accounts, a roster with pending
-//! subscriptions both ways, an offline message, a vCard, private XML) is served by Lilt, and what Lilt
-//! writes there (a roster item, a new vCard and private XML, an offline message) Prosody
-//! serves back. Both servers use the
-//! same data_path in turn — never at once — driven by `tests/interop/im-data.mjs`
-//! (@xmpp/client 0.13 over WebSocket). Needs prosody + node modules (`bash .ci/run`).
+//! subscriptions both ways, an offline message, a vCard, private XML) is served by Lilt, and
+//! what Lilt writes there (a roster item, a new vCard and private XML, an offline message)
+//! Prosody serves back. Both servers use the same data_path in turn — never at once — driven
+//! by `tests/interop/im-data.mjs` (@xmpp/client 0.13 over WebSocket).
+//! Needs prosody + node modules (`bash .ci/run`).
 
 mod common;
 
