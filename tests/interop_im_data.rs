@@ -190,6 +190,21 @@ fn stored_stamp(list: &Path) -> String {
     text[start..start + len].to_owned()
 }
 
+/// The roster version in a roster file (`[false] = { ["version"] = N }`), as the `ver` string
+/// a server that read the file must announce.
+#[track_caller]
+fn stored_roster_version(file: &Path) -> String {
+    let text =
+        std::fs::read_to_string(file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
+    let key = "[\"version\"] = ";
+    let start = text
+        .find(key)
+        .unwrap_or_else(|| panic!("no version in {text}"))
+        + key.len();
+    let len = text[start..].find(';').expect("end of number");
+    text[start..start + len].to_owned()
+}
+
 /// Prosody on `data`: accounts and the seed phase, then stopped.
 fn seed_with_prosody(data: &Path) {
     let mut prosody = Prosody::new(data, DOMAIN);
@@ -232,7 +247,13 @@ fn prosody_data_dir_is_served_by_lilt_and_lilt_writes_are_served_by_prosody() {
     // Lilt on Prosody's data: read it, then write to it.
     let mut lilt = dir.start();
     let prosody_stamp = stored_stamp(&data.join("example%2etest/offline/alice.list"));
+    let prosody_version = stored_roster_version(&data.join("example%2etest/roster/alice.dat"));
     let seeded = phase(lilt.http_port(), "check-seeded", "lilt");
+    assert_eq!(
+        seeded.step("alice-roster")["roster"]["ver"],
+        prosody_version.as_str(),
+        "Lilt announces the roster version Prosody stored"
+    );
     assert_seeded_served(&seeded);
     assert_eq!(
         seeded.step("alice-gets-offline-message")["delay"]["stamp"],
@@ -256,7 +277,21 @@ fn prosody_data_dir_is_served_by_lilt_and_lilt_writes_are_served_by_prosody() {
     // Prosody on what Lilt wrote.
     let mut prosody = Prosody::new(&data, DOMAIN);
     prosody.start();
+    let lilt_version = stored_roster_version(&data.join("example%2etest/roster/alice.dat"));
+    let as_number = |v: &str| {
+        v.parse::<i64>()
+            .unwrap_or_else(|e| panic!("version {v:?}: {e}"))
+    };
+    assert!(
+        as_number(&lilt_version) > as_number(&prosody_version),
+        "adding dave bumps the stored version: {prosody_version} -> {lilt_version}"
+    );
     let written = phase(prosody.http_port, "check-written", "prosody");
+    assert_eq!(
+        written.step("alice-roster")["roster"]["ver"],
+        lilt_version.as_str(),
+        "Prosody announces the roster version Lilt stored"
+    );
     prosody.stop();
     assert_written_served(&written);
     assert_eq!(
