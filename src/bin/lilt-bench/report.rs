@@ -1,0 +1,144 @@
+//! `lilt-bench report`: turns the JSON lines of a compare run into the results section of
+//! docs/BENCHMARKS.md (between marker comments, the rest of the file is kept) and, when built
+//! with `--features bench-plot`, a PNG bar chart.
+
+#[cfg(feature = "bench-plot")]
+mod plot;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::error::BenchError;
+
+pub const START: &str = "<!-- bench:results:start -->";
+pub const END: &str = "<!-- bench:results:end -->";
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// JSON lines written by `lilt-bench --json`.
+    #[arg(long)]
+    pub results: PathBuf,
+    /// Markdown file whose results section is replaced.
+    #[arg(long, default_value = "docs/BENCHMARKS.md")]
+    pub out: PathBuf,
+    /// PNG to draw (needs `--features bench-plot`).
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Free text put above the table (the exact command, machine, versions).
+    #[arg(long, default_value = "")]
+    pub note: String,
+}
+
+fn ms(v: &Value) -> String {
+    v.as_f64()
+        .map(|us| format!("{:.2}", us / 1000.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn num(v: &Value, digits: usize) -> String {
+    v.as_f64()
+        .map(|x| format!("{x:.digits$}"))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The markdown table for a set of results.
+pub fn table(rows: &[Value]) -> String {
+    let mut s = String::from(
+        "| scenario | server | sessions | logins/s | rate | p50 ms | p99 ms | p99.9 ms | server CPU s | per server CPU-s | server RSS MiB | RSS/session KiB | bench CPU s | lost | ok |\n\
+         |---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for r in rows {
+        let lat = &r["latency"];
+        let rss_after = r["server"]["rss_after_kib"].as_f64().unwrap_or(0.0) / 1024.0;
+        let per_session = r["extra"]["rss_per_session_bytes"]
+            .as_f64()
+            .map(|b| format!("{:.1}", b / 1024.0))
+            .unwrap_or_else(|| "-".into());
+        let _ =
+            writeln!(
+            s,
+            "| {} | {} | {} | {} | {} {}/s | {} | {} | {} | {} | {} | {:.1} | {} | {} | {} | {} |",
+            r["scenario"].as_str().unwrap_or("?"),
+            r["target"].as_str().unwrap_or("?"),
+            r["sessions"],
+            num(&r["connect"]["per_s"], 0),
+            num(&r["ops_per_s"], 0),
+            r["unit"].as_str().unwrap_or(""),
+            ms(&lat["p50_us"]),
+            ms(&lat["p99_us"]),
+            ms(&lat["p999_us"]),
+            num(&r["server"]["cpu_s"], 2),
+            num(&r["ops_per_server_cpu_s"], 0),
+            rss_after,
+            per_session,
+            num(&r["client_cpu_s"], 2),
+            r["lost"],
+            if r["passed"].as_bool() == Some(true) { "yes" } else { "**NO**" },
+        );
+    }
+    s
+}
+
+pub fn write_report(args: &ReportArgs) -> Result<(), BenchError> {
+    let text = std::fs::read_to_string(&args.results)
+        .map_err(|e| BenchError::Setup(format!("reading {}: {e}", args.results.display())))?;
+    let rows: Vec<Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let mut section = format!("{START}\n");
+    if !args.note.is_empty() {
+        section += &args.note;
+        section += "\n\n";
+    }
+    section += &table(&rows);
+    if let Some(png) = &args.plot {
+        #[cfg(feature = "bench-plot")]
+        {
+            plot::draw(&rows, png)?;
+            let name = png
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("bench.png");
+            section += &format!("\n![throughput per scenario]({name})\n");
+        }
+        #[cfg(not(feature = "bench-plot"))]
+        eprintln!(
+            "lilt-bench report: not drawing {}: rebuild with --features bench-plot",
+            png.display()
+        );
+    }
+    section += END;
+    let doc = std::fs::read_to_string(&args.out).unwrap_or_default();
+    let new_doc = match (doc.find(START), doc.find(END)) {
+        (Some(a), Some(b)) if b > a => format!("{}{section}{}", &doc[..a], &doc[b + END.len()..]),
+        _ => format!("{doc}\n## Results\n\n{section}\n"),
+    };
+    std::fs::write(&args.out, new_doc)
+        .map_err(|e| BenchError::Setup(format!("writing {}: {e}", args.out.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_marks_failed_runs_and_formats_latency_in_ms() {
+        let row = serde_json::json!({
+            "scenario": "iq", "target": "prosody", "sessions": 10, "passed": false,
+            "connect": {"per_s": 100.0}, "ops_per_s": 5000.0, "unit": "pings",
+            "latency": {"p50_us": 1500, "p99_us": 3000, "p999_us": 9000},
+            "server": {"cpu_s": 1.0, "rss_after_kib": 2048}, "ops_per_server_cpu_s": 5000.0,
+            "client_cpu_s": 0.5, "lost": 2, "extra": {}
+        });
+        let t = table(&[row]);
+        assert!(
+            t.contains("| iq | prosody | 10 | 100 | 5000 pings/s | 1.50 | 3.00 | 9.00 |"),
+            "{t}"
+        );
+        assert!(t.contains("| 2 | **NO** |"));
+    }
+}

@@ -1,0 +1,54 @@
+//! `iq`: every session sends XEP-0199 pings to its server, one at a time (closed loop).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use super::{
+    begin_measure, close_all, connect_all, end_measure, join_tallies, ping, RunOpts, Tally,
+};
+use crate::stats::Outcome;
+use crate::xmpp::Ctx;
+
+pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
+    let mut out = Outcome {
+        scenario: "iq".into(),
+        unit: "pings",
+        sessions: opts.users,
+        ..Default::default()
+    };
+    let sessions = connect_all(&ctx, opts, true, &mut out).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mark = begin_measure(opts, &mut out);
+    let mut set = JoinSet::new();
+    for mut s in sessions.into_iter().flatten() {
+        let (ctx, stop) = (ctx.clone(), stop.clone());
+        set.spawn(async move {
+            let mut t = Tally::default();
+            let mut seq = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                t.sent += 1;
+                match ping(&ctx, &mut s, &format!("p{seq}")).await {
+                    Ok(rtt) => {
+                        t.received += 1;
+                        t.ops += 1;
+                        t.latency.record(rtt);
+                    }
+                    Err(e) => {
+                        t.error = Some(format!("iq ping: {e}"));
+                        return (t, None);
+                    }
+                }
+                seq += 1;
+            }
+            (t, Some(s))
+        });
+    }
+    tokio::time::sleep(opts.duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let done = join_tallies(set, &mut out).await;
+    end_measure(opts, &mut out, mark);
+    close_all(done).await;
+    out
+}
