@@ -95,6 +95,9 @@ struct RunArgs {
     /// Messages in flight per pair (pingpong) or per connection (echo).
     #[arg(long, default_value_t = 1)]
     window: usize,
+    /// Total send rate for iq/pingpong (ops/s; 0 = closed loop at full speed).
+    #[arg(long, default_value_t = 0.0)]
+    rate: f64,
     /// Roster group size for `presence` (must match `accounts --roster-size`).
     #[arg(long, default_value_t = 10)]
     roster_size: usize,
@@ -140,6 +143,7 @@ async fn run_scenario(args: &RunArgs) -> Result<stats::Outcome, error::BenchErro
         concurrency: args.concurrency,
         window: args.window,
         roster_size: args.roster_size,
+        rate: args.rate,
         server: Proc::server(args.pid),
     };
     Ok(match args.scenario {

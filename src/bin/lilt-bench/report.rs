@@ -37,10 +37,122 @@ fn ms(v: &Value) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// The rate column: ops/s, or for `idle` how many sessions were held for how long.
+fn rate(r: &Value) -> String {
+    let unit = r["unit"].as_str().unwrap_or("");
+    if r["scenario"] == "idle" {
+        return format!("{} held {} s", r["connect"]["ok"], num(&r["secs"], 0));
+    }
+    let mut s = format!("{} {unit}/s", num(&r["ops_per_s"], 0));
+    if let Some(rate) = r["extra"]["rate_limit"].as_f64() {
+        s += &format!(" (paced at {rate:.0}/s)");
+    }
+    s
+}
+
 fn num(v: &Value, digits: usize) -> String {
     v.as_f64()
         .map(|x| format!("{x:.digits$}"))
         .unwrap_or_else(|| "-".into())
+}
+
+/// One chart panel: a title and one bar per server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    pub title: String,
+    pub bars: Vec<(String, f64)>,
+}
+
+/// Servers in a fixed order so every panel (and colour) lines up.
+fn target_order(rows: &[Value]) -> Vec<String> {
+    let mut order: Vec<String> = ["prosody", "lilt", "ws-echo"].map(String::from).to_vec();
+    for r in rows {
+        if let Some(t) = r["target"].as_str() {
+            if !order.iter().any(|o| o == t) {
+                order.push(t.to_string());
+            }
+        }
+    }
+    order.retain(|t| rows.iter().any(|r| r["target"] == t.as_str()));
+    order
+}
+
+/// Reads one number out of a result row.
+type Pick = fn(&Value) -> Option<f64>;
+/// (scenario, the ws-echo scenario shown beside it, what is plotted, how to read it).
+type PanelSpec = (&'static str, &'static str, &'static str, Pick);
+
+fn ops(r: &Value) -> Option<f64> {
+    r["ops_per_s"].as_f64()
+}
+
+fn rss_kib(r: &Value) -> Option<f64> {
+    r["extra"]["rss_per_session_bytes"]
+        .as_f64()
+        .map(|b| b / 1024.0)
+}
+
+/// What the plot shows: throughput per scenario, with ws-echo's bare frames next to the
+/// pingpong messages (the physical limit), and idle as RSS per session.
+pub fn panels(rows: &[Value]) -> Vec<Panel> {
+    let targets = target_order(rows);
+    let value = |scenario: &str, target: &str, pick: Pick| {
+        rows.iter()
+            .find(|r| r["scenario"] == scenario && r["target"] == target)
+            .and_then(pick)
+    };
+    let specs: [PanelSpec; 5] = [
+        ("login", "login", "logins/s", ops),
+        ("iq", "iq", "pings/s", ops),
+        ("pingpong", "echo", "messages/s (ws-echo: frames/s)", ops),
+        ("presence", "presence", "presence updates delivered/s", ops),
+        ("idle", "echo", "server RSS per session, KiB", rss_kib),
+    ];
+    let mut out = Vec::new();
+    for (scenario, echo_scenario, what, pick) in specs {
+        let bars: Vec<(String, f64)> = targets
+            .iter()
+            .filter_map(|t| {
+                let sc = if t == "ws-echo" {
+                    echo_scenario
+                } else {
+                    scenario
+                };
+                value(sc, t, pick).map(|v| (t.clone(), v))
+            })
+            .collect();
+        let has_xmpp = bars.iter().any(|(t, _)| t != "ws-echo");
+        if has_xmpp {
+            out.push(Panel {
+                title: format!("{scenario}: {what}"),
+                bars,
+            });
+        }
+    }
+    out
+}
+
+/// One line per panel: the headline figure of each server side by side.
+pub fn summary(panels: &[Panel]) -> String {
+    let mut s = String::new();
+    for p in panels {
+        let bars: Vec<String> = p
+            .bars
+            .iter()
+            .map(|(t, v)| {
+                format!(
+                    "{t} {}",
+                    if *v >= 100.0 {
+                        format!("{v:.0}")
+                    } else {
+                        format!("{v:.1}")
+                    }
+                )
+            })
+            .collect();
+        let _ = writeln!(s, "- {}: {}", p.title, bars.join(", "));
+    }
+    s
 }
 
 /// The markdown table for a set of results.
@@ -56,16 +168,14 @@ pub fn table(rows: &[Value]) -> String {
             .as_f64()
             .map(|b| format!("{:.1}", b / 1024.0))
             .unwrap_or_else(|| "-".into());
-        let _ =
-            writeln!(
+        let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} {}/s | {} | {} | {} | {} | {} | {:.1} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {} | {} | {} | {} |",
             r["scenario"].as_str().unwrap_or("?"),
             r["target"].as_str().unwrap_or("?"),
             r["sessions"],
             num(&r["connect"]["per_s"], 0),
-            num(&r["ops_per_s"], 0),
-            r["unit"].as_str().unwrap_or(""),
+            rate(r),
             ms(&lat["p50_us"]),
             ms(&lat["p99_us"]),
             ms(&lat["p999_us"]),
@@ -75,7 +185,11 @@ pub fn table(rows: &[Value]) -> String {
             per_session,
             num(&r["client_cpu_s"], 2),
             r["lost"],
-            if r["passed"].as_bool() == Some(true) { "yes" } else { "**NO**" },
+            if r["passed"].as_bool() == Some(true) {
+                "yes"
+            } else {
+                "**NO**"
+            },
         );
     }
     s
@@ -95,6 +209,8 @@ pub fn write_report(args: &ReportArgs) -> Result<(), BenchError> {
         section += "\n\n";
     }
     section += &table(&rows);
+    section += "\n";
+    section += &summary(&panels(&rows));
     if let Some(png) = &args.plot {
         #[cfg(feature = "bench-plot")]
         {
@@ -140,5 +256,24 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("| 2 | **NO** |"));
+    }
+
+    #[test]
+    fn panels_put_ws_echo_beside_pingpong_and_skip_echo_only_scenarios() {
+        let rows = vec![
+            serde_json::json!({"scenario": "pingpong", "target": "prosody", "ops_per_s": 10.0, "extra": {}}),
+            serde_json::json!({"scenario": "echo", "target": "ws-echo", "ops_per_s": 99.0,
+                               "extra": {"rss_per_session_bytes": 2048}}),
+        ];
+        let p = panels(&rows);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(
+            summary(&p),
+            "- pingpong: messages/s (ws-echo: frames/s): prosody 10.0, ws-echo 99.0\n"
+        );
+        assert_eq!(
+            p[0].bars,
+            vec![("prosody".to_string(), 10.0), ("ws-echo".to_string(), 99.0)]
+        );
     }
 }

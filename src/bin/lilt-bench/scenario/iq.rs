@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
+use super::Pacer;
 use super::{
     begin_measure, close_all, connect_all, end_measure, join_tallies, ping, RunOpts, Tally,
 };
@@ -22,12 +23,18 @@ pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
     let stop = Arc::new(AtomicBool::new(false));
     let mark = begin_measure(opts, &mut out);
     let mut set = JoinSet::new();
-    for mut s in sessions.into_iter().flatten() {
+    let senders = sessions.iter().flatten().count();
+    for (i, mut s) in sessions.into_iter().flatten().enumerate() {
         let (ctx, stop) = (ctx.clone(), stop.clone());
+        let mut pacer = Pacer::new(opts.rate, senders, i);
         set.spawn(async move {
             let mut t = Tally::default();
             let mut seq = 0u64;
             while !stop.load(Ordering::Relaxed) {
+                pacer.wait().await;
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
                 t.sent += 1;
                 match ping(&ctx, &mut s, &format!("p{seq}")).await {
                     Ok(rtt) => {
@@ -47,8 +54,14 @@ pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
     }
     tokio::time::sleep(opts.duration).await;
     stop.store(true, Ordering::Relaxed);
+    // Paced senders may be asleep until their next slot; the window ends at the stop.
+    let measured = mark.0.elapsed().as_secs_f64();
     let done = join_tallies(set, &mut out).await;
     end_measure(opts, &mut out, mark);
+    out.secs = measured;
     close_all(done).await;
+    if opts.rate > 0.0 {
+        out.extra.insert("rate_limit".into(), opts.rate.into());
+    }
     out
 }

@@ -32,8 +32,40 @@ pub struct RunOpts {
     pub window: usize,
     /// Roster group size for `presence`.
     pub roster_size: usize,
+    /// Target total send rate (ops/s) for `iq`, `pingpong` and `echo`; 0 = as fast as
+    /// replies come. Paced runs show latency at a fixed load instead of at saturation.
+    pub rate: f64,
     /// The server process whose CPU and RSS are sampled.
     pub server: Proc,
+}
+
+/// Spaces one sender's requests so that `senders` of them together send `rate` per second.
+/// Falling behind does not cause a burst: the schedule restarts from now.
+pub struct Pacer {
+    interval: Option<Duration>,
+    next: tokio::time::Instant,
+}
+
+impl Pacer {
+    pub fn new(rate: f64, senders: usize, index: usize) -> Self {
+        let interval = (rate > 0.0).then(|| Duration::from_secs_f64(senders.max(1) as f64 / rate));
+        // Senders start staggered across one interval instead of all at once.
+        let offset = interval
+            .map(|iv| iv.mul_f64(index as f64 / senders.max(1) as f64))
+            .unwrap_or_default();
+        Pacer {
+            interval,
+            next: tokio::time::Instant::now() + offset,
+        }
+    }
+
+    pub async fn wait(&mut self) {
+        if let Some(iv) = self.interval {
+            tokio::time::sleep_until(self.next).await;
+            let now = tokio::time::Instant::now();
+            self.next = (self.next + iv).max(now);
+        }
+    }
 }
 
 /// Logs in users `0..n` with at most `concurrency` logins in flight; failures go to

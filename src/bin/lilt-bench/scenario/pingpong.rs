@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use tokio::task::JoinSet;
 
+use super::Pacer;
 use super::{
     begin_measure, close_all, connect_all, end_measure, join_tallies, micros_since, RunOpts, Tally,
 };
@@ -19,16 +20,23 @@ fn message(to: &str, body: &str) -> String {
     format!("<message to='{to}' type='chat' xmlns='jabber:client'><body>{body}</body></message>")
 }
 
+/// What one sender of a pair needs besides its session.
+struct Plan {
+    peer: usize,
+    window: usize,
+    stop: Arc<AtomicBool>,
+    epoch: Instant,
+}
+
 async fn initiator(
     ctx: &Ctx,
     s: &mut Session,
-    peer: usize,
-    window: usize,
-    stop: &AtomicBool,
-    epoch: Instant,
+    plan: &Plan,
+    pacer: &mut Pacer,
     t: &mut Tally,
 ) -> Result<(), BenchError> {
-    let to = ctx.full_jid(peer);
+    let (window, epoch) = (plan.window, plan.epoch);
+    let to = ctx.full_jid(plan.peer);
     let mut seq = 0u64;
     let mut outstanding = 0usize;
     for _ in 0..window.max(1) {
@@ -52,7 +60,10 @@ async fn initiator(
         t.received += 1;
         t.ops += 1;
         outstanding -= 1;
-        if !stop.load(Ordering::Relaxed) {
+        if !plan.stop.load(Ordering::Relaxed) {
+            pacer.wait().await;
+        }
+        if !plan.stop.load(Ordering::Relaxed) {
             s.ws.send_text(&message(&to, &format!("{seq}:{}", micros_since(epoch))))
                 .await?;
             seq += 1;
@@ -108,9 +119,16 @@ pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
         match (sessions[a].take(), sessions[b].take()) {
             (Some(mut sa), Some(mut sb)) => {
                 let (ctx_a, stop_a) = (ctx.clone(), stop.clone());
+                let mut pacer = Pacer::new(opts.rate, sessions.len() / 2, pair);
                 set.spawn(async move {
                     let mut t = Tally::default();
-                    let r = initiator(&ctx_a, &mut sa, b, window, &stop_a, epoch, &mut t).await;
+                    let plan = Plan {
+                        peer: b,
+                        window,
+                        stop: stop_a,
+                        epoch,
+                    };
+                    let r = initiator(&ctx_a, &mut sa, &plan, &mut pacer, &mut t).await;
                     t.error = r.err().map(|e| format!("pingpong sender: {e}"));
                     (t, Some(sa))
                 });
@@ -127,11 +145,17 @@ pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
     }
     tokio::time::sleep(opts.duration).await;
     stop.store(true, Ordering::Relaxed);
+    // Paced senders may be asleep until their next slot; the window ends at the stop.
+    let measured = mark.0.elapsed().as_secs_f64();
     let mut done = join_tallies(set, &mut out).await;
     end_measure(opts, &mut out, mark);
+    out.secs = measured;
     done.extend(leftovers);
     done.extend(sessions);
     close_all(done).await;
     out.extra.insert("pairs".into(), (opts.users / 2).into());
+    if opts.rate > 0.0 {
+        out.extra.insert("rate_limit".into(), opts.rate.into());
+    }
     out
 }

@@ -193,8 +193,12 @@ pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
     let mark = begin_measure(opts, &mut out);
     tokio::time::sleep(opts.duration).await;
     sh.stop.store(true, Ordering::Relaxed);
+    // Updates still in flight at the stop are awaited and counted, but the rate's window
+    // ends at the stop.
+    let measured = mark.0.elapsed().as_secs_f64();
     let done = join_tallies(set, &mut out).await;
     end_measure(opts, &mut out, mark);
+    out.secs = measured;
     close_all(done).await;
     let storm_stanzas = sh.storm_stanzas.load(Ordering::Relaxed);
     out.extra.insert("roster_size".into(), group.into());
