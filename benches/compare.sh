@@ -9,6 +9,8 @@
 # Options: --users N  --duration S  --targets "prosody lilt ws-echo"
 #          --scenarios "idle iq iq-paced pingpong login presence"  --out FILE.md  --no-report
 #          --paced-rate R (pings/s of iq-paced: latency at a fixed load, default 1000)
+#          --repeat K (run every scenario K times; the report keeps the fastest run of each,
+#          any failed run still fails)
 #          --require-lilt (a Lilt that does not build or serve fails the run instead of
 #          being skipped)
 #          --release/--debug (build profile; --short defaults to debug)  --keep (keep temp dir)
@@ -31,6 +33,7 @@ TARGETS="prosody lilt ws-echo"
 SCENARIOS="idle iq iq-paced pingpong login presence"
 PACED_RATE=1000
 REQUIRE_LILT=0
+REPEAT=1
 OUT="$ROOT/docs/BENCHMARKS.md"
 REPORT=1
 KEEP=0
@@ -56,6 +59,7 @@ while [ $# -gt 0 ]; do
     --no-nagle) NAGLE=off ;;
     --paced-rate) PACED_RATE=$2; shift ;;
     --require-lilt) REQUIRE_LILT=1 ;;
+    --repeat) REPEAT=$2; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -278,17 +282,24 @@ run_one() { # target scenario
 for target in $TARGETS; do
   if [ "$target" = lilt ] && [ "$LILT_READY" = 0 ]; then SKIPPED+=("lilt (not built)"); continue; fi
   for scenario in $SCENARIOS; do
-    if [ "$target" = lilt ] && [ "$LILT_READY" = 0 ]; then break; fi
-    run_one "$target" "$scenario"
+    for ((rep = 1; rep <= REPEAT; rep++)); do
+      if [ "$target" = lilt ] && [ "$LILT_READY" = 0 ]; then break 2; fi
+      run_one "$target" "$scenario"
+    done
   done
 done
 
 if [ "$REPORT" = 1 ]; then
+  CMD="benches/compare.sh --users $USERS --duration $DURATION --repeat $REPEAT"
+  [ "$NAGLE" = off ] && CMD="$CMD --no-nagle"
+  CMD="$CMD --targets \"$TARGETS\" --scenarios \"$SCENARIOS\""
+  BEST=""
+  [ "$REPEAT" -gt 1 ] && BEST="; each row is the fastest of $REPEAT runs"
   PROSODY_VERSION=$(dpkg-query -W -f='${Version}' prosody 2>/dev/null || echo unknown)
   NOTE="Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB \
 (load average before the run: $LOAD_BEFORE); \
 Prosody $PROSODY_VERSION (Debian), Lilt $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); \
-command: \`benches/compare.sh --users $USERS --duration $DURATION --targets \"$TARGETS\" --scenarios \"$SCENARIOS\"\`."
+command: \`$CMD\`$BEST."
   if [ ${#SKIPPED[@]} -gt 0 ]; then NOTE="$NOTE Skipped: ${SKIPPED[*]}."; fi
   "$BENCH" report --results "$RESULTS" --out "$OUT" "${PLOT_ARGS[@]}" --note "$NOTE"
   cp "$RESULTS" "$(dirname "$OUT")/benchmarks.jsonl"
