@@ -37,6 +37,18 @@ fn ms(v: &Value) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// Server CPU seconds, with the share of one core over the measured window: below ~95 %
+/// a closed-loop run was starved (other load on the machine) rather than saturated.
+fn server_cpu(r: &Value) -> String {
+    let cpu = num(&r["server"]["cpu_s"], 2);
+    match (r["server"]["cpu_s"].as_f64(), r["secs"].as_f64()) {
+        (Some(c), Some(secs)) if secs > 0.0 && r["scenario"] != "idle" => {
+            format!("{cpu} ({:.0} %)", 100.0 * c / secs)
+        }
+        _ => cpu,
+    }
+}
+
 /// The rate column: ops/s, or for `idle` how many sessions were held for how long.
 fn rate(r: &Value) -> String {
     let unit = r["unit"].as_str().unwrap_or("");
@@ -206,7 +218,7 @@ pub fn table(rows: &[Value]) -> String {
             ms(&lat["p50_us"]),
             ms(&lat["p99_us"]),
             ms(&lat["p999_us"]),
-            num(&r["server"]["cpu_s"], 2),
+            server_cpu(r),
             num(&r["ops_per_server_cpu_s"], 0),
             rss_after,
             per_session,
@@ -275,7 +287,7 @@ mod tests {
             "scenario": "iq", "target": "prosody", "sessions": 10, "passed": false,
             "connect": {"per_s": 100.0}, "ops_per_s": 5000.0, "unit": "pings",
             "latency": {"p50_us": 1500, "p99_us": 3000, "p999_us": 9000},
-            "server": {"cpu_s": 1.0, "rss_after_kib": 2048}, "ops_per_server_cpu_s": 5000.0,
+            "server": {"cpu_s": 1.0, "rss_after_kib": 2048}, "secs": 2.0, "ops_per_server_cpu_s": 5000.0,
             "client_cpu_s": 0.5, "lost": 2, "extra": {}
         });
         let t = table(&[row]);
@@ -284,6 +296,7 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("| 2 | **NO** |"));
+        assert!(t.contains("| 1.00 (50 %) |"), "{t}");
     }
 
     #[test]
