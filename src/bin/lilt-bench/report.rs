@@ -194,6 +194,27 @@ pub fn summary(panels: &[Panel]) -> String {
     s
 }
 
+/// One line per `presence` row about its initial-presence storm (kept in the JSON `extra`).
+pub fn storms(rows: &[Value]) -> String {
+    let mut s = String::new();
+    for r in rows.iter().filter(|r| r["scenario"] == "presence") {
+        let e = &r["extra"];
+        let _ = writeln!(
+            s,
+            "- presence storm ({}): {} users with rosters of {} came online at once; all saw all \
+             their contacts in {} s ({} presence stanzas, {}/s, server CPU {} s)",
+            r["target"].as_str().unwrap_or("?"),
+            r["sessions"],
+            e["roster_size"],
+            num(&e["storm_secs"], 2),
+            e["storm_presence_stanzas"],
+            e["storm_stanzas_per_s"],
+            num(&e["storm_server_cpu_s"], 2),
+        );
+    }
+    s
+}
+
 /// The markdown table for a set of results.
 pub fn table(rows: &[Value]) -> String {
     let mut s = String::from(
@@ -251,6 +272,7 @@ pub fn write_report(args: &ReportArgs) -> Result<(), BenchError> {
     section += &table(&rows);
     section += "\n";
     section += &summary(&panels(&rows));
+    section += &storms(&rows);
     if let Some(png) = &args.plot {
         #[cfg(feature = "bench-plot")]
         {
