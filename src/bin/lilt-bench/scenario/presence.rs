@@ -152,6 +152,13 @@ async fn session_task(
         let f = s.recv(ctx.timeout, "remaining presence updates").await?;
         count_update(&f, t);
     }
+    if t.received > t.sent {
+        // More updates than the contacts sent: a duplicated delivery is a bug too.
+        return Err(BenchError::protocol(
+            "counting presence updates",
+            &format!("{} received, {} sent by contacts", t.received, t.sent),
+        ));
+    }
     Ok(())
 }
 
