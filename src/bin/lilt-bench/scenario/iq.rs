@@ -39,7 +39,11 @@ pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
                 match ping(&ctx, &mut s, &format!("p{seq}")).await {
                     Ok(rtt) => {
                         t.received += 1;
-                        t.ops += 1;
+                        // The rate counts replies inside the window; later ones only
+                        // count towards the loss check.
+                        if !stop.load(Ordering::Relaxed) {
+                            t.ops += 1;
+                        }
                         t.latency.record(rtt);
                     }
                     Err(e) => {
@@ -56,9 +60,11 @@ pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
     stop.store(true, Ordering::Relaxed);
     // Paced senders may be asleep until their next slot; the window ends at the stop.
     let measured = mark.0.elapsed().as_secs_f64();
+    let at_stop = opts.server.sample();
     let done = join_tallies(set, &mut out).await;
     end_measure(opts, &mut out, mark);
     out.secs = measured;
+    out.server_after = at_stop;
     close_all(done).await;
     if opts.rate > 0.0 {
         out.extra.insert("rate_limit".into(), opts.rate.into());

@@ -58,7 +58,9 @@ async fn initiator(
             t.latency.record_us(micros_since(epoch).saturating_sub(ts));
         }
         t.received += 1;
-        t.ops += 1;
+        if !plan.stop.load(Ordering::Relaxed) {
+            t.ops += 1;
+        }
         outstanding -= 1;
         if !plan.stop.load(Ordering::Relaxed) {
             pacer.wait().await;
@@ -78,6 +80,7 @@ async fn responder(
     ctx: &Ctx,
     s: &mut Session,
     peer: usize,
+    stop: &AtomicBool,
     t: &mut Tally,
 ) -> Result<(), BenchError> {
     let to = ctx.full_jid(peer);
@@ -94,7 +97,9 @@ async fn responder(
             return Ok(());
         }
         t.received += 1;
-        t.ops += 1;
+        if !stop.load(Ordering::Relaxed) {
+            t.ops += 1;
+        }
         s.ws.send_text(&message(&to, body)).await?;
         t.sent += 1;
     }
@@ -132,10 +137,10 @@ pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
                     t.error = r.err().map(|e| format!("pingpong sender: {e}"));
                     (t, Some(sa))
                 });
-                let ctx_b = ctx.clone();
+                let (ctx_b, stop_b) = (ctx.clone(), stop.clone());
                 set.spawn(async move {
                     let mut t = Tally::default();
-                    let r = responder(&ctx_b, &mut sb, a, &mut t).await;
+                    let r = responder(&ctx_b, &mut sb, a, &stop_b, &mut t).await;
                     t.error = r.err().map(|e| format!("pingpong echoer: {e}"));
                     (t, Some(sb))
                 });
@@ -147,9 +152,11 @@ pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
     stop.store(true, Ordering::Relaxed);
     // Paced senders may be asleep until their next slot; the window ends at the stop.
     let measured = mark.0.elapsed().as_secs_f64();
+    let at_stop = opts.server.sample();
     let mut done = join_tallies(set, &mut out).await;
     end_measure(opts, &mut out, mark);
     out.secs = measured;
+    out.server_after = at_stop;
     done.extend(leftovers);
     done.extend(sessions);
     close_all(done).await;

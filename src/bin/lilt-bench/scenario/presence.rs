@@ -117,7 +117,9 @@ async fn session_task(
                 .record_us(micros_since(sh.epoch).saturating_sub(ts));
         }
         t.received += 1;
-        t.ops += 1;
+        if !sh.stop.load(Ordering::Relaxed) {
+            t.ops += 1;
+        }
     };
     while !sh.stop.load(Ordering::Relaxed) {
         let update = format!(
@@ -200,12 +202,14 @@ pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
     let mark = begin_measure(opts, &mut out);
     tokio::time::sleep(opts.duration).await;
     sh.stop.store(true, Ordering::Relaxed);
-    // Updates still in flight at the stop are awaited and counted, but the rate's window
-    // ends at the stop.
+    // Updates still in flight at the stop are awaited for the loss check; the rate counts
+    // only deliveries inside the window, which ends at the stop.
     let measured = mark.0.elapsed().as_secs_f64();
+    let at_stop = opts.server.sample();
     let done = join_tallies(set, &mut out).await;
     end_measure(opts, &mut out, mark);
     out.secs = measured;
+    out.server_after = at_stop;
     close_all(done).await;
     let storm_stanzas = sh.storm_stanzas.load(Ordering::Relaxed);
     out.extra.insert("roster_size".into(), group.into());
