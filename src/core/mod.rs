@@ -156,7 +156,7 @@ impl Core {
     /// Closes a bound session with an optional stream error.
     pub fn close_session(&self, session: SessionId, error: Option<Element>) {
         if let Some(s) = self.sessions.get(&session) {
-            let _ = s.tx.send(Outbound::Close(error));
+            let _ = s.tx.send(Outbound::Close(error.map(Box::new)));
         }
     }
 }

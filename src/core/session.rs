@@ -16,8 +16,9 @@ pub type SessionId = u64;
 pub enum Outbound {
     /// Serialise and write this stanza.
     Stanza(Arc<Element>),
-    /// Close the stream, with a `<stream:error>` when given.
-    Close(Option<Element>),
+    /// Close the stream, with a `<stream:error>` when given (boxed: the channel's slots
+    /// are sized for the largest variant, and idle sessions each keep a block of them).
+    Close(Option<Box<Element>>),
 }
 
 /// The sending half a connection task gives the core.

@@ -441,15 +441,16 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
             let sessions = sessions.clone();
             sessions.fetch_add(1, Ordering::Relaxed);
             tokio::spawn(async move {
-                serve_ws(
+                let fut = serve_ws(
                     io,
                     WsInfo {
                         ip: Some(req.ip),
                         secure: req.secure,
                     },
                     shared,
-                )
-                .await;
+                );
+                eprintln!("SIZEPROBE ws future {}", std::mem::size_of_val(&fut));
+                fut.await;
                 sessions.fetch_sub(1, Ordering::Relaxed);
             });
         })

@@ -187,9 +187,8 @@ pub async fn serve(mut sock: Socket, ip: Option<IpAddr>, shared: Arc<Shared>, tl
         if !conn.out.is_empty() {
             let res = tokio::time::timeout(send_timeout, sock.write_all(conn.out.as_bytes())).await;
             conn.out.clear();
-            if conn.out.capacity() > 64 * 1024 {
-                conn.out = String::new();
-            }
+            // Idle sessions keep no write buffer.
+            conn.out = String::new();
             match res {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => {
@@ -275,7 +274,7 @@ impl Conn {
                 self.send(&el);
                 Flow::Continue
             }
-            Outbound::Close(err) => self.close_with(err),
+            Outbound::Close(err) => self.close_with(err.map(|e| *e)),
         }
     }
 

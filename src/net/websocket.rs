@@ -208,6 +208,8 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         decoder.feed(&prefix);
         Some(conn.on_frames(&mut decoder).await)
     };
+    // The prefix may share hyper's whole read buffer: let it go now, not at the end.
+    drop(prefix);
 
     loop {
         let closing_deadline = conn.closing_since.map(|t| t + close_timeout);
@@ -277,9 +279,8 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
             metrics().bytes_out(Transport::Websocket, conn.out.len());
             let res = tokio::time::timeout(send_timeout, wr.write_all(&conn.out)).await;
             conn.out.clear();
-            if conn.out.capacity() > 64 * 1024 {
-                conn.out = Vec::new();
-            }
+            // Idle sessions keep no write buffer either.
+            conn.out = Vec::new();
             match res {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => {
@@ -360,7 +361,7 @@ impl Conn {
             Outbound::Close(err) => {
                 // The core already forgot a session it closes for a conflict; an unbind
                 // for it again is harmless.
-                self.close_with(err)
+                self.close_with(err.map(|e| *e))
             }
         }
     }

@@ -59,6 +59,15 @@ impl Input {
         }
     }
 
+    /// Gives the buffer's memory back when everything in it has been parsed (an idle
+    /// connection then holds no input buffer at all).
+    fn release_if_done(&mut self) {
+        self.compact();
+        if self.buf.is_empty() && self.buf.capacity() > 0 {
+            self.buf = Vec::new();
+        }
+    }
+
     fn compact(&mut self) {
         if self.pos > 0 {
             self.buf.drain(..self.pos);
@@ -136,6 +145,12 @@ impl StreamParser {
         match self.tree.events.pop_front() {
             Some(ev) => Ok(Some(ev)),
             None => match &self.error {
+                None if self.tree.events.capacity() > 0 || self.input.buf.capacity() > 0 => {
+                    // Drained: keep nothing allocated for an idle stream.
+                    self.input.release_if_done();
+                    self.tree.events = Default::default();
+                    Ok(None)
+                }
                 Some(e) => Err(e.clone()),
                 None => Ok(None),
             },

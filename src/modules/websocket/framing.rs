@@ -44,9 +44,6 @@ const OP_CLOSE: u8 = 0x8;
 const OP_PING: u8 = 0x9;
 const OP_PONG: u8 = 0xA;
 
-/// Buffers above this capacity are released once drained, so a connection that once received
-/// a large frame goes back to costing nothing while idle.
-const KEEP_CAPACITY: usize = 16 * 1024;
 
 fn violation(code: u16, reason: &'static str) -> FrameError {
     FrameError::Close { code, reason }
@@ -247,11 +244,8 @@ impl FrameDecoder {
     }
 
     fn release_if_drained(&mut self) {
-        self.buf.clear();
-        self.start = 0;
-        if self.buf.capacity() > KEEP_CAPACITY {
-            self.buf = Vec::new();
-        }
+        // An idle connection keeps no frame buffer; the next read allocates afresh.
+        self.release();
     }
 
     fn release(&mut self) {
