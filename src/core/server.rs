@@ -286,7 +286,7 @@ pub fn run(config: Config) -> Result<(), RunError> {
         let listeners = crate::net::start(shared.clone())
             .await
             .map_err(RunError::Listen)?;
-        wait_for_signal().await;
+        wait_for_signal(&shared).await;
         tracing::info!("Shutting down");
         let (done_tx, done_rx) = oneshot::channel();
         let _ = shared.core_tx.send(CoreMsg::Shutdown { done: done_tx });
@@ -314,12 +314,43 @@ fn shutdown_deadline(shared: &Shared) -> std::time::Duration {
     std::time::Duration::from_secs_f64(secs.max(0.0))
 }
 
-async fn wait_for_signal() {
+/// Waits for SIGINT/SIGTERM; SIGHUP in the meantime reloads the config file.
+async fn wait_for_signal(shared: &Shared) {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
     let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    let mut hup = signal(SignalKind::hangup()).expect("installing a SIGHUP handler");
+    loop {
+        tokio::select! {
+            _ = term.recv() => return,
+            _ = int.recv() => return,
+            _ = hup.recv() => reload_config(shared).await,
+        }
+    }
+}
+
+/// Prosody's `reload_config()` (reference §1.7): re-reads the same file; on failure the
+/// old config stays and an error is logged. Sessions are not touched. What the new
+/// config may change at run time is applied by `apply_reloaded`.
+async fn reload_config(shared: &Shared) {
+    let path = shared.config.main_file().to_path_buf();
+    tracing::info!("Reloading configuration file {}", path.display());
+    let loaded = tokio::task::spawn_blocking(move || Config::load(&path)).await;
+    match loaded {
+        Ok(Ok(new)) => {
+            apply_reloaded(shared, &new);
+            tracing::info!("config reloaded");
+        }
+        Ok(Err(e)) => tracing::error!("Error reloading config file: {e}"),
+        Err(e) => tracing::error!("Error reloading config file: {e}"),
+    }
+}
+
+/// What a reload changes while running. `Shared` is immutable and read by every task, so
+/// for now only the warnings of the new file are reported; listeners, hosts, modules,
+/// limits and network settings keep their startup values until restart.
+fn apply_reloaded(_shared: &Shared, new: &Config) {
+    for w in new.warnings() {
+        tracing::warn!("Configuration warning: {w}");
     }
 }

@@ -310,7 +310,9 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
             });
         })
     };
-    let app = Arc::new(HttpApp::new(router, settings, on_ws));
+    let app = Arc::new(
+        HttpApp::new(router, settings, on_ws).with_header_read_timeout(net.ssl_handshake_timeout),
+    );
     let options = SocketOptions::from_settings(&net);
     let mut tasks = Vec::new();
 

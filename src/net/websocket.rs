@@ -178,6 +178,13 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
         Some(conn.on_frames(&mut decoder).await)
     };
 
+    // Output waits here while the peer is slow; it is written as the socket accepts it, so
+    // the core's queue keeps draining. Over `max_send_buffer_size` the session is dropped,
+    // and a write that makes no progress for `send_timeout` ends it ("write timeout").
+    let send_budget = crate::net::serve::network_settings(&conn.shared.config).max_send_buffer_size;
+    let mut pending: Vec<u8> = Vec::new();
+    let mut written = 0usize;
+    let mut write_deadline: Option<Instant> = None;
     loop {
         let closing_deadline = conn.closing_since.map(|t| t + close_timeout);
         let flow = if let Some(f) = early.take() {
@@ -206,6 +213,23 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
                         }
                     }
                 }
+                w = wr.write(&pending[written..]), if written < pending.len() => {
+                    match w {
+                        Ok(0) | Err(_) => {
+                            disconnect_reason = Some("write error".into());
+                            break;
+                        }
+                        Ok(n) => {
+                            written += n;
+                            write_deadline = Some(Instant::now() + send_timeout);
+                            Flow::Continue
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(write_deadline.unwrap_or(unauth_deadline)), if write_deadline.is_some() => {
+                    disconnect_reason = Some("write timeout".into());
+                    break;
+                }
                 Some(msg) = rx.recv() => conn.on_outbound(msg),
                 _ = tokio::time::sleep_until(idle_deadline) => {
                     // Silence for read_timeout: probe with an empty ping (Prosody's
@@ -223,26 +247,36 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
                 }
             }
         };
+        if written == pending.len() {
+            pending.clear();
+            written = 0;
+            write_deadline = None;
+            if pending.capacity() > 64 * 1024 {
+                pending = Vec::new();
+            }
+        }
         if !conn.out.is_empty() {
-            let res = tokio::time::timeout(send_timeout, wr.write_all(&conn.out)).await;
+            if write_deadline.is_none() {
+                write_deadline = Some(Instant::now() + send_timeout);
+            }
+            pending.extend_from_slice(&conn.out);
             conn.out.clear();
             if conn.out.capacity() > 64 * 1024 {
                 conn.out = Vec::new();
             }
-            match res {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => {
-                    disconnect_reason = Some("write error".into());
-                    break;
-                }
-                Err(_) => {
-                    disconnect_reason = Some("write timeout".into());
-                    break;
-                }
-            }
+        }
+        if pending.len() - written > send_budget {
+            // The peer does not read: nothing more can reach it, so no stream error.
+            tracing::debug!(session = conn.id, "send buffer exceeded, closing");
+            disconnect_reason = Some("send buffer exceeded".into());
+            break;
         }
         if let Flow::Drop = flow {
-            let _ = wr.shutdown().await;
+            let res =
+                tokio::time::timeout(send_timeout, wr.write_all(&pending[written..])).await;
+            if matches!(res, Ok(Ok(()))) {
+                let _ = wr.shutdown().await;
+            }
             break;
         }
     }
