@@ -86,7 +86,9 @@ async fn abandon(addr: SocketAddr, stage: Stage) {
 }
 
 fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 async fn ping(c: &mut WsClient, id: &str) {
@@ -142,7 +144,10 @@ async fn connections_abandoned_at_every_handshake_stage_leave_nothing_behind() {
             }
         }
         ping(&mut keeper, &format!("{stage:?}-end")).await;
-        eprintln!("{stage:?}: {n} connections abandoned in {:?}", started.elapsed());
+        eprintln!(
+            "{stage:?}: {n} connections abandoned in {:?}",
+            started.elapsed()
+        );
     }
 
     assert!(

@@ -20,8 +20,11 @@ use lilt::xmpp::sasl::ScramHash;
 const HOST: &str = "example.test";
 
 fn accounts(data: &Path) -> Accounts {
-    Accounts::new(Arc::new(InternalStore::new(data.to_path_buf())), ScramHash::Sha1)
-        .with_iteration_count(16)
+    Accounts::new(
+        Arc::new(InternalStore::new(data.to_path_buf())),
+        ScramHash::Sha1,
+    )
+    .with_iteration_count(16)
 }
 
 /// Every regular file under `dir`, recursively.
@@ -44,7 +47,10 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 fn account_file(data: &Path, user: &str) -> PathBuf {
     files_under(data)
         .into_iter()
-        .find(|p| p.file_name().is_some_and(|n| n == format!("{user}.dat").as_str()))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n == format!("{user}.dat").as_str())
+        })
         .expect("account file exists")
 }
 
@@ -130,7 +136,8 @@ fn a_full_disk_fails_password_changes_and_registrations_and_keeps_the_old_file()
         return;
     };
     let acc = accounts(&data);
-    acc.create(HOST, "alice", "old-password").expect("create on an empty disk");
+    acc.create(HOST, "alice", "old-password")
+        .expect("create on an empty disk");
     let file = account_file(&data, "alice");
     let before = std::fs::read(&file).expect("read account");
     fill_disk(&data);
@@ -143,8 +150,14 @@ fn a_full_disk_fails_password_changes_and_registrations_and_keeps_the_old_file()
     assert!(!out.status.success(), "register on a full disk must fail");
     assert!(String::from_utf8_lossy(&out.stderr).contains("Error"));
 
-    assert_eq!(std::fs::read(&file).expect("reread"), before, "old file intact");
-    assert!(acc.test_password(HOST, "alice", "old-password").expect("readable"));
+    assert_eq!(
+        std::fs::read(&file).expect("reread"),
+        before,
+        "old file intact"
+    );
+    assert!(acc
+        .test_password(HOST, "alice", "old-password")
+        .expect("readable"));
     assert!(!acc.exists(HOST, "bob").expect("readable"));
     let leftovers: Vec<_> = files_under(&data)
         .into_iter()
@@ -170,10 +183,15 @@ fn a_read_only_data_dir_fails_writes_and_keeps_the_old_file() {
     assert!(acc.delete(HOST, "alice").is_err());
     let cfg = write_config(dir.path(), &data);
     let out = lilt(&cfg, &["register", "dave", HOST, "pw"]);
-    assert!(!out.status.success(), "register on a read-only disk must fail");
+    assert!(
+        !out.status.success(),
+        "register on a read-only disk must fail"
+    );
 
     assert_eq!(std::fs::read(&file).expect("reread"), before);
-    assert!(acc.test_password(HOST, "alice", "old-password").expect("readable"));
+    assert!(acc
+        .test_password(HOST, "alice", "old-password")
+        .expect("readable"));
     fs.remount("rw");
 }
 
@@ -195,7 +213,10 @@ fn an_accounts_directory_replaced_by_a_file_fails_cleanly() {
     let cfg = write_config(dir.path(), &data);
     let out = lilt(&cfg, &["register", "bob", HOST, "pw"]);
     assert!(!out.status.success());
-    assert_eq!(std::fs::read(&accounts_dir).expect("still there"), b"not a directory");
+    assert_eq!(
+        std::fs::read(&accounts_dir).expect("still there"),
+        b"not a directory"
+    );
 }
 
 /// The writer side of the SIGKILL test: run only as a child of
@@ -233,7 +254,12 @@ fn acknowledged_account_writes_survive_sigkill() {
     let data = dir.path().join("data");
     for round in 0..5u64 {
         let mut child = Command::new(std::env::current_exe().expect("test binary"))
-            .args(["--exact", "burst_writer_child", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "burst_writer_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("LILT_FAULT_BURST_DIR", &data)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -265,13 +291,17 @@ fn acknowledged_account_writes_survive_sigkill() {
                 _ => {}
             }
         }
-        assert!(!acked.is_empty(), "round {round}: the writer acknowledged something");
+        assert!(
+            !acked.is_empty(),
+            "round {round}: the writer acknowledged something"
+        );
         // Every file that is there parses (temporary siblings are never read).
         for f in files_under(&data) {
             if f.extension().is_some_and(|e| e == "dat") {
                 let text = std::fs::read_to_string(&f).expect("utf-8");
-                parse_lua_source(&text)
-                    .unwrap_or_else(|e| panic!("round {round}: {} does not parse: {e}", f.display()));
+                parse_lua_source(&text).unwrap_or_else(|e| {
+                    panic!("round {round}: {} does not parse: {e}", f.display())
+                });
             }
         }
         // Every acknowledged write is there: the password is the last acknowledged one,
@@ -284,7 +314,10 @@ fn acknowledged_account_writes_survive_sigkill() {
                 .filter(|b| *b != pw)
                 .map(|b| acc.test_password(HOST, user, b).expect("readable"))
                 .unwrap_or(false);
-            assert!(ok || in_flight, "round {round}: {user} lost its acknowledged password");
+            assert!(
+                ok || in_flight,
+                "round {round}: {user} lost its acknowledged password"
+            );
         }
         // The next round starts from this state: creations become password changes.
         let _ = std::fs::remove_dir_all(&data);

@@ -110,7 +110,10 @@ async fn ping(c: &mut WsClient, id: &str) {
     ))
     .await;
     let reply = c.next_text().await;
-    assert!(reply.contains(&format!("id='{id}'")) && reply.contains("type='result'"), "{reply}");
+    assert!(
+        reply.contains(&format!("id='{id}'")) && reply.contains("type='result'"),
+        "{reply}"
+    );
 }
 
 #[tokio::test]
@@ -133,7 +136,10 @@ async fn sighup_reloads_the_config_and_keeps_sessions() {
     lilt.signal(libc::SIGHUP);
     lilt.wait_for("Error reloading config");
     ping(&mut c, "p2").await;
-    assert!(lilt.child.try_wait().expect("status").is_none(), "still running");
+    assert!(
+        lilt.child.try_wait().expect("status").is_none(),
+        "still running"
+    );
     // New logins still work.
     let mut d = WsClient::connect(lilt.addr).await;
     d.login("alice", "pw", "second").await;
@@ -149,7 +155,9 @@ async fn sigterm_closes_sessions_with_system_shutdown_and_exits_zero_in_time() {
     let mut c = WsClient::connect(lilt.addr).await;
     c.login("alice", "pw", "r").await;
     // A second client that never finishes its handshake must not hold the exit up.
-    let _idle = tokio::net::TcpStream::connect(lilt.addr).await.expect("connect");
+    let _idle = tokio::net::TcpStream::connect(lilt.addr)
+        .await
+        .expect("connect");
 
     let sent = Instant::now();
     lilt.signal(libc::SIGTERM);
@@ -163,7 +171,10 @@ async fn sigterm_closes_sessions_with_system_shutdown_and_exits_zero_in_time() {
         if let Some(st) = lilt.child.try_wait().expect("status") {
             break st;
         }
-        assert!(Instant::now() < end, "lilt did not exit within shutdown_deadline");
+        assert!(
+            Instant::now() < end,
+            "lilt did not exit within shutdown_deadline"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(status.code(), Some(0), "exit status");

@@ -119,13 +119,24 @@ async fn trickle(stream: tokio::net::TcpStream, bytes: &[u8], gap: Duration) -> 
 
 #[tokio::test]
 async fn a_slowloris_http_head_is_cut_off_by_the_header_timeout() {
-    let server = start(&base_config("network_settings = { ssl_handshake_timeout = 1 }")).await;
+    let server = start(&base_config(
+        "network_settings = { ssl_handshake_timeout = 1 }",
+    ))
+    .await;
     let head = support::upgrade_request(HOST, "Sec-WebSocket-Protocol: xmpp\r\n");
-    let stream = tokio::net::TcpStream::connect(server.addr).await.expect("connect");
+    let stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
     let closed = trickle(stream, head.as_bytes(), Duration::from_millis(250)).await;
     let after = closed.expect("the server closed the trickling connection");
-    assert!(after < Duration::from_secs(4), "closed only after {after:?}");
-    assert!(after >= Duration::from_millis(900), "closed too early: {after:?}");
+    assert!(
+        after < Duration::from_secs(4),
+        "closed only after {after:?}"
+    );
+    assert!(
+        after >= Duration::from_millis(900),
+        "closed too early: {after:?}"
+    );
     // A normal client is still served.
     let mut c = WsClient::connect(server.addr).await;
     let (open, _) = c.open(HOST).await;
@@ -138,7 +149,8 @@ async fn a_slowloris_stream_after_the_upgrade_is_closed_by_c2s_timeout() {
     let mut c = WsClient::connect(server.addr).await;
     let started = Instant::now();
     // One byte of a masked text frame every 300 ms: never a complete <open/>.
-    let open = format!("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{HOST}' version='1.0'/>");
+    let open =
+        format!("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{HOST}' version='1.0'/>");
     let mut frame = vec![0x81u8, 0x80 | 126];
     frame.extend_from_slice(&(open.len() as u16).to_be_bytes());
     frame.extend_from_slice(&[0, 0, 0, 0]);

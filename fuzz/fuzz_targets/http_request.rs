@@ -19,7 +19,11 @@ fn app() -> Arc<HttpApp> {
         let settings = HttpSettings::default();
         let mut router = Router::new();
         let ws = Arc::new(route::WebSocketSettings::default());
-        let _ = router.add_app(&Scope::host("example.test"), route::app(ws.clone()), &settings);
+        let _ = router.add_app(
+            &Scope::host("example.test"),
+            route::app(ws.clone()),
+            &settings,
+        );
         let _ = router.add_app(&Scope::global(), route::app(ws), &settings);
         // Upgraded sockets are dropped: the WebSocket session has its own targets.
         let on_ws: WebSocketCallback = Arc::new(|_io, _req| {});
@@ -52,7 +56,10 @@ fuzz_target!(|data: &[u8]| {
             let _ = tokio::io::copy(&mut client, &mut sink).await;
         });
         let done = tokio::time::timeout(Duration::from_secs(5), serving).await;
-        assert!(done.is_ok(), "connection did not end after the client hung up");
+        assert!(
+            done.is_ok(),
+            "connection did not end after the client hung up"
+        );
         drain.abort();
     });
 });

@@ -46,7 +46,10 @@ fuzz_target!(|data: &[u8]| {
     // The buffer limit may trip earlier when data arrives in one piece, so only compare
     // runs that ended the same way.
     if whole.1.is_none() && pieces.1.is_none() {
-        assert_eq!(whole.0, pieces.0, "splitting every {stride} bytes changed the frames");
+        assert_eq!(
+            whole.0, pieces.0,
+            "splitting every {stride} bytes changed the frames"
+        );
     }
     // Conversion on its own, on any text.
     if let Ok(s) = std::str::from_utf8(body) {

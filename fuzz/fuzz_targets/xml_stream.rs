@@ -41,6 +41,9 @@ fuzz_target!(|data: &[u8]| {
     let pieces = run(&split);
     let bytewise: Vec<&[u8]> = body.chunks(1).collect();
     let single = run(&bytewise);
-    assert_eq!(whole, pieces, "splitting every {stride} bytes changed the events");
+    assert_eq!(
+        whole, pieces,
+        "splitting every {stride} bytes changed the events"
+    );
     assert_eq!(whole, single, "feeding byte by byte changed the events");
 });

@@ -272,8 +272,7 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
             break;
         }
         if let Flow::Drop = flow {
-            let res =
-                tokio::time::timeout(send_timeout, wr.write_all(&pending[written..])).await;
+            let res = tokio::time::timeout(send_timeout, wr.write_all(&pending[written..])).await;
             if matches!(res, Ok(Ok(()))) {
                 let _ = wr.shutdown().await;
             }

@@ -50,9 +50,7 @@ async fn next_text(ws: &mut Ws) -> Option<String> {
     loop {
         match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
             Ok(Some(Ok(Message::Text(t)))) => return Some(t),
-            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => {
-                return None
-            }
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) | Err(_) => return None,
             Ok(Some(Ok(_))) => continue,
         }
     }
@@ -71,7 +69,8 @@ async fn login(addr: SocketAddr, user: &str, resource: &str) -> Option<Ws> {
     req.headers_mut()
         .insert("Sec-WebSocket-Protocol", "xmpp".parse().ok()?);
     let (mut ws, _) = tokio_tungstenite::client_async(req, tcp).await.ok()?;
-    let open = format!("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{HOST}' version='1.0'/>");
+    let open =
+        format!("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='{HOST}' version='1.0'/>");
     send(&mut ws, open.clone()).await?;
     next_text(&mut ws).await?;
     next_text(&mut ws).await?;
@@ -103,7 +102,13 @@ fn numbered(text: &str) -> Option<(String, u64)> {
     Some((from.to_owned(), n.parse().ok()?))
 }
 
-async fn stable(addr: SocketAddr, idx: usize, ledger: Ledger, stop: Arc<AtomicBool>, c: Arc<Counters>) {
+async fn stable(
+    addr: SocketAddr,
+    idx: usize,
+    ledger: Ledger,
+    stop: Arc<AtomicBool>,
+    c: Arc<Counters>,
+) {
     let user = format!("s{idx}");
     let Some(mut ws) = login(addr, &user, "stable").await else {
         c.failures.fetch_add(1, Ordering::Relaxed);
@@ -130,12 +135,22 @@ async fn stable(addr: SocketAddr, idx: usize, ledger: Ledger, stop: Arc<AtomicBo
             }
         }
     }
-    let _ = send(&mut ws, "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>".into()).await;
+    let _ = send(
+        &mut ws,
+        "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>".into(),
+    )
+    .await;
 }
 
 /// Logs in, sends numbered messages to random stable users, closes, comes back, until
 /// `stop`. Returns every (sender, number) it sent.
-async fn churner(addr: SocketAddr, idx: usize, stables: usize, stop: Arc<AtomicBool>, c: Arc<Counters>) -> Vec<(String, u64)> {
+async fn churner(
+    addr: SocketAddr,
+    idx: usize,
+    stables: usize,
+    stop: Arc<AtomicBool>,
+    c: Arc<Counters>,
+) -> Vec<(String, u64)> {
     let user = format!("c{idx}");
     let mut sent = Vec::new();
     let mut seq = 0u64;
@@ -166,7 +181,11 @@ async fn churner(addr: SocketAddr, idx: usize, stables: usize, stop: Arc<AtomicB
             let _ = tokio::time::timeout(Duration::from_millis(pause), ws.next()).await;
         }
         // A clean close: <close/>, then wait for the server's close.
-        let _ = send(&mut ws, "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>".into()).await;
+        let _ = send(
+            &mut ws,
+            "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>".into(),
+        )
+        .await;
         while next_text(&mut ws).await.is_some() {}
         let pause = rand::thread_rng().gen_range(0..500);
         tokio::time::sleep(Duration::from_millis(pause)).await;
@@ -222,10 +241,14 @@ async fn soak_sessions_churn_without_loss_leak_or_error() {
     )
     .with_iteration_count(64);
     for i in 0..n_stable {
-        accounts.create(HOST, &format!("s{i}"), "pw").expect("account");
+        accounts
+            .create(HOST, &format!("s{i}"), "pw")
+            .expect("account");
     }
     for i in 0..n_churn {
-        accounts.create(HOST, &format!("c{i}"), "pw").expect("account");
+        accounts
+            .create(HOST, &format!("c{i}"), "pw")
+            .expect("account");
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_lilt"))
         .arg("--config")
@@ -263,7 +286,13 @@ async fn soak_sessions_churn_without_loss_leak_or_error() {
     let counters = Arc::new(Counters::default());
     let mut stables = Vec::new();
     for i in 0..n_stable {
-        stables.push(tokio::spawn(stable(addr, i, ledger.clone(), stop.clone(), counters.clone())));
+        stables.push(tokio::spawn(stable(
+            addr,
+            i,
+            ledger.clone(),
+            stop.clone(),
+            counters.clone(),
+        )));
     }
     while counters.logins.load(Ordering::Relaxed) < n_stable as u64 {
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -271,7 +300,13 @@ async fn soak_sessions_churn_without_loss_leak_or_error() {
     let churn_stop = Arc::new(AtomicBool::new(false));
     let mut churners = Vec::new();
     for i in 0..n_churn {
-        churners.push(tokio::spawn(churner(addr, i, n_stable, churn_stop.clone(), counters.clone())));
+        churners.push(tokio::spawn(churner(
+            addr,
+            i,
+            n_stable,
+            churn_stop.clone(),
+            counters.clone(),
+        )));
     }
 
     let started = Instant::now();
@@ -285,7 +320,12 @@ async fn soak_sessions_churn_without_loss_leak_or_error() {
             started.elapsed().as_secs(),
             counters.logins.load(Ordering::Relaxed),
             counters.sent.load(Ordering::Relaxed),
-            ledger.lock().expect("ledger").values().map(|&v| v as u64).sum::<u64>(),
+            ledger
+                .lock()
+                .expect("ledger")
+                .values()
+                .map(|&v| v as u64)
+                .sum::<u64>(),
             counters.failures.load(Ordering::Relaxed),
         );
     }
@@ -304,12 +344,12 @@ async fn soak_sessions_churn_without_loss_leak_or_error() {
     let _ = child.wait();
 
     let ledger = ledger.lock().expect("ledger");
-    let lost: Vec<_> = all_sent.iter().filter(|k| !ledger.contains_key(*k)).collect();
+    let lost: Vec<_> = all_sent
+        .iter()
+        .filter(|k| !ledger.contains_key(*k))
+        .collect();
     let duplicated: Vec<_> = ledger.iter().filter(|(_, &n)| n > 1).collect();
-    let warm = samples
-        .get(samples.len() / 3)
-        .map(|s| s.1)
-        .unwrap_or(0);
+    let warm = samples.get(samples.len() / 3).map(|s| s.1).unwrap_or(0);
     let end = samples.last().map(|s| s.1).unwrap_or(0);
     let peak = samples.iter().map(|s| s.1).max().unwrap_or(0);
     eprintln!(
@@ -322,9 +362,21 @@ async fn soak_sessions_churn_without_loss_leak_or_error() {
         counters.failures.load(Ordering::Relaxed),
         errors.lock().expect("errors").len()
     );
-    assert!(lost.is_empty(), "lost messages, e.g. {:?}", &lost[..lost.len().min(5)]);
-    assert!(duplicated.is_empty(), "duplicated messages: {}", duplicated.len());
-    assert!(errors.lock().expect("errors").is_empty(), "error log lines: {:?}", errors.lock().expect("errors"));
+    assert!(
+        lost.is_empty(),
+        "lost messages, e.g. {:?}",
+        &lost[..lost.len().min(5)]
+    );
+    assert!(
+        duplicated.is_empty(),
+        "duplicated messages: {}",
+        duplicated.len()
+    );
+    assert!(
+        errors.lock().expect("errors").is_empty(),
+        "error log lines: {:?}",
+        errors.lock().expect("errors")
+    );
     assert!(
         end <= warm + warm / 4 + 8 * 1024,
         "memory grew after warm-up: {warm} KiB -> {end} KiB"
