@@ -69,15 +69,23 @@ impl Lilt {
 
     /// The first log line containing `needle` (panics after 10 s).
     fn wait_for(&mut self, needle: &str) -> String {
+        self.lines_until(needle).pop().expect("the matching line")
+    }
+
+    /// Log lines up to and including the first one containing `needle`.
+    fn lines_until(&mut self, needle: &str) -> Vec<String> {
         let end = Instant::now() + Duration::from_secs(10);
+        let mut seen = Vec::new();
         while Instant::now() < end {
             if let Ok(line) = self.log.recv_timeout(Duration::from_millis(100)) {
-                if line.contains(needle) {
-                    return line;
+                let found = line.contains(needle);
+                seen.push(line);
+                if found {
+                    return seen;
                 }
             }
         }
-        panic!("no log line with {needle:?}");
+        panic!("no log line with {needle:?}; saw {seen:?}");
     }
 
     fn signal(&self, sig: libc::c_int) {
@@ -178,4 +186,28 @@ async fn sigterm_closes_sessions_with_system_shutdown_and_exits_zero_in_time() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(status.code(), Some(0), "exit status");
+}
+
+#[tokio::test]
+async fn sighup_applies_the_new_log_levels() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("prosody.cfg.lua");
+    let data = dir.path().join("data");
+    std::fs::write(&cfg, config(&data, "")).expect("config");
+    let mut lilt = Lilt::start(&cfg);
+    // Console from info (the default) -> console from warn.
+    std::fs::write(&cfg, config(&data, "log = \"warn\"")).expect("edit");
+    lilt.signal(libc::SIGHUP);
+    lilt.wait_for("Reloading configuration file");
+    // Let that reload finish reading the file before it is broken.
+    std::thread::sleep(Duration::from_millis(1000));
+    std::fs::write(&cfg, "not lua {{{").expect("break config");
+    lilt.signal(libc::SIGHUP);
+    let lines = lilt.lines_until("Error reloading config");
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("Reloading configuration file")),
+        "info lines still logged after the reload to warn: {lines:?}"
+    );
 }
