@@ -292,6 +292,7 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
     let on_ws: WebSocketCallback = {
         let shared = shared.clone();
         let sessions = sessions.clone();
+        let max_send_buffer = net.max_send_buffer_size;
         Arc::new(move |io, req: WsRequest| {
             let shared = shared.clone();
             let sessions = sessions.clone();
@@ -302,6 +303,7 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
                     WsInfo {
                         ip: Some(req.ip),
                         secure: req.secure,
+                        max_send_buffer,
                     },
                     shared,
                 )

@@ -26,6 +26,9 @@ use crate::xmpp::ns;
 pub struct WsInfo {
     pub ip: Option<std::net::IpAddr>,
     pub secure: bool,
+    /// `network_settings.max_send_buffer_size`: output the peer has not taken yet beyond
+    /// this drops the session.
+    pub max_send_buffer: usize,
 }
 
 /// Serialises an outgoing element the way Prosody frames it: stanzas carry
@@ -181,7 +184,7 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
     // Output waits here while the peer is slow; it is written as the socket accepts it, so
     // the core's queue keeps draining. Over `max_send_buffer_size` the session is dropped,
     // and a write that makes no progress for `send_timeout` ends it ("write timeout").
-    let send_budget = crate::net::serve::network_settings(&conn.shared.config).max_send_buffer_size;
+    let send_budget = conn.info.max_send_buffer;
     let mut pending: Vec<u8> = Vec::new();
     let mut written = 0usize;
     let mut write_deadline: Option<Instant> = None;
