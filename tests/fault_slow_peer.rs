@@ -181,3 +181,32 @@ async fn a_slowloris_stream_after_the_upgrade_is_closed_by_c2s_timeout() {
     assert!(started.elapsed() < Duration::from_secs(4));
     assert!(server.sessions_drop_to(0, Duration::from_secs(5)).await);
 }
+
+/// Found with the xml_stream fuzz target: a frame holding a complete stanza followed by
+/// broken XML. The stanza parsed before the error is still routed (bob gets the message),
+/// then the sender's stream is closed with `not-well-formed`.
+#[tokio::test]
+async fn a_stanza_before_an_xml_error_in_the_same_frame_is_still_routed() {
+    let server = start(&base_config("")).await;
+    server.add_user("alice", "pw");
+    server.add_user("bob", "pw");
+    let mut bob = WsClient::connect(server.addr).await;
+    bob.login("bob", "pw", "r").await;
+    let mut alice = WsClient::connect(server.addr).await;
+    alice.login("alice", "pw", "r").await;
+    alice
+        .send_text(&format!(
+            "<message xmlns='jabber:client' to='bob@{HOST}/r' type='chat' id='m1'><body>hi</body></message><a></b>"
+        ))
+        .await;
+    let (texts, _) = alice.until_close().await;
+    assert!(
+        texts.iter().any(|t| t.contains("not-well-formed")),
+        "not-well-formed: {texts:?}"
+    );
+    let got = bob.next_text().await;
+    assert!(
+        got.contains("id='m1'") && got.contains("<body>hi</body>"),
+        "{got}"
+    );
+}

@@ -15,12 +15,13 @@ fn run(chunks: &[&[u8]]) -> (Vec<StreamEvent>, bool) {
     });
     let mut events = Vec::new();
     for chunk in chunks {
-        if parser.feed(chunk).is_err() {
-            return (events, true);
-        }
+        // After a feed error the events parsed before it are still delivered, then
+        // next_event repeats the error (the StreamParser contract).
+        let fed_error = parser.feed(chunk).is_err();
         loop {
             match parser.next_event() {
                 Ok(Some(ev)) => events.push(ev),
+                Ok(None) if fed_error => return (events, true),
                 Ok(None) => break,
                 Err(_) => return (events, true),
             }

@@ -336,11 +336,14 @@ impl Conn {
                 Ok(None) => return Flow::Continue,
                 Ok(Some(Frame::Text(payload))) => {
                     let data = frame_to_stream(&payload);
-                    if let Err(e) = self.parser.feed(data.as_bytes()) {
-                        return self.on_xml_error(e);
-                    }
+                    // Stanzas completed before an error in the same frame are handled
+                    // first; the parser repeats the error after them (drain_parser).
+                    let fed = self.parser.feed(data.as_bytes());
                     if let Flow::Drop = self.drain_parser().await {
                         return Flow::Drop;
+                    }
+                    if let Err(e) = fed {
+                        return self.on_xml_error(e);
                     }
                 }
                 Ok(Some(Frame::Ping(p))) => encode_pong(&p, &mut self.out),
