@@ -69,3 +69,21 @@ fn an_error_in_the_same_chunk_as_the_header_does_not_hide_the_header() {
     );
     assert_eq!(whole, split);
 }
+
+/// xml_stream: complete stanzas followed by a forbidden character (a NUL) later in the
+/// same chunk. Fed whole, the character check of the chunk used to reject everything in
+/// it, while fed in pieces the stanzas before it were delivered; now both deliver them,
+/// then fail.
+#[test]
+fn stanzas_before_a_forbidden_character_are_delivered_however_the_input_is_split() {
+    let body: &[u8] = b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+        xmlns:stream='http://etherx.jabber.org/streams' to='example.test' version='1.0'>\
+        <presence/><message to='bob@example.test'><body>a\0b</body></message>";
+    let whole = run(&[body]);
+    let pieces: Vec<&[u8]> = body.chunks(5).collect();
+    let split = run(&pieces);
+    assert!(whole.1, "the NUL is an error");
+    assert_eq!(whole.0.len(), 2, "header and presence: {:?}", whole.0);
+    assert!(matches!(&whole.0[1], StreamEvent::Stanza(p) if p.name == "presence"));
+    assert_eq!(whole, split);
+}
