@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::SubscriberExt;
@@ -209,12 +209,49 @@ fn table_rule(t: &Table, base: &Path) -> Result<LogRule, LogError> {
 
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
+/// The levels each installed sink takes, changeable at run time (config reload).
+type ActiveSinks = Vec<(Sink, Arc<RwLock<BTreeSet<Level>>>)>;
+static ACTIVE: OnceLock<ActiveSinks> = OnceLock::new();
+
+/// Applies the levels of reloaded rules to the sinks installed at startup (Prosody
+/// re-reads logging on reload). Sinks that were not installed cannot be added and sinks
+/// no longer named stop logging; returns the sinks of `rules` that were not applied.
+pub fn reload_levels(rules: &[LogRule]) -> Vec<Sink> {
+    let Some(active) = ACTIVE.get() else {
+        return rules.iter().map(|r| r.sink.clone()).collect();
+    };
+    for (sink, levels) in active {
+        let wanted: BTreeSet<Level> = rules
+            .iter()
+            .filter(|r| &r.sink == sink)
+            .flat_map(|r| r.levels.iter().copied())
+            .collect();
+        if let Ok(mut l) = levels.write() {
+            *l = wanted;
+        }
+    }
+    // Filters' answers are cached per call site; ask them again.
+    tracing::callsite::rebuild_interest_cache();
+    rules
+        .iter()
+        .filter(|r| !active.iter().any(|(s, _)| *s == r.sink))
+        .map(|r| r.sink.clone())
+        .collect()
+}
+
 /// Installs the rules as the process-wide `tracing` subscriber.
 pub fn install(rules: &[LogRule]) -> Result<(), LogError> {
     let mut layers: Vec<BoxedLayer> = Vec::new();
+    let mut active = Vec::new();
     for rule in rules {
-        let levels = rule.levels.clone();
-        let filter = filter_fn(move |meta| levels.contains(&Level::of(meta.level())));
+        let levels = Arc::new(RwLock::new(rule.levels.clone()));
+        active.push((rule.sink.clone(), levels.clone()));
+        let filter = filter_fn(move |meta| {
+            levels
+                .read()
+                .map(|l| l.contains(&Level::of(meta.level())))
+                .unwrap_or(true)
+        });
         let layer: BoxedLayer = match &rule.sink {
             Sink::Console | Sink::Syslog => fmt::layer()
                 .with_writer(std::io::stderr)
@@ -243,7 +280,9 @@ pub fn install(rules: &[LogRule]) -> Result<(), LogError> {
         layers.push(layer);
     }
     let subscriber = Registry::default().with(layers);
-    tracing::subscriber::set_global_default(subscriber).map_err(|_| LogError::AlreadySet)
+    tracing::subscriber::set_global_default(subscriber).map_err(|_| LogError::AlreadySet)?;
+    let _ = ACTIVE.set(active);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -317,11 +317,13 @@ pub fn run(config: Config) -> Result<(), RunError> {
         .map_err(RunError::Runtime)?;
     rt.block_on(async move {
         let (shared, rx) = build(config);
+        // Handlers first: a SIGHUP right after the listeners are up must not kill us.
+        let signals = Signals::install();
         let core = spawn_core(shared.clone(), rx);
         let listeners = crate::net::start(shared.clone())
             .await
             .map_err(RunError::Listen)?;
-        wait_for_signal().await;
+        signals.wait(&shared).await;
         tracing::info!("Shutting down");
         let (done_tx, done_rx) = oneshot::channel();
         let _ = shared.core_tx.send(CoreMsg::Shutdown { done: done_tx });
@@ -349,12 +351,65 @@ fn shutdown_deadline(shared: &Shared) -> std::time::Duration {
     std::time::Duration::from_secs_f64(secs.max(0.0))
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// The signals the server acts on.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        use tokio::signal::unix::{signal, SignalKind};
+        Signals {
+            term: signal(SignalKind::terminate()).expect("installing a SIGTERM handler"),
+            int: signal(SignalKind::interrupt()).expect("installing a SIGINT handler"),
+            hup: signal(SignalKind::hangup()).expect("installing a SIGHUP handler"),
+        }
+    }
+
+    /// Waits for SIGINT/SIGTERM; SIGHUP in the meantime reloads the config file.
+    async fn wait(mut self, shared: &Shared) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return,
+                _ = self.int.recv() => return,
+                _ = self.hup.recv() => reload_config(shared).await,
+            }
+        }
+    }
+}
+
+/// Prosody's `reload_config()` (reference §1.7): re-reads the same file; on failure the
+/// old config stays and an error is logged. Sessions are not touched. What the new
+/// config may change at run time is applied by `apply_reloaded`.
+async fn reload_config(shared: &Shared) {
+    let path = shared.config.main_file().to_path_buf();
+    tracing::info!("Reloading configuration file {}", path.display());
+    let loaded = tokio::task::spawn_blocking(move || Config::load(&path)).await;
+    match loaded {
+        Ok(Ok(new)) => {
+            apply_reloaded(shared, &new);
+            tracing::info!("config reloaded");
+        }
+        Ok(Err(e)) => tracing::error!("Error reloading config file: {e}"),
+        Err(e) => tracing::error!("Error reloading config file: {e}"),
+    }
+}
+
+/// What a reload changes while running: the levels of the log sinks installed at startup.
+/// `Shared` is immutable and read by every task, so listeners, hosts, modules, limits and
+/// network settings keep their startup values until restart.
+fn apply_reloaded(_shared: &Shared, new: &Config) {
+    match crate::config::logging::plan(new.global().get("log"), &new.data_path()) {
+        Ok(rules) => {
+            for sink in crate::config::logging::reload_levels(&rules) {
+                tracing::warn!("Log sink {sink:?} needs a restart to take effect");
+            }
+        }
+        Err(e) => tracing::error!("Error reloading config file: log option: {e}"),
+    }
+    for w in new.warnings() {
+        tracing::warn!("Configuration warning: {w}");
     }
 }

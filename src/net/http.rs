@@ -23,6 +23,10 @@ use crate::modules::http::{pages, HttpSettings, Request, Response, Router};
 /// Prosody's limit on the request line plus headers.
 const MAX_HEADER_BYTES: usize = 10 * 1024;
 
+/// How long a client may take to send a request head when nothing else is configured
+/// (`network_settings.ssl_handshake_timeout`'s default): the slowloris defence.
+pub const DEFAULT_HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A byte stream in both directions: what an upgraded WebSocket connection is.
 pub trait AsyncReadWrite: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> AsyncReadWrite for T {}
@@ -98,6 +102,10 @@ pub struct HttpApp {
     pub router: Router,
     pub settings: HttpSettings,
     pub on_websocket: WebSocketCallback,
+    /// Time allowed for the request line and headers (slowloris defence); the connection
+    /// is closed when it runs out. Prosody has no such limit (only `read_timeout`, which a
+    /// byte every few seconds resets); Lilt uses `ssl_handshake_timeout` for it.
+    pub header_read_timeout: std::time::Duration,
 }
 
 impl HttpApp {
@@ -106,7 +114,13 @@ impl HttpApp {
             router,
             settings,
             on_websocket,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
+    }
+
+    pub fn with_header_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
     }
 }
 
@@ -122,11 +136,14 @@ where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
+    let header_timeout = app.header_read_timeout;
     let service = service_fn(move |request| {
         let app = Arc::clone(&app);
         async move { Ok::<_, Infallible>(handle(request, peer, secure, app).await) }
     });
     http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
         .title_case_headers(true)
         .max_header_size(MAX_HEADER_BYTES)
         .serve_connection(TokioIo::new(io), service)

@@ -436,6 +436,7 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
     let on_ws: WebSocketCallback = {
         let shared = shared.clone();
         let sessions = sessions.clone();
+        let max_send_buffer = net.max_send_buffer_size;
         Arc::new(move |io, req: WsRequest| {
             let shared = shared.clone();
             let sessions = sessions.clone();
@@ -446,16 +447,18 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
                     WsInfo {
                         ip: Some(req.ip),
                         secure: req.secure,
+                        max_send_buffer,
                     },
                     shared,
                 );
-                eprintln!("SIZEPROBE ws future {}", std::mem::size_of_val(&fut));
                 fut.await;
                 sessions.fetch_sub(1, Ordering::Relaxed);
             });
         })
     };
-    let app = Arc::new(HttpApp::new(router, settings, on_ws));
+    let app = Arc::new(
+        HttpApp::new(router, settings, on_ws).with_header_read_timeout(net.ssl_handshake_timeout),
+    );
     let mut tasks = Vec::new();
 
     for l in http_listeners {

@@ -32,6 +32,9 @@ use crate::xmpp::ns;
 pub struct WsInfo {
     pub ip: Option<std::net::IpAddr>,
     pub secure: bool,
+    /// `network_settings.max_send_buffer_size`: output the peer has not taken yet beyond
+    /// this drops the session.
+    pub max_send_buffer: usize,
 }
 
 /// Serialises an outgoing element the way Prosody frames it: stanzas carry
@@ -211,6 +214,13 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
     // The prefix may share hyper's whole read buffer: let it go now, not at the end.
     drop(prefix);
 
+    // Output waits here while the peer is slow; it is written as the socket accepts it, so
+    // the core's queue keeps draining. Over `max_send_buffer_size` the session is dropped,
+    // and a write that makes no progress for `send_timeout` ends it ("write timeout").
+    let send_budget = conn.info.max_send_buffer;
+    let mut pending: Vec<u8> = Vec::new();
+    let mut written = 0usize;
+    let mut write_deadline: Option<Instant> = None;
     loop {
         let closing_deadline = conn.closing_since.map(|t| t + close_timeout);
         let flow = if let Some(f) = early.take() {
@@ -241,6 +251,23 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                             conn.on_frames(&mut decoder).await
                         }
                     }
+                }
+                w = wr.write(&pending[written..]), if written < pending.len() => {
+                    match w {
+                        Ok(0) | Err(_) => {
+                            disconnect_reason = Some("write error".into());
+                            break;
+                        }
+                        Ok(n) => {
+                            written += n;
+                            write_deadline = Some(Instant::now() + send_timeout);
+                            Flow::Continue
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(write_deadline.unwrap_or(unauth_deadline)), if write_deadline.is_some() => {
+                    disconnect_reason = Some("write timeout".into());
+                    break;
                 }
                 Some(msg) = rx.recv() => conn.on_outbound(msg),
                 _ = tokio::time::sleep_until(Instant::from_std(conn.keepalive.deadline())) => {
@@ -274,29 +301,36 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                 }
             }
         };
+        if written == pending.len() {
+            // All written: an idle session keeps no write buffer.
+            pending = Vec::new();
+            written = 0;
+            write_deadline = None;
+        }
         if !conn.out.is_empty() {
+            if write_deadline.is_none() {
+                write_deadline = Some(Instant::now() + send_timeout);
+            }
             stats.bytes_out += conn.out.len() as u64;
             metrics().bytes_out(Transport::Websocket, conn.out.len());
-            let res = tokio::time::timeout(send_timeout, wr.write_all(&conn.out)).await;
-            conn.out.clear();
-            // Idle sessions keep no write buffer either.
-            conn.out = Vec::new();
-            match res {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => {
-                    disconnect_reason = Some("write error".into());
-                    conn.failure = Some("write error");
-                    break;
-                }
-                Err(_) => {
-                    disconnect_reason = Some("write timeout".into());
-                    conn.failure = Some("write timeout");
-                    break;
-                }
+            if pending.is_empty() {
+                pending = std::mem::take(&mut conn.out);
+            } else {
+                pending.extend_from_slice(&conn.out);
+                conn.out = Vec::new();
             }
         }
+        if pending.len() - written > send_budget {
+            // The peer does not read: nothing more can reach it, so no stream error.
+            tracing::debug!(session = conn.id, "send buffer exceeded, closing");
+            disconnect_reason = Some("send buffer exceeded".into());
+            break;
+        }
         if let Flow::Drop = flow {
-            let _ = wr.shutdown().await;
+            let res = tokio::time::timeout(send_timeout, wr.write_all(&pending[written..])).await;
+            if matches!(res, Ok(Ok(()))) {
+                let _ = wr.shutdown().await;
+            }
             break;
         }
     }
@@ -372,11 +406,14 @@ impl Conn {
                 Ok(None) => return Flow::Continue,
                 Ok(Some(Frame::Text(payload))) => {
                     let data = frame_to_stream(&payload);
-                    if let Err(e) = self.parser.feed(data.as_bytes()) {
-                        return self.on_xml_error(e);
-                    }
+                    // Stanzas completed before an error in the same frame are handled
+                    // first; the parser repeats the error after them (drain_parser).
+                    let fed = self.parser.feed(data.as_bytes());
                     if let Flow::Drop = self.drain_parser().await {
                         return Flow::Drop;
+                    }
+                    if let Err(e) = fed {
+                        return self.on_xml_error(e);
                     }
                 }
                 Ok(Some(Frame::Ping(p))) => encode_pong(&p, &mut self.out),

@@ -18,6 +18,27 @@ fn nwf(reason: impl Into<String>) -> XmlError {
     XmlError::NotWellFormed(reason.into())
 }
 
+/// Length of the longest prefix of `seg` that `check_chars` accepts.
+fn valid_prefix_len(seg: &[u8]) -> usize {
+    let utf8 = match std::str::from_utf8(seg) {
+        Ok(_) => seg.len(),
+        Err(e) => e.valid_up_to(),
+    };
+    let mut end = utf8;
+    for (i, w) in seg[..utf8].iter().enumerate() {
+        let c = *w;
+        let bad_control = c < 0x20 && c != b'\t' && c != b'\n' && c != b'\r';
+        let bad_nonchar = c == 0xEF
+            && seg.get(i + 1) == Some(&0xBF)
+            && matches!(seg.get(i + 2), Some(0xBE | 0xBF));
+        if bad_control || bad_nonchar {
+            end = i;
+            break;
+        }
+    }
+    end
+}
+
 /// Prosody refuses a declaration for anything but UTF-8 XML 1.0.
 fn check_decl(d: &BytesDecl<'_>) -> Result<(), XmlError> {
     let restricted = XmlError::Restricted("XML declaration");
@@ -114,7 +135,16 @@ impl TreeBuilder {
     /// Handles `seg`, a run of complete tokens (plus the text before them) that starts
     /// at stream offset `seg_off`.
     pub(super) fn segment(&mut self, seg: &[u8], seg_off: u64) -> Result<(), XmlError> {
-        check_chars(seg)?;
+        if let Err(e) = check_chars(seg) {
+            // Elements completed before the bad character are still reported, as they
+            // are when the same bytes arrive in smaller pieces; then the error.
+            let _ = self.parse_segment(&seg[..valid_prefix_len(seg)], seg_off);
+            return Err(e);
+        }
+        self.parse_segment(seg, seg_off)
+    }
+
+    fn parse_segment(&mut self, seg: &[u8], seg_off: u64) -> Result<(), XmlError> {
         let mut reader = Reader::from_reader(seg);
         let config = reader.config_mut();
         config.trim_text(false);

@@ -185,7 +185,9 @@ impl StreamParser {
 
     fn process(&mut self) -> Result<(), XmlError> {
         let input = &mut self.input;
-        input.scanner.run(&input.buf)?;
+        // Tokens completed before a scanner error are still built into events, so that
+        // what precedes bad bytes does not depend on how the input was split.
+        let scanned = input.scanner.run(&input.buf);
         let complete = input.scanner.complete();
         if complete > input.pos {
             let seg_off = input.base + input.pos as u64;
@@ -193,6 +195,7 @@ impl StreamParser {
                 .segment(&input.buf[input.pos..complete], seg_off)?;
             input.pos = complete;
         }
+        scanned?;
         // Whitespace outside any stanza is dropped now rather than at the next '<', so
         // keepalives never count towards the limit; garbage before the header fails now.
         // Other text between stanzas waits for its '<' to be checked as a whole.

@@ -44,7 +44,6 @@ const OP_CLOSE: u8 = 0x8;
 const OP_PING: u8 = 0x9;
 const OP_PONG: u8 = 0xA;
 
-
 fn violation(code: u16, reason: &'static str) -> FrameError {
     FrameError::Close { code, reason }
 }
