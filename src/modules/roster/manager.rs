@@ -44,11 +44,15 @@ pub fn load(core: &mut Core, user: &str, host: &str) {
             }
         }
     };
-    if core.state::<Rosters>().map.len() >= OFFLINE_CACHE {
-        let online: Vec<String> = core.bare_sessions.keys().cloned().collect();
+    // Prune only when the rosters of offline users alone fill the allowance, so the
+    // sweep runs once per OFFLINE_CACHE loads, not on every bind of a busy server.
+    let cached = core.state::<Rosters>().map.len();
+    if cached >= core.bare_sessions.len() + OFFLINE_CACHE {
+        let online: std::collections::HashSet<String> =
+            core.bare_sessions.keys().cloned().collect();
         core.state::<Rosters>()
             .map
-            .retain(|k, _| online.iter().any(|o| o == k));
+            .retain(|k, _| online.contains(k));
     }
     core.state::<Rosters>().map.insert(jid, roster);
 }
