@@ -138,6 +138,14 @@ impl Core {
         self.hosts.contains_key(host)
     }
 
+    /// The account name of the bound session a stanza came from (None for the host).
+    pub fn origin_username(&self, origin: &Origin) -> Option<String> {
+        match origin {
+            Origin::Session(id) => self.sessions.get(id).map(|s| s.username.clone()),
+            Origin::Host(_) => None,
+        }
+    }
+
     /// Sends a stanza to one bound session.
     pub fn send_to(&self, session: SessionId, stanza: Arc<Element>) -> bool {
         match self.sessions.get(&session) {

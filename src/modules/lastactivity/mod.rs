@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::core::{Bus, Core, Origin};
+use crate::core::{Bus, Core};
 use crate::modules::iq::result_for;
 use crate::storage::internal::InternalStore;
 use crate::storage::lua_value::LuaValue;
@@ -64,10 +64,7 @@ pub fn load(core: &mut Core, host: &str) {
         Rc::new(move |core, ev| {
             let stanza = ev.stanza.as_ref()?;
             if stanza.attr("to").is_none() && stanza.attr("type") == Some("unavailable") {
-                let Origin::Session(sid) = ev.origin else {
-                    return None;
-                };
-                let user = core.sessions.get(&sid)?.username.clone();
+                let user = core.origin_username(&ev.origin)?;
                 let status = stanza.get_child("status", ns::CLIENT).map(|s| s.text());
                 m.borrow_mut().insert(
                     user,
@@ -111,10 +108,7 @@ pub fn load(core: &mut Core, host: &str) {
         0.0,
         Rc::new(move |core, ev| {
             let stanza = ev.stanza.as_ref()?;
-            let Origin::Session(sid) = ev.origin else {
-                return None;
-            };
-            let me = core.sessions.get(&sid)?.username.clone();
+            let me = core.origin_username(&ev.origin)?;
             let to = stanza.attr("to").and_then(|t| Jid::parse(t).ok());
             let username = to
                 .as_ref()

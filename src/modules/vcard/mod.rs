@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use crate::core::{Bus, Core, Origin};
+use crate::core::{Bus, Core};
 use crate::modules::iq::result_for;
 use crate::modules::private::preserialize::{deserialize, preserialize, Xmlns};
 use crate::xml::Element;
@@ -26,10 +26,7 @@ pub fn load(core: &mut Core, host: &str) {
             0.0,
             Rc::new(move |core, ev| {
                 let stanza = ev.stanza.as_ref()?;
-                let Origin::Session(sid) = ev.origin else {
-                    return None;
-                };
-                let me = core.sessions.get(&sid)?.username.clone();
+                let me = core.origin_username(&ev.origin)?;
                 let reply = handle(core, &host_name, &me, stanza);
                 core.reply(&ev.origin, reply);
                 Some(true)

@@ -13,7 +13,7 @@ pub mod pep;
 
 use std::rc::Rc;
 
-use crate::core::{Bus, Core, Origin};
+use crate::core::{Bus, Core};
 use crate::modules::iq::result_for;
 use crate::modules::lastactivity::is_contact_subscribed;
 use crate::modules::private::preserialize::deserialize;
@@ -36,10 +36,7 @@ pub fn load(core: &mut Core, host: &str) {
         0.0,
         Rc::new(move |core, ev| {
             let stanza = ev.stanza.as_ref()?;
-            let Origin::Session(sid) = ev.origin else {
-                return None;
-            };
-            let me = core.sessions.get(&sid)?.username.clone();
+            let me = core.origin_username(&ev.origin)?;
             let owner = stanza
                 .attr("to")
                 .and_then(|t| Jid::parse(t).ok())
@@ -59,10 +56,7 @@ pub fn load(core: &mut Core, host: &str) {
         0.0,
         Rc::new(move |core, ev| {
             let stanza = ev.stanza.as_ref()?;
-            let Origin::Session(sid) = ev.origin else {
-                return None;
-            };
-            let me = core.sessions.get(&sid)?.username.clone();
+            let me = core.origin_username(&ev.origin)?;
             let temp = stanza.child_elements().next()?;
             let pep = Pep {
                 store: &core.shared.store,
@@ -86,10 +80,7 @@ pub fn load(core: &mut Core, host: &str) {
             &format!("pre-presence/{kind}"),
             1.0,
             Rc::new(move |core, ev| {
-                let Origin::Session(sid) = ev.origin else {
-                    return None;
-                };
-                let user = core.sessions.get(&sid)?.username.clone();
+                let user = core.origin_username(&ev.origin)?;
                 let stanza = ev.stanza.as_mut()?;
                 if stanza.attr("type").is_some() {
                     return None;
