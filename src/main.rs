@@ -47,6 +47,15 @@ enum Command {
     Passwd { jid: String },
     /// Delete an account.
     Deluser { jid: String },
+    /// Talk to the running server's admin socket, like `prosodyctl shell`: one command
+    /// (`lilt shell module reload motd localhost`), or lines from stdin.
+    Shell {
+        /// The socket (default: the config's `admin_socket`, in the data directory).
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
+    },
     /// Create an account non-interactively.
     Register {
         user: String,
@@ -76,6 +85,13 @@ fn main() -> ExitCode {
         Command::Adduser { jid } => accounts(cli.config.as_deref(), &jid, AccountOp::Add, None),
         Command::Passwd { jid } => accounts(cli.config.as_deref(), &jid, AccountOp::Passwd, None),
         Command::Deluser { jid } => accounts(cli.config.as_deref(), &jid, AccountOp::Delete, None),
+        Command::Shell { socket, words } => match load(cli.config.as_deref(), false) {
+            Ok(c) => {
+                use lilt::modules::admin_shell::{client::socket_for, run_cli};
+                run_cli(&socket_for(&c, socket), &words)
+            }
+            Err(code) => code,
+        },
         Command::Register {
             user,
             host,

@@ -5,8 +5,6 @@ local native = require "lilt.native";
 
 return function(api, M)
 
-local metrics = M.metrics;
-
 -- Items -------------------------------------------------------------------------------
 
 function api:add_item(key, value)
@@ -98,30 +96,23 @@ function api:get_status()
 	return self.status_type, self.status_message;
 end
 
-local function new_metric(kind)
-	local m = { kind = kind, value = 0, count = 0, sum = 0 };
-	function m:set(v) self.value = v; end
-	function m:add(v) self.value = self.value + (v or 1); end
-	function m:sample(v) self.count = self.count + 1; self.sum = self.sum + v; end
-	function m:with_labels() return self; end
-	return m;
-end
-
+-- Statistics go to Lilt's OpenMetrics registry (core.metrics), named as in Prosody 0.12:
+-- `prosody_mod_<module>/<name>`, with a leading `host` label for host modules.
 function api:measure(name, kind, conf)
-	local key = "prosody_mod_" .. self.name .. "/" .. name;
-	local m = new_metric(kind);
-	metrics[key] = m;
-	return function(v)
-		if kind == "counter" or kind == "rate" then m:add(v) else m:set(v) end
-	end;
+	self:add_item("measure", { name = name, type = kind, conf = conf });
+	local key, value;
+	if self.host ~= "*" then key, value = "host", self.host; end
+	return require "core.metrics".measure(kind, "mod_" .. self.name .. "/" .. name, conf, key, value);
 end
 
 function api:metric(kind, name, unit, description, label_keys, conf)
-	local key = "prosody_mod_" .. self.name .. "/" .. name;
-	local family = new_metric(kind);
-	family.unit, family.description = unit, description;
-	metrics[key] = family;
-	return family;
+	local scoped = self.host ~= "*";
+	if scoped then label_keys = { "host", table.unpack(label_keys or {}) }; end
+	local mf = require "core.metrics".metric(kind, "prosody_mod_" .. self.name .. "/" .. name,
+		unit, description, label_keys, conf);
+	self:add_item("metric", { name = name, mf = mf });
+	if scoped then return mf:with_partial_label(self.host); end
+	return mf;
 end
 
 end;

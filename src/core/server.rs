@@ -282,6 +282,7 @@ pub async fn core_loop(mut core: Core, mut rx: mpsc::UnboundedReceiver<CoreMsg>)
                 }
                 let _ = done.send(());
             }
+            CoreMsg::Task(task) => (task.0)(&mut core),
         }
     }
 }
@@ -323,7 +324,9 @@ pub fn run(config: Config) -> Result<(), RunError> {
         let listeners = crate::net::start(shared.clone())
             .await
             .map_err(RunError::Listen)?;
+        let admin = crate::modules::admin_shell::start(&shared);
         signals.wait(&shared).await;
+        drop(admin);
         tracing::info!("Shutting down");
         let (done_tx, done_rx) = oneshot::channel();
         let _ = shared.core_tx.send(CoreMsg::Shutdown { done: done_tx });
@@ -400,7 +403,7 @@ async fn reload_config(shared: &Shared) {
 /// What a reload changes while running: the levels of the log sinks installed at startup.
 /// `Shared` is immutable and read by every task, so listeners, hosts, modules, limits and
 /// network settings keep their startup values until restart.
-fn apply_reloaded(_shared: &Shared, new: &Config) {
+pub fn apply_reloaded(_shared: &Shared, new: &Config) {
     match crate::config::logging::plan(new.global().get("log"), &new.data_path()) {
         Ok(rules) => {
             for sink in crate::config::logging::reload_levels(&rules) {

@@ -64,6 +64,18 @@ pub enum CoreMsg {
     Shutdown {
         done: oneshot::Sender<()>,
     },
+    /// Work to run on the core thread with the core in hand (the admin console's
+    /// commands; the task answers through a channel of its own).
+    Task(CoreTask),
+}
+
+/// A closure run on the core thread by [`CoreMsg::Task`].
+pub struct CoreTask(pub Box<dyn FnOnce(&mut super::Core) + Send>);
+
+impl std::fmt::Debug for CoreTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CoreTask")
+    }
 }
 
 /// A bound c2s session, owned by the core.

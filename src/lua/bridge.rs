@@ -82,6 +82,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     crypto(lua, &n)?;
     super::http::install(lua, &n)?;
     super::http::install_unregister(lua, &n)?;
+    super::metrics::install(lua)?;
     let loaded: Table = lua.globals().get::<Table>("package")?.get("loaded")?;
     loaded.set("lilt.native", n)?;
     let init = sources::library("core.init").ok_or_else(|| rt("core.init is missing"))?;

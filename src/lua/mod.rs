@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod dispatch;
 pub mod http;
 pub mod loader;
+pub mod metrics;
 pub mod sandbox;
 pub mod sources;
 pub mod timers;
@@ -138,6 +139,14 @@ pub fn host_ready(core: &mut Core, host: &str) {
 /// Unloads a Lua module from a host at run time (its `unload` hook runs, its hooks go).
 pub fn unload_module(core: &mut Core, host: &str, name: &str) -> Result<(), LuaHostError> {
     call_manager(core, "unload_module", host, name)
+}
+
+/// Loads a Lua module at run time (the admin console's `module:load`), saying why not.
+pub fn load_module_now(core: &mut Core, host: &str, name: &str) -> Result<(), LuaHostError> {
+    if ensure_started(core).is_none() {
+        return Err(LuaHostError::Plugin("the Lua runtime is not available".into()));
+    }
+    call_manager(core, "load_module", host, name)
 }
 
 /// Reloads a Lua module at run time (`save`, unload, load, `restore`).

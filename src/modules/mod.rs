@@ -1,5 +1,6 @@
 //! Native modules, one folder per Prosody module name.
 
+pub mod admin_shell;
 pub mod auth_internal_hashed;
 pub mod blocklist;
 pub mod c2s;

@@ -2,6 +2,7 @@
 //! the drivers bump ([`registry`]), the `connection_monitoring` error rate ([`monitor`]) and
 //! the `GET /metrics` HTTP app, open to `openmetrics_allow_ips` / `openmetrics_allow_cidr`.
 
+pub mod families;
 pub mod monitor;
 pub mod registry;
 

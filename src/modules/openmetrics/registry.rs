@@ -310,6 +310,8 @@ impl Metrics {
                 get(&self.limit_hits[k as usize])
             );
         }
+        // Families Lua plugins declared (module:metric / module:measure).
+        super::families::families().render_into(&mut out);
         out.push_str("# EOF\n");
         out
     }
