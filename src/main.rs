@@ -86,10 +86,7 @@ fn main() -> ExitCode {
         Command::Passwd { jid } => accounts(cli.config.as_deref(), &jid, AccountOp::Passwd, None),
         Command::Deluser { jid } => accounts(cli.config.as_deref(), &jid, AccountOp::Delete, None),
         Command::Shell { socket, words } => match load(cli.config.as_deref(), false) {
-            Ok(c) => {
-                use lilt::modules::admin_shell::{client::socket_for, run_cli};
-                run_cli(&socket_for(&c, socket), &words)
-            }
+            Ok(c) => lilt::modules::admin_shell::run_cli(&c, socket, &words),
             Err(code) => code,
         },
         Command::Register {

@@ -77,7 +77,12 @@ fn ok(out: &Output) -> String {
 
 #[track_caller]
 fn failed(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(1), "expected exit 1:\n{}", describe(out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "expected exit 1:\n{}",
+        describe(out)
+    );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -130,11 +135,17 @@ async fn reload_unload_and_load_change_a_plugin_while_its_client_stays_connected
     assert!(out.contains(&format!("Loaded for {HOST}")), "{out}");
     assert!(probe(&mut c, "p4").await.contains(">v2</probe>"));
     let out = ok(&shell(&s, &["module:list('example.test')"]));
-    assert!(out.contains("probe (Lua)") && out.contains("websocket (built in)"), "{out}");
+    assert!(
+        out.contains("probe (Lua)") && out.contains("websocket (built in)"),
+        "{out}"
+    );
 
     let out = ok(&shell(&s, &["c2s:show()"]));
     assert!(out.contains(&format!("alice@{HOST}/web")), "{out}");
-    assert!(out.contains("WebSocket") && out.contains("1 c2s sessions shown"), "{out}");
+    assert!(
+        out.contains("WebSocket") && out.contains("1 c2s sessions shown"),
+        "{out}"
+    );
     let out = ok(&shell(&s, &["c2s", "count"]));
     assert!(out.contains("OK: Total: 1 clients"), "{out}");
     assert!(
@@ -157,13 +168,19 @@ async fn shell_errors_give_clear_messages_and_exit_status_one() {
     assert_eq!(mode & 0o077, 0, "owner-only socket, mode {mode:o}");
 
     let err = failed(&shell(&s, &["module", "reload", "nosuch", HOST]));
-    assert!(err.contains("Module 'nosuch' is not loaded on example.test"), "{err}");
+    assert!(
+        err.contains("Module 'nosuch' is not loaded on example.test"),
+        "{err}"
+    );
     let err = failed(&shell(&s, &["module", "load", "nosuch", HOST]));
     assert!(err.contains("module 'nosuch' not found"), "{err}");
     let err = failed(&shell(&s, &["module", "reload", "websocket"]));
     assert!(err.contains("mod_websocket is built into Lilt"), "{err}");
     let err = failed(&shell(&s, &["module", "reload", "probe", "nohost.test"]));
-    assert!(err.contains("Host 'nohost.test' is not served here"), "{err}");
+    assert!(
+        err.contains("Host 'nohost.test' is not served here"),
+        "{err}"
+    );
     let err = failed(&shell(&s, &["reload everything"]));
     assert!(err.contains("couldn't understand"), "{err}");
 
@@ -174,10 +191,27 @@ async fn shell_errors_give_clear_messages_and_exit_status_one() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("| OK: Lilt "), "{}", describe(&out));
-    assert!(text.contains("| OK: Total: 0 clients"), "{}", describe(&out));
-    assert!(text.contains("! Error: Module 'nosuch' is not loaded"), "{}", describe(&out));
-    assert_eq!(text.matches("Total: 0 clients").count(), 1, "quit ends the session");
-    assert_eq!(out.status.code(), Some(1), "a line failed: {}", describe(&out));
+    assert!(
+        text.contains("| OK: Total: 0 clients"),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        text.contains("! Error: Module 'nosuch' is not loaded"),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(
+        text.matches("Total: 0 clients").count(),
+        1,
+        "quit ends the session"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a line failed: {}",
+        describe(&out)
+    );
 
     // server:shutdown stops the server, which removes its socket.
     let out = ok(&shell(&s, &["server", "shutdown", "maintenance"]));
@@ -228,4 +262,36 @@ async fn a_plugins_counters_appear_in_metrics_under_prosodys_names() {
         "{body}"
     );
     assert!(body.ends_with("# EOF\n"), "{body}");
+}
+
+#[test]
+fn prosodys_own_prosodyctl_shell_drives_lilt() {
+    if !common::prosody_ready() {
+        return;
+    }
+    let s = prepare("v1").start();
+    // Prosody's config with the same data_path resolves `admin_socket` to Lilt's socket.
+    let prosody = common::Prosody::new(&s.data_path(), HOST);
+    let out = prosody.prosodyctl(&["shell", "module", "reload", "probe", HOST], None);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        text.contains(&format!("Reloaded on {HOST}"))
+            && text.contains("OK: Module reloaded on 1 host"),
+        "{}",
+        describe(&out)
+    );
+    let out = prosody.prosodyctl(&["shell", "module", "unload", "nosuch", HOST], None);
+    assert!(!out.status.success(), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Module 'nosuch' is not loaded"),
+        "{}",
+        describe(&out)
+    );
+    let out = prosody.prosodyctl(&["shell"], Some("c2s:count()\n"));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("| OK: Total: 0 clients"),
+        "{}",
+        describe(&out)
+    );
 }

@@ -144,7 +144,9 @@ pub fn unload_module(core: &mut Core, host: &str, name: &str) -> Result<(), LuaH
 /// Loads a Lua module at run time (the admin console's `module:load`), saying why not.
 pub fn load_module_now(core: &mut Core, host: &str, name: &str) -> Result<(), LuaHostError> {
     if ensure_started(core).is_none() {
-        return Err(LuaHostError::Plugin("the Lua runtime is not available".into()));
+        return Err(LuaHostError::Plugin(
+            "the Lua runtime is not available".into(),
+        ));
     }
     call_manager(core, "load_module", host, name)
 }

@@ -104,6 +104,8 @@ pub static OPTIONS: &[OptionSpec] = &[
     p("plugin_paths", Array, "{}", G, "pluginloader", "extra plugin directories"),
     p("installer_plugin_path", Path, "\"custom_plugins\"", G, "pluginloader", "where the plugin installer puts plugins"),
     p("admin_socket", Path, "\"prosody.sock\"", G, "admin_socket", "admin shell socket, relative to the data directory"),
+    p("admin_shell_prompt", String, "\"lilt> \"", G, "admin_shell", "prompt of the interactive `shell` (Prosody's default is \"prosody> \")"),
+    p("console_banner", String, "", G, "admin_shell", "text the interactive `shell` prints instead of its welcome"),
     p("force_module_reload", Boolean, "false", G, "modulemanager", "reload modules even when save() fails"),
     p("ignore_presence_priority", Boolean, "false", H, "message", "deliver to all resources regardless of priority"),
     p("admins", InheritedSet, "{}", H, "usermanager", "JIDs with admin rights"),

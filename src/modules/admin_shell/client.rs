@@ -38,7 +38,9 @@ impl Client {
         client.write(&protocol::stream_header())?;
         match client.next_event()? {
             StreamEvent::Open(_) => Ok(client),
-            _ => Err(AdminError::Protocol("the server did not open the admin stream".into())),
+            _ => Err(AdminError::Protocol(
+                "the server did not open the admin stream".into(),
+            )),
         }
     }
 
@@ -61,7 +63,9 @@ impl Client {
                 .read(&mut buf)
                 .map_err(|e| AdminError::Protocol(format!("read failed: {e}")))?;
             if n == 0 {
-                return Err(AdminError::Protocol("the server closed the connection".into()));
+                return Err(AdminError::Protocol(
+                    "the server closed the connection".into(),
+                ));
             }
             let _ = self.parser.feed(&buf[..n]);
         }
@@ -95,9 +99,21 @@ impl Client {
     }
 }
 
-/// `lilt shell [WORDS...]` against the socket at `path`; returns the exit status.
-pub fn run_cli(path: &Path, words: &[String]) -> u8 {
-    let mut client = match Client::connect(path) {
+/// How the interactive shell greets and prompts (`console_banner`, `admin_shell_prompt`).
+#[derive(Debug, Clone, Default)]
+pub struct Greeting {
+    pub banner: Option<String>,
+    pub prompt: Option<String>,
+}
+
+/// `lilt shell [--socket PATH] [WORDS...]` for this config; returns the exit status.
+pub fn run_cli(config: &crate::config::Config, socket: Option<PathBuf>, words: &[String]) -> u8 {
+    let path = socket_for(config, socket);
+    let greeting = Greeting {
+        banner: config.global().string("console_banner"),
+        prompt: config.global().string("admin_shell_prompt"),
+    };
+    let mut client = match Client::connect(&path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("** Unable to connect to the admin socket: {e}");
@@ -109,7 +125,7 @@ pub fn run_cli(path: &Path, words: &[String]) -> u8 {
         }
     };
     let code = if words.is_empty() {
-        interactive(&mut client)
+        interactive(&mut client, &greeting)
     } else {
         one_shot(&mut client, &command::from_words(words))
     };
@@ -143,18 +159,24 @@ fn one_shot(client: &mut Client, line: &str) -> u8 {
 /// Lines from stdin until `quit`/`exit`/`bye` or end of input. Output lines are prefixed
 /// `| ` and error results `! `, as in Prosody's shell. The status is 1 when any line
 /// gave an error (so a script fed on stdin can tell).
-fn interactive(client: &mut Client) -> u8 {
+fn interactive(client: &mut Client, greeting: &Greeting) -> u8 {
     let stdin = std::io::stdin();
     let tty = stdin.is_terminal();
+    let prompt = greeting.prompt.as_deref().unwrap_or("lilt> ");
     if tty {
-        println!("Welcome to the Lilt administration console. For a list of commands, type: help");
-        println!("To leave, type: quit");
+        match &greeting.banner {
+            Some(b) => println!("{b}"),
+            None => {
+                println!("Welcome to the Lilt administration console. For a list of commands, type: help");
+                println!("To leave, type: quit");
+            }
+        }
     }
     let mut failed = false;
     let mut lines = stdin.lock().lines();
     loop {
         if tty {
-            print!("lilt> ");
+            print!("{prompt}");
             let _ = std::io::stdout().flush();
         }
         let Some(Ok(line)) = lines.next() else {

@@ -50,7 +50,9 @@ pub enum ParseError {
     NotACall,
     #[error("unfinished string in the arguments")]
     UnfinishedString,
-    #[error("cannot read argument '{0}': only strings, numbers, true, false and nil are understood")]
+    #[error(
+        "cannot read argument '{0}': only strings, numbers, true, false and nil are understood"
+    )]
     BadArgument(String),
     #[error("missing ')' at the end of the line")]
     MissingParen,
@@ -244,10 +246,7 @@ mod tests {
     fn malformed_lines_say_what_is_wrong() {
         assert_eq!(parse("reload motd"), Err(ParseError::NotACall));
         assert_eq!(parse("module:load(\"x\""), Err(ParseError::MissingParen));
-        assert_eq!(
-            parse("module:load(\"x)"),
-            Err(ParseError::UnfinishedString)
-        );
+        assert_eq!(parse("module:load(\"x)"), Err(ParseError::UnfinishedString));
         assert_eq!(
             parse("module:load(motd)"),
             Err(ParseError::BadArgument("motd".into()))

@@ -272,7 +272,9 @@ mod tests {
         let now = start + Duration::from_secs(86_400 + 2 * 3600 + 60 + 5);
         let text = uptime(start, now);
         assert!(
-            text.starts_with("This server has been running for 1 day, 2 hours and 1 minute (since "),
+            text.starts_with(
+                "This server has been running for 1 day, 2 hours and 1 minute (since "
+            ),
             "{text}"
         );
     }

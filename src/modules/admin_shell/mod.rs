@@ -51,9 +51,8 @@ pub enum AdminError {
 /// Whether the config loads the console anywhere (it is a global module in Prosody, so
 /// naming it on any host turns it on).
 pub fn enabled(config: &Config) -> bool {
-    let named = |mods: &std::collections::BTreeSet<String>| {
-        MODULE_NAMES.iter().any(|m| mods.contains(*m))
-    };
+    let named =
+        |mods: &std::collections::BTreeSet<String>| MODULE_NAMES.iter().any(|m| mods.contains(*m));
     let global: std::collections::BTreeSet<String> = config
         .global()
         .strings("modules_enabled")

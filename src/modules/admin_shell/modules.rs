@@ -39,7 +39,11 @@ pub fn lua_modules(core: &mut Core, host: &str) -> BTreeSet<String> {
         .eval::<Table>()
         .and_then(|m| m.get::<mlua::Function>("get_modules"))
         .and_then(|f| f.call::<Table>(host.to_owned()))
-        .and_then(|t| t.pairs::<String, mlua::Value>().map(|p| p.map(|(k, _)| k)).collect());
+        .and_then(|t| {
+            t.pairs::<String, mlua::Value>()
+                .map(|p| p.map(|(k, _)| k))
+                .collect()
+        });
     match names {
         Ok(v) => v,
         Err(e) => {
@@ -226,7 +230,9 @@ fn list(core: &mut Core, host: Option<String>) -> Reply {
         for m in &all {
             let kind = if lua.contains(m) || global.contains(m) {
                 "Lua"
-            } else { "built in" };
+            } else {
+                "built in"
+            };
             output.push(format!("    {m} ({kind})"));
         }
     }

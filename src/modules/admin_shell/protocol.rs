@@ -55,8 +55,8 @@ mod tests {
     #[test]
     fn reply_parses_back_as_output_lines_then_a_typed_result() {
         let mut p = StreamParser::new(Limits::default());
-        let bytes = stream_header()
-            + &reply(&["a < b".into(), "second".into()], true, "Error: \"x\" & y");
+        let bytes =
+            stream_header() + &reply(&["a < b".into(), "second".into()], true, "Error: \"x\" & y");
         p.feed(bytes.as_bytes()).expect("well-formed");
         assert!(matches!(p.next_event(), Ok(Some(StreamEvent::Open(_)))));
         assert_eq!(p.default_ns(), NS);

@@ -8,9 +8,16 @@ use crate::core::{Core, Session};
 pub fn run(core: &mut Core, method: &str, args: &[Arg]) -> Reply {
     match method {
         "show" => show(core, arg(args, 0).as_deref()),
-        "count" => Reply::ok(Vec::new(), format!("Total: {} clients", core.sessions.len())),
+        "count" => Reply::ok(
+            Vec::new(),
+            format!("Total: {} clients", core.sessions.len()),
+        ),
         "close" => match arg(args, 0) {
-            Some(jid) => close(core, |s| s.full_jid == jid || s.bare_jid == jid, arg(args, 1)),
+            Some(jid) => close(
+                core,
+                |s| s.full_jid == jid || s.bare_jid == jid,
+                arg(args, 1),
+            ),
             None => Reply::err(Vec::new(), "usage: c2s:close(jid)"),
         },
         "closeall" => close(core, |_| true, arg(args, 0)),
@@ -60,7 +67,14 @@ fn show(core: &Core, jid: Option<&str>) -> Reply {
         if current != Some(s.host.as_str()) {
             current = Some(s.host.as_str());
             output.push(format!("# Host {}", s.host));
-            output.push(row(["Session ID", "JID", "IPv", "Status", "Security", "Method"]));
+            output.push(row([
+                "Session ID",
+                "JID",
+                "IPv",
+                "Status",
+                "Security",
+                "Method",
+            ]));
         }
         let ipv = match s.ip {
             Some(std::net::IpAddr::V4(_)) => "IPv4",
@@ -97,9 +111,9 @@ fn close(core: &mut Core, matches: impl Fn(&Session) -> bool, text: Option<Strin
         .map(|s| s.id)
         .collect();
     for id in &ids {
-        let error = text.as_deref().map(|t| {
-            crate::xmpp::error::stream_error("undefined-condition", Some(t), None)
-        });
+        let error = text
+            .as_deref()
+            .map(|t| crate::xmpp::error::stream_error("undefined-condition", Some(t), None));
         core.close_session(*id, error);
     }
     Reply::ok(Vec::new(), format!("Total: {} sessions closed", ids.len()))

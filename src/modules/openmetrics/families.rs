@@ -180,7 +180,10 @@ impl Families {
     /// The metric of `family` with these label values (created at zero on first use).
     pub fn metric(&self, family: usize, labels: Vec<String>) -> Result<usize, FamilyError> {
         let mut inner = self.lock();
-        let f = inner.families.get(family).ok_or(FamilyError::NoSuchMetric)?;
+        let f = inner
+            .families
+            .get(family)
+            .ok_or(FamilyError::NoSuchMetric)?;
         if f.label_keys.len() != labels.len() {
             return Err(FamilyError::LabelCount {
                 family: f.name.clone(),
@@ -208,7 +211,11 @@ impl Families {
         Ok(id)
     }
 
-    fn with_metric(&self, id: usize, f: impl FnOnce(&mut Metric, &[f64])) -> Result<(), FamilyError> {
+    fn with_metric(
+        &self,
+        id: usize,
+        f: impl FnOnce(&mut Metric, &[f64]),
+    ) -> Result<(), FamilyError> {
         let mut inner = self.lock();
         let inner = &mut *inner;
         let m = inner.metrics.get_mut(id).ok_or(FamilyError::NoSuchMetric)?;
@@ -339,14 +346,24 @@ mod tests {
     fn a_labelled_counter_renders_total_and_created() {
         let r = Families::default();
         let f = r
-            .family("counter", "prosody_mod_g/hits", "", "Hits.", keys(&["host"]), None)
+            .family(
+                "counter",
+                "prosody_mod_g/hits",
+                "",
+                "Hits.",
+                keys(&["host"]),
+                None,
+            )
             .expect("family");
         let m = r.metric(f, keys(&["a.test"])).expect("metric");
         r.add(m, 2.0).expect("add");
         r.add(m, 1.0).expect("add");
         let mut out = String::new();
         r.render_into(&mut out);
-        assert!(out.contains("# TYPE prosody_mod_g__hits counter\n"), "{out}");
+        assert!(
+            out.contains("# TYPE prosody_mod_g__hits counter\n"),
+            "{out}"
+        );
         assert!(
             out.contains("prosody_mod_g__hits_total{host=\"a.test\"} 3\n"),
             "{out}"
@@ -377,7 +394,14 @@ mod tests {
     fn histogram_buckets_are_cumulative_and_labels_must_match() {
         let r = Families::default();
         let f = r
-            .family("histogram", "h", "", "", keys(&["k"]), Some(vec![1.0, 10.0]))
+            .family(
+                "histogram",
+                "h",
+                "",
+                "",
+                keys(&["k"]),
+                Some(vec![1.0, 10.0]),
+            )
             .expect("family");
         assert!(matches!(
             r.metric(f, Vec::new()),
