@@ -10,33 +10,34 @@ fn lua_err(e: FamilyError) -> mlua::Error {
     mlua::Error::runtime(e.to_string())
 }
 
+/// `family(type, name, unit, description, label_keys, buckets)` as Lua passes it.
+type FamilyArgs = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<Vec<String>>,
+    Option<Vec<f64>>,
+);
+
 /// Registers `package.loaded["lilt.metrics"]`.
 pub fn install(lua: &Lua) -> mlua::Result<()> {
     let t = lua.create_table()?;
     t.set(
         "family",
-        lua.create_function(
-            |_,
-             (kind, name, unit, help, keys, buckets): (
-                String,
-                String,
-                Option<String>,
-                Option<String>,
-                Option<Vec<String>>,
-                Option<Vec<f64>>,
-            )| {
-                families()
-                    .family(
-                        &kind,
-                        &name,
-                        unit.as_deref().unwrap_or(""),
-                        help.as_deref().unwrap_or(""),
-                        keys.unwrap_or_default(),
-                        buckets,
-                    )
-                    .map_err(lua_err)
-            },
-        )?,
+        lua.create_function(|_, args: FamilyArgs| {
+            let (kind, name, unit, help, keys, buckets) = args;
+            families()
+                .family(
+                    &kind,
+                    &name,
+                    unit.as_deref().unwrap_or(""),
+                    help.as_deref().unwrap_or(""),
+                    keys.unwrap_or_default(),
+                    buckets,
+                )
+                .map_err(lua_err)
+        })?,
     )?;
     t.set(
         "metric",
