@@ -173,7 +173,8 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
     );
     let mut conn = Conn {
         id,
-        stream: C2sStream::new(secure),
+        stream: C2sStream::new(secure)
+            .with_feature_hooks(shared.feature_hooks.clone(), c2s_session::unix_now()),
         parser: StreamParser::new(Limits {
             max_stanza_bytes: c2s.unauthed_stanza_size_limit,
             max_child_elements: c2s.max_child_elements,
@@ -531,6 +532,12 @@ impl Conn {
                 Action::Close(err) => return self.close_with(err),
                 // STARTTLS is never offered on WebSocket; the stream already refused it.
                 Action::StartTls => continue,
+                Action::CollectFeatures(features) => {
+                    let info = self.stream_info();
+                    let features =
+                        c2s_session::collect_features(&self.shared, info, features).await;
+                    self.stream.on_features(features)
+                }
                 Action::Forward(el) => {
                     metrics().stanza_in();
                     let _ = self.shared.core_tx.send(CoreMsg::Stanza {
@@ -604,6 +611,19 @@ impl Conn {
             return false;
         };
         c2s_session::verify_plain(&self.shared, &host, username, password).await
+    }
+
+    fn stream_info(&self) -> crate::core::StreamInfo {
+        crate::core::StreamInfo {
+            session: self.id,
+            host: self.stream.host().unwrap_or_default().to_owned(),
+            username: self.stream.username().map(str::to_owned),
+            secure: self.stream.is_secure(),
+            encrypted: self.info.secure,
+            ip: self.info.ip,
+            conntime: self.stream.conntime(),
+            transport: "websocket",
+        }
     }
 
     async fn bind(&self, resource: String) -> Result<String, c2s_session::BindRefusal> {
