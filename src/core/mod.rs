@@ -133,6 +133,9 @@ impl Core {
             Bus::Host(h) => {
                 if let Some(host) = self.hosts.get_mut(h) {
                     host.events.add_handler(event, priority, handler);
+                    if event == "stream-features" {
+                        self.shared.feature_hooks.set(h, true);
+                    }
                 }
             }
         }

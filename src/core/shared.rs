@@ -41,18 +41,17 @@ pub struct C2sSettings {
     pub consider_websocket_secure: bool,
 }
 
-/// Which hosts have `stream-features` handlers (set by the core when one is hooked),
-/// so streams elsewhere build their features without asking the core.
+/// Which hosts have `stream-features` handlers (set by the core when one is hooked on the
+/// host's bus, where Prosody fires it), so streams elsewhere build their features
+/// without asking the core.
 #[derive(Debug, Default)]
 pub struct FeatureHooks {
-    global: AtomicBool,
     hosts: HashMap<String, AtomicBool>,
 }
 
 impl FeatureHooks {
     pub fn new<'a>(hosts: impl IntoIterator<Item = &'a String>) -> Self {
         FeatureHooks {
-            global: AtomicBool::new(false),
             hosts: hosts
                 .into_iter()
                 .map(|h| (h.clone(), AtomicBool::new(false)))
@@ -62,20 +61,14 @@ impl FeatureHooks {
 
     /// Whether a stream on `host` must ask the core for `stream-features`.
     pub fn wanted(&self, host: &str) -> bool {
-        self.global.load(Ordering::Relaxed)
-            || self
-                .hosts
-                .get(host)
-                .is_some_and(|f| f.load(Ordering::Relaxed))
+        self.hosts
+            .get(host)
+            .is_some_and(|f| f.load(Ordering::Relaxed))
     }
 
-    /// Records whether the bus of `host` (`None`: the global bus) has handlers.
-    pub fn set(&self, host: Option<&str>, hooked: bool) {
-        let flag = match host {
-            None => Some(&self.global),
-            Some(h) => self.hosts.get(h),
-        };
-        if let Some(f) = flag {
+    /// Records whether the bus of `host` has `stream-features` handlers.
+    pub fn set(&self, host: &str, hooked: bool) {
+        if let Some(f) = self.hosts.get(host) {
             f.store(hooked, Ordering::Relaxed);
         }
     }

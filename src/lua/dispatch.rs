@@ -12,7 +12,7 @@ use mlua::{Function, Lua, Table, Value, WeakLua};
 
 use super::bridge::{bus_of, with_core, CoreGuard};
 use super::{convert, sandbox, LuaHost};
-use crate::core::events::{Handler, Next, Wrapper};
+use crate::core::events::Handler;
 use crate::core::{Bus, Core, Event, HookResult, Origin};
 
 /// An event fired from Lua: the address of its native `Event`, the Lua table, and the
@@ -22,6 +22,9 @@ struct Fired {
     data: Table,
     result: Option<Value>,
 }
+
+mod wrappers;
+pub use wrappers::lua_wrapper;
 
 thread_local! {
     static FIRED: RefCell<Vec<Fired>> = const { RefCell::new(Vec::new()) };
@@ -139,101 +142,13 @@ fn note_feature_hooks(core: &Core, bus: &str, name: &str) {
             .hosts
             .get(&h)
             .is_some_and(|host| host.events.has_handlers(name));
-        core.shared.feature_hooks.set(Some(&h), hooked);
+        core.shared.feature_hooks.set(&h, hooked);
     }
-}
-
-/// Wraps a Lua `util.events` wrapper (`wrapper(handlers, name, data)`) as a native one:
-/// `handlers` runs the rest of the chain on the native event.
-pub fn lua_wrapper(lua: WeakLua, func: Function) -> Wrapper {
-    Rc::new(move |core, ev, name, next| {
-        let Some(lua) = lua.try_upgrade() else {
-            return next(core, ev);
-        };
-        if let Some(h) = core.lua.as_mut() {
-            h.entries += 1;
-        }
-        let guard = CoreGuard::enter(core);
-        if guard.is_outermost() {
-            sandbox::reset_budget(&lua);
-        }
-        match call_wrapper(&lua, &func, ev, name, next) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(target: "lua", "Error in event wrapper: {e}");
-                None
-            }
-        }
-    })
-}
-
-fn set_fired_result(addr: usize, value: Option<Value>) {
-    FIRED.with(|f| {
-        if let Some(x) = f.borrow_mut().iter_mut().rev().find(|x| x.event == addr) {
-            x.result = value;
-        }
-    });
-}
-
-fn fired_result(addr: usize) -> Option<Value> {
-    FIRED.with(|f| {
-        f.borrow()
-            .iter()
-            .rev()
-            .find(|x| x.event == addr)
-            .and_then(|x| x.result.clone())
-    })
-}
-
-fn call_wrapper(
-    lua: &Lua,
-    func: &Function,
-    ev: &mut Event,
-    name: &str,
-    next: Next<'_>,
-) -> mlua::Result<HookResult> {
-    let (table, from_lua) = match lua_fired(ev) {
-        Some(t) => (t, true),
-        None => (event_table(lua, ev)?, false),
-    };
-    let addr = ev as *const Event as usize;
-    let call: Function = LuaHost::internal(lua)?.get("call_wrapper")?;
-    let ret: Value = lua.scope(|scope| {
-        let handlers = scope.create_function_mut(|_, (_name, data): (Value, Value)| {
-            let data = match data {
-                Value::Table(t) => t,
-                _ => table.clone(),
-            };
-            read_back(&data, ev)?;
-            if from_lua {
-                set_fired_result(addr, None);
-            }
-            let r = with_core(|c| next(c, ev))?;
-            if from_lua {
-                if let Some(v) = fired_result(addr) {
-                    return Ok(v);
-                }
-            }
-            Ok(match r {
-                None => Value::Nil,
-                Some(b) => Value::Boolean(b),
-            })
-        })?;
-        call.call((func.clone(), handlers, name, table.clone()))
-    })?;
-    if from_lua {
-        set_fired_result(addr, (!ret.is_nil()).then(|| ret.clone()));
-    }
-    Ok(match ret {
-        Value::Nil => None,
-        Value::Boolean(b) => Some(b),
-        _ => Some(true),
-    })
 }
 
 /// Takes a stanza (or `stream-features` element) a Lua function may have changed back
 /// into the native event.
-fn read_back(table: &Table, ev: &mut Event) -> mlua::Result<()> {
+pub(super) fn read_back(table: &Table, ev: &mut Event) -> mlua::Result<()> {
     let key = if ev.stream.is_some() {
         "features"
     } else {
@@ -247,7 +162,7 @@ fn read_back(table: &Table, ev: &mut Event) -> mlua::Result<()> {
     Ok(())
 }
 
-fn lua_fired(ev: &Event) -> Option<Table> {
+pub(super) fn lua_fired(ev: &Event) -> Option<Table> {
     let addr = ev as *const Event as usize;
     FIRED.with(|f| {
         f.borrow()
@@ -287,7 +202,7 @@ fn call(lua: &Lua, func: &Function, ev: &mut Event) -> mlua::Result<HookResult> 
 }
 
 /// Prosody's event table for a native event.
-fn event_table(lua: &Lua, ev: &Event) -> mlua::Result<Table> {
+pub(super) fn event_table(lua: &Lua, ev: &Event) -> mlua::Result<Table> {
     let internal = LuaHost::internal(lua)?;
     let proxy: Function = internal.get("origin_proxy")?;
     let t = lua.create_table()?;
