@@ -305,3 +305,71 @@ return table.concat(log, ",") .. "|" .. tostring(r1) .. "|" .. r2 .. "|" .. tost
     );
     assert_eq!(*seen.borrow(), ["changed", "again"]);
 }
+
+/// Collects what the code run by `f` logs.
+fn logs_of(f: impl FnOnce()) -> String {
+    use std::sync::Mutex;
+    #[derive(Clone)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf(Arc::new(Mutex::new(Vec::new())));
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let bytes = buf.0.lock().expect("log buffer").clone();
+    String::from_utf8_lossy(&bytes).to_string()
+}
+
+#[test]
+fn byte_filters_are_kept_but_warned_about_once_per_plugin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path());
+    plugin(
+        dir.path(),
+        "bytes",
+        r#"
+local filters = require "util.filters";
+local function f(data) return data .. "!"; end
+filters.add_filter_hook(function(session)
+	filters.add_filter(session, "bytes/in", f);
+	filters.add_filter(session, "bytes/out", f);
+end);
+"#,
+    );
+    let _a = fake_session(&mut core, 3, "alice");
+    let _b = fake_session(&mut core, 4, "bob");
+    let logs = logs_of(|| {
+        assert!(lilt::lua::load_module(&mut core, HOST, "bytes"));
+        for sid in [3, 4] {
+            let mut ev = Event::for_session(sid);
+            core.fire(&Bus::Host(HOST.into()), "resource-bind", &mut ev);
+        }
+    });
+    assert_eq!(
+        logs.matches("does not run bytes/in or bytes/out filters")
+            .count(),
+        1,
+        "{logs}"
+    );
+    assert!(
+        logs.contains("WARN") && logs.contains("mod_bytes.lua"),
+        "{logs}"
+    );
+    // The chain is still there for code that runs it itself.
+    let out = eval(
+        &mut core,
+        &format!("return prosody.full_sessions['alice@{HOST}/r'].filter('bytes/in', 'x')"),
+    );
+    assert_eq!(out, "x!");
+}
