@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use crate::core::{
     BindRequest, CoreMsg, OutboundTx, SessionId, Shared, StreamFeaturesRequest, StreamInfo,
 };
+use crate::modules::c2s::stream::C2sStream;
 use crate::xml::Element;
 use crate::xmpp::sasl::ScramCredentials;
 
@@ -108,6 +109,26 @@ pub fn unix_now() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+/// The stream as `stream-features` handlers see it; `encrypted` is real TLS only.
+pub fn stream_info(
+    stream: &C2sStream,
+    session: SessionId,
+    ip: Option<IpAddr>,
+    encrypted: bool,
+    transport: &'static str,
+) -> StreamInfo {
+    StreamInfo {
+        session,
+        host: stream.host().unwrap_or_default().to_owned(),
+        username: stream.username().map(str::to_owned),
+        secure: stream.is_secure(),
+        encrypted,
+        ip,
+        conntime: stream.conntime(),
+        transport,
+    }
 }
 
 /// Has the core fire `stream-features` for `features` and returns the element to send

@@ -349,16 +349,8 @@ impl Conn {
                 Action::Close(err) => return self.close_with(err),
                 Action::StartTls => return Flow::StartTls,
                 Action::CollectFeatures(features) => {
-                    let info = crate::core::StreamInfo {
-                        session: self.id,
-                        host: self.stream.host().unwrap_or_default().to_owned(),
-                        username: self.stream.username().map(str::to_owned),
-                        secure: self.stream.is_secure(),
-                        encrypted: self.stream.is_secure(),
-                        ip: self.ip,
-                        conntime: self.stream.conntime(),
-                        transport: "c2s",
-                    };
+                    let tls = self.stream.is_secure();
+                    let info = c2s_session::stream_info(&self.stream, self.id, self.ip, tls, "c2s");
                     let features =
                         c2s_session::collect_features(&self.shared, info, features).await;
                     self.stream.on_features(features)

@@ -533,7 +533,9 @@ impl Conn {
                 // STARTTLS is never offered on WebSocket; the stream already refused it.
                 Action::StartTls => continue,
                 Action::CollectFeatures(features) => {
-                    let info = self.stream_info();
+                    let (ip, tls) = (self.info.ip, self.info.secure);
+                    let info =
+                        c2s_session::stream_info(&self.stream, self.id, ip, tls, "websocket");
                     let features =
                         c2s_session::collect_features(&self.shared, info, features).await;
                     self.stream.on_features(features)
@@ -611,19 +613,6 @@ impl Conn {
             return false;
         };
         c2s_session::verify_plain(&self.shared, &host, username, password).await
-    }
-
-    fn stream_info(&self) -> crate::core::StreamInfo {
-        crate::core::StreamInfo {
-            session: self.id,
-            host: self.stream.host().unwrap_or_default().to_owned(),
-            username: self.stream.username().map(str::to_owned),
-            secure: self.stream.is_secure(),
-            encrypted: self.info.secure,
-            ip: self.info.ip,
-            conntime: self.stream.conntime(),
-            transport: "websocket",
-        }
     }
 
     async fn bind(&self, resource: String) -> Result<String, c2s_session::BindRefusal> {
