@@ -154,6 +154,7 @@ fn fire(core: &mut Core, event: &str, stanza: Option<&str>) -> Option<bool> {
         to_self: false,
         session: None,
         error: None,
+        stream: None,
     };
     core.fire(&lilt::core::Bus::Host(HOST.into()), event, &mut ev)
 }
@@ -341,6 +342,7 @@ fn a_global_module_gets_per_host_instances_through_add_host() {
         to_self: false,
         session: None,
         error: None,
+        stream: None,
     };
     assert_eq!(
         core.fire(&lilt::core::Bus::Global, "test/global", &mut ev),

@@ -41,11 +41,24 @@ function M.bus_events(bus)
 	function ev.fire_event(name, data)
 		return native.fire(bus, name, data);
 	end
-	function ev.add_wrapper()
-		error("event wrappers are not supported on Lilt's native event bus", 2);
+	-- Wrappers (util.events semantics; name `false` wraps every event) run natively
+	-- around native and Lua handlers alike.
+	local wrapper_ids = {};
+	function ev.add_wrapper(name, wrapper)
+		local by_fn = wrapper_ids[name];
+		if not by_fn then by_fn = {}; wrapper_ids[name] = by_fn; end
+		if by_fn[wrapper] then return; end
+		by_fn[wrapper] = native.wrap(bus, name or nil, wrapper);
 	end
-	ev.remove_wrapper = ev.add_wrapper;
-	ev.wrappers = { add_handler = ev.add_wrapper, remove_handler = ev.add_wrapper };
+	function ev.remove_wrapper(name, wrapper)
+		local by_fn = wrapper_ids[name];
+		local id = by_fn and by_fn[wrapper];
+		if id then
+			native.unwrap(bus, name or nil, id);
+			by_fn[wrapper] = nil;
+		end
+	end
+	ev.wrappers = { add_handler = ev.add_wrapper, remove_handler = ev.remove_wrapper };
 	function ev.set_debug_hook() end
 	-- util.events' handler table, read by plugins to ask "does anyone handle X?".
 	ev._handlers = setmetatable({}, {

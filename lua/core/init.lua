@@ -108,6 +108,43 @@ function internal.call_handler(handler, event)
 	return ret;
 end
 
+-- util.events wrapper semantics: the wrapper calls `handlers(name, data)` to go on and
+-- its return is the event's result.
+function internal.call_wrapper(wrapper, handlers, name, event)
+	local ok, ret = raw_xpcall(wrapper, traceback, handlers, name, event);
+	if not ok then
+		log("error", "Error in event wrapper: %s", ret);
+		return nil;
+	end
+	return ret;
+end
+
+-- A session's filter chain of `kind` on a stanza (nil: dropped).
+function internal.run_filter(sid, kind, stanza)
+	local session = sessions.get(sid);
+	local filter = session and rawget(session, "filter");
+	if not filter then return stanza; end
+	local ok, ret = raw_xpcall(filter, traceback, kind, stanza);
+	if not ok then
+		log("error", "Error in %s filter: %s", kind, ret);
+		return stanza;
+	end
+	return ret;
+end
+
+-- `origin` of `stream-features` for a stream that is not bound yet: the facts the
+-- connection sent, plus what every session object has.
+function internal.stream_origin(s)
+	s.base_type = "c2s";
+	s.id = "c2s" .. s._lilt_stream;
+	s.log = logger.init(s.id);
+	function s.send()
+		s.log("warn", "Lilt cannot send to a stream before it is bound");
+		return false;
+	end
+	return s;
+end
+
 function internal.call_http(handler, event, rest)
 	local ok, ret = raw_xpcall(handler, traceback, event, rest);
 	if not ok then

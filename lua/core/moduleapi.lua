@@ -121,6 +121,9 @@ function api:unhook(event, handler)
 end
 
 function api:wrap_object_event(object, event, wrapper)
+	local list = rawget(self, "event_wrappers");
+	if not list then list = {}; rawset(self, "event_wrappers", list); end
+	list[#list + 1] = { object = object, event = event, wrapper = wrapper };
 	return object.add_wrapper(event, wrapper);
 end
 function api:wrap_event(event, wrapper)
@@ -192,6 +195,13 @@ function api:_cleanup()
 		h.object.remove_handler(h.event, h.handler);
 		self.event_handlers[i] = nil;
 	end
+	for _, w in ipairs(rawget(self, "event_wrappers") or {}) do
+		w.object.remove_wrapper(w.event, w.wrapper);
+	end
+	rawset(self, "event_wrappers", nil);
+	-- Session filters and filter hooks whose functions live in this module's file.
+	local filters = package.loaded["util.filters"];
+	if filters and self.path then filters._remove_owned("@" .. self.path); end
 	for _, task in ipairs(self.timers) do task:stop(); end
 	self.timers = {};
 	for key, list in pairs(self.items) do

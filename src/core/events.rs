@@ -1,9 +1,11 @@
 //! The event bus with Prosody's `util.events` semantics: handlers run in descending
-//! priority, and the first handler that returns a value stops the event.
+//! priority, and the first handler that returns a value stops the event. Wrappers
+//! (`util.events` `add_wrapper`, per event or for all events) run around the handlers.
 //!
 //! A bus is owned by the core thread (one per host plus the global one). Handlers are
 //! reference-counted so a dispatch can hand `&mut Core` to each of them while the bus
-//! itself stays borrowed only for the moment it takes to clone the handler list.
+//! itself stays borrowed only for the moment it takes to clone the handler list. A bus
+//! without wrappers pays one boolean test per fire for them.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -16,6 +18,13 @@ pub type HookResult = Option<bool>;
 /// A native handler. Lua handlers will be wrapped into the same shape.
 pub type Handler = Rc<dyn Fn(&mut Core, &mut Event) -> HookResult>;
 
+/// What a wrapper calls to go on: the remaining wrappers, then the handlers.
+pub type Next<'a> = &'a mut dyn FnMut(&mut Core, &mut Event) -> HookResult;
+
+/// A wrapper gets the event name and `next`; not calling `next` blocks the event, and
+/// what the wrapper returns is the event's result.
+pub type Wrapper = Rc<dyn Fn(&mut Core, &mut Event, &str, Next<'_>) -> HookResult>;
+
 #[derive(Clone)]
 struct Entry {
     priority: f64,
@@ -27,6 +36,10 @@ struct Entry {
 #[derive(Default)]
 pub struct EventBus {
     handlers: HashMap<String, Rc<Vec<Entry>>>,
+    /// Per-event wrappers, newest first (`util.events` inserts at the front).
+    wrappers: HashMap<String, Rc<Vec<(u64, Wrapper)>>>,
+    /// Wrappers of every event (`add_wrapper(false, ...)`), newest first.
+    all_wrappers: Rc<Vec<(u64, Wrapper)>>,
     next_seq: u64,
 }
 
@@ -73,8 +86,65 @@ impl EventBus {
         self.handlers.contains_key(event)
     }
 
+    /// Adds a wrapper around `event` (`None`: around every event); the newest wrapper
+    /// runs outermost. Returns the id for [`EventBus::remove_wrapper`].
+    pub fn add_wrapper(&mut self, event: Option<&str>, wrapper: Wrapper) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let list = match event {
+            Some(e) => self.wrappers.entry(e.to_owned()).or_default(),
+            None => &mut self.all_wrappers,
+        };
+        let mut v = Vec::with_capacity(list.len() + 1);
+        v.push((seq, wrapper));
+        v.extend(list.iter().cloned());
+        *list = Rc::new(v);
+        seq
+    }
+
+    /// Removes the wrapper `add_wrapper` returned `id` for.
+    pub fn remove_wrapper(&mut self, event: Option<&str>, id: u64) {
+        let list = match event {
+            Some(e) => match self.wrappers.get_mut(e) {
+                Some(l) => l,
+                None => return,
+            },
+            None => &mut self.all_wrappers,
+        };
+        let v: Vec<(u64, Wrapper)> = list.iter().filter(|w| w.0 != id).cloned().collect();
+        *list = Rc::new(v);
+        if let Some(e) = event {
+            if self.wrappers.get(e).is_some_and(|l| l.is_empty()) {
+                self.wrappers.remove(e);
+            }
+        }
+    }
+
+    /// Whether any wrapper would run for `event`.
+    pub fn has_wrappers(&self, event: &str) -> bool {
+        !self.all_wrappers.is_empty() || self.wrappers.contains_key(event)
+    }
+
     fn snapshot(&self, event: &str) -> Option<Rc<Vec<Entry>>> {
         self.handlers.get(event).cloned()
+    }
+
+    /// The wrappers of `event`, outermost first, or None when there are none (the common
+    /// case, tested without allocating).
+    fn wrapper_chain(&self, event: &str) -> Option<Vec<Wrapper>> {
+        if self.wrappers.is_empty() && self.all_wrappers.is_empty() {
+            return None;
+        }
+        let per_event = self.wrappers.get(event);
+        if per_event.is_none() && self.all_wrappers.is_empty() {
+            return None;
+        }
+        let mut chain: Vec<Wrapper> = Vec::new();
+        if let Some(l) = per_event {
+            chain.extend(l.iter().map(|w| w.1.clone()));
+        }
+        chain.extend(self.all_wrappers.iter().map(|w| w.1.clone()));
+        Some(chain)
     }
 }
 
@@ -85,17 +155,57 @@ pub enum Bus {
     Host(String),
 }
 
-/// Fires `name` on `bus`, returning the first handler's non-`None` result.
-pub fn fire(core: &mut Core, bus: &Bus, name: &str, event: &mut Event) -> HookResult {
-    let list = match bus {
-        Bus::Global => core.global_events.snapshot(name),
-        Bus::Host(h) => core.hosts.get(h).and_then(|h| h.events.snapshot(name)),
-    };
-    let list = list?;
-    for entry in list.iter() {
+fn bus_ref<'a>(core: &'a Core, bus: &Bus) -> Option<&'a EventBus> {
+    match bus {
+        Bus::Global => Some(&core.global_events),
+        Bus::Host(h) => core.hosts.get(h).map(|h| &h.events),
+    }
+}
+
+fn run_handlers(core: &mut Core, event: &mut Event, list: Option<&[Entry]>) -> HookResult {
+    for entry in list? {
         if let Some(r) = (entry.handler)(core, event) {
             return Some(r);
         }
     }
     None
+}
+
+fn run_chain(
+    core: &mut Core,
+    event: &mut Event,
+    name: &str,
+    wrappers: &[Wrapper],
+    list: Option<&[Entry]>,
+) -> HookResult {
+    match wrappers.split_first() {
+        None => run_handlers(core, event, list),
+        Some((w, rest)) => w(core, event, name, &mut |c: &mut Core, e: &mut Event| {
+            run_chain(c, e, name, rest, list)
+        }),
+    }
+}
+
+/// Fires `name` on `bus`, returning the first handler's non-`None` result (or, when
+/// wrappers are installed, the outermost wrapper's result).
+pub fn fire(core: &mut Core, bus: &Bus, name: &str, event: &mut Event) -> HookResult {
+    let (list, chain) = match bus_ref(core, bus) {
+        Some(b) => (b.snapshot(name), b.wrapper_chain(name)),
+        None => (None, None),
+    };
+    let result = match chain {
+        None => run_handlers(core, event, list.as_deref().map(Vec::as_slice)),
+        Some(chain) => run_chain(
+            core,
+            event,
+            name,
+            &chain,
+            list.as_deref().map(Vec::as_slice),
+        ),
+    };
+    // Stanzas for sessions with Lua `stanzas/out` filters wait for a `&mut Core`.
+    if core.lua.as_ref().is_some_and(|h| h.filters.has_pending()) {
+        crate::lua::filters::flush(core);
+    }
+    result
 }

@@ -16,7 +16,10 @@ use std::sync::Arc;
 
 pub use events::{Bus, EventBus, HookResult};
 pub use server::run;
-pub use session::{BindError, BindRequest, CoreMsg, Outbound, OutboundTx, Session, SessionId};
+pub use session::{
+    BindError, BindRequest, CoreMsg, Outbound, OutboundTx, Session, SessionId,
+    StreamFeaturesRequest, StreamInfo,
+};
 pub use shared::Shared;
 
 use crate::xml::Element;
@@ -37,6 +40,9 @@ pub struct Event {
     pub to_self: bool,
     pub session: Option<SessionId>,
     pub error: Option<String>,
+    /// `stream-features` only: the (not yet bound) stream the features are for; the
+    /// `<stream:features>` element travels in `stanza`.
+    pub stream: Option<Box<StreamInfo>>,
 }
 
 impl Event {
@@ -47,6 +53,7 @@ impl Event {
             to_self: false,
             session: None,
             error: None,
+            stream: None,
         }
     }
 
@@ -57,6 +64,7 @@ impl Event {
             to_self: false,
             session: Some(session),
             error: None,
+            stream: None,
         }
     }
 }
@@ -125,6 +133,9 @@ impl Core {
             Bus::Host(h) => {
                 if let Some(host) = self.hosts.get_mut(h) {
                     host.events.add_handler(event, priority, handler);
+                    if event == "stream-features" {
+                        self.shared.feature_hooks.set(h, true);
+                    }
                 }
             }
         }
@@ -146,8 +157,14 @@ impl Core {
         }
     }
 
-    /// Sends a stanza to one bound session.
+    /// Sends a stanza to one bound session. A session with a Lua `stanzas/out` filter
+    /// gets it once the filter ran (when the current event ends).
     pub fn send_to(&self, session: SessionId, stanza: Arc<Element>) -> bool {
+        if let Some(h) = &self.lua {
+            if h.filters.filters_out(session) {
+                return h.filters.defer(session, stanza);
+            }
+        }
         match self.sessions.get(&session) {
             Some(s) => s.send(stanza),
             None => false,
@@ -158,6 +175,29 @@ impl Core {
     pub fn reply(&self, origin: &Origin, stanza: Element) {
         if let Origin::Session(id) = origin {
             self.send_to(*id, Arc::new(stanza));
+        }
+    }
+
+    /// Fires `stream-features` for a stream that is about to get its features (only asked
+    /// for on hosts where something hooked it) and answers with the final element.
+    pub fn stream_features(&mut self, req: StreamFeaturesRequest) {
+        let StreamFeaturesRequest {
+            info,
+            features,
+            reply,
+        } = req;
+        let bus = Bus::Host(info.host.clone());
+        let mut ev = Event {
+            origin: Origin::Host(info.host.clone()),
+            stanza: Some(features),
+            to_self: false,
+            session: None,
+            error: None,
+            stream: Some(Box::new(info)),
+        };
+        self.fire(&bus, "stream-features", &mut ev);
+        if let Some(features) = ev.stanza.take() {
+            let _ = reply.send(features);
         }
     }
 

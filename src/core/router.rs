@@ -10,8 +10,16 @@ use crate::xmpp::error::{stanza_error_reply, stream_error};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
-/// Entry point for every element a bound client session sent.
-pub fn process_stanza(core: &mut Core, session: SessionId, mut stanza: Element) {
+/// Entry point for every element a bound client session sent: its Lua `stanzas/in`
+/// filters (if any) run first; stanzas for filtered sessions go out at the end.
+pub fn process_stanza(core: &mut Core, session: SessionId, stanza: Element) {
+    if let Some(stanza) = crate::lua::filters::inbound(core, session, stanza) {
+        process_filtered(core, session, stanza);
+    }
+    crate::lua::flush_filtered(core);
+}
+
+fn process_filtered(core: &mut Core, session: SessionId, mut stanza: Element) {
     let Some(sess) = core.sessions.get(&session) else {
         return;
     };

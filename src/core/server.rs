@@ -275,6 +275,7 @@ pub async fn core_loop(mut core: Core, mut rx: mpsc::UnboundedReceiver<CoreMsg>)
             }
             CoreMsg::Bind(req) => bind::bind(&mut core, req),
             CoreMsg::Unbind { session, error } => bind::unbind(&mut core, session, error),
+            CoreMsg::StreamFeatures(req) => core.stream_features(*req),
             CoreMsg::Shutdown { done } => {
                 let ids: Vec<_> = core.sessions.keys().copied().collect();
                 for id in ids {

@@ -67,6 +67,9 @@ pub enum CoreMsg {
     /// Work to run on the core thread with the core in hand (the admin console's
     /// commands; the task answers through a channel of its own).
     Task(CoreTask),
+    /// A stream on a host with `stream-features` hooks asks for its features (boxed: the
+    /// per-stanza messages should not grow for it).
+    StreamFeatures(Box<StreamFeaturesRequest>),
 }
 
 /// A closure run on the core thread by [`CoreMsg::Task`].
@@ -76,6 +79,32 @@ impl std::fmt::Debug for CoreTask {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CoreTask")
     }
+}
+
+/// A c2s stream before it is bound, as `stream-features` handlers see it
+/// (Prosody's session fields of reference §4.8).
+#[derive(Debug, Clone)]
+pub struct StreamInfo {
+    pub session: SessionId,
+    pub host: String,
+    /// Set after SASL success.
+    pub username: Option<String>,
+    pub secure: bool,
+    /// True only for real TLS.
+    pub encrypted: bool,
+    pub ip: Option<IpAddr>,
+    /// Connect time, seconds since the epoch.
+    pub conntime: f64,
+    pub transport: &'static str,
+}
+
+/// `stream-features` for one stream: the features built so far, answered with the
+/// element to send.
+#[derive(Debug)]
+pub struct StreamFeaturesRequest {
+    pub info: StreamInfo,
+    pub features: Element,
+    pub reply: oneshot::Sender<Element>,
 }
 
 /// A bound c2s session, owned by the core.

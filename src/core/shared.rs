@@ -2,7 +2,7 @@
 //! per-host login policy, accounts, and the channel into the core thread.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -41,6 +41,39 @@ pub struct C2sSettings {
     pub consider_websocket_secure: bool,
 }
 
+/// Which hosts have `stream-features` handlers (set by the core when one is hooked on the
+/// host's bus, where Prosody fires it), so streams elsewhere build their features
+/// without asking the core.
+#[derive(Debug, Default)]
+pub struct FeatureHooks {
+    hosts: HashMap<String, AtomicBool>,
+}
+
+impl FeatureHooks {
+    pub fn new<'a>(hosts: impl IntoIterator<Item = &'a String>) -> Self {
+        FeatureHooks {
+            hosts: hosts
+                .into_iter()
+                .map(|h| (h.clone(), AtomicBool::new(false)))
+                .collect(),
+        }
+    }
+
+    /// Whether a stream on `host` must ask the core for `stream-features`.
+    pub fn wanted(&self, host: &str) -> bool {
+        self.hosts
+            .get(host)
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
+    /// Records whether the bus of `host` has `stream-features` handlers.
+    pub fn set(&self, host: &str, hooked: bool) {
+        if let Some(f) = self.hosts.get(host) {
+            f.store(hooked, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Shared, read-mostly server state.
 pub struct Shared {
     pub config: Config,
@@ -54,6 +87,8 @@ pub struct Shared {
     pub limit_counters: Arc<LimitCounters>,
     /// Failed-login throttling per IP and per account (`limit_auth_*`).
     pub auth_throttle: std::sync::Mutex<AuthThrottle>,
+    /// Hosts whose streams fire `stream-features` on the core.
+    pub feature_hooks: Arc<FeatureHooks>,
     next_session: AtomicU64,
 }
 
@@ -67,7 +102,9 @@ impl Shared {
         core_tx: mpsc::UnboundedSender<CoreMsg>,
     ) -> Self {
         let limit_counters = Arc::new(LimitCounters::new());
+        let feature_hooks = Arc::new(FeatureHooks::new(policies.keys()));
         Shared {
+            feature_hooks,
             config,
             store,
             accounts,

@@ -75,6 +75,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     let n = lua.create_table()?;
     basics(lua, &n)?;
     dispatch::install(lua, &n)?;
+    super::filters::install(lua, &n)?;
     sessions::install(lua, &n)?;
     hosts::install(lua, &n)?;
     storage::install_stores(lua, &n)?;

@@ -2,6 +2,8 @@
 //! `Handler` that turns the `Event` into Prosody's event table (origin proxy, stanza
 //! object), calls the function, and writes a changed stanza back. Events fired from Lua
 //! hand Lua handlers the very table that was fired, so fields pass through unchanged.
+//! Lua event wrappers are native wrappers the same way; `stream-features` handlers get
+//! the unbound stream as `origin` and the element as `features`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -11,7 +13,7 @@ use mlua::{Function, Lua, Table, Value, WeakLua};
 use super::bridge::{bus_of, with_core, CoreGuard};
 use super::{convert, sandbox, LuaHost};
 use crate::core::events::Handler;
-use crate::core::{Bus, Event, HookResult, Origin};
+use crate::core::{Bus, Core, Event, HookResult, Origin};
 
 /// An event fired from Lua: the address of its native `Event`, the Lua table, and the
 /// first non-nil value a Lua handler returned.
@@ -20,6 +22,9 @@ struct Fired {
     data: Table,
     result: Option<Value>,
 }
+
+mod wrappers;
+pub use wrappers::lua_wrapper;
 
 thread_local! {
     static FIRED: RefCell<Vec<Fired>> = const { RefCell::new(Vec::new()) };
@@ -31,12 +36,16 @@ pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
         lua.create_function(
             |lua, (bus, name, priority, func): (String, String, f64, Function)| {
                 let handler = lua_handler(lua.weak(), func);
-                with_core(|c| match bus_of(&bus) {
-                    Bus::Global => Some(c.global_events.add_handler(&name, priority, handler)),
-                    Bus::Host(h) => c
-                        .hosts
-                        .get_mut(&h)
-                        .map(|h| h.events.add_handler(&name, priority, handler)),
+                with_core(|c| {
+                    let id = match bus_of(&bus) {
+                        Bus::Global => Some(c.global_events.add_handler(&name, priority, handler)),
+                        Bus::Host(h) => c
+                            .hosts
+                            .get_mut(&h)
+                            .map(|h| h.events.add_handler(&name, priority, handler)),
+                    };
+                    note_feature_hooks(c, &bus, &name);
+                    id
                 })
             },
         )?,
@@ -44,11 +53,42 @@ pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
     n.set(
         "unhook",
         lua.create_function(|_, (bus, name, id): (String, String, u64)| {
+            with_core(|c| {
+                match bus_of(&bus) {
+                    Bus::Global => c.global_events.remove_handler(&name, id),
+                    Bus::Host(h) => {
+                        if let Some(h) = c.hosts.get_mut(&h) {
+                            h.events.remove_handler(&name, id);
+                        }
+                    }
+                }
+                note_feature_hooks(c, &bus, &name);
+            })
+        })?,
+    )?;
+    n.set(
+        "wrap",
+        lua.create_function(
+            |lua, (bus, name, func): (String, Option<String>, Function)| {
+                let wrapper = lua_wrapper(lua.weak(), func);
+                with_core(|c| match bus_of(&bus) {
+                    Bus::Global => Some(c.global_events.add_wrapper(name.as_deref(), wrapper)),
+                    Bus::Host(h) => c
+                        .hosts
+                        .get_mut(&h)
+                        .map(|h| h.events.add_wrapper(name.as_deref(), wrapper)),
+                })
+            },
+        )?,
+    )?;
+    n.set(
+        "unwrap",
+        lua.create_function(|_, (bus, name, id): (String, Option<String>, u64)| {
             with_core(|c| match bus_of(&bus) {
-                Bus::Global => c.global_events.remove_handler(&name, id),
+                Bus::Global => c.global_events.remove_wrapper(name.as_deref(), id),
                 Bus::Host(h) => {
                     if let Some(h) = c.hosts.get_mut(&h) {
-                        h.events.remove_handler(&name, id);
+                        h.events.remove_wrapper(name.as_deref(), id);
                     }
                 }
             })
@@ -91,7 +131,38 @@ pub fn lua_handler(lua: WeakLua, func: Function) -> Handler {
     })
 }
 
-fn lua_fired(ev: &Event) -> Option<Table> {
+/// Streams on a host ask the core for `stream-features` only while the host's bus has
+/// handlers for it.
+fn note_feature_hooks(core: &Core, bus: &str, name: &str) {
+    if name != "stream-features" {
+        return;
+    }
+    if let Bus::Host(h) = bus_of(bus) {
+        let hooked = core
+            .hosts
+            .get(&h)
+            .is_some_and(|host| host.events.has_handlers(name));
+        core.shared.feature_hooks.set(&h, hooked);
+    }
+}
+
+/// Takes a stanza (or `stream-features` element) a Lua function may have changed back
+/// into the native event.
+pub(super) fn read_back(table: &Table, ev: &mut Event) -> mlua::Result<()> {
+    let key = if ev.stream.is_some() {
+        "features"
+    } else {
+        "stanza"
+    };
+    if let Value::Table(st) = table.raw_get::<Value>(key)? {
+        if let Ok(el) = convert::lua_to_element(&st) {
+            ev.stanza = Some(el);
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn lua_fired(ev: &Event) -> Option<Table> {
     let addr = ev as *const Event as usize;
     FIRED.with(|f| {
         f.borrow()
@@ -125,20 +196,23 @@ fn call(lua: &Lua, func: &Function, ev: &mut Event) -> mlua::Result<HookResult> 
     // The stanza only matters to whoever runs next, so it is read back only when the
     // event goes on.
     if result.is_none() {
-        if let Value::Table(st) = table.raw_get::<Value>("stanza")? {
-            if let Ok(el) = convert::lua_to_element(&st) {
-                ev.stanza = Some(el);
-            }
-        }
+        read_back(&table, ev)?;
     }
     Ok(result)
 }
 
 /// Prosody's event table for a native event.
-fn event_table(lua: &Lua, ev: &Event) -> mlua::Result<Table> {
+pub(super) fn event_table(lua: &Lua, ev: &Event) -> mlua::Result<Table> {
     let internal = LuaHost::internal(lua)?;
     let proxy: Function = internal.get("origin_proxy")?;
     let t = lua.create_table()?;
+    if let Some(info) = &ev.stream {
+        if let Some(st) = &ev.stanza {
+            t.raw_set("features", convert::element_to_lua(lua, st)?)?;
+        }
+        t.raw_set("origin", stream_origin(lua, &internal, info)?)?;
+        return Ok(t);
+    }
     if let Some(st) = &ev.stanza {
         t.raw_set("stanza", convert::element_to_lua(lua, st)?)?;
     }
@@ -158,6 +232,33 @@ fn event_table(lua: &Lua, ev: &Event) -> mlua::Result<Table> {
         t.raw_set("error", e.as_str())?;
     }
     Ok(t)
+}
+
+/// The session table of a stream that is not bound yet (reference §4.8 fields).
+fn stream_origin(
+    lua: &Lua,
+    internal: &Table,
+    info: &crate::core::StreamInfo,
+) -> mlua::Result<Value> {
+    let t = lua.create_table()?;
+    t.set("_lilt_stream", info.session)?;
+    t.set(
+        "type",
+        if info.username.is_some() {
+            "c2s_unbound"
+        } else {
+            "c2s_unauthed"
+        },
+    )?;
+    t.set("host", info.host.as_str())?;
+    t.set("username", info.username.as_deref())?;
+    t.set("secure", info.secure)?;
+    t.set("encrypted", info.encrypted)?;
+    t.set("ip", info.ip.map(|i| i.to_string()))?;
+    t.set("conntime", info.conntime)?;
+    t.set("transport", info.transport)?;
+    let f: Function = internal.get("stream_origin")?;
+    f.call(t)
 }
 
 /// `native.fire(bus, name, data)`: fires on the native bus; returns the first non-nil result.
@@ -194,6 +295,7 @@ fn fire(lua: &Lua, (bus, name, data): (String, String, Option<Table>)) -> mlua::
             .unwrap_or(false),
         session,
         error: data.raw_get::<Option<String>>("error").ok().flatten(),
+        stream: None,
     };
     let addr = &ev as *const Event as usize;
     FIRED.with(|f| {

@@ -244,6 +244,7 @@ pub fn handle(core: &mut Core, call: HttpCall) {
         }
     };
     let _ = call.reply.send(reply);
+    super::flush_filtered(core);
 }
 
 fn run(lua: &Lua, f: &Function, req: &Request, rest: &str) -> mlua::Result<Reply> {

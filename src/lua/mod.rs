@@ -8,6 +8,7 @@ pub mod bridge;
 pub mod convert;
 pub mod crypto;
 pub mod dispatch;
+pub mod filters;
 pub mod http;
 pub mod loader;
 pub mod metrics;
@@ -38,8 +39,11 @@ pub struct LuaHost {
     pub lua: Lua,
     pub timers: timers::Timers,
     pub http: http::HttpBridge,
-    /// Calls into Lua from events, timers and HTTP requests (how often the VM was entered).
+    /// Calls into Lua from events, filters, timers and HTTP requests (how often the VM
+    /// was entered).
     pub entries: u64,
+    /// Sessions with Lua `stanzas/in` / `stanzas/out` filters.
+    pub filters: filters::SessionFilters,
 }
 
 impl LuaHost {
@@ -59,6 +63,7 @@ impl LuaHost {
             timers: timers::Timers::default(),
             http: http::HttpBridge::default(),
             entries: 0,
+            filters: filters::SessionFilters::default(),
         };
         let _guard = bridge::CoreGuard::enter(core);
         bridge::install(&lua).map_err(LuaHostError::Boot)?;
@@ -164,10 +169,12 @@ fn call_manager(core: &mut Core, func: &str, host: &str, name: &str) -> Result<(
     };
     let _guard = bridge::CoreGuard::enter(core);
     sandbox::reset_budget(&lua);
-    let (ok, err) = LuaHost::internal(&lua)
+    let r = LuaHost::internal(&lua)
         .and_then(|i| i.get::<Function>(func))
-        .and_then(|f| f.call::<(bool, Option<String>)>((host.to_owned(), name.to_owned())))
-        .map_err(|e| LuaHostError::Plugin(e.to_string()))?;
+        .and_then(|f| f.call::<(bool, Option<String>)>((host.to_owned(), name.to_owned())));
+    drop(_guard);
+    flush_filtered(core);
+    let (ok, err) = r.map_err(|e| LuaHostError::Plugin(e.to_string()))?;
     if ok {
         Ok(())
     } else {
@@ -182,12 +189,18 @@ pub fn eval(core: &mut Core, code: &str) -> Result<String, LuaHostError> {
     };
     let _guard = bridge::CoreGuard::enter(core);
     sandbox::reset_budget(&lua);
-    let v: mlua::Value = lua
-        .load(code)
-        .set_name("=eval")
-        .eval()
-        .map_err(|e| LuaHostError::Plugin(e.to_string()))?;
+    let v: mlua::Result<mlua::Value> = lua.load(code).set_name("=eval").eval();
+    drop(_guard);
+    flush_filtered(core);
+    let v = v.map_err(|e| LuaHostError::Plugin(e.to_string()))?;
     Ok(v.to_string().unwrap_or_default())
+}
+
+/// Sends stanzas that wait for Lua `stanzas/out` filters (see [`filters::flush`]).
+pub fn flush_filtered(core: &mut Core) {
+    if core.lua.as_ref().is_some_and(|h| h.filters.has_pending()) {
+        filters::flush(core);
+    }
 }
 
 /// Called when the core loop starts: fires `server-started` on the global bus for Lua
@@ -206,6 +219,7 @@ pub fn core_started(
         to_self: false,
         session: None,
         error: None,
+        stream: None,
     };
     core.fire(&crate::core::Bus::Global, "server-started", &mut ev);
     http::take_receiver(core)
@@ -230,5 +244,7 @@ pub fn run_due(core: &mut Core, now: Instant) {
         if let Err(e) = r {
             tracing::error!("Error in Lua timer: {e}");
         }
+        drop(_guard);
+        flush_filtered(core);
     }
 }

@@ -1,12 +1,17 @@
 //! The parts of a c2s connection task that every transport shares: credential lookups run
-//! off the async threads, and resource binding through the core.
+//! off the async threads, resource binding through the core, and `stream-features` on
+//! hosts where a module hooked it.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use crate::core::{BindRequest, CoreMsg, OutboundTx, SessionId, Shared};
+use crate::core::{
+    BindRequest, CoreMsg, OutboundTx, SessionId, Shared, StreamFeaturesRequest, StreamInfo,
+};
+use crate::modules::c2s::stream::C2sStream;
+use crate::xml::Element;
 use crate::xmpp::sasl::ScramCredentials;
 
 /// The stanza error a refused bind is answered with: (type, condition, text).
@@ -96,4 +101,52 @@ pub async fn bind(
         Ok(Err(e)) => Err((e.error_type.to_owned(), e.condition.to_owned(), e.text)),
         Err(_) => Err(internal()),
     }
+}
+
+/// Seconds since the epoch, a stream's `conntime`.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// The stream as `stream-features` handlers see it; `encrypted` is real TLS only.
+pub fn stream_info(
+    stream: &C2sStream,
+    session: SessionId,
+    ip: Option<IpAddr>,
+    encrypted: bool,
+    transport: &'static str,
+) -> StreamInfo {
+    StreamInfo {
+        session,
+        host: stream.host().unwrap_or_default().to_owned(),
+        username: stream.username().map(str::to_owned),
+        secure: stream.is_secure(),
+        encrypted,
+        ip,
+        conntime: stream.conntime(),
+        transport,
+    }
+}
+
+/// Has the core fire `stream-features` for `features` and returns the element to send
+/// (the features unchanged when the core is gone).
+pub async fn collect_features(shared: &Shared, info: StreamInfo, features: Element) -> Element {
+    let (reply, rx) = oneshot::channel();
+    let fallback = features.clone();
+    let req = StreamFeaturesRequest {
+        info,
+        features,
+        reply,
+    };
+    if shared
+        .core_tx
+        .send(CoreMsg::StreamFeatures(Box::new(req)))
+        .is_err()
+    {
+        return fallback;
+    }
+    rx.await.unwrap_or(fallback)
 }

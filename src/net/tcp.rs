@@ -104,7 +104,8 @@ struct Conn {
 pub async fn serve(mut sock: Socket, ip: Option<IpAddr>, shared: Arc<Shared>, tls: Arc<C2sTls>) {
     let c2s = shared.c2s.clone();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut stream = C2sStream::new(sock.is_tls());
+    let mut stream = C2sStream::new(sock.is_tls())
+        .with_feature_hooks(shared.feature_hooks.clone(), c2s_session::unix_now());
     if sock.is_tls() {
         stream.set_channel_binding(sock.tls_exporter());
     } else {
@@ -347,6 +348,13 @@ impl Conn {
                 }
                 Action::Close(err) => return self.close_with(err),
                 Action::StartTls => return Flow::StartTls,
+                Action::CollectFeatures(features) => {
+                    let tls = self.stream.is_secure();
+                    let info = c2s_session::stream_info(&self.stream, self.id, self.ip, tls, "c2s");
+                    let features =
+                        c2s_session::collect_features(&self.shared, info, features).await;
+                    self.stream.on_features(features)
+                }
                 Action::Forward(el) => {
                     let _ = self.shared.core_tx.send(CoreMsg::Stanza {
                         session: self.id,

@@ -173,7 +173,8 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
     );
     let mut conn = Conn {
         id,
-        stream: C2sStream::new(secure),
+        stream: C2sStream::new(secure)
+            .with_feature_hooks(shared.feature_hooks.clone(), c2s_session::unix_now()),
         parser: StreamParser::new(Limits {
             max_stanza_bytes: c2s.unauthed_stanza_size_limit,
             max_child_elements: c2s.max_child_elements,
@@ -531,6 +532,14 @@ impl Conn {
                 Action::Close(err) => return self.close_with(err),
                 // STARTTLS is never offered on WebSocket; the stream already refused it.
                 Action::StartTls => continue,
+                Action::CollectFeatures(features) => {
+                    let (ip, tls) = (self.info.ip, self.info.secure);
+                    let info =
+                        c2s_session::stream_info(&self.stream, self.id, ip, tls, "websocket");
+                    let features =
+                        c2s_session::collect_features(&self.shared, info, features).await;
+                    self.stream.on_features(features)
+                }
                 Action::Forward(el) => {
                     metrics().stanza_in();
                     let _ = self.shared.core_tx.send(CoreMsg::Stanza {

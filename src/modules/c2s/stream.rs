@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use crate::core::shared::HostPolicy;
+use crate::core::shared::{FeatureHooks, HostPolicy};
 use crate::modules::register::ibr;
 use crate::modules::saslauth::{self, Negotiation, Step};
 use crate::modules::tls::{self as mod_tls, TlsOffer, Transport};
@@ -56,6 +56,9 @@ pub enum Action {
     },
     /// A stanza of a bound session, for the core.
     Forward(Element),
+    /// `stream-features` is hooked on this host: ask the core to fire it for these
+    /// features, then call [`C2sStream::on_features`] with what it answers.
+    CollectFeatures(Element),
     /// `<proceed/>` was queued: write it, run the TLS handshake on the socket, reset the
     /// parser and call [`C2sStream::on_tls_established`] (or drop the connection).
     StartTls,
@@ -82,6 +85,10 @@ pub struct C2sStream {
     starttls_hosts: Option<Arc<HashSet<String>>>,
     /// The connection's `tls-exporter` value, offered for SCRAM-*-PLUS.
     exporter: Option<Vec<u8>>,
+    /// Which hosts fire `stream-features` on the core (None: none ever does).
+    feature_hooks: Option<Arc<FeatureHooks>>,
+    /// Connect time (seconds since the epoch), for `stream-features` handlers.
+    conntime: f64,
 }
 
 impl C2sStream {
@@ -95,7 +102,20 @@ impl C2sStream {
             sasl: None,
             starttls_hosts: None,
             exporter: None,
+            feature_hooks: None,
+            conntime: 0.0,
         }
+    }
+
+    /// Streams on hosts flagged in `hooks` let the core add `stream-features`.
+    pub fn with_feature_hooks(mut self, hooks: Arc<FeatureHooks>, conntime: f64) -> Self {
+        self.feature_hooks = Some(hooks);
+        self.conntime = conntime;
+        self
+    }
+
+    pub fn conntime(&self) -> f64 {
+        self.conntime
     }
 
     /// A plain TCP stream that may upgrade with STARTTLS for the hosts in `hosts`.
@@ -269,6 +289,18 @@ impl C2sStream {
                 features.push_child(crate::modules::presence::pre_approval_feature());
             }
         }
+        if self.feature_hooks.as_ref().is_some_and(|h| h.wanted(&host)) {
+            out.push(Action::CollectFeatures(features));
+            return out;
+        }
+        out.extend(self.on_features(features));
+        out
+    }
+
+    /// The features to send, after `stream-features` handlers (Prosody closes a stream
+    /// that has none to offer).
+    pub fn on_features(&mut self, features: Element) -> Vec<Action> {
+        let mut out = Vec::new();
         if features.child_elements().next().is_none() {
             self.close(
                 &mut out,
