@@ -264,6 +264,55 @@ async fn a_plugins_counters_appear_in_metrics_under_prosodys_names() {
     assert!(body.ends_with("# EOF\n"), "{body}");
 }
 
+/// A plugin answering the probe with an option's current value and the number of
+/// `config-reloaded` events it heard.
+const OPTION_PLUGIN: &str = r#"local st = require "util.stanza";
+local reloads = 0;
+module:hook_global("config-reloaded", function() reloads = reloads + 1; end);
+module:hook("iq-get/host/urn:example:admin-probe:probe", function(event)
+	local answer = module:get_option_string("probe_answer", "unset") .. "/" .. reloads;
+	event.origin.send(st.reply(event.stanza):tag("probe", { xmlns = "urn:example:admin-probe" }):text(answer));
+	return true;
+end);
+"#;
+
+#[tokio::test]
+async fn a_config_reload_gives_plugins_the_new_options_and_config_reloaded() {
+    let dir = prepare("v1");
+    std::fs::write(dir.path().join("plugins/mod_probe.lua"), OPTION_PLUGIN).expect("plugin");
+    let original = std::fs::read_to_string(&dir.config_path).expect("config");
+    let with_answer = |answer: &str| format!("probe_answer = \"{answer}\"\n{original}");
+    std::fs::write(&dir.config_path, with_answer("one")).expect("config");
+    dir.register("alice", HOST, "pw");
+    let config_path = dir.config_path.clone();
+    let two = with_answer("two");
+    let three = with_answer("three");
+    let s = dir.start();
+    let mut c = login(&s).await;
+    assert!(probe(&mut c, "o1").await.contains(">one/0</probe>"));
+
+    // SIGHUP (Prosody's reload, reference §1.7): the same session, the new value.
+    std::fs::write(&config_path, two).expect("edit config");
+    s.signal(libc::SIGHUP);
+    assert!(
+        s.wait_for_log("config reloaded", std::time::Duration::from_secs(10)),
+        "{}",
+        s.log()
+    );
+    assert!(
+        probe(&mut c, "o2").await.contains(">two/1</probe>"),
+        "plugins read options from the reloaded config"
+    );
+
+    // The console's config:reload() does the same, synchronously.
+    std::fs::write(&config_path, three).expect("edit config");
+    let out = ok(&shell(&s, &["config:reload()"]));
+    assert!(out.contains("Config reloaded"), "{out}");
+    assert!(probe(&mut c, "o3").await.contains(">three/2</probe>"));
+    let out = ok(&shell(&s, &["config:get('probe_answer')"]));
+    assert!(out.contains("three"), "{out}");
+}
+
 #[test]
 fn prosodys_own_prosodyctl_shell_drives_lilt() {
     if !common::prosody_ready() {

@@ -98,6 +98,9 @@ pub struct Core {
     pub module_state: HashMap<TypeId, Box<dyn Any>>,
     /// The Lua module host, started when the first Lua plugin loads.
     pub lua: Option<crate::lua::LuaHost>,
+    /// The config as last re-read by a reload (SIGHUP, `config:reload()`), which plugins'
+    /// `module:get_option` sees, as in Prosody; `None` until the first reload.
+    pub reloaded_config: Option<Arc<crate::config::Config>>,
 }
 
 impl Core {
@@ -112,7 +115,32 @@ impl Core {
             start_time: std::time::SystemTime::now(),
             module_state: HashMap::new(),
             lua: None,
+            reloaded_config: None,
         }
+    }
+
+    /// The config options are read from at run time: the last reloaded one, else the one
+    /// the server started with.
+    pub fn options(&self) -> &crate::config::Config {
+        self.reloaded_config
+            .as_deref()
+            .unwrap_or(&self.shared.config)
+    }
+
+    /// Takes a reloaded config (Prosody's `config-reloaded`): option reads see it from now
+    /// on, and handlers of `config-reloaded` on the global bus run.
+    pub fn config_reloaded(&mut self, config: Arc<crate::config::Config>) {
+        self.reloaded_config = Some(config);
+        let mut ev = Event {
+            origin: Origin::Host("*".into()),
+            stanza: None,
+            to_self: false,
+            session: None,
+            error: None,
+            stream: None,
+        };
+        self.fire(&Bus::Global, "config-reloaded", &mut ev);
+        crate::lua::flush_filtered(self);
     }
 
     /// The core-thread state of type `T` (a module's caches), created on first use.

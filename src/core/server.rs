@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::session::CoreTask;
 use super::shared::{C2sSettings, HostPolicy};
 use super::{bind, router, Core, CoreMsg, Host, Shared};
 use crate::config::{Config, Value};
@@ -394,6 +395,13 @@ async fn reload_config(shared: &Shared) {
     match loaded {
         Ok(Ok(new)) => {
             apply_reloaded(shared, &new);
+            // Plugins read options through the core (module:get_option sees the new
+            // values, as in Prosody) and hear `config-reloaded` there.
+            let new = Arc::new(new);
+            let task = CoreTask(Box::new(move |core: &mut super::Core| {
+                core.config_reloaded(new)
+            }));
+            let _ = shared.core_tx.send(CoreMsg::Task(task));
             tracing::info!("config reloaded");
         }
         Ok(Err(e)) => tracing::error!("Error reloading config file: {e}"),
@@ -401,8 +409,9 @@ async fn reload_config(shared: &Shared) {
     }
 }
 
-/// What a reload changes while running: the levels of the log sinks installed at startup.
-/// `Shared` is immutable and read by every task, so listeners, hosts, modules, limits and
+/// What a reload changes while running, besides the options plugins read through the core
+/// (`Core::config_reloaded`): the levels of the log sinks installed at startup. `Shared` is
+/// immutable and read by every task, so listeners, hosts, native modules, limits and
 /// network settings keep their startup values until restart.
 pub fn apply_reloaded(_shared: &Shared, new: &Config) {
     match crate::config::logging::plan(new.global().get("log"), &new.data_path()) {

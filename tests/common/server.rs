@@ -246,6 +246,30 @@ impl TestServer {
         self.prepared.lilt(args, stdin)
     }
 
+    /// Sends `signal` (e.g. `libc::SIGHUP`) without waiting for anything.
+    #[allow(dead_code)]
+    pub fn signal(&self, signal: i32) {
+        if let Some(child) = self.child.as_ref() {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(child.id() as i32, signal);
+            }
+        }
+    }
+
+    /// Waits up to `timeout` for `needle` to appear in the server's log.
+    #[allow(dead_code)]
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// Sends `signal` (e.g. `libc::SIGTERM`) and waits up to `timeout` for the exit status.
     #[allow(dead_code)]
     pub fn signal_and_wait(

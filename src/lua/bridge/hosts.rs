@@ -12,9 +12,9 @@ pub(super) fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
         lua.create_function(|lua, (host, key): (String, String)| {
             with_core(|c| {
                 let sec = if host == "*" {
-                    c.shared.config.global()
+                    c.options().global()
                 } else {
-                    c.shared.config.host(&host)
+                    c.options().host(&host)
                 };
                 match sec.get(&key) {
                     Some(v) => convert::config_to_lua(lua, v),

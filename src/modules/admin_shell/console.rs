@@ -92,7 +92,7 @@ fn call(core: &mut Core, section: &str, method: &str, args: &[Arg]) -> Reply {
         ("server", "memory") => memory(core),
         ("server", "shutdown") => shutdown(core, arg(args, 0)),
         ("config", "reload") => config_reload(core),
-        ("config", "get") => config_get(&core.shared.config, args),
+        ("config", "get") => config_get(core.options(), args),
         ("host", "list") => {
             let mut names: Vec<&String> = core.hosts.keys().collect();
             names.sort();
@@ -168,10 +168,11 @@ fn config_reload(core: &mut Core) -> Reply {
     match Config::load(&path) {
         Ok(new) => {
             crate::core::server::apply_reloaded(&core.shared, &new);
+            core.config_reloaded(std::sync::Arc::new(new));
             tracing::info!("config reloaded from the admin console");
             Reply::ok(
                 Vec::new(),
-                "Config reloaded (log levels apply now; other changes need a restart or a module reload)",
+                "Config reloaded (plugins read the new options; listeners, hosts and native modules keep theirs until a restart)",
             )
         }
         Err(e) => Reply::err(Vec::new(), e),
