@@ -1,6 +1,7 @@
 //! Behaviour of `StreamParser` on whole streams: headers, namespaces, language,
 //! restarts. Restricted XML and limits have their own files.
 
+mod bom;
 mod limits;
 mod restricted;
 
