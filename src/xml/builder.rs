@@ -81,6 +81,8 @@ pub(super) struct TreeBuilder {
     ns: Namespaces,
     pub(super) default_ns: String,
     lang: Option<String>,
+    /// Given to stanzas when the header has no `xml:lang` (kept across resets).
+    pub(super) default_lang: Option<String>,
     header_qname: String,
     /// Open elements of the stanza being built; `stack[0]` is the stanza.
     stack: Vec<Element>,
@@ -108,6 +110,7 @@ impl TreeBuilder {
             ns: Namespaces::default(),
             default_ns: String::new(),
             lang: None,
+            default_lang: None,
             header_qname: String::new(),
             stack: Vec::new(),
             open_names: String::new(),
@@ -120,7 +123,9 @@ impl TreeBuilder {
 
     /// Back to "expect a header", keeping the limits.
     pub(super) fn reset(&mut self) {
+        let default_lang = self.default_lang.take();
         *self = TreeBuilder::new(self.limits);
+        self.default_lang = default_lang;
     }
 
     /// The stream began with a UTF-8 byte-order mark of `len` bytes, already consumed:
@@ -281,7 +286,10 @@ impl TreeBuilder {
         }
         self.check_size(end)?;
         self.default_ns = self.ns.resolve(None)?.to_owned();
-        self.lang = el.attr("xml:lang").map(str::to_owned);
+        self.lang = el
+            .attr("xml:lang")
+            .map(str::to_owned)
+            .or_else(|| self.default_lang.clone());
         self.header_qname = qname.to_owned();
         self.phase = Phase::Open;
         self.boundary = end;

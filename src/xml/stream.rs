@@ -105,6 +105,13 @@ impl StreamParser {
         }
     }
 
+    /// Stanzas of a stream whose header has no `xml:lang` get `lang` (Prosody's streams:
+    /// "en"). Without it such stanzas get none, as for XML fragments parsed for Lua.
+    pub fn with_default_lang(mut self, lang: &str) -> Self {
+        self.tree.default_lang = Some(lang.to_owned());
+        self
+    }
+
     /// Switches the stanza size limit, e.g. from 10000 before authentication to 262144
     /// after. Applies from the next `feed`.
     pub fn set_max_stanza_bytes(&mut self, n: usize) {

@@ -108,6 +108,34 @@ fn stanzas_inherit_the_stream_language_unless_they_have_one() {
 }
 
 #[test]
+fn a_client_stream_without_language_gives_stanzas_the_default_one_also_after_a_restart() {
+    let bare =
+        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+    let mut p = StreamParser::new(Limits::default()).with_default_lang("en");
+    for _ in 0..2 {
+        let (evs, err) = parse_all(&mut p, format!("{bare}<iq/><iq xml:lang='de'/>").as_bytes());
+        assert_eq!(err, None);
+        let langs: Vec<_> = evs
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Stanza(s) => Some(s.attr("xml:lang")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(langs, [Some("en"), Some("de")]);
+        p.reset();
+    }
+    // The header's own language wins over the default.
+    let mut p = StreamParser::new(Limits::default()).with_default_lang("en");
+    parse_all(
+        &mut p,
+        HEADER.replace("xml:lang='en'", "xml:lang='fr'").as_bytes(),
+    );
+    let (evs, _) = parse_all(&mut p, b"<m/>");
+    assert!(matches!(&evs[..], [StreamEvent::Stanza(s)] if s.attr("xml:lang") == Some("fr")));
+}
+
+#[test]
 fn text_between_stanzas_is_ignored_but_must_be_well_formed() {
     let (evs, err) = events(&format!("{HEADER}<a/>junk &amp; <![CDATA[x]]><b/>more"));
     assert_eq!(err, None);
