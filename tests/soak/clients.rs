@@ -254,7 +254,8 @@ pub async fn stable(
             .into(),
     )
     .await;
-    let partner = (idx % 2 == 0 && idx + 1 < n_stable).then(|| format!("s{}@{HOST}", idx + 1));
+    let partner =
+        (idx.is_multiple_of(2) && idx + 1 < n_stable).then(|| format!("s{}@{HOST}", idx + 1));
     let mut exp = Expectations::default();
     let mut step = if partner.is_some() { 0 } else { 1 };
     let pause = || Duration::from_millis(rand::thread_rng().gen_range(5_000..20_000));
@@ -323,7 +324,7 @@ async fn churner_roster_change(ws: &mut Ws, user: &str, contact: &str, round: u6
     .await;
     exp.add(&["id='rg'", "type='result'"]);
     let id = format!("r{round}");
-    let change = if round % 2 == 0 {
+    let change = if round.is_multiple_of(2) {
         exp.add(&["<iq", &format!("jid='{contact}'"), "subscription='remove'"]);
         roster_remove(&id, contact)
     } else {

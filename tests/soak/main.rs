@@ -203,9 +203,17 @@ async fn soak_sessions_churn_without_loss_leak_or_error() {
     for c in churners {
         all_sent.extend(c.await.expect("churner"));
     }
-    // Let the last messages land, then stop the stable sessions (each waits for the
-    // stanzas its last change must cause).
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Let the last messages land (a loaded server may be seconds behind), then stop the
+    // stable sessions (each waits for the stanzas its last change must cause).
+    let drain = Instant::now();
+    while drain.elapsed() < Duration::from_secs(30) {
+        let received = ledger.lock().expect("ledger").len();
+        if received >= all_sent.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
     stop.store(true, Ordering::Relaxed);
     for s in stables {
         s.await.expect("stable session ran to the end");

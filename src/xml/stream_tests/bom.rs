@@ -100,7 +100,7 @@ fn a_truncated_bom_waits_for_its_last_byte_then_counts_as_one() {
     assert_eq!(p.feed(b"\xEF"), Ok(()));
     assert_eq!(p.feed(b"\xBB"), Ok(()));
     assert_eq!(p.next_event(), Ok(None));
-    assert_eq!(p.feed(format!("\u{BF}").as_bytes()[1..].as_ref()), Ok(()));
+    assert_eq!(p.feed(b"\xBF"), Ok(()));
     let (evs, err) = parse_all(&mut p, HEADER.as_bytes());
     assert_eq!((evs.len(), err), (1, None));
     // An EF that does not begin a BOM is just a bad start.
