@@ -1,8 +1,8 @@
-//! The soak's clients: stable sessions that stay online the whole run, receive the numbered
+//! The soak's stable sessions, which stay online the whole run, receive the numbered
 //! messages and change their rosters and presence (subscription cycles between pairs,
 //! roster sets and removes, status broadcasts), each change checked by the pushes and
-//! presences it must cause; and churning sessions that log in, sometimes change their
-//! roster, send numbered messages, close and come back.
+//! presences it must cause; and what all clients share: login from a spread of loopback
+//! sources, counters, and the expected-stanza bookkeeping.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -20,12 +20,12 @@ use tokio_tungstenite::WebSocketStream;
 
 pub const HOST: &str = "example.test";
 /// How long a push or presence a change must cause may take to arrive.
-const EXPECT_WITHIN: Duration = Duration::from_secs(30);
+pub const EXPECT_WITHIN: Duration = Duration::from_secs(30);
 /// Loopback source addresses the clients spread over (127.0.0.1 ..= 127.0.0.N), so that
 /// thousands of connections and their TIME_WAIT states do not exhaust one address's ports.
 const SOURCES: usize = 16;
 
-type Ws = WebSocketStream<TcpStream>;
+pub type Ws = WebSocketStream<TcpStream>;
 
 /// (sender, sequence number) -> times received.
 pub type Ledger = Arc<Mutex<HashMap<(String, u64), u32>>>;
@@ -60,7 +60,7 @@ pub fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     Some(&tag[start..start + len])
 }
 
-async fn next_text(ws: &mut Ws) -> Option<String> {
+pub async fn next_text(ws: &mut Ws) -> Option<String> {
     loop {
         match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
             Ok(Some(Ok(Message::Text(t)))) => return Some(t),
@@ -70,7 +70,7 @@ async fn next_text(ws: &mut Ws) -> Option<String> {
     }
 }
 
-async fn send(ws: &mut Ws, text: String) -> Option<()> {
+pub async fn send(ws: &mut Ws, text: String) -> Option<()> {
     ws.send(Message::Text(text)).await.ok()
 }
 
@@ -80,7 +80,7 @@ fn source(idx: usize) -> IpAddr {
 
 /// Connects from the client's loopback source, logs in with PLAIN, binds `resource` and
 /// sends initial presence; None on any failure.
-async fn login(addr: SocketAddr, idx: usize, user: &str, resource: &str) -> Option<Ws> {
+pub async fn login(addr: SocketAddr, idx: usize, user: &str, resource: &str) -> Option<Ws> {
     let sock = TcpSocket::new_v4().ok()?;
     sock.bind(SocketAddr::new(source(idx), 0)).ok()?;
     let tcp = sock.connect(addr).await.ok()?;
@@ -130,10 +130,10 @@ struct Expect {
 }
 
 #[derive(Default)]
-struct Expectations(Vec<Expect>);
+pub struct Expectations(Vec<Expect>);
 
 impl Expectations {
-    fn add(&mut self, needles: &[&str]) {
+    pub fn add(&mut self, needles: &[&str]) {
         self.0.push(Expect {
             needles: needles.iter().map(|n| (*n).to_owned()).collect(),
             since: Instant::now(),
@@ -141,7 +141,7 @@ impl Expectations {
     }
 
     /// Crosses off the first expectation `frame` meets.
-    fn seen(&mut self, frame: &str) {
+    pub fn seen(&mut self, frame: &str) {
         if let Some(i) = self
             .0
             .iter()
@@ -151,8 +151,18 @@ impl Expectations {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Drops the expectations with a needle containing `part`.
+    pub fn forget(&mut self, part: &str) {
+        self.0
+            .retain(|e| !e.needles.iter().any(|n| n.contains(part)));
+    }
+
     /// Reports (and forgets) expectations older than `within`.
-    fn overdue(&mut self, user: &str, within: Duration, c: &Counters) {
+    pub fn overdue(&mut self, user: &str, within: Duration, c: &Counters) {
         self.0.retain(|e| {
             let late = e.since.elapsed() > within;
             if late {
@@ -163,11 +173,11 @@ impl Expectations {
     }
 }
 
-fn roster_set(id: &str, jid: &str, name: &str) -> String {
+pub fn roster_set(id: &str, jid: &str, name: &str) -> String {
     format!("<iq xmlns='jabber:client' type='set' id='{id}'><query xmlns='jabber:iq:roster'><item jid='{jid}' name='{name}'><group>soak</group></item></query></iq>")
 }
 
-fn roster_remove(id: &str, jid: &str) -> String {
+pub fn roster_remove(id: &str, jid: &str) -> String {
     format!("<iq xmlns='jabber:client' type='set' id='{id}'><query xmlns='jabber:iq:roster'><item jid='{jid}' subscription='remove'/></query></iq>")
 }
 
@@ -288,14 +298,14 @@ pub async fn stable(
         if stop.load(Ordering::Relaxed) {
             // No new changes; let the last one's stanzas arrive.
             let since = *stopped_at.get_or_insert_with(Instant::now);
-            if exp.0.is_empty() || since.elapsed() > EXPECT_WITHIN {
+            if exp.is_empty() || since.elapsed() > EXPECT_WITHIN {
                 exp.overdue(&user, Duration::ZERO, &c);
                 break;
             }
             continue;
         }
         exp.overdue(&user, EXPECT_WITHIN, &c);
-        if Instant::now() >= next_step && exp.0.is_empty() {
+        if Instant::now() >= next_step && exp.is_empty() {
             if stable_step(&mut ws, &me, idx, partner.as_deref(), step, &mut exp, &c)
                 .await
                 .is_none()
@@ -311,114 +321,4 @@ pub async fn stable(
         "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>".into(),
     )
     .await;
-}
-
-/// A roster set or remove right after login, checked by its result and its push.
-async fn churner_roster_change(ws: &mut Ws, user: &str, contact: &str, round: u64, c: &Counters) {
-    let mut exp = Expectations::default();
-    let _ = send(
-        ws,
-        "<iq xmlns='jabber:client' type='get' id='rg'><query xmlns='jabber:iq:roster'/></iq>"
-            .into(),
-    )
-    .await;
-    exp.add(&["id='rg'", "type='result'"]);
-    let id = format!("r{round}");
-    let change = if round.is_multiple_of(2) {
-        exp.add(&["<iq", &format!("jid='{contact}'"), "subscription='remove'"]);
-        roster_remove(&id, contact)
-    } else {
-        let name = format!("n{round}");
-        exp.add(&[
-            "<iq",
-            &format!("jid='{contact}'"),
-            &format!("name='{name}'"),
-        ]);
-        roster_set(&id, contact, &name)
-    };
-    if send(ws, change).await.is_none() {
-        return;
-    }
-    // The answer: a result, or item-not-found for a remove with nothing to remove.
-    exp.add(&[&format!("id='{id}'")]);
-    c.roster_changes.fetch_add(1, Ordering::Relaxed);
-    let started = Instant::now();
-    while !exp.0.is_empty() && started.elapsed() < EXPECT_WITHIN {
-        match tokio::time::timeout(Duration::from_secs(1), ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => {
-                if t.starts_with("<iq") && t.contains("type='set'") {
-                    c.pushes.fetch_add(1, Ordering::Relaxed);
-                }
-                if t.contains(&format!("id='{id}'")) && t.contains("type='error'") {
-                    // Nothing to remove (the set before it never completed): no push.
-                    exp.0.retain(|e| {
-                        !e.needles
-                            .iter()
-                            .any(|n| n.contains("subscription='remove'"))
-                    });
-                }
-                exp.seen(&t);
-            }
-            Ok(Some(Ok(_))) | Err(_) => {}
-            Ok(_) => return,
-        }
-    }
-    exp.overdue(user, Duration::ZERO, c);
-}
-
-/// Logs in, sometimes changes its roster, sends numbered messages to random stable users,
-/// closes, comes back, until `stop`. Returns every (sender, number) it sent.
-pub async fn churner(
-    addr: SocketAddr,
-    idx: usize,
-    stables: usize,
-    stop: Arc<AtomicBool>,
-    c: Arc<Counters>,
-) -> Vec<(String, u64)> {
-    let user = format!("c{idx}");
-    let contact = format!("s{}@{HOST}", idx % stables);
-    let mut sent = Vec::new();
-    let mut seq = 0u64;
-    let mut round = 0u64;
-    let mut roster_round = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        round += 1;
-        let Some(mut ws) = login(addr, idx, &user, &format!("r{round}")).await else {
-            c.failures.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            continue;
-        };
-        c.logins.fetch_add(1, Ordering::Relaxed);
-        if rand::thread_rng().gen_bool(0.2) {
-            roster_round += 1;
-            churner_roster_change(&mut ws, &user, &contact, roster_round, &c).await;
-        }
-        let burst = rand::thread_rng().gen_range(1..20);
-        for _ in 0..burst {
-            let (to, pause) = {
-                let mut r = rand::thread_rng();
-                (r.gen_range(0..stables), r.gen_range(10..300))
-            };
-            seq += 1;
-            let key = format!("{user}-{seq}");
-            let msg = format!("<message xmlns='jabber:client' to='s{to}@{HOST}' type='chat' id='{key}'><body>{user}:{seq}</body></message>");
-            if send(&mut ws, msg).await.is_none() {
-                break;
-            }
-            sent.push((user.clone(), seq));
-            c.sent.fetch_add(1, Ordering::Relaxed);
-            // Read whatever comes (presence, errors) without blocking the pace.
-            let _ = tokio::time::timeout(Duration::from_millis(pause), ws.next()).await;
-        }
-        // A clean close: <close/>, then wait for the server's close.
-        let _ = send(
-            &mut ws,
-            "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>".into(),
-        )
-        .await;
-        while next_text(&mut ws).await.is_some() {}
-        let pause = rand::thread_rng().gen_range(0..500);
-        tokio::time::sleep(Duration::from_millis(pause)).await;
-    }
-    sent
 }

@@ -2,7 +2,8 @@
 //! stable sessions that stay connected and many churning sessions that log in, send
 //! numbered messages at random intervals, close and come back, for SOAK_SECS seconds.
 //! Stable sessions also run subscription cycles in pairs, roster sets and removes and
-//! status broadcasts; churners change their roster on one login in five (clients.rs).
+//! status broadcasts (clients.rs); churners change their roster on one login in five
+//! (churner.rs).
 //! Checks: every message sent to a stable session arrives exactly once (numbered, no loss,
 //! no duplicates), every roster change and subscription gets its result, roster pushes and
 //! presences within 30 s, server memory (RSS) flat after warm-up (minute 1 to the end), no
@@ -13,6 +14,7 @@
 //! Thousands of sessions: the soft descriptor limit is raised to the hard one (the server
 //! inherits it) and clients connect from 127.0.0.1–127.0.0.16.
 
+mod churner;
 mod clients;
 
 use std::io::{BufRead, BufReader};
@@ -23,7 +25,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clients::{churner, stable, Counters, Ledger, HOST};
+use churner::churner;
+use clients::{stable, Counters, Ledger, HOST};
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
