@@ -10,7 +10,7 @@
 //! error-level log line.
 //!
 //! Run: `cargo test --release --test soak -- --ignored --nocapture`
-//! Knobs: SOAK_SECS (default 600), SOAK_STABLE (default 100), SOAK_CHURN (default 1000).
+//! Knobs: SOAK_SECS (default 600), SOAK_STABLE (default 1000), SOAK_CHURN (default 2000).
 //! Thousands of sessions: the soft descriptor limit is raised to the hard one (the server
 //! inherits it) and clients connect from 127.0.0.1–127.0.0.16.
 
@@ -89,8 +89,8 @@ VirtualHost "{HOST}"
 #[ignore = "minutes long: cargo test --release --test soak -- --ignored --nocapture"]
 async fn soak_sessions_churn_without_loss_leak_or_error() {
     let secs = env_num("SOAK_SECS", 600);
-    let n_stable = env_num("SOAK_STABLE", 100) as usize;
-    let n_churn = env_num("SOAK_CHURN", 1000) as usize;
+    let n_stable = env_num("SOAK_STABLE", 1000) as usize;
+    let n_churn = env_num("SOAK_CHURN", 2000) as usize;
     let fds = raise_fd_limit();
     assert!(
         fds > 2 * (n_stable + n_churn) as u64 + 100,
