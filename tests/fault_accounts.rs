@@ -7,6 +7,8 @@
 //! The full/read-only cases mount a 64 KiB tmpfs, so they need root (CAP_SYS_ADMIN); run
 //! as another user they say so on stderr and check nothing.
 
+mod fault_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -16,6 +18,8 @@ use lilt::modules::auth_internal_hashed::Accounts;
 use lilt::storage::serialization::parse_lua_source;
 use lilt::storage::InternalStore;
 use lilt::xmpp::sasl::ScramHash;
+
+use fault_support::disk::{files_under, leftover_temporaries, Tmpfs};
 
 const HOST: &str = "example.test";
 
@@ -27,23 +31,6 @@ fn accounts(data: &Path) -> Accounts {
     .with_iteration_count(16)
 }
 
-/// Every regular file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 fn account_file(data: &Path, user: &str) -> PathBuf {
     files_under(data)
         .into_iter()
@@ -52,57 +39,6 @@ fn account_file(data: &Path, user: &str) -> PathBuf {
                 .is_some_and(|n| n == format!("{user}.dat").as_str())
         })
         .expect("account file exists")
-}
-
-/// A tmpfs of `size` mounted on `dir` for the life of the value (root only).
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("not root: skipping the tmpfs fault cases");
-            return None;
-        }
-        std::fs::create_dir_all(dir).expect("mount point");
-        let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .status()
-            .expect("run mount");
-        assert!(st.success(), "root can mount a tmpfs");
-        Some(Tmpfs(dir.to_path_buf()))
-    }
-
-    fn remount(&self, opts: &str) {
-        let st = Command::new("mount")
-            .args(["-o", &format!("remount,{opts}")])
-            .arg(&self.0)
-            .status()
-            .expect("run mount");
-        assert!(st.success(), "remount {opts}");
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
-
-/// Fills the filesystem holding `dir` until a write fails with ENOSPC.
-fn fill_disk(dir: &Path) {
-    use std::io::Write;
-    let mut f = std::fs::File::create(dir.join("filler")).expect("filler");
-    let chunk = vec![0u8; 1024];
-    loop {
-        match f.write_all(&chunk) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => break,
-            Err(e) => panic!("unexpected error filling the disk: {e}"),
-        }
-    }
-    let _ = f.sync_all();
 }
 
 fn write_config(dir: &Path, data: &Path) -> PathBuf {
@@ -132,7 +68,7 @@ fn lilt(cfg: &Path, args: &[&str]) -> std::process::Output {
 fn a_full_disk_fails_password_changes_and_registrations_and_keeps_the_old_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let Some(_fs) = Tmpfs::mount(&data, "64k") else {
+    let Some(fs) = Tmpfs::mount(&data, "64k") else {
         return;
     };
     let acc = accounts(&data);
@@ -140,7 +76,7 @@ fn a_full_disk_fails_password_changes_and_registrations_and_keeps_the_old_file()
         .expect("create on an empty disk");
     let file = account_file(&data, "alice");
     let before = std::fs::read(&file).expect("read account");
-    fill_disk(&data);
+    fs.fill();
 
     assert!(acc.set_password(HOST, "alice", "new-password").is_err());
     assert!(acc.create(HOST, "bob", "pw").is_err());
@@ -159,10 +95,7 @@ fn a_full_disk_fails_password_changes_and_registrations_and_keeps_the_old_file()
         .test_password(HOST, "alice", "old-password")
         .expect("readable"));
     assert!(!acc.exists(HOST, "bob").expect("readable"));
-    let leftovers: Vec<_> = files_under(&data)
-        .into_iter()
-        .filter(|p| p.to_string_lossy().contains('~'))
-        .collect();
+    let leftovers = leftover_temporaries(&data);
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
 

@@ -119,7 +119,8 @@ pub async fn serve(mut sock: Socket, ip: Option<IpAddr>, shared: Arc<Shared>, tl
             max_stanza_bytes: c2s.unauthed_stanza_size_limit,
             max_child_elements: c2s.max_child_elements,
             ..Limits::default()
-        }),
+        })
+        .with_default_lang("en"),
         out: String::new(),
         tx,
         bound: false,

@@ -179,7 +179,8 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
             max_stanza_bytes: c2s.unauthed_stanza_size_limit,
             max_child_elements: c2s.max_child_elements,
             ..Limits::default()
-        }),
+        })
+        .with_default_lang("en"),
         out: Vec::new(),
         tx,
         bound: false,

@@ -161,9 +161,16 @@ impl InternalStore {
             .write_all(line.as_bytes())
             .and_then(|()| file.sync_data());
         if let Err(e) = written {
-            // Cut a partial line so the list stays parseable.
-            if let Some(len) = len_before {
-                let _ = file.set_len(len);
+            // Cut a partial line so the list stays parseable; a list this call created
+            // goes again (an empty list is no list, and a full disk must not leave files).
+            match len_before {
+                Some(0) => {
+                    let _ = fs::remove_file(&path);
+                }
+                Some(len) => {
+                    let _ = file.set_len(len);
+                }
+                None => {}
             }
             return Err(StorageError::io(&path, e));
         }

@@ -14,6 +14,9 @@ use super::stream::StreamEvent;
 use super::text::{check_chars, is_ncname, split_qname, unescape};
 use super::{Limits, XmlError, STREAMS_NS};
 
+/// UTF-8 encoding of U+FEFF, the byte-order mark.
+pub(super) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 fn nwf(reason: impl Into<String>) -> XmlError {
     XmlError::NotWellFormed(reason.into())
 }
@@ -65,10 +68,8 @@ pub(super) fn is_xml_space(b: &u8) -> bool {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Before the header; an XML declaration is allowed while `decl_allowed`.
-    Prolog {
-        decl_allowed: bool,
-    },
+    /// Before the header.
+    Prolog,
     Open,
     Closed,
 }
@@ -80,6 +81,8 @@ pub(super) struct TreeBuilder {
     ns: Namespaces,
     pub(super) default_ns: String,
     lang: Option<String>,
+    /// Given to stanzas when the header has no `xml:lang` (kept across resets).
+    pub(super) default_lang: Option<String>,
     header_qname: String,
     /// Open elements of the stanza being built; `stack[0]` is the stanza.
     stack: Vec<Element>,
@@ -91,6 +94,10 @@ pub(super) struct TreeBuilder {
     /// Stream offset just after the last completed top-level element, header, close or
     /// dropped inter-stanza whitespace: bytes after it count against `max_stanza_bytes`.
     pub(super) boundary: u64,
+    /// The only stream offset where an XML declaration may start: 0, or 3 after a
+    /// byte-order mark. Anything before it, whitespace included, makes it misplaced
+    /// (expat's rule, so Prosody's).
+    decl_offset: u64,
     pub(super) events: VecDeque<StreamEvent>,
 }
 
@@ -98,10 +105,12 @@ impl TreeBuilder {
     pub(super) fn new(limits: Limits) -> Self {
         TreeBuilder {
             limits,
-            phase: Phase::Prolog { decl_allowed: true },
+            phase: Phase::Prolog,
+            decl_offset: 0,
             ns: Namespaces::default(),
             default_ns: String::new(),
             lang: None,
+            default_lang: None,
             header_qname: String::new(),
             stack: Vec::new(),
             open_names: String::new(),
@@ -114,7 +123,16 @@ impl TreeBuilder {
 
     /// Back to "expect a header", keeping the limits.
     pub(super) fn reset(&mut self) {
+        let default_lang = self.default_lang.take();
         *self = TreeBuilder::new(self.limits);
+        self.default_lang = default_lang;
+    }
+
+    /// The stream began with a UTF-8 byte-order mark of `len` bytes, already consumed:
+    /// a declaration may follow it.
+    pub(super) fn skipped_bom(&mut self, len: u64) {
+        self.boundary = len;
+        self.decl_offset = len;
     }
 
     /// True when character data here would be outside any stanza.
@@ -126,7 +144,7 @@ impl TreeBuilder {
     /// when it is inside (between stanzas) and merely ignored.
     pub(super) fn stray_text_error(&self) -> Option<XmlError> {
         match self.phase {
-            Phase::Prolog { .. } => Some(XmlError::InvalidNamespace),
+            Phase::Prolog => Some(XmlError::InvalidNamespace),
             Phase::Open => None,
             Phase::Closed => Some(nwf("data after the end of the stream")),
         }
@@ -144,7 +162,15 @@ impl TreeBuilder {
         self.parse_segment(seg, seg_off)
     }
 
-    fn parse_segment(&mut self, seg: &[u8], seg_off: u64) -> Result<(), XmlError> {
+    fn parse_segment(&mut self, mut seg: &[u8], mut seg_off: u64) -> Result<(), XmlError> {
+        // quick-xml drops a byte-order mark at the start of every input it is given, and
+        // a segment starts wherever the previous feed stopped: here U+FEFF is a character
+        // like any other (the stream's own leading mark never gets this far).
+        while let Some(rest) = seg.strip_prefix(UTF8_BOM) {
+            seg = rest;
+            seg_off += UTF8_BOM.len() as u64;
+            self.text("\u{FEFF}", seg_off)?;
+        }
         let mut reader = Reader::from_reader(seg);
         let config = reader.config_mut();
         config.trim_text(false);
@@ -152,6 +178,7 @@ impl TreeBuilder {
         config.allow_unmatched_ends = true;
         config.expand_empty_elements = false;
         loop {
+            let start = seg_off + reader.buffer_position();
             let event = reader.read_event().map_err(|e| nwf(e.to_string()))?;
             let end = seg_off + reader.buffer_position();
             match event {
@@ -164,15 +191,12 @@ impl TreeBuilder {
                 Event::End(e) => self.end(Some(e.name().into_inner()), end)?,
                 Event::Text(t) => self.text(utf8(&t)?, end)?,
                 Event::CData(c) => self.cdata(utf8(&c)?)?,
-                Event::Decl(d) => match self.phase {
-                    Phase::Prolog { decl_allowed: true } => {
-                        check_decl(&d)?;
-                        self.phase = Phase::Prolog {
-                            decl_allowed: false,
-                        }
-                    }
-                    _ => return Err(XmlError::Restricted("processing instruction")),
-                },
+                Event::Decl(d) if self.phase == Phase::Prolog && start == self.decl_offset => {
+                    check_decl(&d)?
+                }
+                Event::Decl(_) => {
+                    return Err(nwf("XML declaration not at the start of the stream"))
+                }
                 Event::PI(_) => return Err(XmlError::Restricted("processing instruction")),
                 Event::Comment(_) => return Err(XmlError::Restricted("comment")),
                 Event::DocType(_) => return Err(XmlError::Restricted("DTD")),
@@ -231,7 +255,7 @@ impl TreeBuilder {
 
     fn start(&mut self, e: &BytesStart<'_>, end: u64) -> Result<(), XmlError> {
         match self.phase {
-            Phase::Prolog { .. } => self.header(e, end),
+            Phase::Prolog => self.header(e, end),
             Phase::Closed => Err(nwf("data after the end of the stream")),
             Phase::Open => {
                 let depth = self.stack.len() + 1;
@@ -262,7 +286,10 @@ impl TreeBuilder {
         }
         self.check_size(end)?;
         self.default_ns = self.ns.resolve(None)?.to_owned();
-        self.lang = el.attr("xml:lang").map(str::to_owned);
+        self.lang = el
+            .attr("xml:lang")
+            .map(str::to_owned)
+            .or_else(|| self.default_lang.clone());
         self.header_qname = qname.to_owned();
         self.phase = Phase::Open;
         self.boundary = end;

@@ -2,7 +2,7 @@
 //! arrive; complete tokens are parsed at once (quick-xml is the tokenizer) and the
 //! stream header, top-level stanzas and the close tag are queued as events.
 
-use super::builder::{is_xml_space, TreeBuilder};
+use super::builder::{is_xml_space, TreeBuilder, UTF8_BOM};
 use super::element::Element;
 use super::scanner::Scanner;
 use super::{Limits, XmlError};
@@ -46,6 +46,8 @@ struct Input {
     pos: usize,
     /// Stream offset of `buf[0]`.
     base: u64,
+    /// Nothing parsed yet: the stream may still begin with a byte-order mark.
+    at_start: bool,
     scanner: Scanner,
 }
 
@@ -55,6 +57,7 @@ impl Input {
             buf: Vec::new(),
             pos: 0,
             base: 0,
+            at_start: true,
             scanner: Scanner::new(),
         }
     }
@@ -100,6 +103,13 @@ impl StreamParser {
             tree: TreeBuilder::new(limits),
             error: None,
         }
+    }
+
+    /// Stanzas of a stream whose header has no `xml:lang` get `lang` (Prosody's streams:
+    /// "en"). Without it such stanzas get none, as for XML fragments parsed for Lua.
+    pub fn with_default_lang(mut self, lang: &str) -> Self {
+        self.tree.default_lang = Some(lang.to_owned());
+        self
     }
 
     /// Switches the stanza size limit, e.g. from 10000 before authentication to 262144
@@ -185,6 +195,21 @@ impl StreamParser {
 
     fn process(&mut self) -> Result<(), XmlError> {
         let input = &mut self.input;
+        if input.at_start {
+            // A byte-order mark is accepted as the stream's first bytes only (as expat
+            // does), whether it arrives whole or split across feeds.
+            let n = input.buf.len().min(UTF8_BOM.len());
+            if input.buf[..n] != UTF8_BOM[..n] {
+                input.at_start = false;
+            } else if n < UTF8_BOM.len() {
+                return Ok(());
+            } else {
+                input.at_start = false;
+                input.pos = n;
+                input.scanner.skip_text(n);
+                self.tree.skipped_bom(n as u64);
+            }
+        }
         // Tokens completed before a scanner error are still built into events, so that
         // what precedes bad bytes does not depend on how the input was split.
         let scanned = input.scanner.run(&input.buf);

@@ -2,6 +2,8 @@
 //! test can see how many WebSocket sessions are still alive), and small socket helpers.
 #![allow(dead_code)]
 
+pub mod disk;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! Behaviour of `StreamParser` on whole streams: headers, namespaces, language,
 //! restarts. Restricted XML and limits have their own files.
 
+mod bom;
 mod limits;
 mod restricted;
 
@@ -104,6 +105,34 @@ fn stanzas_inherit_the_stream_language_unless_they_have_one() {
     );
     assert_eq!(no_lang[0].attr("xml:lang"), None);
     assert_eq!(no_lang[0].ns, "jabber:client");
+}
+
+#[test]
+fn a_client_stream_without_language_gives_stanzas_the_default_one_also_after_a_restart() {
+    let bare =
+        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+    let mut p = StreamParser::new(Limits::default()).with_default_lang("en");
+    for _ in 0..2 {
+        let (evs, err) = parse_all(&mut p, format!("{bare}<iq/><iq xml:lang='de'/>").as_bytes());
+        assert_eq!(err, None);
+        let langs: Vec<_> = evs
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Stanza(s) => Some(s.attr("xml:lang")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(langs, [Some("en"), Some("de")]);
+        p.reset();
+    }
+    // The header's own language wins over the default.
+    let mut p = StreamParser::new(Limits::default()).with_default_lang("en");
+    parse_all(
+        &mut p,
+        HEADER.replace("xml:lang='en'", "xml:lang='fr'").as_bytes(),
+    );
+    let (evs, _) = parse_all(&mut p, b"<m/>");
+    assert!(matches!(&evs[..], [StreamEvent::Stanza(s)] if s.attr("xml:lang") == Some("fr")));
 }
 
 #[test]
