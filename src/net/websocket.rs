@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -87,7 +86,7 @@ struct Conn {
     stream: C2sStream,
     parser: StreamParser,
     out: Vec<u8>,
-    tx: mpsc::UnboundedSender<Outbound>,
+    tx: crate::core::OutboundTx,
     bound: bool,
     /// Set when we sent `<close/>` and wait for the client's.
     closing_since: Option<Instant>,
@@ -185,7 +184,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         };
     let c2s = shared.c2s.clone();
     let secure = info.secure || c2s.consider_websocket_secure;
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = crate::core::outbound::channel();
     let edge = EdgeOptions::from_config(&shared.config);
     let read_timeout = Duration::from_secs_f64(c2s.read_timeout.max(0.001));
     let keepalive = Keepalive::new(
@@ -301,7 +300,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                         }
                     }
                 }
-                Some(msg) = rx.recv() => conn.on_outbound(msg),
+                Some(batch) = rx.recv_all() => conn.on_outbound_batch(batch),
                 () = &mut timer => {
                     armed = None;
                     match deadlines.due(Instant::now()) {
@@ -476,6 +475,17 @@ impl Conn {
         }
         encode_close(1000, "Stream closed", &mut self.out);
         Flow::Drop
+    }
+
+    /// Everything the core queued since the last turn, serialised into one write; after
+    /// a close that drops the connection the rest is moot.
+    fn on_outbound_batch(&mut self, batch: std::collections::VecDeque<Outbound>) -> Flow {
+        for msg in batch {
+            if let Flow::Drop = self.on_outbound(msg) {
+                return Flow::Drop;
+            }
+        }
+        Flow::Continue
     }
 
     fn on_outbound(&mut self, msg: Outbound) -> Flow {
