@@ -159,14 +159,7 @@ pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
     let ip = info.ip.map(|ip| ip.to_string()).unwrap_or_default();
     let span = tracing::info_span!("websocket", id, ip = %ip);
     metrics().connection_opened(Transport::Websocket);
-    let fut = run(io, info, shared, id);
-    if std::env::var_os("LILT_PRINT_SIZES").is_some() {
-        eprintln!("SIZES run future {} Conn {} C2sStream {} StreamParser {} FrameDecoder {} Keepalive {} SessionLimits {} EdgeOptions {}",
-            std::mem::size_of_val(&fut), std::mem::size_of::<Conn>(), std::mem::size_of::<C2sStream>(),
-            std::mem::size_of::<StreamParser>(), std::mem::size_of::<FrameDecoder>(),
-            std::mem::size_of::<Keepalive>(), std::mem::size_of::<SessionLimits>(), std::mem::size_of::<EdgeOptions>());
-    }
-    fut.instrument(span).await;
+    run(io, info, shared, id).instrument(span).await;
     metrics().connection_closed(Transport::Websocket);
 }
 
@@ -232,7 +225,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         None
     } else {
         decoder.feed(&prefix);
-        Some(conn.on_frames(&mut decoder).await)
+        Some(Box::pin(conn.on_frames(&mut decoder)).await)
     };
     // The prefix may share hyper's whole read buffer: let it go now, not at the end.
     drop(prefix);
@@ -283,7 +276,9 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                                 metrics().limit_hit(LimitKind::Rate);
                                 read_resume = Some(Instant::now() + pause);
                             }
-                            conn.on_frames(&mut decoder).await
+                            // Boxed: parsing and login steps nest several futures, which
+                            // inline would size every idle session's task for them.
+                            Box::pin(conn.on_frames(&mut decoder)).await
                         }
                     }
                 }
