@@ -204,6 +204,7 @@ CFG
 local count = 0
 module:hook("message/bare", function(event)
     count = count + 1
+    if count == 1 then module:log("warn", "bench_hook: message/bare reached Lua") end
 end)
 LUA
   fi

@@ -213,12 +213,19 @@ mod tests {
         assert!(!tx.is_closed());
         drop(rx);
         assert!(tx.is_closed());
-        assert!(matches!(tx.send(stanza("x")), Err(Closed(Outbound::Stanza(_)))));
+        assert!(matches!(
+            tx.send(stanza("x")),
+            Err(Closed(Outbound::Stanza(_)))
+        ));
     }
 
     #[test]
     fn the_queue_state_is_small() {
         // What every idle session keeps (tokio's channel kept about 1 KiB).
-        assert!(std::mem::size_of::<Chan>() <= 96, "{}", std::mem::size_of::<Chan>());
+        assert!(
+            std::mem::size_of::<Chan>() <= 96,
+            "{}",
+            std::mem::size_of::<Chan>()
+        );
     }
 }
