@@ -39,7 +39,8 @@ pub struct WsInfo {
 /// Serialises an outgoing element the way Prosody frames it: stanzas carry
 /// `xmlns='jabber:client'`, stream-level elements the `stream:` prefix.
 pub fn element_frame(el: &Element) -> String {
-    let mut s = String::with_capacity(128);
+    // A chat message with its stamped `from` is usually over 128 bytes.
+    let mut s = String::with_capacity(256);
     if el.ns == ns::STREAMS {
         s.push_str("<stream:");
         s.push_str(&el.name);
@@ -448,6 +449,8 @@ impl Conn {
     }
 
     fn send_text(&mut self, text: &str) {
+        // Header (at most 10 bytes) and payload in one allocation, not a grow per part.
+        self.out.reserve(text.len() + 10);
         encode_text(text, &mut self.out);
     }
 
