@@ -43,7 +43,7 @@ async fn initiator(
     let mut seq = 0u64;
     let mut outstanding = 0usize;
     for _ in 0..window.max(1) {
-        s.ws.send_text(&message(&to, &format!("{seq}:{}", micros_since(epoch))))
+        s.ws.send_text(&message(to, &format!("{seq}:{}", micros_since(epoch))))
             .await?;
         seq += 1;
         outstanding += 1;
@@ -69,14 +69,14 @@ async fn initiator(
             pacer.wait().await;
         }
         if !plan.stop.load(Ordering::Relaxed) {
-            s.ws.send_text(&message(&to, &format!("{seq}:{}", micros_since(epoch))))
+            s.ws.send_text(&message(to, &format!("{seq}:{}", micros_since(epoch))))
                 .await?;
             seq += 1;
             outstanding += 1;
             t.sent += 1;
         }
     }
-    s.ws.send_text(&message(&to, "end")).await
+    s.ws.send_text(&message(to, "end")).await
 }
 
 async fn responder(
