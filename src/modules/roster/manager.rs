@@ -149,7 +149,7 @@ fn sessions_where(
         .map(|l| {
             l.iter()
                 .copied()
-                .filter(|id| core.sessions.get(id).is_some_and(&pred))
+                .filter(|id| core.sessions.get(id).is_some_and(|s| pred(s)))
                 .collect()
         })
         .unwrap_or_default()
