@@ -19,7 +19,7 @@ use crate::modules::websocket::framing::{
     encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
 };
 use crate::modules::websocket::keepalive::{Keepalive, KeepaliveAction, KeepaliveConfig};
-use crate::modules::websocket::options::EdgeOptions;
+use crate::modules::websocket::options::{EdgeOptions, Monitoring};
 use crate::net::c2s_session;
 use crate::net::http::{AsyncReadWrite, WsIo};
 use crate::xml::{Element, Limits, StreamEvent, StreamParser, XmlError};
@@ -116,7 +116,9 @@ impl Reader {
     async fn read_into(&mut self, decoder: &mut FrameDecoder) -> std::io::Result<usize> {
         match self {
             Reader::Tcp(r) => loop {
-                r.readable().await?;
+                // poll_read_ready keeps the waiter in the socket's own slot; `readable()`
+                // would put a ~200-byte waiter future in every idle session's task.
+                std::future::poll_fn(|cx| r.as_ref().poll_read_ready(cx)).await?;
                 match try_read_tcp(r, decoder) {
                     Ok(n) => return Ok(n),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
@@ -214,6 +216,9 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         edge.max_frame_size.unwrap_or(c2s.stanza_size_limit),
         edge.frame_buffer_limit.unwrap_or(c2s.frame_buffer_limit),
     );
+    // Only the monitoring settings are needed after setup; the rest of the options would
+    // stay in every session's task.
+    let monitoring = edge.monitoring.clone();
     let unauth_deadline = Instant::now() + Duration::from_secs_f64(c2s.c2s_timeout.max(0.001));
     let close_timeout = edge
         .close_timeout
@@ -375,7 +380,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
             break;
         }
     }
-    conn.report(&edge, &stats);
+    conn.report(&monitoring, &stats);
     if conn.bound {
         metrics().session_unbound();
         let _ = conn.shared.core_tx.send(CoreMsg::Unbind {
@@ -434,13 +439,13 @@ impl Deadlines {
 
 impl Conn {
     /// Metrics and `connection_monitoring` at the end of the connection.
-    fn report(&self, edge: &EdgeOptions, stats: &ConnStats) {
+    fn report(&self, monitoring: &Monitoring, stats: &ConnStats) {
         if self.failure.is_some() {
             metrics().connection_error();
         }
         let rtt = self.keepalive.last_rtt();
         monitor::connection_ended(
-            &edge.monitoring,
+            monitoring,
             self.failure,
             rtt,
             stats.bytes_in,
