@@ -159,8 +159,11 @@ struct ConnStats {
 /// client's address (after `trusted_proxies`), so every log line of the session names both.
 pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
     let id = shared.new_session_id();
-    let ip = info.ip.map(|ip| ip.to_string()).unwrap_or_default();
-    let span = tracing::info_span!("websocket", id, ip = %ip);
+    // The address string is only needed to build the span, not for the session's life.
+    let span = {
+        let ip = info.ip.map(|ip| ip.to_string()).unwrap_or_default();
+        tracing::info_span!("websocket", id, ip = %ip)
+    };
     metrics().connection_opened(Transport::Websocket);
     run(io, info, shared, id).instrument(span).await;
     metrics().connection_closed(Transport::Websocket);
