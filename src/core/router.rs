@@ -261,3 +261,50 @@ fn route_remote(core: &mut Core, origin: &Origin, stanza: Element) {
 pub fn deliver(core: &Core, session: SessionId, stanza: Arc<Element>) -> bool {
     core.send_to(session, stanza)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_event_names_match_the_formatted_ones() {
+        for name in ["message", "presence", "iq", "stanza"] {
+            for to_type in ["/full", "/bare", "/host"] {
+                assert_eq!(event_name(name, to_type), format!("{name}{to_type}"));
+                assert_eq!(
+                    pre_event_name(name, to_type),
+                    format!("pre-{name}{to_type}")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_bound_jid_is_classified_like_a_parsed_one() {
+        let text = "VirtualHost \"example.test\"\n";
+        let path = std::path::Path::new("/nonexistent/prosody.cfg.lua");
+        let config = crate::config::Config::load_str(path, text).expect("config parses");
+        let mut core = Core::new(crate::core::server::build(config).0);
+        core.full_sessions.insert("a@example.test/r".into(), 1);
+        core.bare_sessions.insert("a@example.test".into(), vec![1]);
+        for to in [
+            "a@example.test/r",
+            "a@example.test",
+            "b@Example.test/R",
+            "example.test",
+        ] {
+            let parsed = Jid::parse(to).expect("valid");
+            let kind = match (parsed.node(), parsed.resource()) {
+                (Some(_), Some(_)) => "/full",
+                (Some(_), None) => "/bare",
+                (None, _) => "/host",
+            };
+            assert_eq!(
+                classify(&core, to),
+                Some((kind, parsed.domain().to_owned())),
+                "{to}"
+            );
+        }
+        assert_eq!(classify(&core, "@example.test"), None);
+    }
+}
