@@ -6,8 +6,10 @@
 #                                      # rewrites docs/BENCHMARKS.md and docs/benchmarks.png
 #   benches/compare.sh --short         # CI: 200 sessions, 3 s, debug build, asserts no loss
 #
-# Options: --users N  --duration S  --targets "prosody lilt ws-echo"
-#          --scenarios "idle iq iq-paced pingpong login presence"  --out FILE.md  --no-report
+# Options: --users N  --duration S  --targets "prosody lilt ws-echo" (also: lilt-lua, Lilt
+#          with a one-line Lua plugin hooking message/bare, for the hook's cost)
+#          --scenarios "idle iq iq-paced pingpong login presence" (also: pingpong-bare,
+#          pingpong to bare JIDs so message/bare runs)  --out FILE.md  --no-report
 #          --paced-rate R (pings/s of iq-paced: latency at a fixed load, default 1000)
 #          --repeat K (run every scenario K times; the report keeps the fastest run of each,
 #          any failed run still fails)
@@ -60,7 +62,7 @@ while [ $# -gt 0 ]; do
     --paced-rate) PACED_RATE=$2; shift ;;
     --require-lilt) REQUIRE_LILT=1 ;;
     --repeat) REPEAT=$2; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -108,7 +110,7 @@ log "building lilt-bench and ws-echo ($PROFILE)"
 BIN="$ROOT/target/$PROFILE"
 BENCH="$BIN/lilt-bench"
 LILT_READY=0
-if [[ " $TARGETS " == *" lilt "* ]]; then
+if [[ " $TARGETS " == *" lilt "* || " $TARGETS " == *" lilt-lua "* ]]; then
   log "building lilt ($PROFILE)"
   if (cd "$ROOT" && cargo build -q "${PROFILE_FLAG[@]}" --bin lilt); then LILT_READY=1; else
     log "lilt does not build: skipping the Lilt column"; fi
@@ -145,8 +147,8 @@ wait_port() { # port pid seconds
 # ---- configuration in the guide's layout ------------------------------------------------
 # prosody.cfg.lua includes stack/*/ and domains/*/ files. Prosody 0.12 expands wildcards only
 # in the last path component, so the list of includes is written out flat.
-write_config() { # dir http_port c2s_port s2s_port
-  local dir=$1
+write_config() { # dir http_port c2s_port s2s_port [lua]
+  local dir=$1 lua=${5:-}
   mkdir -p "$dir/stack/01-transport" "$dir/stack/05-auth" "$dir/stack/07-interfaces" \
     "$dir/stack/09-modules" "$dir/domains/bench" "$dir/domains/roster"
   cat > "$dir/prosody.cfg.lua" <<CFG
@@ -191,11 +193,26 @@ http_paths = {
 }
 consider_websocket_secure = true
 CFG
+  local extra_module="" plugin_line=""
+  if [ -n "$lua" ]; then
+    extra_module=' "bench_hook",'
+    plugin_line=$'\nplugin_paths = { "'"$dir/plugins"'" }'
+    # lilt-lua: one Lua hook on message/bare that counts and lets the event go on, the
+    # cheapest plugin an operator could add; it shows what crossing into Lua costs.
+    mkdir -p "$dir/plugins"
+    cat > "$dir/plugins/mod_bench_hook.lua" <<'LUA'
+local count = 0
+module:hook("message/bare", function(event)
+    count = count + 1
+    if count == 1 then module:log("warn", "bench_hook: message/bare reached Lua") end
+end)
+LUA
+  fi
   cat > "$dir/stack/09-modules/modules.cfg.lua" <<CFG
 -- No mod_limits: the bench measures the servers, not their rate limiter.
 modules_enabled = {
-    "websocket", "http", "saslauth", "ping", "disco", "roster", "presence",
-}
+    "websocket", "http", "saslauth", "ping", "disco", "roster", "presence",$extra_module
+}$plugin_line
 modules_disabled = { "s2s", "s2s_auth_certs" }
 CFG
   echo "VirtualHost \"$DOMAIN\"" > "$dir/domains/bench/domain.cfg.lua"
@@ -221,8 +238,9 @@ start_server() { # target dir -> sets SERVER_PID, HTTP_PORT
       mkdir -p "$dir"
       "$BIN/ws-echo" --listen "127.0.0.1:$HTTP_PORT" > "$dir/server.log" 2>&1 &
       SERVER_PID=$! ;;
-    prosody|lilt)
-      write_config "$dir" "$HTTP_PORT" "$(free_port)" "$(free_port)"
+    prosody|lilt|lilt-lua)
+      write_config "$dir" "$HTTP_PORT" "$(free_port)" "$(free_port)" \
+        "$([ "$target" = lilt-lua ] && echo lua)"
       cp -a "$WORK/seed-data" "$dir/data"
       if [ "$target" = prosody ]; then
         "$PROSODY_BIN" --config "$dir/prosody.cfg.lua" -F > "$dir/stdout.log" 2>&1 &
@@ -260,7 +278,7 @@ run_one() { # target scenario
     scenario=echo
   fi
   if ! start_server "$target" "$dir"; then
-    if [ "$target" = lilt ]; then
+    if [[ "$target" == lilt* ]]; then
       # One refusal is enough: the remaining Lilt scenarios are skipped too.
       LILT_READY=0
       SKIPPED+=("lilt (builds, but does not serve on its HTTP port yet)")
@@ -280,10 +298,10 @@ run_one() { # target scenario
 }
 
 for target in $TARGETS; do
-  if [ "$target" = lilt ] && [ "$LILT_READY" = 0 ]; then SKIPPED+=("lilt (not built)"); continue; fi
+  if [[ "$target" == lilt* ]] && [ "$LILT_READY" = 0 ]; then SKIPPED+=("$target (not built)"); continue; fi
   for scenario in $SCENARIOS; do
     for ((rep = 1; rep <= REPEAT; rep++)); do
-      if [ "$target" = lilt ] && [ "$LILT_READY" = 0 ]; then break 2; fi
+      if [[ "$target" == lilt* ]] && [ "$LILT_READY" = 0 ]; then break 2; fi
       run_one "$target" "$scenario"
     done
   done

@@ -68,16 +68,12 @@ fn fire(core: &mut Core, name: &str, stanza: Option<Element>) -> Option<bool> {
 }
 
 /// A bound session as the core keeps it, with the receiving end of its connection.
-fn fake_session(
-    core: &mut Core,
-    id: u64,
-    user: &str,
-) -> tokio::sync::mpsc::UnboundedReceiver<Outbound> {
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+fn fake_session(core: &mut Core, id: u64, user: &str) -> lilt::core::outbound::OutboundRx {
+    let (tx, rx) = lilt::core::outbound::channel();
     let full = format!("{user}@{HOST}/r");
     core.sessions.insert(
         id,
-        Session {
+        Box::new(Session {
             id,
             username: user.into(),
             host: HOST.into(),
@@ -94,15 +90,15 @@ fn fake_session(
             directed: Default::default(),
             want_carbons: false,
             interested_blocklist: false,
-        },
+        }),
     );
     core.full_sessions.insert(full, id);
     rx
 }
 
-fn bodies(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Outbound>) -> Vec<String> {
+fn bodies(rx: &mut lilt::core::outbound::OutboundRx) -> Vec<String> {
     let mut out = Vec::new();
-    while let Ok(m) = rx.try_recv() {
+    for m in rx.take_queued() {
         if let Outbound::Stanza(st) = m {
             out.push(
                 st.get_child("body", "jabber:client")

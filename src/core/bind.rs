@@ -84,7 +84,7 @@ pub fn bind(core: &mut Core, req: BindRequest) {
         want_carbons: false,
         interested_blocklist: false,
     };
-    core.sessions.insert(req.session, session);
+    core.sessions.insert(req.session, Box::new(session));
     core.full_sessions.insert(full.clone(), req.session);
     core.bare_sessions
         .entry(bare)

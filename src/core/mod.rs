@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod bind;
 pub mod events;
+pub mod outbound;
 pub mod router;
 pub mod server;
 pub mod session;
@@ -89,7 +90,9 @@ pub struct Core {
     pub shared: Arc<Shared>,
     pub hosts: HashMap<String, Host>,
     pub global_events: EventBus,
-    pub sessions: HashMap<SessionId, Session>,
+    /// Boxed: the table is sized for growth (up to twice the sessions it holds), and a
+    /// `Session` inline in every slot made the empty half cost as much as the used one.
+    pub sessions: HashMap<SessionId, Box<Session>>,
     pub full_sessions: HashMap<String, SessionId>,
     /// bare JID -> its bound sessions.
     pub bare_sessions: HashMap<String, Vec<SessionId>>,

@@ -24,7 +24,6 @@ fn process_filtered(core: &mut Core, session: SessionId, mut stanza: Element) {
         return;
     };
     let full_jid = sess.full_jid.clone();
-    let host = sess.host.clone();
     let origin = Origin::Session(session);
 
     let routable =
@@ -37,6 +36,7 @@ fn process_filtered(core: &mut Core, session: SessionId, mut stanza: Element) {
         } else {
             format!("stanza/{}:{}", stanza.ns, stanza.name)
         };
+        let host = sess.host.clone();
         let mut ev = Event::stanza(origin, stanza);
         if core.fire(&Bus::Host(host), &name, &mut ev).is_none() {
             core.close_session(
@@ -80,7 +80,10 @@ fn process_filtered(core: &mut Core, session: SessionId, mut stanza: Element) {
     }
     stanza.set_attr("from", full_jid);
 
-    if let Some(to) = stanza.attr("to").map(str::to_owned) {
+    // A `to` that is a bound session's JID is already prepared (bind builds those keys
+    // from prepared parts): the common case skips stringprep.
+    let known = stanza.attr("to").is_some_and(|to| is_bound_jid(core, to));
+    if let Some(to) = stanza.attr("to").filter(|_| !known).map(str::to_owned) {
         match Jid::parse(&to) {
             Ok(j) => {
                 let prepped = j.to_string();
@@ -115,35 +118,28 @@ pub fn post_stanza(core: &mut Core, origin: Origin, mut stanza: Element, preeven
         Origin::Host(_) => None,
     };
 
-    let mut to_self = false;
-    let (to_type, target_host) = match stanza.attr("to").map(str::to_owned) {
+    let to_self;
+    let (to_type, target_host) = match stanza.attr("to") {
         None => {
             to_self = true;
             ("/bare", origin_host.clone())
         }
         Some(to) => {
-            if origin_bare.as_deref() == Some(to.as_str()) {
-                stanza.remove_attr("to");
-                to_self = true;
-            }
-            match Jid::parse(&to) {
-                Ok(j) => {
-                    let kind = match (j.node(), j.resource()) {
-                        (Some(_), Some(_)) => "/full",
-                        (Some(_), None) => "/bare",
-                        (None, _) => "/host",
-                    };
-                    (kind, j.domain().to_owned())
-                }
-                Err(_) => return,
-            }
+            let Some(target) = classify(core, to) else {
+                return;
+            };
+            to_self = origin_bare.as_deref() == Some(to);
+            target
         }
     };
+    if to_self {
+        stanza.remove_attr("to");
+    }
     let name = stanza.name.clone();
 
     if preevents {
         let bus = Bus::Host(origin_host.clone());
-        let pre_name = format!("pre-{name}{to_type}");
+        let pre_name = pre_event_name(&name, to_type);
         let any_pre = core
             .hosts
             .get(&origin_host)
@@ -172,7 +168,7 @@ pub fn post_stanza(core: &mut Core, origin: Origin, mut stanza: Element, preeven
     let bus = Bus::Host(target_host);
     let mut ev = Event::stanza(origin.clone(), stanza);
     ev.to_self = to_self;
-    let event_name = format!("{name}{to_type}");
+    let event_name = event_name(&name, to_type);
     if core.fire(&bus, &event_name, &mut ev).is_some() {
         return;
     }
@@ -182,6 +178,66 @@ pub fn post_stanza(core: &mut Core, origin: Origin, mut stanza: Element, preeven
     if let Some(stanza) = ev.stanza.take() {
         unhandled(core, &origin, &stanza);
     }
+}
+
+/// True when `jid` is the full or bare JID of a bound session (so it is prepared).
+fn is_bound_jid(core: &Core, jid: &str) -> bool {
+    core.full_sessions.contains_key(jid) || core.bare_sessions.contains_key(jid)
+}
+
+/// The kind of address (`/full`, `/bare`, `/host`) and its domain, `None` when invalid.
+/// Bound sessions' JIDs are split without preparing them again.
+fn classify(core: &Core, to: &str) -> Option<(&'static str, String)> {
+    if is_bound_jid(core, to) {
+        let (node_domain, resource) = match to.split_once('/') {
+            Some((nd, _)) => (nd, true),
+            None => (to, false),
+        };
+        let domain = node_domain.split_once('@').map_or(node_domain, |(_, d)| d);
+        let kind = if resource { "/full" } else { "/bare" };
+        return Some((kind, domain.to_owned()));
+    }
+    let j = Jid::parse(to).ok()?;
+    let kind = match (j.node(), j.resource()) {
+        (Some(_), Some(_)) => "/full",
+        (Some(_), None) => "/bare",
+        (None, _) => "/host",
+    };
+    Some((kind, j.domain().to_owned()))
+}
+
+/// `pre-<name><to_type>` without formatting for the routable kinds.
+fn pre_event_name(name: &str, to_type: &'static str) -> std::borrow::Cow<'static, str> {
+    let fixed = match (name, to_type) {
+        ("message", "/full") => "pre-message/full",
+        ("message", "/bare") => "pre-message/bare",
+        ("message", "/host") => "pre-message/host",
+        ("presence", "/full") => "pre-presence/full",
+        ("presence", "/bare") => "pre-presence/bare",
+        ("presence", "/host") => "pre-presence/host",
+        ("iq", "/full") => "pre-iq/full",
+        ("iq", "/bare") => "pre-iq/bare",
+        ("iq", "/host") => "pre-iq/host",
+        _ => return std::borrow::Cow::Owned(format!("pre-{name}{to_type}")),
+    };
+    std::borrow::Cow::Borrowed(fixed)
+}
+
+/// `<name><to_type>` without formatting for the routable kinds.
+fn event_name(name: &str, to_type: &'static str) -> std::borrow::Cow<'static, str> {
+    let fixed = match (name, to_type) {
+        ("message", "/full") => "message/full",
+        ("message", "/bare") => "message/bare",
+        ("message", "/host") => "message/host",
+        ("presence", "/full") => "presence/full",
+        ("presence", "/bare") => "presence/bare",
+        ("presence", "/host") => "presence/host",
+        ("iq", "/full") => "iq/full",
+        ("iq", "/bare") => "iq/bare",
+        ("iq", "/host") => "iq/host",
+        _ => return std::borrow::Cow::Owned(format!("{name}{to_type}")),
+    };
+    std::borrow::Cow::Borrowed(fixed)
 }
 
 /// §4.6: nobody handled a routable stanza.
@@ -212,4 +268,51 @@ fn route_remote(core: &mut Core, origin: &Origin, stanza: Element) {
 /// Delivers a stanza to one session, sharing the tree.
 pub fn deliver(core: &Core, session: SessionId, stanza: Arc<Element>) -> bool {
     core.send_to(session, stanza)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_event_names_match_the_formatted_ones() {
+        for name in ["message", "presence", "iq", "stanza"] {
+            for to_type in ["/full", "/bare", "/host"] {
+                assert_eq!(event_name(name, to_type), format!("{name}{to_type}"));
+                assert_eq!(
+                    pre_event_name(name, to_type),
+                    format!("pre-{name}{to_type}")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_bound_jid_is_classified_like_a_parsed_one() {
+        let text = "VirtualHost \"example.test\"\n";
+        let path = std::path::Path::new("/nonexistent/prosody.cfg.lua");
+        let config = crate::config::Config::load_str(path, text).expect("config parses");
+        let mut core = Core::new(crate::core::server::build(config).0);
+        core.full_sessions.insert("a@example.test/r".into(), 1);
+        core.bare_sessions.insert("a@example.test".into(), vec![1]);
+        for to in [
+            "a@example.test/r",
+            "a@example.test",
+            "b@Example.test/R",
+            "example.test",
+        ] {
+            let parsed = Jid::parse(to).expect("valid");
+            let kind = match (parsed.node(), parsed.resource()) {
+                (Some(_), Some(_)) => "/full",
+                (Some(_), None) => "/bare",
+                (None, _) => "/host",
+            };
+            assert_eq!(
+                classify(&core, to),
+                Some((kind, parsed.domain().to_owned())),
+                "{to}"
+            );
+        }
+        assert_eq!(classify(&core, "@example.test"), None);
+    }
 }

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::xml::Element;
 
@@ -22,7 +22,7 @@ pub enum Outbound {
 }
 
 /// The sending half a connection task gives the core.
-pub type OutboundTx = mpsc::UnboundedSender<Outbound>;
+pub use super::outbound::OutboundTx;
 
 /// A request from a connection task to bind a resource.
 #[derive(Debug)]

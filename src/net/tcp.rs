@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
@@ -89,7 +88,7 @@ struct Conn {
     stream: C2sStream,
     parser: StreamParser,
     out: String,
-    tx: mpsc::UnboundedSender<Outbound>,
+    tx: crate::core::OutboundTx,
     bound: bool,
     /// Our header for the current stream (after a restart, the next one) was sent.
     header_sent: bool,
@@ -103,7 +102,7 @@ struct Conn {
 /// Runs one c2s TCP session (plain, or already TLS for direct TLS) to its end.
 pub async fn serve(mut sock: Socket, ip: Option<IpAddr>, shared: Arc<Shared>, tls: Arc<C2sTls>) {
     let c2s = shared.c2s.clone();
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = crate::core::outbound::channel();
     let mut stream = C2sStream::new(sock.is_tls())
         .with_feature_hooks(shared.feature_hooks.clone(), c2s_session::unix_now());
     if sock.is_tls() {
@@ -167,7 +166,7 @@ pub async fn serve(mut sock: Socket, ip: Option<IpAddr>, shared: Arc<Shared>, tl
                     conn.on_data(&rbuf[..n]).await
                 }
             },
-            Some(msg) = rx.recv() => conn.on_outbound(msg),
+            Some(batch) = rx.recv_all() => conn.on_outbound_batch(batch),
             _ = tokio::time::sleep_until(idle_deadline) => {
                 idle_deadline = Instant::now() + read_timeout;
                 if conn.opened {
@@ -268,6 +267,17 @@ impl Conn {
             return Flow::Continue;
         }
         Flow::Drop
+    }
+
+    /// Everything the core queued since the last turn, serialised into one write; after
+    /// a close that drops the connection the rest is moot.
+    fn on_outbound_batch(&mut self, batch: std::collections::VecDeque<Outbound>) -> Flow {
+        for msg in batch {
+            if let Flow::Drop = self.on_outbound(msg) {
+                return Flow::Drop;
+            }
+        }
+        Flow::Continue
     }
 
     fn on_outbound(&mut self, msg: Outbound) -> Flow {

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -20,7 +19,7 @@ use crate::modules::websocket::framing::{
     encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
 };
 use crate::modules::websocket::keepalive::{Keepalive, KeepaliveAction, KeepaliveConfig};
-use crate::modules::websocket::options::EdgeOptions;
+use crate::modules::websocket::options::{EdgeOptions, Monitoring};
 use crate::net::c2s_session;
 use crate::net::http::{AsyncReadWrite, WsIo};
 use crate::xml::{Element, Limits, StreamEvent, StreamParser, XmlError};
@@ -40,7 +39,8 @@ pub struct WsInfo {
 /// Serialises an outgoing element the way Prosody frames it: stanzas carry
 /// `xmlns='jabber:client'`, stream-level elements the `stream:` prefix.
 pub fn element_frame(el: &Element) -> String {
-    let mut s = String::with_capacity(128);
+    // A chat message with its stamped `from` is usually over 128 bytes.
+    let mut s = String::with_capacity(256);
     if el.ns == ns::STREAMS {
         s.push_str("<stream:");
         s.push_str(&el.name);
@@ -87,7 +87,7 @@ struct Conn {
     stream: C2sStream,
     parser: StreamParser,
     out: Vec<u8>,
-    tx: mpsc::UnboundedSender<Outbound>,
+    tx: crate::core::OutboundTx,
     bound: bool,
     /// Set when we sent `<close/>` and wait for the client's.
     closing_since: Option<Instant>,
@@ -108,24 +108,44 @@ enum Reader {
     Boxed(tokio::io::ReadHalf<Box<dyn AsyncReadWrite>>),
 }
 
+/// Bytes taken from the socket per read (Prosody's network read size).
+const READ_SIZE: usize = 8192;
+
 impl Reader {
-    async fn read(&mut self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    /// Reads what the socket has and hands it to the frame decoder.
+    async fn read_into(&mut self, decoder: &mut FrameDecoder) -> std::io::Result<usize> {
         match self {
             Reader::Tcp(r) => loop {
-                r.readable().await?;
-                buf.reserve(4096);
-                match r.try_read_buf(buf) {
+                // poll_read_ready keeps the waiter in the socket's own slot; `readable()`
+                // would put a ~200-byte waiter future in every idle session's task.
+                std::future::poll_fn(|cx| r.as_ref().poll_read_ready(cx)).await?;
+                match try_read_tcp(r, decoder) {
                     Ok(n) => return Ok(n),
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
                     Err(e) => return Err(e),
                 }
             },
             Reader::Boxed(r) => {
-                buf.reserve(4096);
-                r.read_buf(buf).await
+                let mut buf = Vec::with_capacity(4096);
+                let n = r.read_buf(&mut buf).await?;
+                decoder.feed(&buf);
+                Ok(n)
             }
         }
     }
+}
+
+/// One non-blocking read through a stack buffer: the readiness wait above it holds no heap
+/// buffer (a `reserve` before a read that would block kept 4 KiB in every idle session),
+/// and the buffer is not part of the task's future since no `.await` spans it.
+fn try_read_tcp(
+    r: &tokio::net::tcp::OwnedReadHalf,
+    decoder: &mut FrameDecoder,
+) -> std::io::Result<usize> {
+    let mut chunk = [0u8; READ_SIZE];
+    let n = r.try_read(&mut chunk)?;
+    decoder.feed(&chunk[..n]);
+    Ok(n)
 }
 
 /// Bytes of one connection, for `connection_monitoring`.
@@ -139,8 +159,11 @@ struct ConnStats {
 /// client's address (after `trusted_proxies`), so every log line of the session names both.
 pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
     let id = shared.new_session_id();
-    let ip = info.ip.map(|ip| ip.to_string()).unwrap_or_default();
-    let span = tracing::info_span!("websocket", id, ip = %ip);
+    // The address string is only needed to build the span, not for the session's life.
+    let span = {
+        let ip = info.ip.map(|ip| ip.to_string()).unwrap_or_default();
+        tracing::info_span!("websocket", id, ip = %ip)
+    };
     metrics().connection_opened(Transport::Websocket);
     run(io, info, shared, id).instrument(span).await;
     metrics().connection_closed(Transport::Websocket);
@@ -160,7 +183,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         };
     let c2s = shared.c2s.clone();
     let secure = info.secure || c2s.consider_websocket_secure;
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = crate::core::outbound::channel();
     let edge = EdgeOptions::from_config(&shared.config);
     let read_timeout = Duration::from_secs_f64(c2s.read_timeout.max(0.001));
     let keepalive = Keepalive::new(
@@ -198,20 +221,22 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         edge.max_frame_size.unwrap_or(c2s.stanza_size_limit),
         edge.frame_buffer_limit.unwrap_or(c2s.frame_buffer_limit),
     );
+    // Only the monitoring settings are needed after setup; the rest of the options would
+    // stay in every session's task.
+    let monitoring = edge.monitoring.clone();
     let unauth_deadline = Instant::now() + Duration::from_secs_f64(c2s.c2s_timeout.max(0.001));
     let close_timeout = edge
         .close_timeout
         .unwrap_or_else(|| Duration::from_secs_f64(c2s.close_timeout.max(0.0)));
     let send_timeout = Duration::from_secs_f64(c2s.send_timeout.max(0.001));
     let mut stats = ConnStats::default();
-    let mut buf = Vec::new();
     let mut disconnect_reason: Option<String> = None;
     // Frames that arrived together with the upgrade request.
     let mut early = if prefix.is_empty() {
         None
     } else {
         decoder.feed(&prefix);
-        Some(conn.on_frames(&mut decoder).await)
+        Some(Box::pin(conn.on_frames(&mut decoder)).await)
     };
     // The prefix may share hyper's whole read buffer: let it go now, not at the end.
     drop(prefix);
@@ -223,17 +248,32 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
     let mut pending: Vec<u8> = Vec::new();
     let mut written = 0usize;
     let mut write_deadline: Option<Instant> = None;
+    // One timer for every deadline (read throttle, write, keepalive, unauthenticated,
+    // close): five `Sleep`s in the select kept five timer entries in each idle session's
+    // future and re-registered them on every loop turn. The timer is re-armed only when
+    // the earliest deadline moves earlier; a wake before anything is due just re-arms.
+    let timer = tokio::time::sleep_until(unauth_deadline);
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = Some(unauth_deadline);
     loop {
         let closing_deadline = conn.closing_since.map(|t| t + close_timeout);
+        let deadlines = Deadlines {
+            read_resume,
+            write: write_deadline,
+            keepalive: Instant::from_std(conn.keepalive.deadline()),
+            unauth: (!conn.stream.is_authenticated()).then_some(unauth_deadline),
+            closing: closing_deadline,
+        };
+        let next = deadlines.earliest();
+        if armed.is_none_or(|a| next < a) {
+            timer.as_mut().reset(next);
+            armed = Some(next);
+        }
         let flow = if let Some(f) = early.take() {
             f
         } else {
             tokio::select! {
-                _ = tokio::time::sleep_until(read_resume.unwrap_or(unauth_deadline)), if read_resume.is_some() => {
-                    read_resume = None;
-                    Flow::Continue
-                }
-                r = rd.read(&mut buf), if read_resume.is_none() => {
+                r = rd.read_into(&mut decoder), if read_resume.is_none() => {
                     match r {
                         Ok(0) | Err(_) => {
                             disconnect_reason = Some("connection closed".into());
@@ -247,10 +287,9 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                                 metrics().limit_hit(LimitKind::Rate);
                                 read_resume = Some(Instant::now() + pause);
                             }
-                            decoder.feed(&buf);
-                            // Idle sessions keep no read buffer.
-                            buf = Vec::new();
-                            conn.on_frames(&mut decoder).await
+                            // Boxed: parsing and login steps nest several futures, which
+                            // inline would size every idle session's task for them.
+                            Box::pin(conn.on_frames(&mut decoder)).await
                         }
                     }
                 }
@@ -267,39 +306,49 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                         }
                     }
                 }
-                _ = tokio::time::sleep_until(write_deadline.unwrap_or(unauth_deadline)), if write_deadline.is_some() => {
-                    disconnect_reason = Some("write timeout".into());
-                    break;
-                }
-                Some(msg) = rx.recv() => conn.on_outbound(msg),
-                _ = tokio::time::sleep_until(Instant::from_std(conn.keepalive.deadline())) => {
-                    // Prosody pings after read_timeout of silence; websocket_ping_interval and
-                    // websocket_pong_timeout refine that (see keepalive.rs).
-                    match conn.keepalive.poll(Instant::now().into_std()) {
-                        Some(KeepaliveAction::Ping(payload)) => {
-                            encode_ping(&payload, &mut conn.out);
+                Some(batch) = rx.recv_all() => conn.on_outbound_batch(batch),
+                () = &mut timer => {
+                    armed = None;
+                    match deadlines.due(Instant::now()) {
+                        None => Flow::Continue,
+                        Some(Due::Write) => {
+                            disconnect_reason = Some("write timeout".into());
+                            break;
+                        }
+                        Some(Due::Closing) => {
+                            encode_close(1000, "Stream closed", &mut conn.out);
+                            Flow::Drop
+                        }
+                        Some(Due::Unauthenticated) => {
+                            conn.close_with(Some(stream_error("connection-timeout", None, None)))
+                        }
+                        Some(Due::ReadResume) => {
+                            read_resume = None;
                             Flow::Continue
                         }
-                        Some(KeepaliveAction::TimedOut) => {
-                            tracing::info!("No pong within websocket_pong_timeout; closing the session");
-                            metrics().limit_hit(LimitKind::PongTimeout);
-                            conn.failure = Some("ping timeout");
-                            disconnect_reason = Some("ping timeout".into());
-                            conn.close_with(Some(stream_error(
-                                "connection-timeout",
-                                Some("No pong received in time"),
-                                None,
-                            )))
+                        Some(Due::Keepalive) => {
+                            // Prosody pings after read_timeout of silence; websocket_ping_interval
+                            // and websocket_pong_timeout refine that (see keepalive.rs).
+                            match conn.keepalive.poll(Instant::now().into_std()) {
+                                Some(KeepaliveAction::Ping(payload)) => {
+                                    encode_ping(&payload, &mut conn.out);
+                                    Flow::Continue
+                                }
+                                Some(KeepaliveAction::TimedOut) => {
+                                    tracing::info!("No pong within websocket_pong_timeout; closing the session");
+                                    metrics().limit_hit(LimitKind::PongTimeout);
+                                    conn.failure = Some("ping timeout");
+                                    disconnect_reason = Some("ping timeout".into());
+                                    conn.close_with(Some(stream_error(
+                                        "connection-timeout",
+                                        Some("No pong received in time"),
+                                        None,
+                                    )))
+                                }
+                                None => Flow::Continue,
+                            }
                         }
-                        None => Flow::Continue,
                     }
-                }
-                _ = tokio::time::sleep_until(unauth_deadline), if !conn.stream.is_authenticated() => {
-                    conn.close_with(Some(stream_error("connection-timeout", None, None)))
-                }
-                _ = tokio::time::sleep_until(closing_deadline.unwrap_or(unauth_deadline)), if closing_deadline.is_some() => {
-                    encode_close(1000, "Stream closed", &mut conn.out);
-                    Flow::Drop
                 }
             }
         };
@@ -336,7 +385,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
             break;
         }
     }
-    conn.report(&edge, &stats);
+    conn.report(&monitoring, &stats);
     if conn.bound {
         metrics().session_unbound();
         let _ = conn.shared.core_tx.send(CoreMsg::Unbind {
@@ -346,15 +395,62 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
     }
 }
 
+/// The session's deadlines at one turn of its loop (`None`: not running).
+#[derive(Debug, Clone, Copy)]
+struct Deadlines {
+    read_resume: Option<Instant>,
+    write: Option<Instant>,
+    keepalive: Instant,
+    unauth: Option<Instant>,
+    closing: Option<Instant>,
+}
+
+/// Which deadline has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    Write,
+    Closing,
+    Unauthenticated,
+    ReadResume,
+    Keepalive,
+}
+
+impl Deadlines {
+    fn earliest(&self) -> Instant {
+        [self.read_resume, self.write, self.unauth, self.closing]
+            .into_iter()
+            .flatten()
+            .fold(self.keepalive, Instant::min)
+    }
+
+    /// The deadline that has passed at `now`, the ones that end the session first.
+    fn due(&self, now: Instant) -> Option<Due> {
+        let passed = |d: Option<Instant>| d.is_some_and(|d| d <= now);
+        if passed(self.write) {
+            Some(Due::Write)
+        } else if passed(self.closing) {
+            Some(Due::Closing)
+        } else if passed(self.unauth) {
+            Some(Due::Unauthenticated)
+        } else if passed(self.read_resume) {
+            Some(Due::ReadResume)
+        } else if self.keepalive <= now {
+            Some(Due::Keepalive)
+        } else {
+            None
+        }
+    }
+}
+
 impl Conn {
     /// Metrics and `connection_monitoring` at the end of the connection.
-    fn report(&self, edge: &EdgeOptions, stats: &ConnStats) {
+    fn report(&self, monitoring: &Monitoring, stats: &ConnStats) {
         if self.failure.is_some() {
             metrics().connection_error();
         }
         let rtt = self.keepalive.last_rtt();
         monitor::connection_ended(
-            &edge.monitoring,
+            monitoring,
             self.failure,
             rtt,
             stats.bytes_in,
@@ -363,6 +459,8 @@ impl Conn {
     }
 
     fn send_text(&mut self, text: &str) {
+        // Header (at most 10 bytes) and payload in one allocation, not a grow per part.
+        self.out.reserve(text.len() + 10);
         encode_text(text, &mut self.out);
     }
 
@@ -385,6 +483,17 @@ impl Conn {
         }
         encode_close(1000, "Stream closed", &mut self.out);
         Flow::Drop
+    }
+
+    /// Everything the core queued since the last turn, serialised into one write; after
+    /// a close that drops the connection the rest is moot.
+    fn on_outbound_batch(&mut self, batch: std::collections::VecDeque<Outbound>) -> Flow {
+        for msg in batch {
+            if let Flow::Drop = self.on_outbound(msg) {
+                return Flow::Drop;
+            }
+        }
+        Flow::Continue
     }
 
     fn on_outbound(&mut self, msg: Outbound) -> Flow {
@@ -562,7 +671,9 @@ impl Conn {
                     if let Some(e) = self.limits.refuse_login(&self.shared, &host, &username) {
                         return self.close_with(Some(e));
                     }
-                    let creds = self.load_scram(username).await;
+                    // Login-only futures are boxed: kept inline they would size every idle
+                    // session's task for the largest step of a login.
+                    let creds = Box::pin(self.load_scram(username)).await;
                     self.stream.on_scram_loaded(creds)
                 }
                 Action::VerifyPlain { username, password } => {
@@ -570,7 +681,7 @@ impl Conn {
                     if let Some(e) = self.limits.refuse_login(&self.shared, &host, &username) {
                         return self.close_with(Some(e));
                     }
-                    let ok = self.verify_plain(username, password).await;
+                    let ok = Box::pin(self.verify_plain(username, password)).await;
                     self.stream.on_plain_checked(ok)
                 }
                 Action::Register {
@@ -579,18 +690,18 @@ impl Conn {
                     iq,
                 } => {
                     let host = self.stream.host().unwrap_or_default().to_owned();
-                    let reply = register::ibr::register_blocking(
+                    let reply = Box::pin(register::ibr::register_blocking(
                         self.shared.clone(),
                         host,
                         username,
                         password,
                         iq,
-                    )
+                    ))
                     .await;
                     vec![Action::Send(reply)]
                 }
                 Action::Bind { resource, iq } => {
-                    let result = self.bind(resource).await;
+                    let result = Box::pin(self.bind(resource)).await;
                     if let Ok(full) = &result {
                         self.bound = true;
                         metrics().session_bound();
@@ -629,3 +740,7 @@ impl Conn {
         c2s_session::bind(&self.shared, who, resource).await
     }
 }
+
+#[cfg(test)]
+#[path = "websocket_tests.rs"]
+mod tests;

@@ -135,6 +135,17 @@ impl TreeBuilder {
         self.decl_offset = len;
     }
 
+    /// Between stanzas the element stack and the end-tag bookkeeping are empty: give
+    /// their capacity back, so an idle stream keeps only its header's bindings.
+    pub(super) fn release_idle(&mut self) {
+        if self.stack.is_empty() {
+            self.stack = Vec::new();
+            self.open_names = String::new();
+            self.name_ends = Vec::new();
+            self.ns.release_idle();
+        }
+    }
+
     /// True when character data here would be outside any stanza.
     pub(super) fn between_stanzas(&self) -> bool {
         self.stack.is_empty()

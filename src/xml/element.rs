@@ -70,6 +70,23 @@ impl Element {
         self
     }
 
+    /// Drops spare capacity in the whole tree: for elements kept long (a session's last
+    /// presence), not for stanzas passing through.
+    /// Iterative, like dropping.
+    pub fn shrink_to_fit(&mut self) {
+        let mut todo: Vec<&mut Element> = vec![self];
+        while let Some(el) = todo.pop() {
+            el.attrs.shrink_to_fit();
+            el.children.shrink_to_fit();
+            for child in &mut el.children {
+                match child {
+                    Node::Element(e) => todo.push(e),
+                    Node::Text(t) => t.shrink_to_fit(),
+                }
+            }
+        }
+    }
+
     pub fn push_child(&mut self, child: Element) {
         self.children.push(Node::Element(child));
     }

@@ -23,6 +23,12 @@ impl Namespaces {
         }
     }
 
+    /// Trims spare capacity left by inner scopes once they are all closed.
+    pub(super) fn release_idle(&mut self) {
+        self.bindings.shrink_to_fit();
+        self.marks.shrink_to_fit();
+    }
+
     /// Records an `xmlns` (prefix `""`) or `xmlns:prefix` declaration.
     pub(super) fn declare(&mut self, prefix: &str, uri: &str) -> Result<(), XmlError> {
         let reserved = match prefix {

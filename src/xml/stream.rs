@@ -159,6 +159,7 @@ impl StreamParser {
                     // Drained: keep nothing allocated for an idle stream.
                     self.input.release_if_done();
                     self.tree.events = Default::default();
+                    self.tree.release_idle();
                     Ok(None)
                 }
                 Some(e) => Err(e.clone()),

@@ -55,6 +55,8 @@ enum Command {
 enum Scenario {
     Idle,
     Pingpong,
+    /// `pingpong` addressed to bare JIDs, so `message/bare` (and its hooks) runs.
+    PingpongBare,
     Iq,
     Login,
     Presence,
@@ -148,7 +150,8 @@ async fn run_scenario(args: &RunArgs) -> Result<stats::Outcome, error::BenchErro
     };
     Ok(match args.scenario {
         Scenario::Idle => scenario::idle::run(ctx, &opts).await,
-        Scenario::Pingpong => scenario::pingpong::run(ctx, &opts).await,
+        Scenario::Pingpong => scenario::pingpong::run(ctx, &opts, false).await,
+        Scenario::PingpongBare => scenario::pingpong::run(ctx, &opts, true).await,
         Scenario::Iq => scenario::iq::run(ctx, &opts).await,
         Scenario::Login => scenario::login::run(ctx, &opts).await,
         Scenario::Presence => scenario::presence::run(ctx, &opts).await,

@@ -45,6 +45,10 @@ impl Ctx {
         format!("{}@{}/bench", Ctx::username(index), self.domain)
     }
 
+    pub fn bare_jid(&self, index: usize) -> String {
+        format!("{}@{}", Ctx::username(index), self.domain)
+    }
+
     /// Spreads sessions over 127.0.0.1..=127.0.0.k when the server is on 127.0.0.1.
     pub fn source_for(&self, index: usize) -> Option<Ipv4Addr> {
         let loopback = self.target.addr.ip() == std::net::IpAddr::V4(Ipv4Addr::LOCALHOST);

@@ -29,7 +29,7 @@ pub fn run(core: &mut Core, method: &str, args: &[Arg]) -> Reply {
 }
 
 fn sorted(core: &Core) -> Vec<&Session> {
-    let mut all: Vec<&Session> = core.sessions.values().collect();
+    let mut all: Vec<&Session> = core.sessions.values().map(|s| &**s).collect();
     all.sort_by(|a, b| {
         (&a.host, &a.username, &a.resource).cmp(&(&b.host, &b.username, &b.resource))
     });

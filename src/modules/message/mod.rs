@@ -18,7 +18,9 @@ pub fn load(core: &mut Core, host: &str) {
             let stanza = ev.stanza.as_ref()?;
             let to = stanza.attr("to").unwrap_or("");
             if let Some(&sid) = core.full_sessions.get(to) {
-                core.send_to(sid, Arc::new(stanza.clone()));
+                // The event stops here, so the stanza moves on instead of being copied.
+                let stanza = ev.stanza.take()?;
+                core.send_to(sid, Arc::new(stanza));
                 return Some(true);
             }
             // Offline resource: handled as if sent to the bare JID.

@@ -170,6 +170,8 @@ pub fn handle(core: &mut Core, sid: SessionId, mut stanza: Element) {
                 .with_attr("from", host.as_str())
                 .with_attr("stamp", stamp::datetime(now())),
         );
+        // Kept for the session's life: every idle session holds one.
+        stanza.shrink_to_fit();
         s.presence = Some(Arc::new(stanza));
         s.priority = priority;
     }

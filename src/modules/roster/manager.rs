@@ -19,7 +19,8 @@ const OFFLINE_CACHE: usize = 1024;
 /// Cached rosters by bare JID.
 #[derive(Default)]
 pub struct Rosters {
-    map: HashMap<String, Roster>,
+    /// Boxed, like `Core::sessions`: the table's spare slots stay pointer-sized.
+    map: HashMap<String, Box<Roster>>,
 }
 
 /// Splits a bare JID of a local account key: (user, host).
@@ -54,7 +55,7 @@ pub fn load(core: &mut Core, user: &str, host: &str) {
             .map
             .retain(|k, _| online.contains(k));
     }
-    core.state::<Rosters>().map.insert(jid, roster);
+    core.state::<Rosters>().map.insert(jid, Box::new(roster));
 }
 
 /// Runs `f` on the (loaded) roster of `user@host`.
@@ -149,7 +150,7 @@ fn sessions_where(
         .map(|l| {
             l.iter()
                 .copied()
-                .filter(|id| core.sessions.get(id).is_some_and(&pred))
+                .filter(|id| core.sessions.get(id).is_some_and(|s| pred(s)))
                 .collect()
         })
         .unwrap_or_default()

@@ -1,6 +1,8 @@
 //! `pingpong`: session 2k sends chat messages to session 2k+1's full JID, which echoes each
 //! back; `window` messages are in flight per pair. Measures delivered messages/s and the
-//! round trip (two server hops) from the timestamp carried in the body.
+//! round trip (two server hops) from the timestamp carried in the body. `pingpong-bare`
+//! addresses the bare JIDs instead, so the server runs its `message/bare` path (and any
+//! hook on it) for every message.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -22,7 +24,8 @@ fn message(to: &str, body: &str) -> String {
 
 /// What one sender of a pair needs besides its session.
 struct Plan {
-    peer: usize,
+    /// The peer's address (full or bare JID).
+    to: String,
     window: usize,
     stop: Arc<AtomicBool>,
     epoch: Instant,
@@ -36,11 +39,11 @@ async fn initiator(
     t: &mut Tally,
 ) -> Result<(), BenchError> {
     let (window, epoch) = (plan.window, plan.epoch);
-    let to = ctx.full_jid(plan.peer);
+    let to = &plan.to;
     let mut seq = 0u64;
     let mut outstanding = 0usize;
     for _ in 0..window.max(1) {
-        s.ws.send_text(&message(&to, &format!("{seq}:{}", micros_since(epoch))))
+        s.ws.send_text(&message(to, &format!("{seq}:{}", micros_since(epoch))))
             .await?;
         seq += 1;
         outstanding += 1;
@@ -66,24 +69,23 @@ async fn initiator(
             pacer.wait().await;
         }
         if !plan.stop.load(Ordering::Relaxed) {
-            s.ws.send_text(&message(&to, &format!("{seq}:{}", micros_since(epoch))))
+            s.ws.send_text(&message(to, &format!("{seq}:{}", micros_since(epoch))))
                 .await?;
             seq += 1;
             outstanding += 1;
             t.sent += 1;
         }
     }
-    s.ws.send_text(&message(&to, "end")).await
+    s.ws.send_text(&message(to, "end")).await
 }
 
 async fn responder(
     ctx: &Ctx,
     s: &mut Session,
-    peer: usize,
+    to: &str,
     stop: &AtomicBool,
     t: &mut Tally,
 ) -> Result<(), BenchError> {
-    let to = ctx.full_jid(peer);
     loop {
         let f = s.recv(ctx.timeout, "pingpong message").await?;
         if tag_name(&f) != "message" || attr(&f, "type") == Some("error") {
@@ -100,14 +102,22 @@ async fn responder(
         if !stop.load(Ordering::Relaxed) {
             t.ops += 1;
         }
-        s.ws.send_text(&message(&to, body)).await?;
+        s.ws.send_text(&message(to, body)).await?;
         t.sent += 1;
     }
 }
 
-pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
+/// Runs the scenario; `bare` addresses every message to the peer's bare JID.
+pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts, bare: bool) -> Outcome {
+    let jid = |i: usize| {
+        if bare {
+            ctx.bare_jid(i)
+        } else {
+            ctx.full_jid(i)
+        }
+    };
     let mut out = Outcome {
-        scenario: "pingpong".into(),
+        scenario: if bare { "pingpong-bare" } else { "pingpong" }.into(),
         unit: "messages",
         sessions: opts.users,
         ..Default::default()
@@ -124,11 +134,12 @@ pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
         match (sessions[a].take(), sessions[b].take()) {
             (Some(mut sa), Some(mut sb)) => {
                 let (ctx_a, stop_a) = (ctx.clone(), stop.clone());
+                let (to_a, to_b) = (jid(a), jid(b));
                 let mut pacer = Pacer::new(opts.rate, sessions.len() / 2, pair);
                 set.spawn(async move {
                     let mut t = Tally::default();
                     let plan = Plan {
-                        peer: b,
+                        to: to_b,
                         window,
                         stop: stop_a,
                         epoch,
@@ -140,7 +151,7 @@ pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
                 let (ctx_b, stop_b) = (ctx.clone(), stop.clone());
                 set.spawn(async move {
                     let mut t = Tally::default();
-                    let r = responder(&ctx_b, &mut sb, a, &stop_b, &mut t).await;
+                    let r = responder(&ctx_b, &mut sb, &to_a, &stop_b, &mut t).await;
                     t.error = r.err().map(|e| format!("pingpong echoer: {e}"));
                     (t, Some(sb))
                 });

@@ -1,0 +1,236 @@
+//! The queue from the core thread to one connection task: unbounded, many senders, one
+//! receiver that takes everything queued at once.
+//!
+//! It replaces tokio's unbounded mpsc channel for [`Outbound`] because every bound session
+//! keeps one for its whole life: tokio's channel state is cache-padded and its first send
+//! allocates a block of 32 slots, about 1 KiB per session even when idle. Here the state
+//! is one small allocation and the queue gives its memory back whenever it is drained.
+//! Taking the whole queue in one call also lets a connection serialise a burst of
+//! stanzas and write them with one system call.
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+
+use super::session::Outbound;
+
+struct State {
+    queue: VecDeque<Outbound>,
+    /// The receiver's task, while it waits.
+    waker: Option<Waker>,
+    senders: usize,
+    receiver_gone: bool,
+}
+
+struct Chan {
+    state: Mutex<State>,
+}
+
+impl Chan {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock leaves a consistent queue (push/pop/take only).
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The core's handle on a connection (cloneable).
+pub struct OutboundTx {
+    chan: Arc<Chan>,
+}
+
+/// The connection task's end.
+pub struct OutboundRx {
+    chan: Arc<Chan>,
+}
+
+/// The connection is gone; the message comes back.
+#[derive(Debug)]
+pub struct Closed(pub Outbound);
+
+/// A new queue.
+pub fn channel() -> (OutboundTx, OutboundRx) {
+    let chan = Arc::new(Chan {
+        state: Mutex::new(State {
+            queue: VecDeque::new(),
+            waker: None,
+            senders: 1,
+            receiver_gone: false,
+        }),
+    });
+    (OutboundTx { chan: chan.clone() }, OutboundRx { chan })
+}
+
+impl OutboundTx {
+    /// Queues a message; fails only when the receiver is gone.
+    pub fn send(&self, msg: Outbound) -> Result<(), Closed> {
+        let waker = {
+            let mut st = self.chan.lock();
+            if st.receiver_gone {
+                return Err(Closed(msg));
+            }
+            st.queue.push_back(msg);
+            st.waker.take()
+        };
+        // Woken outside the lock: the receiver's worker may run it at once.
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.chan.lock().receiver_gone
+    }
+}
+
+impl Clone for OutboundTx {
+    fn clone(&self) -> Self {
+        self.chan.lock().senders += 1;
+        OutboundTx {
+            chan: self.chan.clone(),
+        }
+    }
+}
+
+impl Drop for OutboundTx {
+    fn drop(&mut self) {
+        let waker = {
+            let mut st = self.chan.lock();
+            st.senders -= 1;
+            if st.senders == 0 {
+                st.waker.take()
+            } else {
+                None
+            }
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl std::fmt::Debug for OutboundTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OutboundTx")
+    }
+}
+
+impl OutboundRx {
+    /// Takes whatever is queued now, without waiting (for code and tests that poll).
+    pub fn take_queued(&mut self) -> VecDeque<Outbound> {
+        std::mem::take(&mut self.chan.lock().queue)
+    }
+
+    /// Waits until something is queued and takes all of it, in order; `None` once every
+    /// sender is gone and the queue is empty. The queue keeps no memory afterwards.
+    pub async fn recv_all(&mut self) -> Option<VecDeque<Outbound>> {
+        poll_fn(|cx| {
+            let mut st = self.chan.lock();
+            if !st.queue.is_empty() {
+                return Poll::Ready(Some(std::mem::take(&mut st.queue)));
+            }
+            if st.senders == 0 {
+                return Poll::Ready(None);
+            }
+            match &st.waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => st.waker = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+impl Drop for OutboundRx {
+    fn drop(&mut self) {
+        let queued = {
+            let mut st = self.chan.lock();
+            st.receiver_gone = true;
+            st.waker = None;
+            std::mem::take(&mut st.queue)
+        };
+        // Stanzas are dropped outside the lock.
+        drop(queued);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::Element;
+
+    fn stanza(name: &str) -> Outbound {
+        Outbound::Stanza(Arc::new(Element::new(name, "jabber:client")))
+    }
+
+    fn names(batch: &VecDeque<Outbound>) -> Vec<String> {
+        batch
+            .iter()
+            .map(|m| match m {
+                Outbound::Stanza(el) => el.name.clone(),
+                Outbound::Close(_) => "close".to_owned(),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_burst_is_received_as_one_batch_in_order() {
+        let (tx, mut rx) = channel();
+        tx.send(stanza("a")).expect("open");
+        tx.clone().send(stanza("b")).expect("open");
+        tx.send(Outbound::Close(None)).expect("open");
+        let batch = rx.recv_all().await.expect("queued");
+        assert_eq!(names(&batch), ["a", "b", "close"]);
+        tx.send(stanza("c")).expect("open");
+        let batch = rx.recv_all().await.expect("queued");
+        assert_eq!(names(&batch), ["c"]);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_receiver_is_woken_by_a_send_from_another_thread() {
+        let (tx, mut rx) = channel();
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            tx.send(stanza("late")).expect("open");
+            tx
+        });
+        let batch = rx.recv_all().await.expect("queued");
+        assert_eq!(names(&batch), ["late"]);
+        drop(sender.join().expect("sender thread"));
+    }
+
+    #[tokio::test]
+    async fn receiver_sees_the_end_once_every_sender_is_gone() {
+        let (tx, mut rx) = channel();
+        let tx2 = tx.clone();
+        tx.send(stanza("last")).expect("open");
+        drop(tx);
+        drop(tx2);
+        assert_eq!(names(&rx.recv_all().await.expect("queued")), ["last"]);
+        assert!(rx.recv_all().await.is_none());
+    }
+
+    #[test]
+    fn sending_to_a_dropped_receiver_fails_and_returns_the_message() {
+        let (tx, rx) = channel();
+        assert!(!tx.is_closed());
+        drop(rx);
+        assert!(tx.is_closed());
+        assert!(matches!(
+            tx.send(stanza("x")),
+            Err(Closed(Outbound::Stanza(_)))
+        ));
+    }
+
+    #[test]
+    fn the_queue_state_is_small() {
+        // What every idle session keeps (tokio's channel kept about 1 KiB).
+        assert!(
+            std::mem::size_of::<Chan>() <= 96,
+            "{}",
+            std::mem::size_of::<Chan>()
+        );
+    }
+}
