@@ -231,6 +231,31 @@ fn endless_loop_in_config_is_stopped_with_its_line() {
 }
 
 #[test]
+fn a_config_that_eats_memory_is_stopped_with_its_line() {
+    // Found by the config_load fuzz target: a loop filling the globals used to run for
+    // seconds up to a 256 MiB limit and ended with a message naming no line.
+    let d = tempfile::tempdir().expect("tmp");
+    let main = write(
+        d.path(),
+        "p.cfg.lua",
+        "x = 1\nfor i = 1, 1e15 do _G[\"opt\"..i] = string.rep(\"x\", 64) .. i end\n",
+    );
+    let started = std::time::Instant::now();
+    let e = Config::load(&main).expect_err("fails");
+    assert_eq!(e.line(), Some(2), "{e}");
+    assert!(
+        e.to_string().contains("config evaluation used more than 64 MiB of memory")
+            || e.to_string().contains("ran too long"),
+        "{e}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "stopped in {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn missing_main_config_file_is_reported_with_the_paths_tried() {
     let d = tempfile::tempdir().expect("tmp");
     let (code, _out, err) = lilt(&["-c", "absent.cfg.lua", "check", "config"], d.path());

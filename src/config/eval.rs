@@ -16,10 +16,17 @@ use super::{
 /// Chunk names are `=lilt-cfg-<id>` so Lua's messages stay short (it truncates long
 /// `@path` names) and we can map them back to the full path.
 pub(super) const CHUNK_PREFIX: &str = "lilt-cfg-";
-/// Instructions a config may run before it is taken for an endless loop.
-const INSTRUCTION_BUDGET: u64 = 200_000_000;
+/// Instructions a config may run before it is taken for an endless loop. A large layered
+/// config runs well under a million; this stops a runaway loop within a second or so.
+const INSTRUCTION_BUDGET: u64 = 50_000_000;
 const HOOK_EVERY: u32 = 10_000;
-const MEMORY_LIMIT: usize = 256 * 1024 * 1024;
+/// Memory a config's evaluation may use (a large config needs a few hundred KiB).
+const MEMORY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Where the config's code was when the instruction hook last ran: the position given
+/// when the memory limit stops it (Lua's memory error carries none).
+#[derive(Clone)]
+struct LastPosition(String, i32);
 /// How deep `Include` may nest before it is refused (loops are caught earlier).
 pub(super) const MAX_INCLUDE_DEPTH: usize = 64;
 
@@ -258,8 +265,11 @@ fn new_lua() -> mlua::Result<Lua> {
     let spent = Arc::new(AtomicU64::new(0));
     lua.set_hook(
         HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-        move |_lua, debug| {
+        move |lua, debug| {
             let total = spent.fetch_add(u64::from(HOOK_EVERY), Ordering::Relaxed);
+            if let Some(src) = debug.source().short_src {
+                lua.set_app_data(LastPosition(src.into_owned(), debug.curr_line()));
+            }
             if total > INSTRUCTION_BUDGET {
                 let src = debug
                     .source()
@@ -315,7 +325,29 @@ pub(super) fn load_chunk(
     });
     let mut s = lock(shared);
     s.frames.pop();
-    result.map_err(|e| to_config_error(&e, path, &mut s))
+    result.map_err(|e| {
+        if is_memory_error(&e) {
+            // Say where, in the same `file:line: reason` form as other runtime errors.
+            let at = lua
+                .app_data_ref::<LastPosition>()
+                .map(|p| format!("{}:{}: ", p.0, p.1))
+                .unwrap_or_default();
+            let message = format!(
+                "{at}config evaluation used more than {} MiB of memory",
+                MEMORY_LIMIT >> 20
+            );
+            return to_config_error(&mlua::Error::RuntimeError(message), path, &mut s);
+        }
+        to_config_error(&e, path, &mut s)
+    })
+}
+
+fn is_memory_error(err: &mlua::Error) -> bool {
+    let mut inner = err;
+    while let mlua::Error::CallbackError { cause, .. } = inner {
+        inner = cause;
+    }
+    matches!(inner, mlua::Error::MemoryError(_))
 }
 
 /// Turns a Lua error into a positioned [`ConfigError`], preferring the typed error a
