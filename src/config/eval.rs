@@ -21,7 +21,7 @@ pub(super) const CHUNK_PREFIX: &str = "lilt-cfg-";
 const INSTRUCTION_BUDGET: u64 = 50_000_000;
 const HOOK_EVERY: u32 = 10_000;
 /// Memory a config's evaluation may use (a large config needs a few hundred KiB).
-const MEMORY_LIMIT: usize = 64 * 1024 * 1024;
+const MEMORY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Where the config's code was when the instruction hook last ran: the position given
 /// when the memory limit stops it (Lua's memory error carries none).
