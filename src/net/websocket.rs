@@ -229,6 +229,8 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         .close_timeout
         .unwrap_or_else(|| Duration::from_secs_f64(c2s.close_timeout.max(0.0)));
     let send_timeout = Duration::from_secs_f64(c2s.send_timeout.max(0.001));
+    // An `Arc` still in scope would be kept in the task for the session's whole life.
+    drop(c2s);
     let mut stats = ConnStats::default();
     let mut disconnect_reason: Option<String> = None;
     // Frames that arrived together with the upgrade request.
@@ -256,15 +258,14 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
     tokio::pin!(timer);
     let mut armed: Option<Instant> = Some(unauth_deadline);
     loop {
-        let closing_deadline = conn.closing_since.map(|t| t + close_timeout);
-        let deadlines = Deadlines {
+        let next = Deadlines::of(
+            &conn,
             read_resume,
-            write: write_deadline,
-            keepalive: Instant::from_std(conn.keepalive.deadline()),
-            unauth: (!conn.stream.is_authenticated()).then_some(unauth_deadline),
-            closing: closing_deadline,
-        };
-        let next = deadlines.earliest();
+            write_deadline,
+            unauth_deadline,
+            close_timeout,
+        )
+        .earliest();
         if armed.is_none_or(|a| next < a) {
             timer.as_mut().reset(next);
             armed = Some(next);
@@ -309,6 +310,11 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                 Some(batch) = rx.recv_all() => conn.on_outbound_batch(batch),
                 () = &mut timer => {
                     armed = None;
+                    // Rebuilt rather than kept from before the wait: nothing it reads
+                    // changed meanwhile, and kept it would take 80 bytes of every idle
+                    // session's task.
+                    let deadlines =
+                        Deadlines::of(&conn, read_resume, write_deadline, unauth_deadline, close_timeout);
                     match deadlines.due(Instant::now()) {
                         None => Flow::Continue,
                         Some(Due::Write) => {
@@ -416,6 +422,22 @@ enum Due {
 }
 
 impl Deadlines {
+    fn of(
+        conn: &Conn,
+        read_resume: Option<Instant>,
+        write: Option<Instant>,
+        unauth_deadline: Instant,
+        close_timeout: Duration,
+    ) -> Deadlines {
+        Deadlines {
+            read_resume,
+            write,
+            keepalive: Instant::from_std(conn.keepalive.deadline()),
+            unauth: (!conn.stream.is_authenticated()).then_some(unauth_deadline),
+            closing: conn.closing_since.map(|t| t + close_timeout),
+        }
+    }
+
     fn earliest(&self) -> Instant {
         [self.read_resume, self.write, self.unauth, self.closing]
             .into_iter()

@@ -79,11 +79,13 @@ pub(super) struct TreeBuilder {
     pub(super) limits: Limits,
     phase: Phase,
     ns: Namespaces,
-    pub(super) default_ns: String,
-    lang: Option<String>,
+    // The header's strings are nearly always the same few constants; borrowed (see
+    // `common`), they cost each held session no allocation.
+    pub(super) default_ns: Cow<'static, str>,
+    lang: Option<Cow<'static, str>>,
     /// Given to stanzas when the header has no `xml:lang` (kept across resets).
-    pub(super) default_lang: Option<String>,
-    header_qname: String,
+    pub(super) default_lang: Option<Cow<'static, str>>,
+    header_qname: Cow<'static, str>,
     /// Open elements of the stanza being built; `stack[0]` is the stanza.
     stack: Vec<Element>,
     /// Qualified names of the open elements, concatenated, to check end tags without
@@ -108,10 +110,10 @@ impl TreeBuilder {
             phase: Phase::Prolog,
             decl_offset: 0,
             ns: Namespaces::default(),
-            default_ns: String::new(),
+            default_ns: Cow::Borrowed(""),
             lang: None,
             default_lang: None,
-            header_qname: String::new(),
+            header_qname: Cow::Borrowed(""),
             stack: Vec::new(),
             open_names: String::new(),
             name_ends: Vec::new(),
@@ -296,12 +298,12 @@ impl TreeBuilder {
             return Err(XmlError::InvalidNamespace);
         }
         self.check_size(end)?;
-        self.default_ns = self.ns.resolve(None)?.to_owned();
+        self.default_ns = common(self.ns.resolve(None)?);
         self.lang = el
             .attr("xml:lang")
-            .map(str::to_owned)
+            .map(common)
             .or_else(|| self.default_lang.clone());
-        self.header_qname = qname.to_owned();
+        self.header_qname = common(qname);
         self.phase = Phase::Open;
         self.boundary = end;
         self.events.push_back(StreamEvent::Open(el));
@@ -338,7 +340,7 @@ impl TreeBuilder {
         self.check_size(end)?;
         if let Some(lang) = &self.lang {
             if el.attr("xml:lang").is_none() {
-                el.attrs.push(("xml:lang".to_owned(), lang.clone()));
+                el.attrs.push(("xml:lang".to_owned(), lang.to_string()));
             }
         }
         self.boundary = end;
@@ -407,5 +409,22 @@ impl TreeBuilder {
             }
         }
         Ok(())
+    }
+}
+
+/// `s`, borrowed from a constant when it is one of the values nearly every stream header
+/// has, otherwise copied.
+pub(super) fn common(s: &str) -> Cow<'static, str> {
+    const COMMON: [&str; 6] = [
+        "jabber:client",
+        "jabber:server",
+        "stream:stream",
+        "stream",
+        "en",
+        "en-US",
+    ];
+    match COMMON.iter().find(|c| **c == s) {
+        Some(c) => Cow::Borrowed(c),
+        None => Cow::Owned(s.to_owned()),
     }
 }

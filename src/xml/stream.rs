@@ -108,7 +108,7 @@ impl StreamParser {
     /// Stanzas of a stream whose header has no `xml:lang` get `lang` (Prosody's streams:
     /// "en"). Without it such stanzas get none, as for XML fragments parsed for Lua.
     pub fn with_default_lang(mut self, lang: &str) -> Self {
-        self.tree.default_lang = Some(lang.to_owned());
+        self.tree.default_lang = Some(super::builder::common(lang));
         self
     }
 

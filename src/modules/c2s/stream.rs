@@ -80,7 +80,9 @@ pub struct C2sStream {
     host: Option<String>,
     username: Option<String>,
     full_jid: Option<String>,
-    sasl: Option<Negotiation>,
+    /// Boxed: the negotiation lives only during login, and inline it would size every
+    /// session's stream (and so its task) for a SCRAM exchange it finished long ago.
+    sasl: Option<Box<Negotiation>>,
     /// Hosts with a STARTTLS context; `None` when the transport cannot upgrade.
     starttls_hosts: Option<Arc<HashSet<String>>>,
     /// The connection's `tls-exporter` value, offered for SCRAM-*-PLUS.
@@ -370,7 +372,7 @@ impl C2sStream {
                 "auth" => {
                     saslauth::start(policy, self.secure, &host, &el, self.exporter.as_deref())
                 }
-                "response" => saslauth::response(self.sasl.take(), &el),
+                "response" => saslauth::response(self.sasl.take().map(|n| *n), &el),
                 "abort" => {
                     self.sasl = None;
                     Step::Send(saslauth::failure("aborted", None), None)
@@ -464,7 +466,7 @@ impl C2sStream {
     fn apply_step(&mut self, step: Step, out: &mut Vec<Action>) {
         match step {
             Step::Send(el, next) => {
-                self.sasl = next;
+                self.sasl = next.map(Box::new);
                 out.push(Action::Send(el));
             }
             Step::VerifyPlain {
@@ -472,14 +474,14 @@ impl C2sStream {
                 password,
                 negotiation,
             } => {
-                self.sasl = Some(negotiation);
+                self.sasl = Some(Box::new(negotiation));
                 out.push(Action::VerifyPlain { username, password });
             }
             Step::LoadScram {
                 username,
                 negotiation,
             } => {
-                self.sasl = Some(negotiation);
+                self.sasl = Some(Box::new(negotiation));
                 out.push(Action::LoadScram { username });
             }
             Step::Success { username, success } => {
@@ -496,7 +498,7 @@ impl C2sStream {
     pub fn on_plain_checked(&mut self, ok: bool) -> Vec<Action> {
         let mut out = Vec::new();
         if let Some(n) = self.sasl.take() {
-            self.apply_step(saslauth::plain_checked(n, ok), &mut out);
+            self.apply_step(saslauth::plain_checked(*n, ok), &mut out);
         }
         out
     }
@@ -505,7 +507,7 @@ impl C2sStream {
     pub fn on_scram_loaded(&mut self, creds: Option<ScramCredentials>) -> Vec<Action> {
         let mut out = Vec::new();
         if let Some(n) = self.sasl.take() {
-            self.apply_step(saslauth::scram_loaded(n, creds), &mut out);
+            self.apply_step(saslauth::scram_loaded(*n, creds), &mut out);
         }
         out
     }
