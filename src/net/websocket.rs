@@ -229,10 +229,8 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         .close_timeout
         .unwrap_or_else(|| Duration::from_secs_f64(c2s.close_timeout.max(0.0)));
     let send_timeout = Duration::from_secs_f64(c2s.send_timeout.max(0.001));
-    // An `Arc` still in scope would be kept in the task for the session's whole life.
-    drop(c2s);
     let mut stats = ConnStats::default();
-    let mut disconnect_reason: Option<String> = None;
+    let mut disconnect_reason: Option<&'static str> = None;
     // Frames that arrived together with the upgrade request.
     let mut early = if prefix.is_empty() {
         None
@@ -277,7 +275,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                 r = rd.read_into(&mut decoder), if read_resume.is_none() => {
                     match r {
                         Ok(0) | Err(_) => {
-                            disconnect_reason = Some("connection closed".into());
+                            disconnect_reason = Some("connection closed");
                             break;
                         }
                         Ok(n) => {
@@ -297,7 +295,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                 w = wr.write(&pending[written..]), if written < pending.len() => {
                     match w {
                         Ok(0) | Err(_) => {
-                            disconnect_reason = Some("write error".into());
+                            disconnect_reason = Some("write error");
                             break;
                         }
                         Ok(n) => {
@@ -318,7 +316,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                     match deadlines.due(Instant::now()) {
                         None => Flow::Continue,
                         Some(Due::Write) => {
-                            disconnect_reason = Some("write timeout".into());
+                            disconnect_reason = Some("write timeout");
                             break;
                         }
                         Some(Due::Closing) => {
@@ -344,7 +342,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                                     tracing::info!("No pong within websocket_pong_timeout; closing the session");
                                     metrics().limit_hit(LimitKind::PongTimeout);
                                     conn.failure = Some("ping timeout");
-                                    disconnect_reason = Some("ping timeout".into());
+                                    disconnect_reason = Some("ping timeout");
                                     conn.close_with(Some(stream_error(
                                         "connection-timeout",
                                         Some("No pong received in time"),
@@ -380,7 +378,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         if pending.len() - written > send_budget {
             // The peer does not read: nothing more can reach it, so no stream error.
             tracing::debug!(session = conn.id, "send buffer exceeded, closing");
-            disconnect_reason = Some("send buffer exceeded".into());
+            disconnect_reason = Some("send buffer exceeded");
             break;
         }
         if let Flow::Drop = flow {
@@ -396,7 +394,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         metrics().session_unbound();
         let _ = conn.shared.core_tx.send(CoreMsg::Unbind {
             session: conn.id,
-            error: disconnect_reason,
+            error: disconnect_reason.map(str::to_owned),
         });
     }
 }

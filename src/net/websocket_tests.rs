@@ -49,9 +49,10 @@ async fn idle_session_future_fits_the_budget() {
         std::mem::size_of::<tokio::time::Sleep>(),
         std::mem::size_of::<Monitoring>(),
     );
-    // 2 080 bytes in a debug build when this was written (2 400 before the SASL state,
-    // the rate gate and the deadlines left the idle task); the
+    // 1 976 bytes in a debug build when this was written (2 400 before the SASL state,
+    // the rate gate, the parser's open-element state and the deadlines left the idle
+    // task; 2 176 B task allocation in release under heaptrack); the
     // five-sleep select with inline login futures and a stored readiness waiter was
     // larger. Growing past this bound costs every idle session the difference.
-    assert!(size <= 2_200, "serve future is {size} bytes");
+    assert!(size <= 2_100, "serve future is {size} bytes");
 }
