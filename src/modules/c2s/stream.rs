@@ -162,11 +162,17 @@ impl C2sStream {
     }
 
     pub fn host(&self) -> Option<&str> {
-        self.host.as_deref()
+        match &self.host {
+            Some(h) => Some(h),
+            None => self.full_jid.as_deref().and_then(jid_parts).map(|(_, h)| h),
+        }
     }
 
     pub fn username(&self) -> Option<&str> {
-        self.username.as_deref()
+        match &self.username {
+            Some(u) => Some(u),
+            None => self.full_jid.as_deref().and_then(jid_parts).map(|(u, _)| u),
+        }
     }
 
     pub fn full_jid(&self) -> Option<&str> {
@@ -174,7 +180,7 @@ impl C2sStream {
     }
 
     pub fn is_authenticated(&self) -> bool {
-        self.username.is_some()
+        self.username.is_some() || self.full_jid.is_some()
     }
 
     pub fn is_bound(&self) -> bool {
@@ -227,8 +233,8 @@ impl C2sStream {
             );
             return out;
         };
-        if let Some(prev) = &self.host {
-            if *prev != host {
+        if let Some(prev) = self.host() {
+            if prev != host {
                 early_header(&mut out);
                 self.close(&mut out, "not-authorized", None);
                 return out;
@@ -255,7 +261,7 @@ impl C2sStream {
         self.phase = Phase::Open;
 
         let mut features = Element::new("features", ns::STREAMS);
-        let host = self.host.clone().unwrap_or_default();
+        let host = self.host().unwrap_or_default().to_owned();
         if self.tls_offer(&host, policy).can_starttls() {
             let mut starttls = Element::new("starttls", mod_tls::NS_TLS);
             if policy.require_encryption {
@@ -263,7 +269,7 @@ impl C2sStream {
             }
             features.push_child(starttls);
         }
-        if self.username.is_none() {
+        if !self.is_authenticated() {
             let mechs = saslauth::offered_mechanisms(policy, self.secure, self.exporter.is_some());
             if !mechs.is_empty() {
                 features.push_child(saslauth::mechanisms_feature(&mechs));
@@ -344,8 +350,8 @@ impl C2sStream {
             Phase::Closed | Phase::AwaitingHeader => return out,
             Phase::Open | Phase::Binding => {}
         }
-        let host = self.host.clone().unwrap_or_default();
-        if mod_tls::is_starttls_request(&el.name, &el.ns) && self.username.is_none() {
+        let host = self.host().unwrap_or_default().to_owned();
+        if mod_tls::is_starttls_request(&el.name, &el.ns) && !self.is_authenticated() {
             let offer = match policies.get(&host) {
                 Some(policy) => self.tls_offer(&host, policy),
                 None => return out,
@@ -364,7 +370,7 @@ impl C2sStream {
             }
             return out;
         }
-        if el.ns == ns::SASL && self.username.is_none() {
+        if el.ns == ns::SASL && !self.is_authenticated() {
             let Some(policy) = policies.get(&host) else {
                 return out;
             };
@@ -393,7 +399,7 @@ impl C2sStream {
             && el.attr("type") == Some("set")
             && el.get_child("bind", ns::BIND).is_some();
         if is_bind {
-            if self.username.is_none() {
+            if !self.is_authenticated() {
                 out.push(Action::Send(stanza_error_reply(
                     &el,
                     "auth",
@@ -434,7 +440,7 @@ impl C2sStream {
             }
             return out;
         }
-        if self.username.is_none() && ibr::is_register_iq(&el) {
+        if !self.is_authenticated() && ibr::is_register_iq(&el) {
             if let Some(policy) = policies.get(&host) {
                 match ibr::pre_auth(policy, self.secure, &el) {
                     ibr::PreAuth::Reply(r) => out.push(Action::Send(r)),
@@ -522,6 +528,12 @@ impl C2sStream {
         match result {
             Ok(full) => {
                 self.phase = Phase::Bound;
+                // The bound JID spells the account and host: keep them once, as slices of
+                // it, for the session's life (two allocations fewer per idle session).
+                if jid_parts(&full) == self.username.as_deref().zip(self.host.as_deref()) {
+                    self.username = None;
+                    self.host = None;
+                }
                 self.full_jid = Some(full.clone());
                 let mut reply = Element::new("iq", ns::CLIENT)
                     .with_attr("type", "result")
@@ -546,4 +558,12 @@ impl C2sStream {
         }
         out
     }
+}
+
+/// The node and domain of a full JID `node@domain/resource` (neither may contain `@` or
+/// `/`, the resource may).
+fn jid_parts(full: &str) -> Option<(&str, &str)> {
+    let (node, rest) = full.split_once('@')?;
+    let host = rest.split_once('/').map_or(rest, |(h, _)| h);
+    Some((node, host))
 }
