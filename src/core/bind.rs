@@ -18,7 +18,12 @@ pub fn short_id() -> String {
 
 /// Binds a resource and registers the session; answers on the request's channel.
 pub fn bind(core: &mut Core, req: BindRequest) {
-    let bare = format!("{}@{}", req.username, req.host);
+    // Exact capacity: `bare_sessions` keeps this key while the user is online, and
+    // `format!` grows by doubling.
+    let mut bare = String::with_capacity(req.username.len() + 1 + req.host.len());
+    bare.push_str(&req.username);
+    bare.push('@');
+    bare.push_str(&req.host);
     let policy = core
         .shared
         .policies

@@ -230,7 +230,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         .unwrap_or_else(|| Duration::from_secs_f64(c2s.close_timeout.max(0.0)));
     let send_timeout = Duration::from_secs_f64(c2s.send_timeout.max(0.001));
     let mut stats = ConnStats::default();
-    let mut disconnect_reason: Option<String> = None;
+    let mut disconnect_reason: Option<&'static str> = None;
     // Frames that arrived together with the upgrade request.
     let mut early = if prefix.is_empty() {
         None
@@ -256,15 +256,14 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
     tokio::pin!(timer);
     let mut armed: Option<Instant> = Some(unauth_deadline);
     loop {
-        let closing_deadline = conn.closing_since.map(|t| t + close_timeout);
-        let deadlines = Deadlines {
+        let next = Deadlines::of(
+            &conn,
             read_resume,
-            write: write_deadline,
-            keepalive: Instant::from_std(conn.keepalive.deadline()),
-            unauth: (!conn.stream.is_authenticated()).then_some(unauth_deadline),
-            closing: closing_deadline,
-        };
-        let next = deadlines.earliest();
+            write_deadline,
+            unauth_deadline,
+            close_timeout,
+        )
+        .earliest();
         if armed.is_none_or(|a| next < a) {
             timer.as_mut().reset(next);
             armed = Some(next);
@@ -276,7 +275,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                 r = rd.read_into(&mut decoder), if read_resume.is_none() => {
                     match r {
                         Ok(0) | Err(_) => {
-                            disconnect_reason = Some("connection closed".into());
+                            disconnect_reason = Some("connection closed");
                             break;
                         }
                         Ok(n) => {
@@ -296,7 +295,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                 w = wr.write(&pending[written..]), if written < pending.len() => {
                     match w {
                         Ok(0) | Err(_) => {
-                            disconnect_reason = Some("write error".into());
+                            disconnect_reason = Some("write error");
                             break;
                         }
                         Ok(n) => {
@@ -309,10 +308,15 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                 Some(batch) = rx.recv_all() => conn.on_outbound_batch(batch),
                 () = &mut timer => {
                     armed = None;
+                    // Rebuilt rather than kept from before the wait: nothing it reads
+                    // changed meanwhile, and kept it would take 80 bytes of every idle
+                    // session's task.
+                    let deadlines =
+                        Deadlines::of(&conn, read_resume, write_deadline, unauth_deadline, close_timeout);
                     match deadlines.due(Instant::now()) {
                         None => Flow::Continue,
                         Some(Due::Write) => {
-                            disconnect_reason = Some("write timeout".into());
+                            disconnect_reason = Some("write timeout");
                             break;
                         }
                         Some(Due::Closing) => {
@@ -338,7 +342,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                                     tracing::info!("No pong within websocket_pong_timeout; closing the session");
                                     metrics().limit_hit(LimitKind::PongTimeout);
                                     conn.failure = Some("ping timeout");
-                                    disconnect_reason = Some("ping timeout".into());
+                                    disconnect_reason = Some("ping timeout");
                                     conn.close_with(Some(stream_error(
                                         "connection-timeout",
                                         Some("No pong received in time"),
@@ -374,7 +378,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         if pending.len() - written > send_budget {
             // The peer does not read: nothing more can reach it, so no stream error.
             tracing::debug!(session = conn.id, "send buffer exceeded, closing");
-            disconnect_reason = Some("send buffer exceeded".into());
+            disconnect_reason = Some("send buffer exceeded");
             break;
         }
         if let Flow::Drop = flow {
@@ -390,7 +394,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         metrics().session_unbound();
         let _ = conn.shared.core_tx.send(CoreMsg::Unbind {
             session: conn.id,
-            error: disconnect_reason,
+            error: disconnect_reason.map(str::to_owned),
         });
     }
 }
@@ -416,6 +420,22 @@ enum Due {
 }
 
 impl Deadlines {
+    fn of(
+        conn: &Conn,
+        read_resume: Option<Instant>,
+        write: Option<Instant>,
+        unauth_deadline: Instant,
+        close_timeout: Duration,
+    ) -> Deadlines {
+        Deadlines {
+            read_resume,
+            write,
+            keepalive: Instant::from_std(conn.keepalive.deadline()),
+            unauth: (!conn.stream.is_authenticated()).then_some(unauth_deadline),
+            closing: conn.closing_since.map(|t| t + close_timeout),
+        }
+    }
+
     fn earliest(&self) -> Instant {
         [self.read_resume, self.write, self.unauth, self.closing]
             .into_iter()

@@ -79,17 +79,16 @@ pub(super) struct TreeBuilder {
     pub(super) limits: Limits,
     phase: Phase,
     ns: Namespaces,
-    pub(super) default_ns: String,
-    lang: Option<String>,
+    // The header's strings are nearly always the same few constants; borrowed (see
+    // `common`), they cost each held session no allocation.
+    pub(super) default_ns: Cow<'static, str>,
+    lang: Option<Cow<'static, str>>,
     /// Given to stanzas when the header has no `xml:lang` (kept across resets).
-    pub(super) default_lang: Option<String>,
-    header_qname: String,
-    /// Open elements of the stanza being built; `stack[0]` is the stanza.
-    stack: Vec<Element>,
-    /// Qualified names of the open elements, concatenated, to check end tags without
-    /// an allocation per element.
-    open_names: String,
-    name_ends: Vec<usize>,
+    pub(super) default_lang: Option<Cow<'static, str>>,
+    header_qname: Cow<'static, str>,
+    /// The stanza being built; `None` between stanzas once the input is drained, so an
+    /// idle stream keeps neither the stack nor its bookkeeping inline.
+    open: Option<Box<OpenElements>>,
     descendants: usize,
     /// Stream offset just after the last completed top-level element, header, close or
     /// dropped inter-stanza whitespace: bytes after it count against `max_stanza_bytes`.
@@ -101,6 +100,15 @@ pub(super) struct TreeBuilder {
     pub(super) events: VecDeque<StreamEvent>,
 }
 
+/// Open elements of the stanza being built (`stack[0]` is the stanza) and their qualified
+/// names, concatenated, to check end tags without an allocation per element.
+#[derive(Debug, Default)]
+struct OpenElements {
+    stack: Vec<Element>,
+    names: String,
+    name_ends: Vec<usize>,
+}
+
 impl TreeBuilder {
     pub(super) fn new(limits: Limits) -> Self {
         TreeBuilder {
@@ -108,13 +116,11 @@ impl TreeBuilder {
             phase: Phase::Prolog,
             decl_offset: 0,
             ns: Namespaces::default(),
-            default_ns: String::new(),
+            default_ns: Cow::Borrowed(""),
             lang: None,
             default_lang: None,
-            header_qname: String::new(),
-            stack: Vec::new(),
-            open_names: String::new(),
-            name_ends: Vec::new(),
+            header_qname: Cow::Borrowed(""),
+            open: None,
             descendants: 0,
             boundary: 0,
             events: VecDeque::new(),
@@ -138,17 +144,20 @@ impl TreeBuilder {
     /// Between stanzas the element stack and the end-tag bookkeeping are empty: give
     /// their capacity back, so an idle stream keeps only its header's bindings.
     pub(super) fn release_idle(&mut self) {
-        if self.stack.is_empty() {
-            self.stack = Vec::new();
-            self.open_names = String::new();
-            self.name_ends = Vec::new();
+        if self.depth() == 0 {
+            self.open = None;
             self.ns.release_idle();
         }
     }
 
     /// True when character data here would be outside any stanza.
     pub(super) fn between_stanzas(&self) -> bool {
-        self.stack.is_empty()
+        self.depth() == 0
+    }
+
+    /// How many elements of the stanza being built are open.
+    fn depth(&self) -> usize {
+        self.open.as_ref().map_or(0, |o| o.stack.len())
     }
 
     /// The error for non-whitespace character data outside the stream element, `None`
@@ -216,7 +225,7 @@ impl TreeBuilder {
     }
 
     fn text(&mut self, raw: &str, end: u64) -> Result<(), XmlError> {
-        if self.stack.is_empty() {
+        if self.depth() == 0 {
             // Character data between stanzas is legal XML (the stream element's content)
             // and ignored, as Prosody does; it must still be well-formed.
             if !raw.as_bytes().iter().all(is_xml_space) {
@@ -234,7 +243,7 @@ impl TreeBuilder {
     }
 
     fn cdata(&mut self, raw: &str) -> Result<(), XmlError> {
-        if self.stack.is_empty() {
+        if self.depth() == 0 {
             // Only `<![CDATA[` between stanzas gets here: ignored like other text.
             return match self.stray_text_error() {
                 Some(e) => Err(e),
@@ -251,7 +260,7 @@ impl TreeBuilder {
     }
 
     fn push_text(&mut self, text: Cow<'_, str>) {
-        let Some(top) = self.stack.last_mut() else {
+        let Some(top) = self.open.as_mut().and_then(|o| o.stack.last_mut()) else {
             return;
         };
         if text.is_empty() {
@@ -269,7 +278,7 @@ impl TreeBuilder {
             Phase::Prolog => self.header(e, end),
             Phase::Closed => Err(nwf("data after the end of the stream")),
             Phase::Open => {
-                let depth = self.stack.len() + 1;
+                let depth = self.depth() + 1;
                 if depth > self.limits.max_depth {
                     return Err(XmlError::TooDeep);
                 }
@@ -282,9 +291,10 @@ impl TreeBuilder {
                     }
                 }
                 let (el, qname) = self.build(e)?;
-                self.open_names.push_str(qname);
-                self.name_ends.push(self.open_names.len());
-                self.stack.push(el);
+                let open = self.open.get_or_insert_with(Default::default);
+                open.names.push_str(qname);
+                open.name_ends.push(open.names.len());
+                open.stack.push(el);
                 Ok(())
             }
         }
@@ -296,12 +306,12 @@ impl TreeBuilder {
             return Err(XmlError::InvalidNamespace);
         }
         self.check_size(end)?;
-        self.default_ns = self.ns.resolve(None)?.to_owned();
+        self.default_ns = common(self.ns.resolve(None)?);
         self.lang = el
             .attr("xml:lang")
-            .map(str::to_owned)
+            .map(common)
             .or_else(|| self.default_lang.clone());
-        self.header_qname = qname.to_owned();
+        self.header_qname = common(qname);
         self.phase = Phase::Open;
         self.boundary = end;
         self.events.push_back(StreamEvent::Open(el));
@@ -309,7 +319,7 @@ impl TreeBuilder {
     }
 
     fn end(&mut self, name: Option<&[u8]>, end: u64) -> Result<(), XmlError> {
-        let Some(el) = self.stack.pop() else {
+        let Some(open) = self.open.as_mut().filter(|o| !o.stack.is_empty()) else {
             if self.phase != Phase::Open || name.is_some_and(|n| n != self.header_qname.as_bytes())
             {
                 return Err(nwf("unexpected end tag"));
@@ -320,17 +330,24 @@ impl TreeBuilder {
             self.events.push_back(StreamEvent::Close);
             return Ok(());
         };
-        let qname_end = self.name_ends.pop().unwrap_or(0);
-        let qname_start = self.name_ends.last().copied().unwrap_or(0);
-        if name.is_some_and(|n| n != &self.open_names.as_bytes()[qname_start..qname_end]) {
+        let qname_end = open.name_ends.pop().unwrap_or(0);
+        let qname_start = open.name_ends.last().copied().unwrap_or(0);
+        if name.is_some_and(|n| n != &open.names.as_bytes()[qname_start..qname_end]) {
             return Err(nwf("mismatched end tag"));
         }
-        self.open_names.truncate(qname_start);
-        self.ns.pop_scope();
-        match self.stack.last_mut() {
+        open.names.truncate(qname_start);
+        let Some(el) = open.stack.pop() else {
+            return Err(nwf("unexpected end tag"));
+        };
+        let parent = open.stack.last_mut();
+        match parent {
             Some(parent) => parent.children.push(Node::Element(el)),
-            None => self.stanza_done(el, end)?,
+            None => {
+                self.ns.pop_scope();
+                return self.stanza_done(el, end);
+            }
         }
+        self.ns.pop_scope();
         Ok(())
     }
 
@@ -338,7 +355,7 @@ impl TreeBuilder {
         self.check_size(end)?;
         if let Some(lang) = &self.lang {
             if el.attr("xml:lang").is_none() {
-                el.attrs.push(("xml:lang".to_owned(), lang.clone()));
+                el.attrs.push(("xml:lang".to_owned(), lang.to_string()));
             }
         }
         self.boundary = end;
@@ -407,5 +424,24 @@ impl TreeBuilder {
             }
         }
         Ok(())
+    }
+}
+
+/// `s`, borrowed from a constant when it is one of the values nearly every stream header
+/// has, otherwise copied.
+pub(super) fn common(s: &str) -> Cow<'static, str> {
+    const COMMON: [&str; 8] = [
+        "jabber:client",
+        "jabber:server",
+        STREAMS_NS,
+        "",
+        "stream:stream",
+        "stream",
+        "en",
+        "en-US",
+    ];
+    match COMMON.iter().find(|c| **c == s) {
+        Some(c) => Cow::Borrowed(c),
+        None => Cow::Owned(s.to_owned()),
     }
 }

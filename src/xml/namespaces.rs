@@ -1,13 +1,18 @@
 //! Namespace scopes for the stream parser: prefix bindings pushed per element and
 //! popped at its end tag, with `xml:` predefined.
 
+use std::borrow::Cow;
+
+use super::builder::common;
 use super::{XmlError, XML_NS};
 
 /// Bindings in declaration order; `""` is the default namespace. Lookups search
 /// backwards, so inner declarations shadow outer ones.
 #[derive(Debug, Default)]
 pub(super) struct Namespaces {
-    bindings: Vec<(String, String)>,
+    /// Borrowed when common (see `common`): the stream header's bindings stay for the
+    /// session's life.
+    bindings: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     /// `bindings.len()` at the start of each open element's scope.
     marks: Vec<usize>,
 }
@@ -42,7 +47,7 @@ impl Namespaces {
                 "invalid namespace declaration for prefix '{prefix}'"
             )));
         }
-        self.bindings.push((prefix.to_owned(), uri.to_owned()));
+        self.bindings.push((common(prefix), common(uri)));
         Ok(())
     }
 

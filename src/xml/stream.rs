@@ -34,8 +34,9 @@ pub enum StreamEvent {
 pub struct StreamParser {
     input: Input,
     tree: TreeBuilder,
-    /// Sticky: once the peer's XML is bad the stream is over.
-    error: Option<XmlError>,
+    /// Sticky: once the peer's XML is bad the stream is over. Boxed: every idle session
+    /// holds the slot, hardly any ever fills it.
+    error: Option<Box<XmlError>>,
 }
 
 /// Bytes not yet parsed. Everything before `pos` is done and is dropped on the next
@@ -108,7 +109,7 @@ impl StreamParser {
     /// Stanzas of a stream whose header has no `xml:lang` get `lang` (Prosody's streams:
     /// "en"). Without it such stanzas get none, as for XML fragments parsed for Lua.
     pub fn with_default_lang(mut self, lang: &str) -> Self {
-        self.tree.default_lang = Some(lang.to_owned());
+        self.tree.default_lang = Some(super::builder::common(lang));
         self
     }
 
@@ -124,7 +125,7 @@ impl StreamParser {
     /// `max_stanza_bytes`, however large `data` is.
     pub fn feed(&mut self, mut data: &[u8]) -> Result<(), XmlError> {
         if let Some(e) = &self.error {
-            return Err(e.clone());
+            return Err((**e).clone());
         }
         let limit = self.tree.limits.max_stanza_bytes;
         while !data.is_empty() {
@@ -143,7 +144,7 @@ impl StreamParser {
                 }
             });
             if let Err(e) = result {
-                self.error = Some(e.clone());
+                self.error = Some(Box::new(e.clone()));
                 return Err(e);
             }
         }
@@ -162,7 +163,7 @@ impl StreamParser {
                     self.tree.release_idle();
                     Ok(None)
                 }
-                Some(e) => Err(e.clone()),
+                Some(e) => Err((**e).clone()),
                 None => Ok(None),
             },
         }

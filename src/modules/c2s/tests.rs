@@ -123,6 +123,42 @@ fn plain_login_restart_and_bind() {
 }
 
 #[test]
+fn after_bind_the_account_and_host_still_come_from_the_bound_jid() {
+    // The stream drops its own copies after bind and reads them from the full JID; a
+    // resource with `@` and `/` must not confuse that.
+    let p = policies(false);
+    let mut s = C2sStream::new(false);
+    s.on_open(&header(Some("example.test")), &p);
+    let auth = Element::new("auth", ns::SASL)
+        .with_attr("mechanism", "PLAIN")
+        .with_text(b64(b"\0alice\0secret"));
+    s.on_stanza(auth, &p);
+    s.on_plain_checked(true);
+    s.on_open(&header(Some("example.test")), &p);
+    let bind = Element::new("iq", ns::CLIENT)
+        .with_attr("type", "set")
+        .with_attr("id", "b1")
+        .with_child(Element::new("bind", ns::BIND));
+    s.on_stanza(bind.clone(), &p);
+    s.on_bound(&bind, Ok("alice@example.test/a@b/c".into()));
+    assert_eq!(s.username(), Some("alice"));
+    assert_eq!(s.host(), Some("example.test"));
+    assert_eq!(s.full_jid(), Some("alice@example.test/a@b/c"));
+    assert!(s.is_authenticated());
+    // Still authenticated: a new SASL exchange is not started.
+    let again = Element::new("auth", ns::SASL)
+        .with_attr("mechanism", "PLAIN")
+        .with_text(b64(b"\0bob\0secret"));
+    let actions = s.on_stanza(again, &p);
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, Action::VerifyPlain { .. })),
+        "a bound stream must not log in again"
+    );
+}
+
+#[test]
 fn restart_with_another_host_is_not_authorized() {
     let p = policies(false);
     let mut s = C2sStream::new(false);

@@ -15,7 +15,7 @@ pub struct SessionLimits {
     gate: ReadGate,
     ip: Option<IpAddr>,
     /// The account a SASL exchange in progress is for.
-    account: Option<String>,
+    account: Option<Box<str>>,
 }
 
 impl SessionLimits {
@@ -43,7 +43,7 @@ impl SessionLimits {
     pub fn refuse_login(&mut self, shared: &Shared, host: &str, username: &str) -> Option<Element> {
         let ip = self.ip?;
         let account = format!("{username}@{host}");
-        self.account = Some(account.clone());
+        self.account = Some(account.as_str().into());
         let check = shared
             .auth_throttle
             .lock()
@@ -67,7 +67,7 @@ impl SessionLimits {
             return;
         }
         if let Ok(mut t) = shared.auth_throttle.lock() {
-            t.record_failure(ip, Some(&account), Instant::now());
+            t.record_failure(ip, Some(&*account), Instant::now());
         }
     }
 

@@ -138,18 +138,30 @@ impl TokenBucket {
 /// `unlimited_jids` matches after authentication.
 #[derive(Debug)]
 pub struct ReadGate {
-    bucket: Option<TokenBucket>,
-    episode: Episode,
+    /// Boxed, and absent for unlimited sessions: every session's task holds its gate, and
+    /// most sessions have no limit.
+    limited: Option<Box<Limited>>,
     counters: Arc<LimitCounters>,
+}
+
+/// A limited session's bucket and the episode tracker of its pauses.
+#[derive(Debug)]
+struct Limited {
+    bucket: TokenBucket,
+    episode: Episode,
 }
 
 impl ReadGate {
     /// A gate for a session whose limit is `rate` (`None` = unlimited).
     pub fn new(rate: Option<Rate>, resolution: Duration, now: Instant) -> Self {
-        let bucket = rate.map(|r| TokenBucket::for_rate(&r, now).with_resolution(resolution));
+        let limited = rate.map(|r| {
+            Box::new(Limited {
+                bucket: TokenBucket::for_rate(&r, now).with_resolution(resolution),
+                episode: Episode::default(),
+            })
+        });
         ReadGate {
-            bucket,
-            episode: Episode::default(),
+            limited,
             counters: Arc::new(LimitCounters::new()),
         }
     }
@@ -160,20 +172,23 @@ impl ReadGate {
         self
     }
 
-    /// Replaces the episode tracker (e.g. to change the quiet period).
+    /// Replaces the episode tracker (e.g. to change the quiet period). An unlimited gate
+    /// never pauses, so it has no episodes to track.
     pub fn with_episode(mut self, episode: Episode) -> Self {
-        self.episode = episode;
+        if let Some(limited) = self.limited.as_mut() {
+            limited.episode = episode;
+        }
         self
     }
 
     /// `n` bytes were just read: how long to wait before the next read, if at all.
     pub fn after_read(&mut self, n: usize, now: Instant) -> Option<Duration> {
-        let bucket = self.bucket.as_mut()?;
+        let Limited { bucket, episode } = self.limited.as_deref_mut()?;
         let Decision::Pause(pause) = bucket.consume(n, now) else {
             return None;
         };
         self.counters.record_pause(pause);
-        if let EpisodeHit::Started = self.episode.hit(now) {
+        if let EpisodeHit::Started = episode.hit(now) {
             self.counters.record_episode();
             tracing::info!(
                 target: "mod_limits",
@@ -188,14 +203,14 @@ impl ReadGate {
 
     /// Removes the limit (an `unlimited_jids` match after authentication).
     pub fn lift(&mut self) {
-        if let Some(bucket) = self.bucket.as_mut() {
-            bucket.lift();
+        if let Some(limited) = self.limited.as_mut() {
+            limited.bucket.lift();
         }
     }
 
     /// True when reads are never paused (no limit, or lifted).
     pub fn is_unlimited(&self) -> bool {
-        self.bucket.as_ref().is_none_or(TokenBucket::is_lifted)
+        self.limited.as_ref().is_none_or(|l| l.bucket.is_lifted())
     }
 
     /// The counters this gate reports to.

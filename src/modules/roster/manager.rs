@@ -25,7 +25,13 @@ pub struct Rosters {
 
 /// Splits a bare JID of a local account key: (user, host).
 fn bare(user: &str, host: &str) -> String {
-    format!("{user}@{host}")
+    // Exact capacity: the cache keeps this key while the user is online, and `format!`
+    // grows by doubling (a 19-byte JID would keep 32).
+    let mut jid = String::with_capacity(user.len() + 1 + host.len());
+    jid.push_str(user);
+    jid.push('@');
+    jid.push_str(host);
+    jid
 }
 
 /// Makes sure the roster of `user@host` is cached, reading it from storage if needed.
