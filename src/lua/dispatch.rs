@@ -146,8 +146,24 @@ fn note_feature_hooks(core: &Core, bus: &str, name: &str) {
     }
 }
 
+thread_local! {
+    /// How many stanzas `read_back` converted from Lua (tests pin that unchanged ones are not).
+    static CONVERSIONS_BACK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Stanzas converted back from Lua tables by [`read_back`] on this thread so far.
+pub fn conversions_back() -> u64 {
+    CONVERSIONS_BACK.with(|c| c.get())
+}
+
 /// Takes a stanza (or `stream-features` element) a Lua function may have changed back
 /// into the native event.
+///
+/// The rule: the table is compared with the native element first ([`convert::matches`],
+/// no allocation); only when they differ, however the handler changed it (a `util.stanza`
+/// method, `stanza.attr.to = ...`, `stanza[1] = ...`, a new table under `event.stanza`),
+/// is it converted and swapped in. An unchanged stanza keeps its native tree, attribute
+/// order included.
 pub(super) fn read_back(table: &Table, ev: &mut Event) -> mlua::Result<()> {
     let key = if ev.stream.is_some() {
         "features"
@@ -155,6 +171,12 @@ pub(super) fn read_back(table: &Table, ev: &mut Event) -> mlua::Result<()> {
         "stanza"
     };
     if let Value::Table(st) = table.raw_get::<Value>(key)? {
+        if let Some(el) = &ev.stanza {
+            if convert::matches(&st, el)? {
+                return Ok(());
+            }
+        }
+        CONVERSIONS_BACK.with(|c| c.set(c.get() + 1));
         if let Ok(el) = convert::lua_to_element(&st) {
             ev.stanza = Some(el);
         }
