@@ -1,6 +1,6 @@
 //! A Lua handler's changes to `event.stanza` reach the native event (and so whoever runs
 //! next), however they were made; a handler that leaves the stanza alone costs no
-//! conversion back from Lua (`lilt::lua::dispatch::conversions_back`).
+//! conversion back from Lua; the Lua handlers of one fire share one event table.
 
 use std::path::Path;
 
@@ -167,4 +167,81 @@ fn a_number_written_where_a_string_was_is_converted() {
     let (st, back) = run("event.stanza.attr.type = 5");
     assert_eq!(back, 1);
     assert_eq!(st.attr("type"), Some("5"));
+}
+
+/// A core with one plugin whose code hooks `test/stanza` as it likes.
+fn core_with_plugin(dir: &Path, code: &str) -> Core {
+    let mut core = core_with(dir);
+    std::fs::write(dir.join("plugins").join("mod_pair.lua"), code).expect("write plugin");
+    assert!(lilt::lua::load_module(&mut core, HOST, "pair"));
+    core
+}
+
+#[test]
+fn lua_handlers_of_one_fire_share_the_event_table_and_one_conversion() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with_plugin(
+        dir.path(),
+        "module:hook('test/stanza', function(event) event.mark = 'seen' end, 10)\n\
+         module:hook('test/stanza', function(event)\n\
+           if event.mark == 'seen' then event.stanza.attr.id = 'shared' end\n\
+         end, 5)\n",
+    );
+    for round in 0..2 {
+        let mut ev = Event::stanza(Origin::Host(HOST.into()), message());
+        let before = lilt::lua::dispatch::conversions_to_lua();
+        core.fire(&Bus::Host(HOST.into()), "test/stanza", &mut ev);
+        assert_eq!(lilt::lua::dispatch::conversions_to_lua() - before, 1);
+        let st = ev.stanza.expect("stanza");
+        assert_eq!(st.attr("id"), Some("shared"), "round {round}");
+    }
+}
+
+#[test]
+fn a_new_fire_does_not_see_fields_of_the_previous_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with_plugin(
+        dir.path(),
+        "module:hook('test/stanza', function(event)\n\
+           if event.mark then event.stanza.attr.id = 'leaked' end\n\
+           event.mark = true\n\
+         end)\n",
+    );
+    for _ in 0..3 {
+        let mut ev = Event::stanza(Origin::Host(HOST.into()), message());
+        core.fire(&Bus::Host(HOST.into()), "test/stanza", &mut ev);
+        assert_eq!(ev.stanza.expect("stanza").attr("id"), None);
+    }
+}
+
+#[test]
+fn a_native_handler_between_two_lua_handlers_is_seen_by_the_second() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with_plugin(
+        dir.path(),
+        "module:hook('test/stanza', function(event) event.stanza.attr.id = 'lua1' end, 10)\n\
+         module:hook('test/stanza', function(event)\n\
+           event.stanza.attr.seen = event.stanza.attr.native or 'nothing'\n\
+         end, 1)\n",
+    );
+    core.hook(
+        &Bus::Host(HOST.into()),
+        "test/stanza",
+        5.0,
+        std::rc::Rc::new(|_, ev| {
+            let st = ev.stanza.as_mut()?;
+            assert_eq!(
+                st.attr("id"),
+                Some("lua1"),
+                "the first Lua change is visible natively"
+            );
+            st.set_attr("native", "yes");
+            None
+        }),
+    );
+    let mut ev = Event::stanza(Origin::Host(HOST.into()), message());
+    core.fire(&Bus::Host(HOST.into()), "test/stanza", &mut ev);
+    let st = ev.stanza.expect("stanza");
+    assert_eq!(st.attr("seen"), Some("yes"));
+    assert_eq!(st.attr("id"), Some("lua1"));
 }

@@ -195,10 +195,61 @@ pub(super) fn lua_fired(ev: &Event) -> Option<Table> {
     })
 }
 
+thread_local! {
+    /// The event table of the last native event a Lua handler got, by fire id and the
+    /// event's address: the next Lua handler of the same fire gets the same table.
+    static SHARED: RefCell<Option<(u64, usize, Table)>> = const { RefCell::new(None) };
+    /// Stanzas converted into Lua tables for handlers on this thread so far.
+    static CONVERSIONS_TO: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Stanzas converted into Lua for handlers' event tables on this thread so far.
+pub fn conversions_to_lua() -> u64 {
+    CONVERSIONS_TO.with(|c| c.get())
+}
+
+/// The event table for a native event: built on the first Lua handler of a fire and
+/// shared by the later ones (fields a handler sets are seen by the next, as in Prosody).
+/// Native handlers in between may have changed the event, so the stanza is checked
+/// against the table's ([`convert::matches`]) and converted again only if it differs.
+fn shared_event_table(lua: &Lua, ev: &Event) -> mlua::Result<Table> {
+    let key = (
+        crate::core::events::current_fire(),
+        ev as *const Event as usize,
+    );
+    let cached = SHARED.with(|s| match &*s.borrow() {
+        Some((fire, addr, t)) if (*fire, *addr) == key => Some(t.clone()),
+        _ => None,
+    });
+    let Some(t) = cached else {
+        let t = event_table(lua, ev)?;
+        SHARED.with(|s| *s.borrow_mut() = Some((key.0, key.1, t.clone())));
+        return Ok(t);
+    };
+    let field = if ev.stream.is_some() {
+        "features"
+    } else {
+        "stanza"
+    };
+    match (&ev.stanza, t.raw_get::<Value>(field)?) {
+        (Some(el), Value::Table(st)) if convert::matches(&st, el)? => {}
+        (Some(el), _) => {
+            CONVERSIONS_TO.with(|c| c.set(c.get() + 1));
+            t.raw_set(field, convert::element_to_lua(lua, el)?)?;
+        }
+        (None, _) => t.raw_set(field, Value::Nil)?,
+    }
+    if ev.stream.is_none() {
+        t.raw_set("to_self", ev.to_self.then_some(true))?;
+        t.raw_set("error", ev.error.as_deref())?;
+    }
+    Ok(t)
+}
+
 fn call(lua: &Lua, func: &Function, ev: &mut Event) -> mlua::Result<HookResult> {
     let (table, from_lua) = match lua_fired(ev) {
         Some(t) => (t, true),
-        None => (event_table(lua, ev)?, false),
+        None => (shared_event_table(lua, ev)?, false),
     };
     let call_handler: Function = LuaHost::internal(lua)?.get("call_handler")?;
     let ret: Value = call_handler.call((func.clone(), table.clone()))?;
@@ -236,6 +287,7 @@ pub(super) fn event_table(lua: &Lua, ev: &Event) -> mlua::Result<Table> {
         return Ok(t);
     }
     if let Some(st) = &ev.stanza {
+        CONVERSIONS_TO.with(|c| c.set(c.get() + 1));
         t.raw_set("stanza", convert::element_to_lua(lua, st)?)?;
     }
     let origin: Value = match &ev.origin {
