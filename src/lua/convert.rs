@@ -277,3 +277,70 @@ fn to_stored(v: &Value, depth: usize) -> mlua::Result<LuaValue> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Element {
+        let mut m = Element::new("message", CLIENT_NS);
+        m.set_attr("type", "chat");
+        m.set_attr("xml:lang", "en");
+        m.with_child(Element::new("body", CLIENT_NS).with_text("hi"))
+            .with_child(Element::new("x", "urn:x").with_attr("a", "1"))
+    }
+
+    fn table_of(lua: &Lua, el: &Element) -> Table {
+        element_to_lua(lua, el).expect("converts")
+    }
+
+    #[test]
+    fn matches_the_element_a_table_was_built_from() {
+        let lua = Lua::new();
+        let el = sample();
+        assert!(matches(&table_of(&lua, &el), &el).expect("compares"));
+    }
+
+    #[test]
+    fn matches_sees_every_kind_of_change_the_read_back_would_make() {
+        let lua = Lua::new();
+        let el = sample();
+        let changes = [
+            "t.attr.type = 'normal'",
+            "t.attr.type = nil",
+            "t.attr.id = 'x'",
+            "t.attr.type = 5",
+            "t.attr.xmlns = 'urn:other'",
+            "t.name = 'iq'",
+            "t[1][1] = 'changed'",
+            "t[2].attr.xmlns = nil",
+            "t[2].attr.a = '2'",
+            "t[3] = 'tail'",
+            "t[1] = nil",
+        ];
+        for change in changes {
+            let t = table_of(&lua, &el);
+            let f: mlua::Function = lua
+                .load(format!("return function(t) {change} end"))
+                .eval()
+                .expect("compiles");
+            f.call::<()>(t.clone()).expect("runs");
+            assert!(
+                !matches(&t, &el).expect("compares"),
+                "`{change}` went unnoticed"
+            );
+            assert_ne!(lua_to_element(&t).ok(), Some(el.clone()), "{change}");
+        }
+    }
+
+    #[test]
+    fn matches_ignores_attribute_order_as_the_read_back_does() {
+        let lua = Lua::new();
+        let el = sample();
+        let t = table_of(&lua, &el);
+        let mut sorted = el.clone();
+        sorted.attrs.sort();
+        assert!(matches(&t, &sorted).expect("compares"));
+        assert_eq!(lua_to_element(&t).expect("reads"), sorted);
+    }
+}
