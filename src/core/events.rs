@@ -7,6 +7,7 @@
 //! itself stays borrowed only for the moment it takes to clone the handler list. A bus
 //! without wrappers pays one boolean test per fire for them.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -186,9 +187,36 @@ fn run_chain(
     }
 }
 
+thread_local! {
+    /// Ids handed out to fires so far on this thread.
+    static FIRES: Cell<u64> = const { Cell::new(0) };
+    /// The innermost fire in progress on this thread (0: none).
+    static CURRENT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The id of the innermost fire in progress on this thread: every fire gets a new one, so
+/// a handler can tell a second call for the same event (the Lua dispatch shares one event
+/// table between the Lua handlers of one fire, as Prosody does) from a new event that
+/// happens to live at the same address.
+pub fn current_fire() -> u64 {
+    CURRENT.with(Cell::get)
+}
+
 /// Fires `name` on `bus`, returning the first handler's non-`None` result (or, when
 /// wrappers are installed, the outermost wrapper's result).
 pub fn fire(core: &mut Core, bus: &Bus, name: &str, event: &mut Event) -> HookResult {
+    let id = FIRES.with(|f| {
+        let id = f.get() + 1;
+        f.set(id);
+        id
+    });
+    let outer = CURRENT.with(|c| c.replace(id));
+    let result = fire_inner(core, bus, name, event);
+    CURRENT.with(|c| c.set(outer));
+    result
+}
+
+fn fire_inner(core: &mut Core, bus: &Bus, name: &str, event: &mut Event) -> HookResult {
     let (list, chain) = match bus_ref(core, bus) {
         Some(b) => (b.snapshot(name), b.wrapper_chain(name)),
         None => (None, None),

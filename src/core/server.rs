@@ -270,22 +270,36 @@ pub async fn core_loop(mut core: Core, mut rx: mpsc::UnboundedReceiver<CoreMsg>)
             }
         };
         let Some(msg) = msg else { break };
-        match msg {
-            CoreMsg::Stanza { session, stanza } => {
-                router::process_stanza(&mut core, session, stanza)
+        handle(&mut core, msg);
+        // Whatever else is already queued is handled before waiting again: one wake-up and
+        // one `select!` (with its timer) per burst instead of per stanza. Bounded so Lua
+        // timers and HTTP calls still get their turn under constant load.
+        for _ in 1..BATCH {
+            match rx.try_recv() {
+                Ok(msg) => handle(&mut core, msg),
+                Err(_) => break,
             }
-            CoreMsg::Bind(req) => bind::bind(&mut core, req),
-            CoreMsg::Unbind { session, error } => bind::unbind(&mut core, session, error),
-            CoreMsg::StreamFeatures(req) => core.stream_features(*req),
-            CoreMsg::Shutdown { done } => {
-                let ids: Vec<_> = core.sessions.keys().copied().collect();
-                for id in ids {
-                    core.close_session(id, Some(stream_error("system-shutdown", None, None)));
-                }
-                let _ = done.send(());
-            }
-            CoreMsg::Task(task) => (task.0)(&mut core),
         }
+    }
+}
+
+/// Most messages handled per wake-up of the core loop.
+const BATCH: usize = 256;
+
+fn handle(core: &mut Core, msg: CoreMsg) {
+    match msg {
+        CoreMsg::Stanza { session, stanza } => router::process_stanza(core, session, stanza),
+        CoreMsg::Bind(req) => bind::bind(core, req),
+        CoreMsg::Unbind { session, error } => bind::unbind(core, session, error),
+        CoreMsg::StreamFeatures(req) => core.stream_features(*req),
+        CoreMsg::Shutdown { done } => {
+            let ids: Vec<_> = core.sessions.keys().copied().collect();
+            for id in ids {
+                core.close_session(id, Some(stream_error("system-shutdown", None, None)));
+            }
+            let _ = done.send(());
+        }
+        CoreMsg::Task(task) => (task.0)(core),
     }
 }
 

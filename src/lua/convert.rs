@@ -21,10 +21,10 @@ pub fn element_to_lua(lua: &Lua, el: &Element) -> mlua::Result<Table> {
 
 fn build(lua: &Lua, el: &Element, mt: Option<&Table>) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    t.set("name", el.name.as_str())?;
-    let attr = lua.create_table()?;
+    t.raw_set("name", el.name.as_str())?;
+    let attr = lua.create_table_with_capacity(0, el.attrs.len() + 1)?;
     if !el.ns.is_empty() && el.ns != CLIENT_NS {
-        attr.set("xmlns", el.ns.as_str())?;
+        attr.raw_set("xmlns", el.ns.as_str())?;
     }
     for (k, v) in &el.attrs {
         let key = if k == "xml:lang" {
@@ -32,9 +32,9 @@ fn build(lua: &Lua, el: &Element, mt: Option<&Table>) -> mlua::Result<Table> {
         } else {
             k.as_str()
         };
-        attr.set(key, v.as_str())?;
+        attr.raw_set(key, v.as_str())?;
     }
-    t.set("attr", attr)?;
+    t.raw_set("attr", attr)?;
     let tags = lua.create_table()?;
     let mut ti = 1;
     for (i, child) in (1..).zip(el.children.iter()) {
@@ -48,7 +48,7 @@ fn build(lua: &Lua, el: &Element, mt: Option<&Table>) -> mlua::Result<Table> {
             Node::Text(s) => t.raw_set(i, s.as_str())?,
         }
     }
-    t.set("tags", tags)?;
+    t.raw_set("tags", tags)?;
     if let Some(mt) = mt {
         t.set_metatable(Some(mt.clone()));
     }
@@ -117,6 +117,72 @@ fn read(t: &Table, parent_ns: &str, depth: usize) -> Result<Element, StanzaError
         }
     }
     Ok(el)
+}
+
+/// Whether reading `t` back ([`lua_to_element`]) would give an element equal to `el`, found
+/// without building one: name, namespace, every attribute and every child, in order.
+/// Answers `false` whenever in doubt (a number where a string was, an attribute key that
+/// is not a string, an empty namespace), so that callers fall back to the full read.
+pub fn matches(t: &Table, el: &Element) -> mlua::Result<bool> {
+    same(t, el, CLIENT_NS, 0)
+}
+
+fn same(t: &Table, el: &Element, parent_ns: &str, depth: usize) -> mlua::Result<bool> {
+    if depth > 500 || el.ns.is_empty() {
+        return Ok(false);
+    }
+    if !lua_str_is(&t.raw_get::<Value>("name")?, &el.name) {
+        return Ok(false);
+    }
+    let Value::Table(attr) = t.raw_get::<Value>("attr")? else {
+        return Ok(false);
+    };
+    // The namespace: `attr.xmlns`, or the parent's.
+    match attr.raw_get::<Value>("xmlns")? {
+        Value::Nil if el.ns == parent_ns => {}
+        v @ Value::String(_) if lua_str_is(&v, &el.ns) => {}
+        _ => return Ok(false),
+    }
+    for (k, v) in &el.attrs {
+        let key = if k == "xml:lang" { XML_LANG } else { k };
+        if !lua_str_is(&attr.raw_get::<Value>(key)?, v) {
+            return Ok(false);
+        }
+    }
+    // Every native attribute is present; the Lua table must hold nothing else.
+    let mut count = 0usize;
+    let mut extra = false;
+    attr.for_each::<Value, Value>(|k, v| {
+        match (&k, &v) {
+            (Value::String(k), Value::String(_)) if *k.as_bytes() == *b"xmlns" => {}
+            (Value::String(_), Value::String(_)) => count += 1,
+            _ => extra = true,
+        }
+        Ok(())
+    })?;
+    if extra || count != el.attrs.len() {
+        return Ok(false);
+    }
+    if t.raw_len() != el.children.len() {
+        return Ok(false);
+    }
+    for (i, child) in (1..).zip(el.children.iter()) {
+        let v = t.raw_get::<Value>(i)?;
+        let ok = match (child, &v) {
+            (Node::Text(s), Value::String(_)) => lua_str_is(&v, s),
+            (Node::Element(c), Value::Table(ct)) => same(ct, c, &el.ns, depth + 1)?,
+            _ => false,
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `v` is a Lua string with exactly the bytes of `s` (numbers do not count).
+fn lua_str_is(v: &Value, s: &str) -> bool {
+    matches!(v, Value::String(ls) if *ls.as_bytes() == *s.as_bytes())
 }
 
 /// A configuration value as Lua sees it (`Function` values are opaque: `nil`).
@@ -210,4 +276,71 @@ fn to_stored(v: &Value, depth: usize) -> mlua::Result<LuaValue> {
             )))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Element {
+        let mut m = Element::new("message", CLIENT_NS);
+        m.set_attr("type", "chat");
+        m.set_attr("xml:lang", "en");
+        m.with_child(Element::new("body", CLIENT_NS).with_text("hi"))
+            .with_child(Element::new("x", "urn:x").with_attr("a", "1"))
+    }
+
+    fn table_of(lua: &Lua, el: &Element) -> Table {
+        element_to_lua(lua, el).expect("converts")
+    }
+
+    #[test]
+    fn matches_the_element_a_table_was_built_from() {
+        let lua = Lua::new();
+        let el = sample();
+        assert!(matches(&table_of(&lua, &el), &el).expect("compares"));
+    }
+
+    #[test]
+    fn matches_sees_every_kind_of_change_the_read_back_would_make() {
+        let lua = Lua::new();
+        let el = sample();
+        let changes = [
+            "t.attr.type = 'normal'",
+            "t.attr.type = nil",
+            "t.attr.id = 'x'",
+            "t.attr.type = 5",
+            "t.attr.xmlns = 'urn:other'",
+            "t.name = 'iq'",
+            "t[1][1] = 'changed'",
+            "t[2].attr.xmlns = nil",
+            "t[2].attr.a = '2'",
+            "t[3] = 'tail'",
+            "t[1] = nil",
+        ];
+        for change in changes {
+            let t = table_of(&lua, &el);
+            let f: mlua::Function = lua
+                .load(format!("return function(t) {change} end"))
+                .eval()
+                .expect("compiles");
+            f.call::<()>(t.clone()).expect("runs");
+            assert!(
+                !matches(&t, &el).expect("compares"),
+                "`{change}` went unnoticed"
+            );
+            assert_ne!(lua_to_element(&t).ok(), Some(el.clone()), "{change}");
+        }
+    }
+
+    #[test]
+    fn matches_ignores_attribute_order_as_the_read_back_does() {
+        let lua = Lua::new();
+        let el = sample();
+        let t = table_of(&lua, &el);
+        let mut sorted = el.clone();
+        sorted.attrs.sort();
+        assert!(matches(&t, &sorted).expect("compares"));
+        assert_eq!(lua_to_element(&t).expect("reads"), sorted);
+    }
 }

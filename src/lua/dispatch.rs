@@ -31,6 +31,9 @@ thread_local! {
 }
 
 pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
+    // Every Lua handler call leaves a few short-lived tables (the event, the stanza
+    // tree); the generational collector frees those in cheap minor collections.
+    lua.gc_gen(0, 0);
     n.set(
         "hook",
         lua.create_function(
@@ -146,8 +149,24 @@ fn note_feature_hooks(core: &Core, bus: &str, name: &str) {
     }
 }
 
+thread_local! {
+    /// How many stanzas `read_back` converted from Lua (tests pin that unchanged ones are not).
+    static CONVERSIONS_BACK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Stanzas converted back from Lua tables by [`read_back`] on this thread so far.
+pub fn conversions_back() -> u64 {
+    CONVERSIONS_BACK.with(|c| c.get())
+}
+
 /// Takes a stanza (or `stream-features` element) a Lua function may have changed back
 /// into the native event.
+///
+/// The rule: the table is compared with the native element first ([`convert::matches`],
+/// no allocation); only when they differ, however the handler changed it (a `util.stanza`
+/// method, `stanza.attr.to = ...`, `stanza[1] = ...`, a new table under `event.stanza`),
+/// is it converted and swapped in. An unchanged stanza keeps its native tree, attribute
+/// order included.
 pub(super) fn read_back(table: &Table, ev: &mut Event) -> mlua::Result<()> {
     let key = if ev.stream.is_some() {
         "features"
@@ -155,6 +174,12 @@ pub(super) fn read_back(table: &Table, ev: &mut Event) -> mlua::Result<()> {
         "stanza"
     };
     if let Value::Table(st) = table.raw_get::<Value>(key)? {
+        if let Some(el) = &ev.stanza {
+            if convert::matches(&st, el)? {
+                return Ok(());
+            }
+        }
+        CONVERSIONS_BACK.with(|c| c.set(c.get() + 1));
         if let Ok(el) = convert::lua_to_element(&st) {
             ev.stanza = Some(el);
         }
@@ -173,10 +198,61 @@ pub(super) fn lua_fired(ev: &Event) -> Option<Table> {
     })
 }
 
+thread_local! {
+    /// The event table of the last native event a Lua handler got, by fire id and the
+    /// event's address: the next Lua handler of the same fire gets the same table.
+    static SHARED: RefCell<Option<(u64, usize, Table)>> = const { RefCell::new(None) };
+    /// Stanzas converted into Lua tables for handlers on this thread so far.
+    static CONVERSIONS_TO: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Stanzas converted into Lua for handlers' event tables on this thread so far.
+pub fn conversions_to_lua() -> u64 {
+    CONVERSIONS_TO.with(|c| c.get())
+}
+
+/// The event table for a native event: built on the first Lua handler of a fire and
+/// shared by the later ones (fields a handler sets are seen by the next, as in Prosody).
+/// Native handlers in between may have changed the event, so the stanza is checked
+/// against the table's ([`convert::matches`]) and converted again only if it differs.
+fn shared_event_table(lua: &Lua, ev: &Event) -> mlua::Result<Table> {
+    let key = (
+        crate::core::events::current_fire(),
+        ev as *const Event as usize,
+    );
+    let cached = SHARED.with(|s| match &*s.borrow() {
+        Some((fire, addr, t)) if (*fire, *addr) == key => Some(t.clone()),
+        _ => None,
+    });
+    let Some(t) = cached else {
+        let t = event_table(lua, ev)?;
+        SHARED.with(|s| *s.borrow_mut() = Some((key.0, key.1, t.clone())));
+        return Ok(t);
+    };
+    let field = if ev.stream.is_some() {
+        "features"
+    } else {
+        "stanza"
+    };
+    match (&ev.stanza, t.raw_get::<Value>(field)?) {
+        (Some(el), Value::Table(st)) if convert::matches(&st, el)? => {}
+        (Some(el), _) => {
+            CONVERSIONS_TO.with(|c| c.set(c.get() + 1));
+            t.raw_set(field, convert::element_to_lua(lua, el)?)?;
+        }
+        (None, _) => t.raw_set(field, Value::Nil)?,
+    }
+    if ev.stream.is_none() {
+        t.raw_set("to_self", ev.to_self.then_some(true))?;
+        t.raw_set("error", ev.error.as_deref())?;
+    }
+    Ok(t)
+}
+
 fn call(lua: &Lua, func: &Function, ev: &mut Event) -> mlua::Result<HookResult> {
     let (table, from_lua) = match lua_fired(ev) {
         Some(t) => (t, true),
-        None => (event_table(lua, ev)?, false),
+        None => (shared_event_table(lua, ev)?, false),
     };
     let call_handler: Function = LuaHost::internal(lua)?.get("call_handler")?;
     let ret: Value = call_handler.call((func.clone(), table.clone()))?;
@@ -214,6 +290,7 @@ pub(super) fn event_table(lua: &Lua, ev: &Event) -> mlua::Result<Table> {
         return Ok(t);
     }
     if let Some(st) = &ev.stanza {
+        CONVERSIONS_TO.with(|c| c.set(c.get() + 1));
         t.raw_set("stanza", convert::element_to_lua(lua, st)?)?;
     }
     let origin: Value = match &ev.origin {

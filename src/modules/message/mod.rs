@@ -32,11 +32,16 @@ pub fn load(core: &mut Core, host: &str) {
 
 fn target_bare(core: &Core, ev: &Event) -> Option<(String, String, String)> {
     let stanza = ev.stanza.as_ref()?;
-    let jid = match stanza.attr("to") {
-        Some(to) => Jid::parse(to).ok()?,
-        None => Jid::parse(stanza.attr("from")?).ok()?,
+    let to = match stanza.attr("to") {
+        Some(to) => to,
+        None => stanza.attr("from")?,
     };
-    let _ = core;
+    // A bound user's bare JID was built from prepared parts: split it, skip stringprep.
+    if core.bare_sessions.contains_key(to) {
+        let (node, domain) = to.split_once('@')?;
+        return Some((to.to_owned(), node.to_owned(), domain.to_owned()));
+    }
+    let jid = Jid::parse(to).ok()?;
     let node = jid.node()?.to_owned();
     let domain = jid.domain().to_owned();
     Some((format!("{node}@{domain}"), node, domain))
@@ -73,6 +78,12 @@ fn to_bare(core: &mut Core, ev: &mut Event) -> Option<bool> {
         _ => {}
     }
     let tops = top_resources(core, &bare);
+    if let [sid] = tops[..] {
+        // The event stops here, so the stanza moves on instead of being copied.
+        let stanza = ev.stanza.take()?;
+        core.send_to(sid, Arc::new(stanza));
+        return Some(true);
+    }
     if !tops.is_empty() {
         let shared = Arc::new(stanza.clone());
         for sid in tops {
