@@ -244,7 +244,8 @@ fn a_config_that_eats_memory_is_stopped_with_its_line() {
     let e = Config::load(&main).expect_err("fails");
     assert_eq!(e.line(), Some(2), "{e}");
     assert!(
-        e.to_string().contains("config evaluation used more than 16 MiB of memory")
+        e.to_string()
+            .contains("config evaluation used more than 16 MiB of memory")
             || e.to_string().contains("ran too long"),
         "{e}"
     );
