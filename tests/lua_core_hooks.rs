@@ -70,28 +70,11 @@ fn fire(core: &mut Core, name: &str, stanza: Option<Element>) -> Option<bool> {
 /// A bound session as the core keeps it, with the receiving end of its connection.
 fn fake_session(core: &mut Core, id: u64, user: &str) -> lilt::core::outbound::OutboundRx {
     let (tx, rx) = lilt::core::outbound::channel();
-    let full = format!("{user}@{HOST}/r");
-    core.sessions.insert(
-        id,
-        Box::new(Session {
-            id,
-            username: user.into(),
-            host: HOST.into(),
-            resource: "r".into(),
-            full_jid: full.clone(),
-            bare_jid: format!("{user}@{HOST}"),
-            ip: None,
-            secure: true,
-            transport: "websocket",
-            tx,
-            presence: None,
-            priority: 0,
-            interested: false,
-            directed: Default::default(),
-            want_carbons: false,
-            interested_blocklist: false,
-        }),
-    );
+    let mut session = Session::new(id, user, HOST, "r", tx);
+    session.secure = true;
+    session.transport = "websocket";
+    let full = session.full_jid_arc().clone();
+    core.sessions.insert(id, Box::new(session));
     core.full_sessions.insert(full, id);
     rx
 }

@@ -36,7 +36,7 @@ pub fn bind(core: &mut Core, req: BindRequest) {
         req.resource.clone()
     };
     let mut full = format!("{bare}/{resource}");
-    if let Some(&old) = core.full_sessions.get(&full) {
+    if let Some(&old) = core.full_sessions.get(full.as_str()) {
         match policy.as_str() {
             "kick_new" | "refuse" => {
                 let _ = req.reply.send(Err(BindError {
@@ -48,7 +48,10 @@ pub fn bind(core: &mut Core, req: BindRequest) {
             }
             "increment" => {
                 let mut n = 1;
-                while core.full_sessions.contains_key(&format!("{full}#{n}")) {
+                while core
+                    .full_sessions
+                    .contains_key(format!("{full}#{n}").as_str())
+                {
                     n += 1;
                 }
                 resource = format!("{resource}#{n}");
@@ -71,30 +74,18 @@ pub fn bind(core: &mut Core, req: BindRequest) {
             }
         }
     }
-    let session = Session {
-        id: req.session,
-        username: req.username,
-        host: req.host.clone(),
-        resource,
-        full_jid: full.clone(),
-        bare_jid: bare.clone(),
-        ip: req.ip,
-        secure: req.secure,
-        transport: req.transport,
-        tx: req.tx,
-        presence: None,
-        priority: 0,
-        interested: false,
-        directed: Default::default(),
-        want_carbons: false,
-        interested_blocklist: false,
-    };
+    let mut session = Session::new(req.session, &req.username, &req.host, &resource, req.tx);
+    session.ip = req.ip;
+    session.secure = req.secure;
+    session.transport = req.transport;
+    let key = session.full_jid_arc().clone();
     core.sessions.insert(req.session, Box::new(session));
-    core.full_sessions.insert(full.clone(), req.session);
-    core.bare_sessions
-        .entry(bare)
-        .or_default()
-        .push(req.session);
+    core.full_sessions.insert(key, req.session);
+    // Grown one slot at a time: most users hold one session, and a first `push` would
+    // reserve four.
+    let list = core.bare_sessions.entry(bare).or_default();
+    list.reserve_exact(1);
+    list.push(req.session);
     if req.reply.send(Ok(full)).is_err() {
         // The connection went away while we were binding.
         unbind(core, req.session, None);
@@ -108,15 +99,17 @@ pub fn bind(core: &mut Core, req: BindRequest) {
 /// `resource-unbind` (presence broadcasts unavailable) and forgets it. As in Prosody's
 /// `destroy_session`, handlers see a session no longer reachable by routing.
 pub fn unbind(core: &mut Core, id: SessionId, error: Option<String>) {
-    let Some((host, full, bare)) = core
-        .sessions
-        .get(&id)
-        .map(|s| (s.host.clone(), s.full_jid.clone(), s.bare_jid.clone()))
-    else {
+    let Some((host, full, bare)) = core.sessions.get(&id).map(|s| {
+        (
+            s.host().to_owned(),
+            s.full_jid_arc().clone(),
+            s.bare_jid().to_owned(),
+        )
+    }) else {
         return;
     };
-    if core.full_sessions.get(&full) == Some(&id) {
-        core.full_sessions.remove(&full);
+    if core.full_sessions.get(&*full) == Some(&id) {
+        core.full_sessions.remove(&*full);
     }
     if let Some(list) = core.bare_sessions.get_mut(&bare) {
         list.retain(|x| *x != id);

@@ -93,7 +93,8 @@ pub struct Core {
     /// Boxed: the table is sized for growth (up to twice the sessions it holds), and a
     /// `Session` inline in every slot made the empty half cost as much as the used one.
     pub sessions: HashMap<SessionId, Box<Session>>,
-    pub full_sessions: HashMap<String, SessionId>,
+    /// full JID -> session; the key is the session's own JID string, shared.
+    pub full_sessions: HashMap<Arc<str>, SessionId>,
     /// bare JID -> its bound sessions.
     pub bare_sessions: HashMap<String, Vec<SessionId>>,
     pub start_time: std::time::SystemTime,
@@ -183,7 +184,7 @@ impl Core {
     /// The account name of the bound session a stanza came from (None for the host).
     pub fn origin_username(&self, origin: &Origin) -> Option<String> {
         match origin {
-            Origin::Session(id) => self.sessions.get(id).map(|s| s.username.clone()),
+            Origin::Session(id) => self.sessions.get(id).map(|s| s.username().to_owned()),
             Origin::Host(_) => None,
         }
     }

@@ -23,7 +23,7 @@ fn process_filtered(core: &mut Core, session: SessionId, mut stanza: Element) {
     let Some(sess) = core.sessions.get(&session) else {
         return;
     };
-    let full_jid = sess.full_jid.clone();
+    let full_jid = sess.full_jid().to_owned();
     let origin = Origin::Session(session);
 
     let routable =
@@ -36,7 +36,7 @@ fn process_filtered(core: &mut Core, session: SessionId, mut stanza: Element) {
         } else {
             format!("stanza/{}:{}", stanza.ns, stanza.name)
         };
-        let host = sess.host.clone();
+        let host = sess.host().to_owned();
         let mut ev = Event::stanza(origin, stanza);
         if core.fire(&Bus::Host(host), &name, &mut ev).is_none() {
             core.close_session(
@@ -108,13 +108,13 @@ fn process_filtered(core: &mut Core, session: SessionId, mut stanza: Element) {
 pub fn post_stanza(core: &mut Core, origin: Origin, mut stanza: Element, preevents: bool) {
     let origin_host = match &origin {
         Origin::Session(id) => match core.sessions.get(id) {
-            Some(s) => s.host.clone(),
+            Some(s) => s.host().to_owned(),
             None => return,
         },
         Origin::Host(h) => h.clone(),
     };
     let origin_bare = match &origin {
-        Origin::Session(id) => core.sessions.get(id).map(|s| s.bare_jid.clone()),
+        Origin::Session(id) => core.sessions.get(id).map(|s| s.bare_jid().to_owned()),
         Origin::Host(_) => None,
     };
 

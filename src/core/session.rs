@@ -108,14 +108,18 @@ pub struct StreamFeaturesRequest {
 }
 
 /// A bound c2s session, owned by the core.
+///
+/// The JID is kept once, as the full JID shared with the core's `full_sessions` key;
+/// the account, host, resource and bare JID are slices of it (an idle session kept five
+/// strings and a sixth for the map key: each a separate allocation).
 #[derive(Debug)]
 pub struct Session {
     pub id: SessionId,
-    pub username: String,
-    pub host: String,
-    pub resource: String,
-    pub full_jid: String,
-    pub bare_jid: String,
+    /// `user@host/resource`.
+    jid: Arc<str>,
+    /// Byte offsets of the `@` and the `/` in `jid`.
+    at: u32,
+    slash: u32,
     pub ip: Option<IpAddr>,
     pub secure: bool,
     pub transport: &'static str,
@@ -135,9 +139,88 @@ pub struct Session {
 }
 
 impl Session {
+    /// A fresh, unavailable session of `username@host/resource`.
+    pub fn new(
+        id: SessionId,
+        username: &str,
+        host: &str,
+        resource: &str,
+        tx: OutboundTx,
+    ) -> Session {
+        let mut full = String::with_capacity(username.len() + host.len() + resource.len() + 2);
+        full.push_str(username);
+        full.push('@');
+        full.push_str(host);
+        full.push('/');
+        full.push_str(resource);
+        // JID parts are at most 1 023 bytes each (RFC 7622), far below `u32::MAX`.
+        let at = u32::try_from(username.len()).unwrap_or(u32::MAX);
+        let slash = u32::try_from(username.len() + 1 + host.len()).unwrap_or(u32::MAX);
+        Session {
+            id,
+            jid: Arc::from(full),
+            at,
+            slash,
+            ip: None,
+            secure: false,
+            transport: "",
+            tx,
+            presence: None,
+            priority: 0,
+            interested: false,
+            directed: Default::default(),
+            want_carbons: false,
+            interested_blocklist: false,
+        }
+    }
+
+    /// The account (node part).
+    pub fn username(&self) -> &str {
+        &self.jid[..self.at as usize]
+    }
+
+    pub fn host(&self) -> &str {
+        &self.jid[self.at as usize + 1..self.slash as usize]
+    }
+
+    pub fn resource(&self) -> &str {
+        &self.jid[self.slash as usize + 1..]
+    }
+
+    pub fn full_jid(&self) -> &str {
+        &self.jid
+    }
+
+    /// The full JID as shared with the core's `full_sessions` key.
+    pub fn full_jid_arc(&self) -> &Arc<str> {
+        &self.jid
+    }
+
+    pub fn bare_jid(&self) -> &str {
+        &self.jid[..self.slash as usize]
+    }
+
     /// Hands a stanza to the connection. A closed connection is not an error here: its
     /// `Unbind` is already on its way to the core.
     pub fn send(&self, stanza: Arc<Element>) -> bool {
         self.tx.send(Outbound::Stanza(stanza)).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jid_parts_are_slices_of_the_one_full_jid() {
+        let (tx, _rx) = super::super::outbound::channel();
+        // A resource may itself contain '@' and '/'.
+        let s = Session::new(7, "juliet", "capulet.lit", "balcony/a@b", tx);
+        assert_eq!(s.username(), "juliet");
+        assert_eq!(s.host(), "capulet.lit");
+        assert_eq!(s.resource(), "balcony/a@b");
+        assert_eq!(s.bare_jid(), "juliet@capulet.lit");
+        assert_eq!(s.full_jid(), "juliet@capulet.lit/balcony/a@b");
+        assert_eq!(&**s.full_jid_arc(), s.full_jid());
     }
 }

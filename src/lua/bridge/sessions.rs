@@ -18,10 +18,10 @@ pub(super) fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
                     return Ok(Value::Nil);
                 };
                 let t = lua.create_table()?;
-                t.set("username", s.username.as_str())?;
-                t.set("host", s.host.as_str())?;
-                t.set("resource", s.resource.as_str())?;
-                t.set("full_jid", s.full_jid.as_str())?;
+                t.set("username", s.username())?;
+                t.set("host", s.host())?;
+                t.set("resource", s.resource())?;
+                t.set("full_jid", s.full_jid())?;
                 t.set("ip", s.ip.map(|i| i.to_string()))?;
                 t.set("secure", s.secure)?;
                 t.set("transport", s.transport)?;
@@ -69,7 +69,9 @@ pub(super) fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
     )?;
     n.set(
         "full_session",
-        lua.create_function(|_, jid: String| with_core(|c| c.full_sessions.get(&jid).copied()))?,
+        lua.create_function(|_, jid: String| {
+            with_core(|c| c.full_sessions.get(jid.as_str()).copied())
+        })?,
     )?;
     n.set(
         "bare_sessions",

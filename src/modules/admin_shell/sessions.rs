@@ -15,7 +15,7 @@ pub fn run(core: &mut Core, method: &str, args: &[Arg]) -> Reply {
         "close" => match arg(args, 0) {
             Some(jid) => close(
                 core,
-                |s| s.full_jid == jid || s.bare_jid == jid,
+                |s| s.full_jid() == jid || s.bare_jid() == jid,
                 arg(args, 1),
             ),
             None => Reply::err(Vec::new(), "usage: c2s:close(jid)"),
@@ -31,7 +31,7 @@ pub fn run(core: &mut Core, method: &str, args: &[Arg]) -> Reply {
 fn sorted(core: &Core) -> Vec<&Session> {
     let mut all: Vec<&Session> = core.sessions.values().map(|s| &**s).collect();
     all.sort_by(|a, b| {
-        (&a.host, &a.username, &a.resource).cmp(&(&b.host, &b.username, &b.resource))
+        (&a.host(), &a.username(), &a.resource()).cmp(&(&b.host(), &b.username(), &b.resource()))
     });
     all
 }
@@ -59,14 +59,14 @@ fn show(core: &Core, jid: Option<&str>) -> Reply {
     let all = sorted(core);
     let shown: Vec<&&Session> = all
         .iter()
-        .filter(|s| jid.is_none_or(|j| s.full_jid == j || s.bare_jid == j))
+        .filter(|s| jid.is_none_or(|j| s.full_jid() == j || s.bare_jid() == j))
         .collect();
     let mut output = Vec::new();
     let mut current: Option<&str> = None;
     for s in &shown {
-        if current != Some(s.host.as_str()) {
-            current = Some(s.host.as_str());
-            output.push(format!("# Host {}", s.host));
+        if current != Some(s.host()) {
+            current = Some(s.host());
+            output.push(format!("# Host {}", s.host()));
             output.push(row([
                 "Session ID",
                 "JID",
@@ -88,7 +88,7 @@ fn show(core: &Core, jid: Option<&str>) -> Reply {
         };
         output.push(row([
             &format!("c2s{}", s.id),
-            &s.full_jid,
+            s.full_jid(),
             ipv,
             &status(s),
             if s.secure { "secure" } else { "insecure" },

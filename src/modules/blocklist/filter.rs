@@ -118,7 +118,7 @@ fn drop_outgoing(core: &mut Core, ev: &Event) -> bool {
         Origin::Session(sid) => core
             .sessions
             .get(sid)
-            .map(|s| (s.username.clone(), s.host.clone())),
+            .map(|s| (s.username().to_owned(), s.host().to_owned())),
         Origin::Host(_) => stanza
             .attr("from")
             .and_then(|f| Jid::parse(f).ok())

@@ -66,7 +66,7 @@ pub fn load(core: &mut Core, host: &str) {
 
 fn session_user(core: &Core, sid: u64) -> Option<(String, String)> {
     let s = core.sessions.get(&sid)?;
-    Some((s.username.clone(), s.host.clone()))
+    Some((s.username().to_owned(), s.host().to_owned()))
 }
 
 fn blocked_jids(list: &LuaTable) -> Vec<String> {
@@ -263,7 +263,7 @@ fn edit(core: &mut Core, ev: &mut Event) -> Option<bool> {
         }
         let fulls: Vec<String> = manager::available(core, &bare)
             .iter()
-            .filter_map(|id| core.sessions.get(id).map(|s| s.full_jid.clone()))
+            .filter_map(|id| core.sessions.get(id).map(|s| s.full_jid().to_owned()))
             .collect();
         for full in fulls {
             post_stanza(
@@ -298,7 +298,7 @@ fn edit(core: &mut Core, ev: &mut Event) -> Option<bool> {
         .flatten()
         .filter_map(|id| core.sessions.get(id))
         .filter(|s| s.interested_blocklist)
-        .map(|s| (s.id, s.full_jid.clone()))
+        .map(|s| (s.id, s.full_jid().to_owned()))
         .collect();
     for (sid, full) in sessions {
         let push = Element::new("iq", ns::CLIENT)

@@ -150,7 +150,7 @@ fn copy(core: &mut Core, ev: &mut Event, c2s: bool) {
                 || s.presence.is_none()
                 || Some(s.priority) != top_priority
         })
-        .map(|s| (s.id, s.full_jid.clone()))
+        .map(|s| (s.id, s.full_jid().to_owned()))
         .collect();
     if recipients.is_empty() {
         return;

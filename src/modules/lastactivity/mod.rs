@@ -90,7 +90,7 @@ pub fn load(core: &mut Core, host: &str) {
             if sess.presence.is_some() {
                 let status = ev.error.as_ref().map(|e| format!("Disconnected: {e}"));
                 m.borrow_mut().insert(
-                    sess.username.clone(),
+                    sess.username().to_owned(),
                     Last {
                         when: now(),
                         status,

@@ -54,7 +54,7 @@ pub fn load(core: &mut Core, host: &str) {
                 return None;
             };
             let s = core.sessions.get(&sid)?;
-            let (user, host) = (s.username.clone(), s.host.clone());
+            let (user, host) = (s.username().to_owned(), s.host().to_owned());
             let messages = match take(core, &host, &user) {
                 Ok(m) => m,
                 Err(e) => {

@@ -131,7 +131,7 @@ pub fn load(core: &mut Core, host: &str) {
                 // As if the client had sent it: reaches contacts and directed recipients.
                 process_stanza(core, sid, unavailable);
             } else if !s.directed.is_empty() {
-                let full = s.full_jid.clone();
+                let full = s.full_jid().to_owned();
                 let directed = std::mem::take(&mut core.sessions.get_mut(&sid)?.directed);
                 unavailable.set_attr("from", full);
                 for to in directed {
@@ -168,7 +168,7 @@ fn outbound(core: &mut Core, ev: &mut Event) -> Option<bool> {
     };
     let (user, host) = {
         let s = core.sessions.get(&sid)?;
-        (s.username.clone(), s.host.clone())
+        (s.username().to_owned(), s.host().to_owned())
     };
     let to_bare = bare_of(&to)?;
     if manager::is_contact_subscribed(core, &user, &host, &to_bare) {
@@ -195,7 +195,7 @@ pub fn send_presence_of_available_resources(
         .into_iter()
         .filter_map(|id| {
             let s = core.sessions.get(&id)?;
-            Some((id, s.full_jid.clone(), s.presence.clone()?))
+            Some((id, s.full_jid().to_owned(), s.presence.clone()?))
         })
         .collect();
     let count = sessions.len();
@@ -220,10 +220,10 @@ pub fn roster_item_removed(core: &mut Core, sid: SessionId, contact: &str, item:
         return;
     };
     let (user, host, full, bare) = (
-        s.username.clone(),
-        s.host.clone(),
-        s.full_jid.clone(),
-        s.bare_jid.clone(),
+        s.username().to_owned(),
+        s.host().to_owned(),
+        s.full_jid().to_owned(),
+        s.bare_jid().to_owned(),
     );
     let pending = manager::is_contact_pending_in(core, &user, &host, contact);
     if item.subscription.has_from() || pending {

@@ -40,10 +40,10 @@ pub fn handle(core: &mut Core, sid: SessionId, mut stanza: Element) {
         return;
     };
     let (user, host, full, bare) = (
-        s.username.clone(),
-        s.host.clone(),
-        s.full_jid.clone(),
-        s.bare_jid.clone(),
+        s.username().to_owned(),
+        s.host().to_owned(),
+        s.full_jid().to_owned(),
+        s.bare_jid().to_owned(),
     );
     let was_available = s.presence.is_some();
     if core
@@ -61,13 +61,13 @@ pub fn handle(core: &mut Core, sid: SessionId, mut stanza: Element) {
     }
     let priority = parse_priority(&stanza);
     let origin = Origin::Session(sid);
-    if core.full_sessions.get(&full) == Some(&sid) {
+    if core.full_sessions.get(full.as_str()) == Some(&sid) {
         core.send_to(sid, Arc::new(stanza.clone()));
     }
     let others: Vec<String> = manager::available(core, &bare)
         .into_iter()
         .filter(|id| *id != sid)
-        .filter_map(|id| core.sessions.get(&id).map(|s| s.full_jid.clone()))
+        .filter_map(|id| core.sessions.get(&id).map(|s| s.full_jid().to_owned()))
         .collect();
     for to in others {
         let mut p = stanza.clone();

@@ -39,10 +39,10 @@ pub fn load(core: &mut Core, host: &str) {
                     return None;
                 };
                 let sess = core.sessions.get(&sid)?;
-                if kind == "host" && stanza.attr("to") != Some(sess.host.as_str()) {
+                if kind == "host" && stanza.attr("to") != Some(sess.host()) {
                     return None;
                 }
-                let (user, host) = (sess.username.clone(), sess.host.clone());
+                let (user, host) = (sess.username().to_owned(), sess.host().to_owned());
                 handle(core, &ev.origin, &user, &host, stanza);
                 Some(true)
             }),

@@ -43,7 +43,7 @@ pub fn load(core: &mut Core, host: &str) {
             let stanza = ev.stanza.as_ref()?;
             let (user, host) = {
                 let s = core.sessions.get(&sid)?;
-                (s.username.clone(), s.host.clone())
+                (s.username().to_owned(), s.host().to_owned())
             };
             if stanza.attr("type") == Some("get") {
                 let reply = roster_get(core, &user, &host, stanza);
@@ -67,7 +67,7 @@ pub fn load(core: &mut Core, host: &str) {
 
 fn session_user(core: &Core, ev: &Event) -> Option<(String, String)> {
     let s = core.sessions.get(&ev.session?)?;
-    Some((s.username.clone(), s.host.clone()))
+    Some((s.username().to_owned(), s.host().to_owned()))
 }
 
 fn roster_get(core: &mut Core, user: &str, host: &str, stanza: &Element) -> Element {

@@ -111,7 +111,7 @@ pub fn load(core: &mut Core, host: &str) {
             "resource-bind",
             0.0,
             Rc::new(move |core, ev| {
-                let user = core.sessions.get(&ev.session?)?.username.clone();
+                let user = core.sessions.get(&ev.session?)?.username().to_owned();
                 if let Err(e) = migrate(&core.shared.store, &h, &user) {
                     tracing::info!("Failed to migrate vCard-temp to PEP for {user}@{h}: {e}");
                 }
