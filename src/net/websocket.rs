@@ -16,7 +16,8 @@ use crate::modules::openmetrics::{metrics, monitor, LimitKind, Transport};
 use crate::modules::register;
 use crate::modules::websocket::conversion::{frame_to_stream, open_frame, CLOSE_FRAME};
 use crate::modules::websocket::framing::{
-    encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
+    encode_close, encode_ping, encode_pong, encode_text, finish_text_frame, Frame, FrameDecoder,
+    FrameError, TEXT_HEADER_ROOM,
 };
 use crate::modules::websocket::keepalive::{Keepalive, KeepaliveAction, KeepaliveConfig};
 use crate::modules::websocket::options::{EdgeOptions, Monitoring};
@@ -41,6 +42,12 @@ pub struct WsInfo {
 pub fn element_frame(el: &Element) -> String {
     // A chat message with its stamped `from` is usually over 128 bytes.
     let mut s = String::with_capacity(256);
+    write_element_frame(el, &mut s);
+    s
+}
+
+/// Appends what [`element_frame`] returns to `s`.
+fn write_element_frame(el: &Element, s: &mut String) {
     if el.ns == ns::STREAMS {
         s.push_str("<stream:");
         s.push_str(&el.name);
@@ -51,27 +58,26 @@ pub fn element_frame(el: &Element) -> String {
             s.push(' ');
             s.push_str(k);
             s.push_str("='");
-            crate::xml::escape(v, &mut s);
+            crate::xml::escape(v, s);
             s.push('\'');
         }
         if el.children.is_empty() {
             s.push_str("/>");
-            return s;
+            return;
         }
         s.push('>');
         for child in &el.children {
             match child {
-                crate::xml::Node::Element(c) => c.write_xml(&mut s, ns::STREAMS),
-                crate::xml::Node::Text(t) => crate::xml::escape(t, &mut s),
+                crate::xml::Node::Element(c) => c.write_xml(s, ns::STREAMS),
+                crate::xml::Node::Text(t) => crate::xml::escape(t, s),
             }
         }
         s.push_str("</stream:");
         s.push_str(&el.name);
         s.push('>');
-        return s;
+        return;
     }
-    el.write_xml(&mut s, "");
-    s
+    el.write_xml(s, "");
 }
 
 enum Flow {
@@ -531,8 +537,17 @@ impl Conn {
     }
 
     fn send_element(&mut self, el: &Element) {
-        let text = element_frame(el);
-        self.send_text(&text);
+        // Serialised once, behind room for the frame header: no string copied into `out`.
+        let mut text = String::with_capacity(256);
+        text.push_str(TEXT_HEADER_ROOM);
+        write_element_frame(el, &mut text);
+        let mut frame = text.into_bytes();
+        finish_text_frame(&mut frame);
+        if self.out.is_empty() {
+            self.out = frame;
+        } else {
+            self.out.extend_from_slice(&frame);
+        }
     }
 
     /// Server-initiated close: optional stream error, `<close/>`, then either wait for
