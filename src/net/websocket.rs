@@ -16,7 +16,8 @@ use crate::modules::openmetrics::{metrics, monitor, LimitKind, Transport};
 use crate::modules::register;
 use crate::modules::websocket::conversion::{frame_to_stream, open_frame, CLOSE_FRAME};
 use crate::modules::websocket::framing::{
-    encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
+    encode_close, encode_ping, encode_pong, encode_text, finish_text_frame, Frame, FrameDecoder,
+    FrameError, TEXT_HEADER_ROOM,
 };
 use crate::modules::websocket::keepalive::{Keepalive, KeepaliveAction, KeepaliveConfig};
 use crate::modules::websocket::options::{EdgeOptions, Monitoring};
@@ -41,6 +42,12 @@ pub struct WsInfo {
 pub fn element_frame(el: &Element) -> String {
     // A chat message with its stamped `from` is usually over 128 bytes.
     let mut s = String::with_capacity(256);
+    write_element_frame(el, &mut s);
+    s
+}
+
+/// Appends what [`element_frame`] returns to `s`.
+fn write_element_frame(el: &Element, s: &mut String) {
     if el.ns == ns::STREAMS {
         s.push_str("<stream:");
         s.push_str(&el.name);
@@ -51,27 +58,26 @@ pub fn element_frame(el: &Element) -> String {
             s.push(' ');
             s.push_str(k);
             s.push_str("='");
-            crate::xml::escape(v, &mut s);
+            crate::xml::escape(v, s);
             s.push('\'');
         }
         if el.children.is_empty() {
             s.push_str("/>");
-            return s;
+            return;
         }
         s.push('>');
         for child in &el.children {
             match child {
-                crate::xml::Node::Element(c) => c.write_xml(&mut s, ns::STREAMS),
-                crate::xml::Node::Text(t) => crate::xml::escape(t, &mut s),
+                crate::xml::Node::Element(c) => c.write_xml(s, ns::STREAMS),
+                crate::xml::Node::Text(t) => crate::xml::escape(t, s),
             }
         }
         s.push_str("</stream:");
         s.push_str(&el.name);
         s.push('>');
-        return s;
+        return;
     }
-    el.write_xml(&mut s, "");
-    s
+    el.write_xml(s, "");
 }
 
 enum Flow {
@@ -157,33 +163,63 @@ struct ConnStats {
 
 /// Runs one WebSocket XMPP session to its end, inside a span carrying the session id and the
 /// client's address (after `trusted_proxies`), so every log line of the session names both.
-pub async fn serve(io: WsIo, info: WsInfo, shared: Arc<Shared>) {
+///
+/// A plain function, not an `async fn`: an async fn keeps its arguments in its future for
+/// the session's whole life (beside the moved copies), and so would a wrapper around `run`.
+pub fn serve(
+    io: WsIo,
+    info: WsInfo,
+    shared: Arc<Shared>,
+) -> impl std::future::Future<Output = ()> + Send {
     let id = shared.new_session_id();
     // The address string is only needed to build the span, not for the session's life.
     let span = {
         let ip = info.ip.map(|ip| ip.to_string()).unwrap_or_default();
         tracing::info_span!("websocket", id, ip = %ip)
     };
-    metrics().connection_opened(Transport::Websocket);
-    run(io, info, shared, id).instrument(span).await;
-    metrics().connection_closed(Transport::Websocket);
+    run(Box::new(Args { io, info, shared }), id).instrument(span)
 }
 
-async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
-    let (mut rd, mut wr, prefix): (Reader, Box<dyn AsyncWrite + Unpin + Send>, bytes::Bytes) =
-        match io {
-            WsIo::Tcp { stream, prefix } => {
-                let (r, w) = stream.into_split();
-                (Reader::Tcp(r), Box::new(w), prefix)
-            }
-            WsIo::Other(io) => {
-                let (r, w) = tokio::io::split(io);
-                (Reader::Boxed(r), Box::new(w), bytes::Bytes::new())
-            }
-        };
+/// `run`'s arguments in one allocation, freed once the session is set up: the future keeps
+/// a pointer, not the socket, request info and prefix twice.
+struct Args {
+    io: WsIo,
+    info: WsInfo,
+    shared: Arc<Shared>,
+}
+
+/// What the session loop keeps, built synchronously so that setup-only values (the edge
+/// options, the c2s settings handle) are not locals of the async fn and so take no space in
+/// every idle session's future.
+struct Setup {
+    conn: Conn,
+    rd: Reader,
+    wr: Box<dyn AsyncWrite + Unpin + Send>,
+    rx: crate::core::outbound::OutboundRx,
+    decoder: FrameDecoder,
+    monitoring: Monitoring,
+    unauth_deadline: Instant,
+    close_timeout: Duration,
+    send_timeout: Duration,
+    /// Frames arrived together with the upgrade request and wait in the decoder.
+    early: bool,
+}
+
+fn setup(args: Args, id: u64) -> Setup {
+    let Args { io, info, shared } = args;
+    let (rd, wr, prefix): (Reader, Box<dyn AsyncWrite + Unpin + Send>, bytes::Bytes) = match io {
+        WsIo::Tcp { stream, prefix } => {
+            let (r, w) = stream.into_split();
+            (Reader::Tcp(r), Box::new(w), prefix)
+        }
+        WsIo::Other(io) => {
+            let (r, w) = tokio::io::split(io);
+            (Reader::Boxed(r), Box::new(w), bytes::Bytes::new())
+        }
+    };
     let c2s = shared.c2s.clone();
     let secure = info.secure || c2s.consider_websocket_secure;
-    let (tx, mut rx) = crate::core::outbound::channel();
+    let (tx, rx) = crate::core::outbound::channel();
     let edge = EdgeOptions::from_config(&shared.config);
     let read_timeout = Duration::from_secs_f64(c2s.read_timeout.max(0.001));
     let keepalive = Keepalive::new(
@@ -194,7 +230,7 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         },
         Instant::now().into_std(),
     );
-    let mut conn = Conn {
+    let conn = Conn {
         id,
         stream: C2sStream::new(secure)
             .with_feature_hooks(shared.feature_hooks.clone(), c2s_session::unix_now()),
@@ -215,36 +251,49 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
         info,
         shared,
     };
-    // While throttled the socket is simply not read: back-pressure, no buffering.
-    let mut read_resume: Option<Instant> = None;
     let mut decoder = FrameDecoder::new(
         edge.max_frame_size.unwrap_or(c2s.stanza_size_limit),
         edge.frame_buffer_limit.unwrap_or(c2s.frame_buffer_limit),
     );
-    // Only the monitoring settings are needed after setup; the rest of the options would
-    // stay in every session's task.
-    let monitoring = edge.monitoring.clone();
-    let unauth_deadline = Instant::now() + Duration::from_secs_f64(c2s.c2s_timeout.max(0.001));
-    let close_timeout = edge
-        .close_timeout
-        .unwrap_or_else(|| Duration::from_secs_f64(c2s.close_timeout.max(0.0)));
-    let send_timeout = Duration::from_secs_f64(c2s.send_timeout.max(0.001));
+    // The prefix may share hyper's whole read buffer: it goes here, not at the end.
+    decoder.feed(&prefix);
+    Setup {
+        conn,
+        rd,
+        wr,
+        rx,
+        decoder,
+        // Only the monitoring settings are needed after setup.
+        monitoring: edge.monitoring,
+        unauth_deadline: Instant::now() + Duration::from_secs_f64(c2s.c2s_timeout.max(0.001)),
+        close_timeout: edge
+            .close_timeout
+            .unwrap_or_else(|| Duration::from_secs_f64(c2s.close_timeout.max(0.0))),
+        send_timeout: Duration::from_secs_f64(c2s.send_timeout.max(0.001)),
+        early: !prefix.is_empty(),
+    }
+}
+
+async fn run(args: Box<Args>, id: u64) {
+    metrics().connection_opened(Transport::Websocket);
+    // Used through its fields, not destructured: a struct whose fields were moved out
+    // still takes its room in the future, beside the moved copies.
+    let mut st = setup(*args, id);
+    // While throttled the socket is simply not read: back-pressure, no buffering.
+    let mut read_resume: Option<Instant> = None;
     let mut stats = ConnStats::default();
     let mut disconnect_reason: Option<&'static str> = None;
     // Frames that arrived together with the upgrade request.
-    let mut early = if prefix.is_empty() {
-        None
+    let mut early = if st.early {
+        Some(Box::pin(st.conn.on_frames(&mut st.decoder)).await)
     } else {
-        decoder.feed(&prefix);
-        Some(Box::pin(conn.on_frames(&mut decoder)).await)
+        None
     };
-    // The prefix may share hyper's whole read buffer: let it go now, not at the end.
-    drop(prefix);
 
     // Output waits here while the peer is slow; it is written as the socket accepts it, so
     // the core's queue keeps draining. Over `max_send_buffer_size` the session is dropped,
     // and a write that makes no progress for `send_timeout` ends it ("write timeout").
-    let send_budget = conn.info.max_send_buffer;
+    let send_budget = st.conn.info.max_send_buffer;
     let mut pending: Vec<u8> = Vec::new();
     let mut written = 0usize;
     let mut write_deadline: Option<Instant> = None;
@@ -252,47 +301,48 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
     // close): five `Sleep`s in the select kept five timer entries in each idle session's
     // future and re-registered them on every loop turn. The timer is re-armed only when
     // the earliest deadline moves earlier; a wake before anything is due just re-arms.
-    let timer = tokio::time::sleep_until(unauth_deadline);
+    let timer = tokio::time::sleep_until(st.unauth_deadline);
     tokio::pin!(timer);
-    let mut armed: Option<Instant> = Some(unauth_deadline);
+    // Whether the timer is set; its deadline is read back from the `Sleep`.
+    let mut armed = true;
     loop {
         let next = Deadlines::of(
-            &conn,
+            &st.conn,
             read_resume,
             write_deadline,
-            unauth_deadline,
-            close_timeout,
+            st.unauth_deadline,
+            st.close_timeout,
         )
         .earliest();
-        if armed.is_none_or(|a| next < a) {
+        if !armed || next < timer.deadline() {
             timer.as_mut().reset(next);
-            armed = Some(next);
+            armed = true;
         }
         let flow = if let Some(f) = early.take() {
             f
         } else {
             tokio::select! {
-                r = rd.read_into(&mut decoder), if read_resume.is_none() => {
+                r = st.rd.read_into(&mut st.decoder), if read_resume.is_none() => {
                     match r {
                         Ok(0) | Err(_) => {
                             disconnect_reason = Some("connection closed");
                             break;
                         }
                         Ok(n) => {
-                            conn.keepalive.on_receive(Instant::now().into_std());
+                            st.conn.keepalive.on_receive(Instant::now().into_std());
                             stats.bytes_in += n as u64;
                             metrics().bytes_in(Transport::Websocket, n);
-                            if let Some(pause) = conn.limits.after_read(n) {
+                            if let Some(pause) = st.conn.limits.after_read(n) {
                                 metrics().limit_hit(LimitKind::Rate);
                                 read_resume = Some(Instant::now() + pause);
                             }
                             // Boxed: parsing and login steps nest several futures, which
                             // inline would size every idle session's task for them.
-                            Box::pin(conn.on_frames(&mut decoder)).await
+                            Box::pin(st.conn.on_frames(&mut st.decoder)).await
                         }
                     }
                 }
-                w = wr.write(&pending[written..]), if written < pending.len() => {
+                w = st.wr.write(&pending[written..]), if written < pending.len() => {
                     match w {
                         Ok(0) | Err(_) => {
                             disconnect_reason = Some("write error");
@@ -300,19 +350,19 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                         }
                         Ok(n) => {
                             written += n;
-                            write_deadline = Some(Instant::now() + send_timeout);
+                            write_deadline = Some(Instant::now() + st.send_timeout);
                             Flow::Continue
                         }
                     }
                 }
-                Some(batch) = rx.recv_all() => conn.on_outbound_batch(batch),
+                Some(batch) = st.rx.recv_all() => st.conn.on_outbound_batch(batch),
                 () = &mut timer => {
-                    armed = None;
+                    armed = false;
                     // Rebuilt rather than kept from before the wait: nothing it reads
                     // changed meanwhile, and kept it would take 80 bytes of every idle
                     // session's task.
                     let deadlines =
-                        Deadlines::of(&conn, read_resume, write_deadline, unauth_deadline, close_timeout);
+                        Deadlines::of(&st.conn, read_resume, write_deadline, st.unauth_deadline, st.close_timeout);
                     match deadlines.due(Instant::now()) {
                         None => Flow::Continue,
                         Some(Due::Write) => {
@@ -320,11 +370,11 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                             break;
                         }
                         Some(Due::Closing) => {
-                            encode_close(1000, "Stream closed", &mut conn.out);
+                            encode_close(1000, "Stream closed", &mut st.conn.out);
                             Flow::Drop
                         }
                         Some(Due::Unauthenticated) => {
-                            conn.close_with(Some(stream_error("connection-timeout", None, None)))
+                            st.conn.close_with(Some(stream_error("connection-timeout", None, None)))
                         }
                         Some(Due::ReadResume) => {
                             read_resume = None;
@@ -333,17 +383,17 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
                         Some(Due::Keepalive) => {
                             // Prosody pings after read_timeout of silence; websocket_ping_interval
                             // and websocket_pong_timeout refine that (see keepalive.rs).
-                            match conn.keepalive.poll(Instant::now().into_std()) {
+                            match st.conn.keepalive.poll(Instant::now().into_std()) {
                                 Some(KeepaliveAction::Ping(payload)) => {
-                                    encode_ping(&payload, &mut conn.out);
+                                    encode_ping(&payload, &mut st.conn.out);
                                     Flow::Continue
                                 }
                                 Some(KeepaliveAction::TimedOut) => {
                                     tracing::info!("No pong within websocket_pong_timeout; closing the session");
                                     metrics().limit_hit(LimitKind::PongTimeout);
-                                    conn.failure = Some("ping timeout");
+                                    st.conn.failure = Some("ping timeout");
                                     disconnect_reason = Some("ping timeout");
-                                    conn.close_with(Some(stream_error(
+                                    st.conn.close_with(Some(stream_error(
                                         "connection-timeout",
                                         Some("No pong received in time"),
                                         None,
@@ -362,38 +412,40 @@ async fn run(io: WsIo, info: WsInfo, shared: Arc<Shared>, id: u64) {
             written = 0;
             write_deadline = None;
         }
-        if !conn.out.is_empty() {
+        if !st.conn.out.is_empty() {
             if write_deadline.is_none() {
-                write_deadline = Some(Instant::now() + send_timeout);
+                write_deadline = Some(Instant::now() + st.send_timeout);
             }
-            stats.bytes_out += conn.out.len() as u64;
-            metrics().bytes_out(Transport::Websocket, conn.out.len());
+            stats.bytes_out += st.conn.out.len() as u64;
+            metrics().bytes_out(Transport::Websocket, st.conn.out.len());
             if pending.is_empty() {
-                pending = std::mem::take(&mut conn.out);
+                pending = std::mem::take(&mut st.conn.out);
             } else {
-                pending.extend_from_slice(&conn.out);
-                conn.out = Vec::new();
+                pending.extend_from_slice(&st.conn.out);
+                st.conn.out = Vec::new();
             }
         }
         if pending.len() - written > send_budget {
             // The peer does not read: nothing more can reach it, so no stream error.
-            tracing::debug!(session = conn.id, "send buffer exceeded, closing");
+            tracing::debug!(session = st.conn.id, "send buffer exceeded, closing");
             disconnect_reason = Some("send buffer exceeded");
             break;
         }
         if let Flow::Drop = flow {
-            let res = tokio::time::timeout(send_timeout, wr.write_all(&pending[written..])).await;
+            let res =
+                tokio::time::timeout(st.send_timeout, st.wr.write_all(&pending[written..])).await;
             if matches!(res, Ok(Ok(()))) {
-                let _ = wr.shutdown().await;
+                let _ = st.wr.shutdown().await;
             }
             break;
         }
     }
-    conn.report(&monitoring, &stats);
-    if conn.bound {
+    st.conn.report(&st.monitoring, &stats);
+    metrics().connection_closed(Transport::Websocket);
+    if st.conn.bound {
         metrics().session_unbound();
-        let _ = conn.shared.core_tx.send(CoreMsg::Unbind {
-            session: conn.id,
+        let _ = st.conn.shared.core_tx.send(CoreMsg::Unbind {
+            session: st.conn.id,
             error: disconnect_reason.map(str::to_owned),
         });
     }
@@ -485,8 +537,17 @@ impl Conn {
     }
 
     fn send_element(&mut self, el: &Element) {
-        let text = element_frame(el);
-        self.send_text(&text);
+        // Serialised once, behind room for the frame header: no string copied into `out`.
+        let mut text = String::with_capacity(256);
+        text.push_str(TEXT_HEADER_ROOM);
+        write_element_frame(el, &mut text);
+        let mut frame = text.into_bytes();
+        finish_text_frame(&mut frame);
+        if self.out.is_empty() {
+            self.out = frame;
+        } else {
+            self.out.extend_from_slice(&frame);
+        }
     }
 
     /// Server-initiated close: optional stream error, `<close/>`, then either wait for

@@ -306,6 +306,35 @@ pub fn encode_text(payload: &str, out: &mut Vec<u8>) {
     encode_frame(OP_TEXT, payload.as_bytes(), out);
 }
 
+/// Room left at the start of a buffer for a frame header filled in later by
+/// [`finish_text_frame`]: the longest server header (no mask) is 10 bytes.
+pub const TEXT_HEADER_ROOM: &str = "\0\0\0\0\0\0\0\0\0\0";
+
+/// Turns `buf` — [`TEXT_HEADER_ROOM`] followed by the payload — into one unmasked FIN text
+/// frame in place: the payload is serialised once, straight after the room, instead of into
+/// a string that is then copied behind a header.
+pub fn finish_text_frame(buf: &mut Vec<u8>) {
+    let room = TEXT_HEADER_ROOM.len();
+    let len = buf.len().saturating_sub(room);
+    let mut header = [0u8; 10];
+    header[0] = 0x80 | OP_TEXT;
+    let used = if len < 126 {
+        header[1] = len as u8;
+        2
+    } else if let Ok(short) = u16::try_from(len) {
+        header[1] = 126;
+        header[2..4].copy_from_slice(&short.to_be_bytes());
+        4
+    } else {
+        header[1] = 127;
+        header[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+        10
+    };
+    let start = room - used;
+    buf[start..room].copy_from_slice(&header[..used]);
+    buf.drain(..start);
+}
+
 /// Appends a close frame with a status code and reason (reason cut to fit 125 bytes).
 pub fn encode_close(code: u16, reason: &str, out: &mut Vec<u8>) {
     let mut payload = Vec::with_capacity(2 + reason.len().min(123));
