@@ -58,6 +58,18 @@ impl Event {
         }
     }
 
+    /// A server-wide event with no stanza (`server-started`, `config-reloaded`).
+    pub fn global() -> Self {
+        Event {
+            origin: Origin::Host("*".into()),
+            stanza: None,
+            to_self: false,
+            session: None,
+            error: None,
+            stream: None,
+        }
+    }
+
     pub fn for_session(session: SessionId) -> Self {
         Event {
             origin: Origin::Session(session),
@@ -135,15 +147,7 @@ impl Core {
     /// on, and handlers of `config-reloaded` on the global bus run.
     pub fn config_reloaded(&mut self, config: Arc<crate::config::Config>) {
         self.reloaded_config = Some(config);
-        let mut ev = Event {
-            origin: Origin::Host("*".into()),
-            stanza: None,
-            to_self: false,
-            session: None,
-            error: None,
-            stream: None,
-        };
-        self.fire(&Bus::Global, "config-reloaded", &mut ev);
+        self.fire(&Bus::Global, "config-reloaded", &mut Event::global());
         crate::lua::flush_filtered(self);
     }
 

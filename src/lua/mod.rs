@@ -213,15 +213,11 @@ pub fn core_started(
         "Lua module host running; plugins use {} KiB",
         sandbox::used_memory(&lua.lua) / 1024
     );
-    let mut ev = crate::core::Event {
-        origin: crate::core::Origin::Host("*".into()),
-        stanza: None,
-        to_self: false,
-        session: None,
-        error: None,
-        stream: None,
-    };
-    core.fire(&crate::core::Bus::Global, "server-started", &mut ev);
+    core.fire(
+        &crate::core::Bus::Global,
+        "server-started",
+        &mut crate::core::Event::global(),
+    );
     http::take_receiver(core)
 }
 
