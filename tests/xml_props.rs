@@ -85,7 +85,8 @@ fn text_strategy() -> impl Strategy<Value = String> {
     "[\\PC&&[^\\r\\n\\t]]{1,12}"
 }
 
-fn attrs_strategy() -> impl Strategy<Value = Vec<(String, String)>> {
+fn attrs_strategy(
+) -> impl Strategy<Value = Vec<(lilt::xml::CompactString, lilt::xml::CompactString)>> {
     let keys = vec![
         "id", "type", "to", "xml:lang", "{urn:p}k", "{urn:q}k", "a-b.c",
     ];
@@ -94,7 +95,7 @@ fn attrs_strategy() -> impl Strategy<Value = Vec<(String, String)>> {
         "[\\PC&&[^\\r\\n\\t]]{0,8}",
         0..4,
     )
-    .prop_map(|m| m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    .prop_map(|m| m.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
 }
 
 fn leaf_strategy() -> impl Strategy<Value = Element> {
@@ -111,7 +112,7 @@ fn tree_strategy() -> impl Strategy<Value = Element> {
     leaf_strategy().prop_recursive(5, 40, 5, |inner| {
         let child = prop_oneof![
             inner.prop_map(Node::Element),
-            text_strategy().prop_map(Node::Text)
+            text_strategy().prop_map(|t| Node::Text(t.into()))
         ];
         (leaf_strategy(), prop::collection::vec(child, 0..5)).prop_map(|(mut el, kids)| {
             for kid in kids {

@@ -169,7 +169,7 @@ mod tests {
         batch
             .iter()
             .map(|m| match m {
-                Outbound::Stanza(el) => el.name.clone(),
+                Outbound::Stanza(el) => el.name.to_string(),
                 Outbound::Close(_) => "close".to_owned(),
             })
             .collect()

@@ -5,7 +5,7 @@ use mlua::{Lua, Table, Value};
 
 use crate::config::Value as ConfigValue;
 use crate::storage::lua_value::{LuaKey, LuaTable, LuaValue};
-use crate::xml::{Element, Node};
+use crate::xml::{CompactString, Element, Node};
 
 /// Prosody's key for `xml:lang` (namespace URI, `\1`, local name).
 const XML_LANG: &str = "http://www.w3.org/XML/1998/namespace\u{1}lang";
@@ -81,7 +81,7 @@ fn read(t: &Table, parent_ns: &str, depth: usize) -> Result<Element, StanzaError
     };
     let attr: Option<Table> = t.raw_get("attr")?;
     let mut ns = parent_ns.to_owned();
-    let mut attrs = Vec::new();
+    let mut attrs: Vec<(CompactString, CompactString)> = Vec::new();
     if let Some(attr) = &attr {
         for pair in attr.pairs::<String, Value>() {
             let (k, v) = pair?;
@@ -94,11 +94,11 @@ fn read(t: &Table, parent_ns: &str, depth: usize) -> Result<Element, StanzaError
             if k == "xmlns" {
                 ns = v;
             } else if k == XML_LANG {
-                attrs.push(("xml:lang".to_owned(), v));
+                attrs.push(("xml:lang".into(), v.into()));
             } else if let Some((_, local)) = k.split_once('\u{1}') {
-                attrs.push((local.to_owned(), v));
+                attrs.push((local.into(), v.into()));
             } else {
-                attrs.push((k, v));
+                attrs.push((k.into(), v.into()));
             }
         }
     }
@@ -108,7 +108,7 @@ fn read(t: &Table, parent_ns: &str, depth: usize) -> Result<Element, StanzaError
     let len = t.raw_len();
     for i in 1..=len {
         match t.raw_get::<Value>(i)? {
-            Value::String(s) => el.children.push(Node::Text(s.to_str()?.to_owned())),
+            Value::String(s) => el.children.push(Node::Text((&*s.to_str()?).into())),
             Value::Table(c) => {
                 let child = read(&c, &ns, depth + 1)?;
                 el.children.push(Node::Element(child));

@@ -310,7 +310,12 @@ impl Conn {
         loop {
             let ev = match self.parser.next_event() {
                 Ok(Some(ev)) => ev,
-                Ok(None) => return Flow::Continue,
+                Ok(None) => {
+                    // Drained: an idle TCP stream keeps no parser buffers (the
+                    // WebSocket driver keeps them warm while busy, see IDLE_TRIM there).
+                    self.parser.release_idle();
+                    return Flow::Continue;
+                }
                 Err(e) => return self.on_xml_error(e),
             };
             let actions = match ev {

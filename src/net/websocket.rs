@@ -16,8 +16,7 @@ use crate::modules::openmetrics::{metrics, monitor, LimitKind, Transport};
 use crate::modules::register;
 use crate::modules::websocket::conversion::{frame_to_stream, open_frame, CLOSE_FRAME};
 use crate::modules::websocket::framing::{
-    encode_close, encode_ping, encode_pong, encode_text, finish_text_frame, Frame, FrameDecoder,
-    FrameError, TEXT_HEADER_ROOM,
+    encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
 };
 use crate::modules::websocket::keepalive::{Keepalive, KeepaliveAction, KeepaliveConfig};
 use crate::modules::websocket::options::{EdgeOptions, Monitoring};
@@ -35,6 +34,34 @@ pub struct WsInfo {
     /// `network_settings.max_send_buffer_size`: output the peer has not taken yet beyond
     /// this drops the session.
     pub max_send_buffer: usize,
+}
+
+thread_local! {
+    /// Serialisation scratch of the worker thread running a connection's task; used
+    /// between awaits only, so sessions share it instead of each holding one.
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// Largest scratch string kept after a serialisation (a rare large stanza gives its
+/// buffer back).
+const SCRATCH_KEEP: usize = 16 * 1024;
+
+/// A stream quiet this long gives back its parser and frame buffers (kept warm while
+/// stanzas flow, so a busy stream does not allocate them per stanza).
+const IDLE_TRIM: Duration = Duration::from_secs(2);
+
+/// Appends `el` to `out` as one text frame. Serialised into the worker thread's scratch
+/// string first: on a busy stream neither allocates (`out` keeps its capacity until the
+/// idle trim).
+fn frame_element(el: &Element, out: &mut Vec<u8>) {
+    SCRATCH.with_borrow_mut(|text| {
+        text.clear();
+        write_element_frame(el, text);
+        encode_text(text, out);
+        if text.capacity() > SCRATCH_KEEP {
+            *text = String::new();
+        }
+    });
 }
 
 /// Serialises an outgoing element the way Prosody frames it: stanzas carry
@@ -297,6 +324,8 @@ async fn run(args: Box<Args>, id: u64) {
     let mut pending: Vec<u8> = Vec::new();
     let mut written = 0usize;
     let mut write_deadline: Option<Instant> = None;
+    // When the stream's buffers are given back if nothing arrives before (IDLE_TRIM).
+    let mut trim_at: Option<Instant> = None;
     // One timer for every deadline (read throttle, write, keepalive, unauthenticated,
     // close): five `Sleep`s in the select kept five timer entries in each idle session's
     // future and re-registered them on every loop turn. The timer is re-armed only when
@@ -314,6 +343,7 @@ async fn run(args: Box<Args>, id: u64) {
             st.close_timeout,
         )
         .earliest();
+        let next = trim_at.map_or(next, |t| next.min(t));
         if !armed || next < timer.deadline() {
             timer.as_mut().reset(next);
             armed = true;
@@ -329,7 +359,9 @@ async fn run(args: Box<Args>, id: u64) {
                             break;
                         }
                         Ok(n) => {
-                            st.conn.keepalive.on_receive(Instant::now().into_std());
+                            let now = Instant::now();
+                            st.conn.keepalive.on_receive(now.into_std());
+                            trim_at = Some(now + IDLE_TRIM);
                             stats.bytes_in += n as u64;
                             metrics().bytes_in(Transport::Websocket, n);
                             if let Some(pause) = st.conn.limits.after_read(n) {
@@ -363,7 +395,21 @@ async fn run(args: Box<Args>, id: u64) {
                     // session's task.
                     let deadlines =
                         Deadlines::of(&st.conn, read_resume, write_deadline, st.unauth_deadline, st.close_timeout);
-                    match deadlines.due(Instant::now()) {
+                    let now = Instant::now();
+                    match deadlines.due(now) {
+                        None if trim_at.is_some_and(|t| t <= now) => {
+                            trim_at = None;
+                            st.conn.parser.release_idle();
+                            st.decoder.release_idle();
+                            if written == pending.len() {
+                                pending = Vec::new();
+                                written = 0;
+                            }
+                            if st.conn.out.is_empty() {
+                                st.conn.out = Vec::new();
+                            }
+                            Flow::Continue
+                        }
                         None => Flow::Continue,
                         Some(Due::Write) => {
                             disconnect_reason = Some("write timeout");
@@ -407,8 +453,9 @@ async fn run(args: Box<Args>, id: u64) {
             }
         };
         if written == pending.len() {
-            // All written: an idle session keeps no write buffer.
-            pending = Vec::new();
+            // All written. The buffer is kept for the next write while the stream is
+            // busy; the idle trim gives it back.
+            pending.clear();
             written = 0;
             write_deadline = None;
         }
@@ -419,10 +466,11 @@ async fn run(args: Box<Args>, id: u64) {
             stats.bytes_out += st.conn.out.len() as u64;
             metrics().bytes_out(Transport::Websocket, st.conn.out.len());
             if pending.is_empty() {
-                pending = std::mem::take(&mut st.conn.out);
+                // Swapped, so the emptied buffer's capacity is reused for the next output.
+                std::mem::swap(&mut pending, &mut st.conn.out);
             } else {
                 pending.extend_from_slice(&st.conn.out);
-                st.conn.out = Vec::new();
+                st.conn.out.clear();
             }
         }
         if pending.len() - written > send_budget {
@@ -537,17 +585,7 @@ impl Conn {
     }
 
     fn send_element(&mut self, el: &Element) {
-        // Serialised once, behind room for the frame header: no string copied into `out`.
-        let mut text = String::with_capacity(256);
-        text.push_str(TEXT_HEADER_ROOM);
-        write_element_frame(el, &mut text);
-        let mut frame = text.into_bytes();
-        finish_text_frame(&mut frame);
-        if self.out.is_empty() {
-            self.out = frame;
-        } else {
-            self.out.extend_from_slice(&frame);
-        }
+        frame_element(el, &mut self.out);
     }
 
     /// Server-initiated close: optional stream error, `<close/>`, then either wait for

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use quick_xml::events::{BytesDecl, BytesStart, Event};
 use quick_xml::Reader;
 
-use super::element::{Element, Node};
+use super::element::{CompactString, Element, Node};
 use super::namespaces::Namespaces;
 use super::stream::StreamEvent;
 use super::text::{check_chars, is_ncname, split_qname, unescape};
@@ -269,7 +269,7 @@ impl TreeBuilder {
         // Adjacent text (split by a CDATA section) stays one node.
         match top.children.last_mut() {
             Some(Node::Text(t)) => t.push_str(&text),
-            _ => top.children.push(Node::Text(text.into_owned())),
+            _ => top.children.push(Node::Text(CompactString::from(text))),
         }
     }
 
@@ -355,7 +355,10 @@ impl TreeBuilder {
         self.check_size(end)?;
         if let Some(lang) = &self.lang {
             if el.attr("xml:lang").is_none() {
-                el.attrs.push(("xml:lang".to_owned(), lang.to_string()));
+                el.attrs.push((
+                    CompactString::const_new("xml:lang"),
+                    CompactString::new(lang),
+                ));
             }
         }
         self.boundary = end;
@@ -376,7 +379,7 @@ impl TreeBuilder {
         let qname = utf8(e.name().into_inner())?;
         let (prefix, local) = split_qname(qname)?;
         self.ns.push_scope();
-        let mut attrs: Vec<(String, String)> = Vec::new();
+        let mut attrs: Vec<(CompactString, CompactString)> = Vec::new();
         let mut foreign_prefix = false;
         for attr in e.attributes() {
             let attr = attr.map_err(|err| nwf(err.to_string()))?;
@@ -392,15 +395,15 @@ impl TreeBuilder {
             } else {
                 let (p, _) = split_qname(key)?;
                 foreign_prefix |= p.is_some_and(|p| p != "xml");
-                attrs.push((key.to_owned(), value.into_owned()));
+                attrs.push((CompactString::new(key), CompactString::from(value)));
             }
         }
-        let ns = self.ns.resolve(prefix)?.to_owned();
+        let ns = known_ns(self.ns.resolve(prefix)?);
         if foreign_prefix {
             self.expand_attr_prefixes(&mut attrs)?;
         }
         let el = Element {
-            name: local.to_owned(),
+            name: CompactString::new(local),
             ns,
             attrs,
             children: Vec::new(),
@@ -409,12 +412,15 @@ impl TreeBuilder {
     }
 
     /// Rewrites `p:local` attribute names (other than `xml:`) to `{uri}local`.
-    fn expand_attr_prefixes(&self, attrs: &mut [(String, String)]) -> Result<(), XmlError> {
+    fn expand_attr_prefixes(
+        &self,
+        attrs: &mut [(CompactString, CompactString)],
+    ) -> Result<(), XmlError> {
         for (key, _) in attrs.iter_mut() {
             if let Some((p, local)) = key.split_once(':') {
                 if p != "xml" {
                     let uri = self.ns.resolve(Some(p))?;
-                    *key = format!("{{{uri}}}{local}");
+                    *key = compact_str::format_compact!("{{{uri}}}{local}");
                 }
             }
         }
@@ -444,4 +450,29 @@ pub(super) fn common(s: &str) -> Cow<'static, str> {
         Some(c) => Cow::Borrowed(c),
         None => Cow::Owned(s.to_owned()),
     }
+}
+
+/// A namespace URI as an element keeps it: the long URIs stanzas commonly carry point at
+/// a constant instead of a copy (short ones, `jabber:client` among them, fit inline).
+fn known_ns(uri: &str) -> CompactString {
+    const KNOWN: [&str; 12] = [
+        "urn:ietf:params:xml:ns:xmpp-stanzas",
+        "urn:xmpp:delay",
+        "http://jabber.org/protocol/disco#info",
+        "http://jabber.org/protocol/disco#items",
+        "http://jabber.org/protocol/chatstates",
+        "http://jabber.org/protocol/caps",
+        "urn:ietf:params:xml:ns:xmpp-sasl",
+        "urn:ietf:params:xml:ns:xmpp-bind",
+        "urn:ietf:params:xml:ns:xmpp-session",
+        "urn:ietf:params:xml:ns:xmpp-framing",
+        STREAMS_NS,
+        "urn:xmpp:receipts",
+    ];
+    if uri.len() > 24 {
+        if let Some(k) = KNOWN.iter().find(|k| **k == uri) {
+            return CompactString::const_new(k);
+        }
+    }
+    CompactString::new(uri)
 }

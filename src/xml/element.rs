@@ -1,14 +1,20 @@
 //! The element tree stanzas are made of: local name, resolved namespace, attributes and
 //! ordered children. Dropping a tree is iterative so hostile depth cannot overflow the stack.
+//!
+//! Names, namespaces, attributes and text are [`CompactString`]s: up to 24 bytes live
+//! inline, so most of a stanza's strings (`message`, `jabber:client`, `type`, `chat`, a
+//! short body) cost no allocation of their own when a stanza is parsed, copied or kept.
+
+pub use compact_str::CompactString;
 
 /// An XML element. `ns` is the resolved namespace URI ("" = no namespace); `attrs`
 /// never holds `xmlns` declarations. `xml:lang` is kept as is; other prefixed
 /// attributes are stored in Clark notation, `{uri}local`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Element {
-    pub name: String,
-    pub ns: String,
-    pub attrs: Vec<(String, String)>,
+    pub name: CompactString,
+    pub ns: CompactString,
+    pub attrs: Vec<(CompactString, CompactString)>,
     pub children: Vec<Node>,
 }
 
@@ -16,15 +22,15 @@ pub struct Element {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
     Element(Element),
-    Text(String),
+    Text(CompactString),
 }
 
 impl Element {
     /// `Element::new("message", "jabber:client").with_attr("type", "chat")`
     pub fn new(name: &str, ns: &str) -> Self {
         Element {
-            name: name.to_owned(),
-            ns: ns.to_owned(),
+            name: CompactString::new(name),
+            ns: CompactString::new(ns),
             attrs: Vec::new(),
             children: Vec::new(),
         }
@@ -38,20 +44,20 @@ impl Element {
     }
 
     /// Sets `name`, replacing an existing value in place (attribute order is kept).
-    pub fn set_attr(&mut self, name: &str, value: impl Into<String>) {
+    pub fn set_attr(&mut self, name: &str, value: impl Into<CompactString>) {
         let value = value.into();
         match self.attrs.iter_mut().find(|(k, _)| k == name) {
             Some(slot) => slot.1 = value,
-            None => self.attrs.push((name.to_owned(), value)),
+            None => self.attrs.push((CompactString::new(name), value)),
         }
     }
 
-    pub fn remove_attr(&mut self, name: &str) -> Option<String> {
+    pub fn remove_attr(&mut self, name: &str) -> Option<CompactString> {
         let i = self.attrs.iter().position(|(k, _)| k == name)?;
         Some(self.attrs.remove(i).1)
     }
 
-    pub fn with_attr(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub fn with_attr(mut self, name: &str, value: impl Into<CompactString>) -> Self {
         self.set_attr(name, value);
         self
     }
@@ -62,7 +68,7 @@ impl Element {
     }
 
     /// Appends a text node; empty text is ignored so trees stay normalised.
-    pub fn with_text(mut self, text: impl Into<String>) -> Self {
+    pub fn with_text(mut self, text: impl Into<CompactString>) -> Self {
         let text = text.into();
         if !text.is_empty() {
             self.children.push(Node::Text(text));
@@ -159,7 +165,7 @@ mod tests {
             .with_attr("id", "1")
             .with_attr("type", "get");
         el.set_attr("id", "2");
-        assert_eq!(el.attrs[0], ("id".to_owned(), "2".to_owned()));
+        assert_eq!(el.attrs[0], ("id".into(), "2".into()));
         assert_eq!(el.remove_attr("type").as_deref(), Some("get"));
         assert_eq!(el.attr("type"), None);
         assert_eq!(el.remove_attr("type"), None);

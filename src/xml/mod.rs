@@ -13,7 +13,7 @@ mod text;
 #[cfg(test)]
 mod stream_tests;
 
-pub use element::{Element, Node};
+pub use element::{CompactString, Element, Node};
 pub use serialise::escape;
 pub use stream::{StreamEvent, StreamParser};
 

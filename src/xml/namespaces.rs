@@ -47,8 +47,20 @@ impl Namespaces {
                 "invalid namespace declaration for prefix '{prefix}'"
             )));
         }
-        self.bindings.push((common(prefix), common(uri)));
+        // Redeclaring what is already in scope (`<message xmlns='jabber:client'>` in a
+        // jabber:client stream, the usual case) changes nothing: no binding is pushed.
+        if self.lookup(prefix) != Some(uri) {
+            self.bindings.push((common(prefix), common(uri)));
+        }
         Ok(())
+    }
+
+    fn lookup(&self, prefix: &str) -> Option<&str> {
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(p, _)| p == prefix)
+            .map(|(_, uri)| &**uri)
     }
 
     /// The URI bound to `prefix` (`None` = the default namespace, "" when undeclared).
@@ -57,8 +69,8 @@ impl Namespaces {
         if key == "xml" {
             return Ok(XML_NS);
         }
-        match self.bindings.iter().rev().find(|(p, _)| p == key) {
-            Some((_, uri)) => Ok(uri),
+        match self.lookup(key) {
+            Some(uri) => Ok(uri),
             None if key.is_empty() => Ok(""),
             None => Err(XmlError::NotWellFormed(format!(
                 "undeclared namespace prefix '{key}'"

@@ -20,6 +20,10 @@ pub enum StreamEvent {
     Close,
 }
 
+/// Input buffer capacity kept between stanzas of a busy stream; a larger one (left by a
+/// large stanza) is given back as soon as it is drained.
+const KEEP_WARM_BYTES: usize = 16 * 1024;
+
 /// Push-based stream parser with [`Limits`] enforced as bytes arrive.
 ///
 /// ```
@@ -156,17 +160,32 @@ impl StreamParser {
         match self.tree.events.pop_front() {
             Some(ev) => Ok(Some(ev)),
             None => match &self.error {
-                None if self.tree.events.capacity() > 0 || self.input.buf.capacity() > 0 => {
-                    // Drained: keep nothing allocated for an idle stream.
-                    self.input.release_if_done();
-                    self.tree.events = Default::default();
-                    self.tree.release_idle();
+                // Drained. The buffers stay for the next stanza of a busy stream (they
+                // are rebuilt otherwise: about ten allocations a stanza), unless a large
+                // stanza grew them; [`release_idle`](Self::release_idle) frees the rest
+                // once the stream has been quiet for a while.
+                None if self.input.buf.capacity() > KEEP_WARM_BYTES => {
+                    self.release_idle();
                     Ok(None)
                 }
                 Some(e) => Err((**e).clone()),
                 None => Ok(None),
             },
         }
+    }
+
+    /// Gives back what parsing stanzas allocated (input buffer, event queue, the open
+    /// element stack, namespace scopes) when nothing is half-parsed, so an idle stream
+    /// holds none of it. Connections call this when they have been quiet for a moment.
+    pub fn release_idle(&mut self) {
+        if self.error.is_some() || !self.tree.events.is_empty() {
+            return;
+        }
+        self.input.release_if_done();
+        if self.tree.events.capacity() > 0 {
+            self.tree.events = Default::default();
+        }
+        self.tree.release_idle();
     }
 
     /// Stream restart (after STARTTLS or SASL success): the next thing must be a new

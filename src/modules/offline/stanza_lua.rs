@@ -66,12 +66,12 @@ fn element_from(t: &LuaTable, parent_ns: &str) -> Option<Element> {
                 Some(local) => format!("xml:{local}"),
                 None => k.clone(),
             };
-            el.attrs.push((key, v.to_owned()));
+            el.attrs.push((key.into(), v.into()));
         }
     }
     for child in t.sequence() {
         match child {
-            LuaValue::Str(s) => el.children.push(Node::Text(s.clone())),
+            LuaValue::Str(s) => el.children.push(Node::Text(s.as_str().into())),
             LuaValue::Table(c) => {
                 if let Some(c) = element_from(c, &ns) {
                     el.children.push(Node::Element(c));

@@ -40,7 +40,7 @@ fn to_table(el: &Element, parent_ns: &str, xmlns: Xmlns) -> LuaTable {
     for child in &el.children {
         match child {
             Node::Element(c) => t.push(LuaValue::Table(to_table(c, &el.ns, xmlns))),
-            Node::Text(s) => t.push(LuaValue::Str(s.clone())),
+            Node::Text(s) => t.push(LuaValue::Str(s.to_string())),
         }
     }
     t
@@ -71,7 +71,7 @@ fn from_table(t: &LuaTable, parent_ns: &str) -> Option<Element> {
     }
     for child in t.sequence() {
         match child {
-            LuaValue::Str(s) => el.children.push(Node::Text(s.clone())),
+            LuaValue::Str(s) => el.children.push(Node::Text(s.as_str().into())),
             LuaValue::Table(c) => el.push_child(from_table(c, &ns)?),
             _ => {}
         }

@@ -149,6 +149,10 @@ fn close_status_error(code: u16) -> Option<FrameError> {
 /// d.feed(&[0x81, 0x03, b'<', b'a', b'>']);
 /// assert_eq!(d.next_frame(), Ok(Some(Frame::Text("<a>".into()))));
 /// ```
+/// Frame buffer capacity kept between reads of a busy connection; a larger one (left by
+/// a large frame) is given back as soon as it is drained.
+const KEEP_WARM: usize = 16 * 1024;
+
 #[derive(Debug)]
 pub struct FrameDecoder {
     max_payload: usize,
@@ -213,7 +217,9 @@ impl FrameDecoder {
                 self.failed = Some(err.clone());
                 self.release();
             }
-            Ok(_) if self.start == self.buf.len() => self.release_if_drained(),
+            Ok(_) if self.start == self.buf.len() && self.buf.capacity() > KEEP_WARM => {
+                self.release()
+            }
             Ok(_) => {}
         }
         result
@@ -242,9 +248,12 @@ impl FrameDecoder {
         finish_frame(header, payload).map(Some)
     }
 
-    fn release_if_drained(&mut self) {
-        // An idle connection keeps no frame buffer; the next read allocates afresh.
-        self.release();
+    /// Gives the buffer back when every byte in it has been decoded: an idle connection
+    /// keeps no frame buffer (a busy one keeps it, up to [`KEEP_WARM`], between reads).
+    pub fn release_idle(&mut self) {
+        if self.start == self.buf.len() {
+            self.release();
+        }
     }
 
     fn release(&mut self) {
@@ -304,35 +313,6 @@ fn encode_frame(opcode: u8, payload: &[u8], out: &mut Vec<u8>) {
 /// Appends one unmasked FIN text frame.
 pub fn encode_text(payload: &str, out: &mut Vec<u8>) {
     encode_frame(OP_TEXT, payload.as_bytes(), out);
-}
-
-/// Room left at the start of a buffer for a frame header filled in later by
-/// [`finish_text_frame`]: the longest server header (no mask) is 10 bytes.
-pub const TEXT_HEADER_ROOM: &str = "\0\0\0\0\0\0\0\0\0\0";
-
-/// Turns `buf` — [`TEXT_HEADER_ROOM`] followed by the payload — into one unmasked FIN text
-/// frame in place: the payload is serialised once, straight after the room, instead of into
-/// a string that is then copied behind a header.
-pub fn finish_text_frame(buf: &mut Vec<u8>) {
-    let room = TEXT_HEADER_ROOM.len();
-    let len = buf.len().saturating_sub(room);
-    let mut header = [0u8; 10];
-    header[0] = 0x80 | OP_TEXT;
-    let used = if len < 126 {
-        header[1] = len as u8;
-        2
-    } else if let Ok(short) = u16::try_from(len) {
-        header[1] = 126;
-        header[2..4].copy_from_slice(&short.to_be_bytes());
-        4
-    } else {
-        header[1] = 127;
-        header[2..10].copy_from_slice(&(len as u64).to_be_bytes());
-        10
-    };
-    let start = room - used;
-    buf[start..room].copy_from_slice(&header[..used]);
-    buf.drain(..start);
 }
 
 /// Appends a close frame with a status code and reason (reason cut to fit 125 bytes).
