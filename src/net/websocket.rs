@@ -46,9 +46,18 @@ thread_local! {
 /// buffer back).
 const SCRATCH_KEEP: usize = 16 * 1024;
 
-/// A stream quiet this long gives back its parser and frame buffers (kept warm while
-/// stanzas flow, so a busy stream does not allocate them per stanza).
+/// A busy stream quiet this long gives back its parser and frame buffers.
 const IDLE_TRIM: Duration = Duration::from_secs(2);
+
+/// Reads closer together than this count towards making a stream busy.
+const BUSY_GAP: Duration = Duration::from_millis(100);
+
+/// Quick reads in a row after which a stream keeps its parser and frame buffers between
+/// stanzas (about ten allocations a stanza saved) until it is quiet for [`IDLE_TRIM`].
+/// Fewer, and they are given back after each read as before: logins and idle sessions
+/// (a handful of stanzas, then silence) never hold them, so thousands of sessions logging
+/// in together do not all hold buffers at once.
+const WARM_AFTER: u8 = 8;
 
 /// Appends `el` to `out` as one text frame. Serialised into the worker thread's scratch
 /// string first: on a busy stream neither allocates (`out` keeps its capacity until the
@@ -324,8 +333,10 @@ async fn run(args: Box<Args>, id: u64) {
     let mut pending: Vec<u8> = Vec::new();
     let mut written = 0usize;
     let mut write_deadline: Option<Instant> = None;
-    // When the stream's buffers are given back if nothing arrives before (IDLE_TRIM).
+    // Last read + IDLE_TRIM: when a busy stream's buffers are given back.
     let mut trim_at: Option<Instant> = None;
+    // Quick reads in a row (see WARM_AFTER).
+    let mut quick: u8 = 0;
     // One timer for every deadline (read throttle, write, keepalive, unauthenticated,
     // close): five `Sleep`s in the select kept five timer entries in each idle session's
     // future and re-registered them on every loop turn. The timer is re-armed only when
@@ -361,6 +372,11 @@ async fn run(args: Box<Args>, id: u64) {
                         Ok(n) => {
                             let now = Instant::now();
                             st.conn.keepalive.on_receive(now.into_std());
+                            let last = trim_at.map(|t| t - IDLE_TRIM);
+                            quick = match last {
+                                Some(last) if now - last < BUSY_GAP => quick.saturating_add(1),
+                                _ => 0,
+                            };
                             trim_at = Some(now + IDLE_TRIM);
                             stats.bytes_in += n as u64;
                             metrics().bytes_in(Transport::Websocket, n);
@@ -399,15 +415,7 @@ async fn run(args: Box<Args>, id: u64) {
                     match deadlines.due(now) {
                         None if trim_at.is_some_and(|t| t <= now) => {
                             trim_at = None;
-                            st.conn.parser.release_idle();
-                            st.decoder.release_idle();
-                            if written == pending.len() {
-                                pending = Vec::new();
-                                written = 0;
-                            }
-                            if st.conn.out.is_empty() {
-                                st.conn.out = Vec::new();
-                            }
+                            quick = 0;
                             Flow::Continue
                         }
                         None => Flow::Continue,
@@ -478,6 +486,17 @@ async fn run(args: Box<Args>, id: u64) {
             tracing::debug!(session = st.conn.id, "send buffer exceeded, closing");
             disconnect_reason = Some("send buffer exceeded");
             break;
+        }
+        if quick < WARM_AFTER {
+            // Not (or no longer) busy: keep nothing allocated between stanzas.
+            st.conn.parser.release_idle();
+            st.decoder.release_idle();
+            if pending.is_empty() && pending.capacity() > 0 {
+                pending = Vec::new();
+            }
+            if st.conn.out.is_empty() && st.conn.out.capacity() > 0 {
+                st.conn.out = Vec::new();
+            }
         }
         if let Flow::Drop = flow {
             let res =
