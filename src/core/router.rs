@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::{Bus, Core, Event, Origin, SessionId};
-use crate::xml::Element;
+use crate::xml::{CompactString, Element};
 use crate::xmpp::error::{stanza_error_reply, stream_error};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
@@ -47,7 +47,8 @@ fn process_filtered(core: &mut Core, session: SessionId, mut stanza: Element) {
         return;
     }
 
-    let stype = stanza.attr("type").unwrap_or("").to_owned();
+    // Inline strings (host, bare JID and type fit in 24 bytes): no allocation each.
+    let stype = CompactString::new(stanza.attr("type").unwrap_or(""));
     if stype == "error" && stanza.child_elements().next().is_none() {
         return;
     }
@@ -108,13 +109,16 @@ fn process_filtered(core: &mut Core, session: SessionId, mut stanza: Element) {
 pub fn post_stanza(core: &mut Core, origin: Origin, mut stanza: Element, preevents: bool) {
     let origin_host = match &origin {
         Origin::Session(id) => match core.sessions.get(id) {
-            Some(s) => s.host().to_owned(),
+            Some(s) => CompactString::new(s.host()),
             None => return,
         },
-        Origin::Host(h) => h.clone(),
+        Origin::Host(h) => CompactString::new(h),
     };
     let origin_bare = match &origin {
-        Origin::Session(id) => core.sessions.get(id).map(|s| s.bare_jid().to_owned()),
+        Origin::Session(id) => core
+            .sessions
+            .get(id)
+            .map(|s| CompactString::new(s.bare_jid())),
         Origin::Host(_) => None,
     };
 
@@ -122,7 +126,7 @@ pub fn post_stanza(core: &mut Core, origin: Origin, mut stanza: Element, preeven
     let (to_type, target_host) = match stanza.attr("to") {
         None => {
             to_self = true;
-            ("/bare", origin_host.clone())
+            ("/bare", origin_host.to_string())
         }
         Some(to) => {
             let Some(target) = classify(core, to) else {
@@ -138,11 +142,11 @@ pub fn post_stanza(core: &mut Core, origin: Origin, mut stanza: Element, preeven
     let name = stanza.name.clone();
 
     if preevents {
-        let bus = Bus::Host(origin_host.clone());
+        let bus = Bus::Host(origin_host.to_string());
         let pre_name = pre_event_name(&name, to_type);
         let any_pre = core
             .hosts
-            .get(&origin_host)
+            .get(origin_host.as_str())
             .map(|h| h.events.has_handlers("pre-stanza") || h.events.has_handlers(&pre_name))
             .unwrap_or(false);
         if any_pre {
