@@ -79,14 +79,15 @@ pub fn bind(core: &mut Core, req: BindRequest) {
     session.secure = req.secure;
     session.transport = req.transport;
     let key = session.full_jid_arc().clone();
+    debug_assert_eq!(*key, *full);
     core.sessions.insert(req.session, Box::new(session));
-    core.full_sessions.insert(key, req.session);
+    core.full_sessions.insert(key.clone(), req.session);
     // Grown one slot at a time: most users hold one session, and a first `push` would
     // reserve four.
     let list = core.bare_sessions.entry(bare).or_default();
     list.reserve_exact(1);
     list.push(req.session);
-    if req.reply.send(Ok(full)).is_err() {
+    if req.reply.send(Ok(key)).is_err() {
         // The connection went away while we were binding.
         unbind(core, req.session, None);
         return;

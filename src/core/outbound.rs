@@ -124,8 +124,13 @@ impl OutboundRx {
 
     /// Waits until something is queued and takes all of it, in order; `None` once every
     /// sender is gone and the queue is empty. The queue keeps no memory afterwards.
-    pub async fn recv_all(&mut self) -> Option<VecDeque<Outbound>> {
-        poll_fn(|cx| {
+    ///
+    /// A `poll_fn`, not an `async fn`: idle connection tasks keep this future, which is
+    /// one reference.
+    pub fn recv_all(
+        &mut self,
+    ) -> impl std::future::Future<Output = Option<VecDeque<Outbound>>> + '_ {
+        poll_fn(move |cx| {
             let mut st = self.chan.lock();
             if !st.queue.is_empty() {
                 return Poll::Ready(Some(std::mem::take(&mut st.queue)));
@@ -139,7 +144,6 @@ impl OutboundRx {
             }
             Poll::Pending
         })
-        .await
     }
 }
 

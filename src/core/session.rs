@@ -36,7 +36,8 @@ pub struct BindRequest {
     pub secure: bool,
     pub transport: &'static str,
     pub tx: OutboundTx,
-    pub reply: oneshot::Sender<Result<String, BindError>>,
+    /// The bound full JID, the session's own string (shared, not copied).
+    pub reply: oneshot::Sender<Result<Arc<str>, BindError>>,
 }
 
 /// Why a bind was refused, as the stanza error to send.

@@ -73,7 +73,7 @@ pub async fn bind(
     shared: &Shared,
     who: Binder<'_>,
     resource: String,
-) -> Result<String, BindRefusal> {
+) -> Result<Arc<str>, BindRefusal> {
     let (reply_tx, reply_rx) = oneshot::channel();
     let req = BindRequest {
         session: who.session,

@@ -442,7 +442,7 @@ impl Conn {
         c2s_session::verify_plain(&self.shared, &host, username, password).await
     }
 
-    async fn bind(&self, resource: String) -> Result<String, c2s_session::BindRefusal> {
+    async fn bind(&self, resource: String) -> Result<Arc<str>, c2s_session::BindRefusal> {
         let who = c2s_session::Binder {
             session: self.id,
             username: self.stream.username().unwrap_or_default(),

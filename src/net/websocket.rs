@@ -5,7 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf, ReadHalf, WriteHalf};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -143,35 +147,94 @@ struct Conn {
     limits: SessionLimits,
 }
 
-/// The reading half of a session's socket.
-enum Reader {
-    /// Plain TCP: waits for readiness first, so an idle session holds no read buffer.
-    Tcp(tokio::net::tcp::OwnedReadHalf),
-    Boxed(tokio::io::ReadHalf<Box<dyn AsyncReadWrite>>),
+/// A session's socket, read and written through shared references so that the read and
+/// the write of one turn of the loop can wait side by side.
+enum Socket {
+    /// Plain TCP, used in place: split halves would cost every session an `Arc` around the
+    /// socket and a boxed writer. Waits for readiness first, so an idle session holds no
+    /// read buffer.
+    Tcp(tokio::net::TcpStream),
+    /// Anything else (TLS), split; a half is locked only within one poll.
+    Boxed {
+        rd: std::sync::Mutex<ReadHalf<Box<dyn AsyncReadWrite>>>,
+        wr: std::sync::Mutex<WriteHalf<Box<dyn AsyncReadWrite>>>,
+    },
 }
 
 /// Bytes taken from the socket per read (Prosody's network read size).
 const READ_SIZE: usize = 8192;
 
-impl Reader {
-    /// Reads what the socket has and hands it to the frame decoder.
-    async fn read_into(&mut self, decoder: &mut FrameDecoder) -> std::io::Result<usize> {
-        match self {
-            Reader::Tcp(r) => loop {
+/// A half of a split socket; one poll holds it at a time, so a poisoned lock is just free.
+fn lock<T>(half: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    half.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Socket {
+    fn new(io: Box<dyn AsyncReadWrite>) -> Socket {
+        let (rd, wr) = tokio::io::split(io);
+        Socket::Boxed {
+            rd: std::sync::Mutex::new(rd),
+            wr: std::sync::Mutex::new(wr),
+        }
+    }
+
+    /// Reads what the socket has and hands it to the frame decoder. A `poll_fn`, not an
+    /// `async fn`: the future is its two references, which every idle session keeps.
+    fn read_into<'a>(
+        &'a self,
+        decoder: &'a mut FrameDecoder,
+    ) -> impl Future<Output = std::io::Result<usize>> + 'a {
+        std::future::poll_fn(move |cx| match self {
+            Socket::Tcp(s) => loop {
                 // poll_read_ready keeps the waiter in the socket's own slot; `readable()`
                 // would put a ~200-byte waiter future in every idle session's task.
-                std::future::poll_fn(|cx| r.as_ref().poll_read_ready(cx)).await?;
-                match try_read_tcp(r, decoder) {
-                    Ok(n) => return Ok(n),
+                std::task::ready!(s.poll_read_ready(cx))?;
+                match try_read_tcp(s, decoder) {
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                    Err(e) => return Err(e),
+                    r => return Poll::Ready(r),
                 }
             },
-            Reader::Boxed(r) => {
-                let mut buf = Vec::with_capacity(4096);
-                let n = r.read_buf(&mut buf).await?;
-                decoder.feed(&buf);
-                Ok(n)
+            Socket::Boxed { rd, .. } => {
+                // A buffer of this poll's stack frame, not of the future.
+                let mut chunk = [0u8; READ_SIZE];
+                let mut buf = ReadBuf::new(&mut chunk);
+                std::task::ready!(Pin::new(&mut *lock(rd)).poll_read(cx, &mut buf))?;
+                decoder.feed(buf.filled());
+                Poll::Ready(Ok(buf.filled().len()))
+            }
+        })
+    }
+
+    /// Writes some of `buf`: how much the socket took.
+    fn write<'a>(&'a self, buf: &'a [u8]) -> impl Future<Output = std::io::Result<usize>> + 'a {
+        std::future::poll_fn(move |cx| match self {
+            Socket::Tcp(s) => loop {
+                std::task::ready!(s.poll_write_ready(cx))?;
+                match s.try_write(buf) {
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    r => return Poll::Ready(r),
+                }
+            },
+            Socket::Boxed { wr, .. } => Pin::new(&mut *lock(wr)).poll_write(cx, buf),
+        })
+    }
+
+    async fn write_all(&self, mut buf: &[u8]) -> std::io::Result<()> {
+        while !buf.is_empty() {
+            match self.write(buf).await? {
+                0 => return Err(std::io::ErrorKind::WriteZero.into()),
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    async fn shutdown(&mut self) -> std::io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.shutdown().await,
+            Socket::Boxed { wr, .. } => {
+                let wr = wr.get_mut().unwrap_or_else(|e| e.into_inner());
+                wr.shutdown().await
             }
         }
     }
@@ -180,10 +243,7 @@ impl Reader {
 /// One non-blocking read through a stack buffer: the readiness wait above it holds no heap
 /// buffer (a `reserve` before a read that would block kept 4 KiB in every idle session),
 /// and the buffer is not part of the task's future since no `.await` spans it.
-fn try_read_tcp(
-    r: &tokio::net::tcp::OwnedReadHalf,
-    decoder: &mut FrameDecoder,
-) -> std::io::Result<usize> {
+fn try_read_tcp(r: &tokio::net::TcpStream, decoder: &mut FrameDecoder) -> std::io::Result<usize> {
     let mut chunk = [0u8; READ_SIZE];
     let n = r.try_read(&mut chunk)?;
     decoder.feed(&chunk[..n]);
@@ -229,8 +289,7 @@ struct Args {
 /// every idle session's future.
 struct Setup {
     conn: Conn,
-    rd: Reader,
-    wr: Box<dyn AsyncWrite + Unpin + Send>,
+    io: Socket,
     rx: crate::core::outbound::OutboundRx,
     decoder: FrameDecoder,
     monitoring: Monitoring,
@@ -241,17 +300,14 @@ struct Setup {
     early: bool,
 }
 
-fn setup(args: Args, id: u64) -> Setup {
-    let Args { io, info, shared } = args;
-    let (rd, wr, prefix): (Reader, Box<dyn AsyncWrite + Unpin + Send>, bytes::Bytes) = match io {
-        WsIo::Tcp { stream, prefix } => {
-            let (r, w) = stream.into_split();
-            (Reader::Tcp(r), Box::new(w), prefix)
-        }
-        WsIo::Other(io) => {
-            let (r, w) = tokio::io::split(io);
-            (Reader::Boxed(r), Box::new(w), bytes::Bytes::new())
-        }
+/// Takes the boxed arguments by value so that their allocation is freed here, not kept
+/// (emptied) until the session ends.
+#[allow(clippy::boxed_local)] // the box is the point: it is freed on return
+fn setup(args: Box<Args>, id: u64) -> Setup {
+    let Args { io, info, shared } = *args;
+    let (io, prefix) = match io {
+        WsIo::Tcp { stream, prefix } => (Socket::Tcp(stream), prefix),
+        WsIo::Other(io) => (Socket::new(io), bytes::Bytes::new()),
     };
     let c2s = shared.c2s.clone();
     let secure = info.secure || c2s.consider_websocket_secure;
@@ -295,8 +351,7 @@ fn setup(args: Args, id: u64) -> Setup {
     decoder.feed(&prefix);
     Setup {
         conn,
-        rd,
-        wr,
+        io,
         rx,
         decoder,
         // Only the monitoring settings are needed after setup.
@@ -314,7 +369,7 @@ async fn run(args: Box<Args>, id: u64) {
     metrics().connection_opened(Transport::Websocket);
     // Used through its fields, not destructured: a struct whose fields were moved out
     // still takes its room in the future, beside the moved copies.
-    let mut st = setup(*args, id);
+    let mut st = setup(args, id);
     // While throttled the socket is simply not read: back-pressure, no buffering.
     let mut read_resume: Option<Instant> = None;
     let mut stats = ConnStats::default();
@@ -329,7 +384,6 @@ async fn run(args: Box<Args>, id: u64) {
     // Output waits here while the peer is slow; it is written as the socket accepts it, so
     // the core's queue keeps draining. Over `max_send_buffer_size` the session is dropped,
     // and a write that makes no progress for `send_timeout` ends it ("write timeout").
-    let send_budget = st.conn.info.max_send_buffer;
     let mut pending: Vec<u8> = Vec::new();
     let mut written = 0usize;
     let mut write_deadline: Option<Instant> = None;
@@ -346,16 +400,19 @@ async fn run(args: Box<Args>, id: u64) {
     // Whether the timer is set; its deadline is read back from the `Sleep`.
     let mut armed = true;
     loop {
-        let next = Deadlines::of(
-            &st.conn,
-            read_resume,
-            write_deadline,
-            st.unauth_deadline,
-            st.close_timeout,
-        )
-        .earliest();
-        let next = trim_at.map_or(next, |t| next.min(t));
-        if !armed || next < timer.deadline() {
+        // A function, not a local: a compared local would be kept across the wait below.
+        if let Some(next) = rearm(
+            armed,
+            timer.deadline(),
+            Deadlines::of(
+                &st.conn,
+                read_resume,
+                write_deadline,
+                st.unauth_deadline,
+                st.close_timeout,
+            ),
+            trim_at,
+        ) {
             timer.as_mut().reset(next);
             armed = true;
         }
@@ -363,7 +420,7 @@ async fn run(args: Box<Args>, id: u64) {
             f
         } else {
             tokio::select! {
-                r = st.rd.read_into(&mut st.decoder), if read_resume.is_none() => {
+                r = st.io.read_into(&mut st.decoder), if read_resume.is_none() => {
                     match r {
                         Ok(0) | Err(_) => {
                             disconnect_reason = Some("connection closed");
@@ -390,7 +447,7 @@ async fn run(args: Box<Args>, id: u64) {
                         }
                     }
                 }
-                w = st.wr.write(&pending[written..]), if written < pending.len() => {
+                w = st.io.write(&pending[written..]), if written < pending.len() => {
                     match w {
                         Ok(0) | Err(_) => {
                             disconnect_reason = Some("write error");
@@ -481,7 +538,7 @@ async fn run(args: Box<Args>, id: u64) {
                 st.conn.out.clear();
             }
         }
-        if pending.len() - written > send_budget {
+        if pending.len() - written > st.conn.info.max_send_buffer {
             // The peer does not read: nothing more can reach it, so no stream error.
             tracing::debug!(session = st.conn.id, "send buffer exceeded, closing");
             disconnect_reason = Some("send buffer exceeded");
@@ -499,10 +556,14 @@ async fn run(args: Box<Args>, id: u64) {
             }
         }
         if let Flow::Drop = flow {
-            let res =
-                tokio::time::timeout(st.send_timeout, st.wr.write_all(&pending[written..])).await;
+            // Boxed: the last flush's timer and write would otherwise size every session.
+            let res = Box::pin(tokio::time::timeout(
+                st.send_timeout,
+                st.io.write_all(&pending[written..]),
+            ))
+            .await;
             if matches!(res, Ok(Ok(()))) {
-                let _ = st.wr.shutdown().await;
+                let _ = st.io.shutdown().await;
             }
             break;
         }
@@ -516,6 +577,19 @@ async fn run(args: Box<Args>, id: u64) {
             error: disconnect_reason.map(str::to_owned),
         });
     }
+}
+
+/// When the timer must be set again: it is not set, or the earliest deadline moved before
+/// the one it is set for.
+fn rearm(
+    armed: bool,
+    set: Instant,
+    deadlines: Deadlines,
+    trim_at: Option<Instant>,
+) -> Option<Instant> {
+    let next = deadlines.earliest();
+    let next = trim_at.map_or(next, |t| next.min(t));
+    (!armed || next < set).then_some(next)
 }
 
 /// The session's deadlines at one turn of its loop (`None`: not running).
@@ -865,7 +939,7 @@ impl Conn {
         c2s_session::verify_plain(&self.shared, &host, username, password).await
     }
 
-    async fn bind(&self, resource: String) -> Result<String, c2s_session::BindRefusal> {
+    async fn bind(&self, resource: String) -> Result<Arc<str>, c2s_session::BindRefusal> {
         let who = c2s_session::Binder {
             session: self.id,
             username: self.stream.username().unwrap_or_default(),

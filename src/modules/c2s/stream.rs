@@ -79,7 +79,8 @@ pub struct C2sStream {
     secure: bool,
     host: Option<String>,
     username: Option<String>,
-    full_jid: Option<String>,
+    /// The bound JID, shared with the core's session.
+    full_jid: Option<Arc<str>>,
     /// Boxed: the negotiation lives only during login, and inline it would size every
     /// session's stream (and so its task) for a SCRAM exchange it finished long ago.
     sasl: Option<Box<Negotiation>>,
@@ -522,7 +523,7 @@ impl C2sStream {
     pub fn on_bound(
         &mut self,
         iq: &Element,
-        result: Result<String, (String, String, Option<String>)>,
+        result: Result<Arc<str>, (String, String, Option<String>)>,
     ) -> Vec<Action> {
         let mut out = Vec::new();
         match result {
@@ -539,7 +540,7 @@ impl C2sStream {
                     .with_attr("type", "result")
                     .with_child(
                         Element::new("bind", ns::BIND)
-                            .with_child(Element::new("jid", ns::BIND).with_text(full)),
+                            .with_child(Element::new("jid", ns::BIND).with_text(&*full)),
                     );
                 if let Some(id) = iq.attr("id") {
                     reply.set_attr("id", id);

@@ -19,8 +19,15 @@ const OFFLINE_CACHE: usize = 1024;
 /// Cached rosters by bare JID.
 #[derive(Default)]
 pub struct Rosters {
-    /// Boxed, like `Core::sessions`: the table's spare slots stay pointer-sized.
-    map: HashMap<String, Box<Roster>>,
+    /// Boxed, like `Core::sessions`: the table's spare slots stay pointer-sized. `None`
+    /// is a loaded roster that is empty (and readable), the common case, which keeps no
+    /// allocation at all; a change to it makes it a real one.
+    map: HashMap<Box<str>, Option<Box<Roster>>>,
+}
+
+/// A loaded roster as the cache keeps it.
+fn kept(roster: Roster) -> Option<Box<Roster>> {
+    (roster != Roster::default()).then(|| Box::new(roster))
 }
 
 /// Splits a bare JID of a local account key: (user, host).
@@ -37,7 +44,7 @@ fn bare(user: &str, host: &str) -> String {
 /// Makes sure the roster of `user@host` is cached, reading it from storage if needed.
 pub fn load(core: &mut Core, user: &str, host: &str) {
     let jid = bare(user, host);
-    if core.state::<Rosters>().map.contains_key(&jid) {
+    if core.state::<Rosters>().map.contains_key(jid.as_str()) {
         return;
     }
     let roster = match core.shared.store.get(host, Some(user), "roster") {
@@ -59,9 +66,11 @@ pub fn load(core: &mut Core, user: &str, host: &str) {
             core.bare_sessions.keys().cloned().collect();
         core.state::<Rosters>()
             .map
-            .retain(|k, _| online.contains(k));
+            .retain(|k, _| online.contains(&**k));
     }
-    core.state::<Rosters>().map.insert(jid, Box::new(roster));
+    core.state::<Rosters>()
+        .map
+        .insert(jid.into_boxed_str(), kept(roster));
 }
 
 /// Runs `f` on the (loaded) roster of `user@host`.
@@ -69,9 +78,9 @@ pub fn with<R>(core: &mut Core, user: &str, host: &str, f: impl FnOnce(&Roster) 
     load(core, user, host);
     let jid = bare(user, host);
     let rosters = core.state::<Rosters>();
-    match rosters.map.get(&jid) {
-        Some(r) => f(r),
-        None => f(&Roster::default()),
+    match rosters.map.get(jid.as_str()) {
+        Some(Some(r)) => f(r),
+        _ => f(&Roster::default()),
     }
 }
 
@@ -89,9 +98,10 @@ pub fn modify(
     let exists = core.shared.accounts.exists(host, user).unwrap_or(false);
     let store = core.shared.store.clone();
     let rosters = core.state::<Rosters>();
-    let Some(roster) = rosters.map.get_mut(&jid) else {
+    let Some(slot) = rosters.map.get_mut(jid.as_str()) else {
         return false;
     };
+    let roster = slot.get_or_insert_with(Box::default);
     let before = roster.clone();
     if !change(roster) {
         return false;
