@@ -49,6 +49,9 @@ async fn idle_session_future_fits_the_budget() {
         std::mem::size_of::<tokio::time::Sleep>(),
         std::mem::size_of::<Monitoring>(),
     );
+    // 1 352 bytes in a debug build (1 368 with the idle-trim deadline) since the unsplit
+    // socket, the `poll_fn` select futures and the boxed last flush; the task boxes it
+    // beside a count guard (serve.rs), so it is padded to 16 bytes, not tokio's 128.
     // 1 456 bytes in a debug build when this was written (1 976 before `serve` became a
     // plain function over a boxed argument pack and the setup-only locals moved into a
     // synchronous `setup`; 2 400 before the SASL state,
@@ -56,7 +59,7 @@ async fn idle_session_future_fits_the_budget() {
     // task; 2 176 B task allocation in release under heaptrack); the
     // five-sleep select with inline login futures and a stored readiness waiter was
     // larger. Growing past this bound costs every idle session the difference.
-    assert!(size <= 1_500, "serve future is {size} bytes");
+    assert!(size <= 1_400, "serve future is {size} bytes");
 }
 
 #[test]
