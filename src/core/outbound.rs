@@ -122,6 +122,17 @@ impl OutboundRx {
         std::mem::take(&mut self.chan.lock().queue)
     }
 
+    /// Gives an emptied batch's memory back to the queue, for a busy connection whose next
+    /// batch is coming: the sender then pushes into it instead of allocating. Idle
+    /// connections do not call this, so their queues keep no memory.
+    pub fn recycle(&mut self, mut batch: VecDeque<Outbound>) {
+        batch.clear();
+        let mut st = self.chan.lock();
+        if st.queue.capacity() == 0 {
+            st.queue = batch;
+        }
+    }
+
     /// Waits until something is queued and takes all of it, in order; `None` once every
     /// sender is gone and the queue is empty. The queue keeps no memory afterwards.
     ///
@@ -226,6 +237,21 @@ mod tests {
             tx.send(stanza("x")),
             Err(Closed(Outbound::Stanza(_)))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_recycled_batch_keeps_its_memory_for_the_next_sends() {
+        let (tx, mut rx) = channel();
+        for _ in 0..3 {
+            tx.send(stanza("message")).expect("open");
+        }
+        let batch = rx.recv_all().await.expect("batch");
+        let cap = batch.capacity();
+        rx.recycle(batch);
+        tx.send(stanza("iq")).expect("open");
+        let batch = rx.recv_all().await.expect("batch");
+        assert_eq!(names(&batch), ["iq"]);
+        assert_eq!(batch.capacity(), cap);
     }
 
     #[test]

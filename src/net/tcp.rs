@@ -166,7 +166,7 @@ pub async fn serve(mut sock: Socket, ip: Option<IpAddr>, shared: Arc<Shared>, tl
                     conn.on_data(&rbuf[..n]).await
                 }
             },
-            Some(batch) = rx.recv_all() => conn.on_outbound_batch(batch),
+            Some(mut batch) = rx.recv_all() => conn.on_outbound_batch(&mut batch),
             _ = tokio::time::sleep_until(idle_deadline) => {
                 idle_deadline = Instant::now() + read_timeout;
                 if conn.opened {
@@ -271,8 +271,8 @@ impl Conn {
 
     /// Everything the core queued since the last turn, serialised into one write; after
     /// a close that drops the connection the rest is moot.
-    fn on_outbound_batch(&mut self, batch: std::collections::VecDeque<Outbound>) -> Flow {
-        for msg in batch {
+    fn on_outbound_batch(&mut self, batch: &mut std::collections::VecDeque<Outbound>) -> Flow {
+        while let Some(msg) = batch.pop_front() {
             if let Flow::Drop = self.on_outbound(msg) {
                 return Flow::Drop;
             }
