@@ -455,9 +455,9 @@ pub(super) fn common(s: &str) -> Cow<'static, str> {
 /// A namespace URI as an element keeps it: the long URIs stanzas commonly carry point at
 /// a constant instead of a copy (short ones, `jabber:client` among them, fit inline).
 fn known_ns(uri: &str) -> CompactString {
-    const KNOWN: [&str; 12] = [
+    // Only URIs longer than 24 bytes belong here: shorter ones are inline anyway.
+    const KNOWN: [&str; 10] = [
         "urn:ietf:params:xml:ns:xmpp-stanzas",
-        "urn:xmpp:delay",
         "http://jabber.org/protocol/disco#info",
         "http://jabber.org/protocol/disco#items",
         "http://jabber.org/protocol/chatstates",
@@ -467,7 +467,6 @@ fn known_ns(uri: &str) -> CompactString {
         "urn:ietf:params:xml:ns:xmpp-session",
         "urn:ietf:params:xml:ns:xmpp-framing",
         STREAMS_NS,
-        "urn:xmpp:receipts",
     ];
     if uri.len() > 24 {
         if let Some(k) = KNOWN.iter().find(|k| **k == uri) {

@@ -140,6 +140,10 @@ fn close_status_error(code: u16) -> Option<FrameError> {
     (invalid || reserved).then(|| violation(1002, "Closed with invalid/reserved status code"))
 }
 
+/// Frame buffer capacity kept between reads of a busy connection; a larger one (left by
+/// a large frame) is given back as soon as it is drained.
+const KEEP_WARM: usize = 16 * 1024;
+
 /// Push decoder: `feed` bytes as they are read, then call `next_frame` until it returns
 /// `Ok(None)` before feeding again.
 ///
@@ -149,10 +153,6 @@ fn close_status_error(code: u16) -> Option<FrameError> {
 /// d.feed(&[0x81, 0x03, b'<', b'a', b'>']);
 /// assert_eq!(d.next_frame(), Ok(Some(Frame::Text("<a>".into()))));
 /// ```
-/// Frame buffer capacity kept between reads of a busy connection; a larger one (left by
-/// a large frame) is given back as soon as it is drained.
-const KEEP_WARM: usize = 16 * 1024;
-
 #[derive(Debug)]
 pub struct FrameDecoder {
     max_payload: usize,
