@@ -209,47 +209,73 @@ pub fn build(config: Config) -> (Arc<Shared>, mpsc::UnboundedReceiver<CoreMsg>) 
     (shared, rx)
 }
 
-/// Creates the core with every host and its native modules loaded.
+/// Creates the core with every host and its native modules loaded: the VirtualHosts,
+/// then the Components (reference §12.1), each with the module set Prosody gives it.
 pub fn new_core(shared: Arc<Shared>) -> Core {
     let mut core = Core::new(shared.clone());
     let mut names: Vec<String> = shared.policies.keys().cloned().collect();
     names.sort();
     for name in &names {
         let modules = shared.policies[name].modules.clone();
-        core.hosts.insert(
-            name.clone(),
-            Host {
-                name: name.clone(),
-                is_component: false,
-                events: Default::default(),
-                modules: modules.clone(),
-                features: BTreeSet::new(),
-                identities: Vec::new(),
-                extensions: Vec::new(),
-            },
-        );
-        // Routing modules first, so the others can rely on them.
-        let mut order: Vec<&str> = ["iq", "message", "presence"]
-            .into_iter()
-            .filter(|m| modules.contains(*m))
-            .collect();
-        let rest: Vec<&str> = modules
-            .iter()
-            .map(String::as_str)
-            .filter(|m| !["iq", "message", "presence"].contains(m))
-            .collect();
-        order.extend(rest);
-        for m in order {
-            if crate::lua::load_module(&mut core, name, m) {
-                continue;
-            }
-            if let Some(load) = crate::modules::loader(m) {
-                load(&mut core, name);
-            }
-        }
-        crate::lua::host_ready(&mut core, name);
+        add_host(&mut core, name, false, modules);
+    }
+    let components: Vec<String> = shared
+        .config
+        .components()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    for name in &components {
+        let modules = component_modules(&shared.config, name);
+        add_host(&mut core, name, true, modules);
     }
     core
+}
+
+/// The modules a Component runs: its `component_module`, the inheritable global modules
+/// and its own `modules_enabled` (reference §12.1). None of the VirtualHost autoloads
+/// (`message`, `presence`, `offline`, `c2s`) apply.
+pub fn component_modules(config: &Config, host: &str) -> BTreeSet<String> {
+    config.modules_for_host(host)
+}
+
+fn add_host(core: &mut Core, name: &str, is_component: bool, modules: BTreeSet<String>) {
+    core.hosts.insert(
+        name.to_owned(),
+        Host {
+            name: name.to_owned(),
+            is_component,
+            events: Default::default(),
+            modules: modules.clone(),
+            features: BTreeSet::new(),
+            identities: Vec::new(),
+            extensions: Vec::new(),
+        },
+    );
+    // Routing modules first, then a component's own module, then the rest.
+    let first: Vec<String> = ["iq", "message", "presence"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(
+            core.shared
+                .config
+                .component_module(name)
+                .filter(|_| is_component)
+                .map(str::to_owned),
+        )
+        .filter(|m| modules.contains(m))
+        .collect();
+    let mut order = first.clone();
+    order.extend(modules.iter().filter(|m| !first.contains(m)).cloned());
+    for m in &order {
+        if crate::lua::load_module(core, name, m) {
+            continue;
+        }
+        if let Some(load) = crate::modules::loader(m) {
+            load(core, name);
+        }
+    }
+    crate::lua::host_ready(core, name);
 }
 
 /// Runs the core loop until shutdown.

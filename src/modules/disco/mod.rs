@@ -81,15 +81,52 @@ pub fn load(core: &mut Core, host: &str) {
             }
             let mut q = Element::new("query", ns::DISCO_ITEMS);
             let suffix = format!(".{host_name}");
-            let mut subs: Vec<&String> =
-                core.hosts.keys().filter(|h| h.ends_with(&suffix)).collect();
+            // Sub-domain hosts and components, each named by its `name` option, unless
+            // `disco_hidden`; then the `disco_items` entries (reference §9.6, §12.1).
+            let config = core.options();
+            let mut subs: Vec<&String> = core
+                .hosts
+                .keys()
+                .filter(|h| h.ends_with(&suffix))
+                .filter(|h| config.host(h).boolean("disco_hidden") != Some(true))
+                .collect();
             subs.sort();
             for h in subs {
-                q.push_child(Element::new("item", ns::DISCO_ITEMS).with_attr("jid", h.as_str()));
+                let mut item = Element::new("item", ns::DISCO_ITEMS).with_attr("jid", h.as_str());
+                if let Some(name) = config.host(h).string("name") {
+                    item.set_attr("name", name);
+                }
+                q.push_child(item);
+            }
+            for (jid, name) in disco_items(config, &host_name) {
+                let mut item = Element::new("item", ns::DISCO_ITEMS).with_attr("jid", jid);
+                if let Some(name) = name {
+                    item.set_attr("name", name);
+                }
+                q.push_child(item);
             }
             let reply = result_for(stanza).with_child(q);
             core.reply(&ev.origin, reply);
             Some(true)
         }),
     );
+}
+
+/// The `disco_items` option: `{ {"jid", "name"}, ... }` (the name may be left out).
+fn disco_items(config: &crate::config::Config, host: &str) -> Vec<(String, Option<String>)> {
+    use crate::config::Value;
+    let Some(Value::Table(t)) = config.host(host).get("disco_items") else {
+        return Vec::new();
+    };
+    t.seq()
+        .iter()
+        .filter_map(|entry| match entry {
+            Value::Table(e) => {
+                let parts = e.seq();
+                let jid = parts.first()?.to_lua_string()?;
+                Some((jid, parts.get(1).and_then(Value::to_lua_string)))
+            }
+            _ => None,
+        })
+        .collect()
 }

@@ -27,8 +27,25 @@ pub fn result_for(iq: &Element) -> Element {
 
 pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
+    // On a component mod_iq leaves `iq/full` to the component (reference §12.1).
+    let component = core.hosts.get(host).is_some_and(|h| h.is_component);
+    if !component {
+        load_full(core, &bus);
+    }
+    for kind in ["bare", "self", "host"] {
+        let b = bus.clone();
+        core.hook(
+            &bus,
+            &format!("iq/{kind}"),
+            0.0,
+            Rc::new(move |core, ev| sub_events(core, &b, kind, ev)),
+        );
+    }
+}
+
+fn load_full(core: &mut Core, bus: &Bus) {
     core.hook(
-        &bus,
+        bus,
         "iq/full",
         0.0,
         Rc::new(|core, ev| {
@@ -43,15 +60,6 @@ pub fn load(core: &mut Core, host: &str) {
             Some(true)
         }),
     );
-    for kind in ["bare", "self", "host"] {
-        let b = bus.clone();
-        core.hook(
-            &bus,
-            &format!("iq/{kind}"),
-            0.0,
-            Rc::new(move |core, ev| sub_events(core, &b, kind, ev)),
-        );
-    }
 }
 
 fn sub_events(core: &mut Core, bus: &Bus, kind: &str, ev: &mut Event) -> Option<bool> {
