@@ -29,15 +29,23 @@ async fn answer_to(server: &TcpServer, input: &str) -> String {
 }
 
 #[tokio::test]
-async fn garbage_before_the_stream_is_invalid_namespace_after_a_header() {
+async fn a_non_stream_first_element_is_invalid_namespace_after_a_header() {
     let server = TcpServer::start("").await;
-    for garbage in ["GET / HTTP/1.1\r\n\r\n", "<message to='x'/>"] {
-        let text = answer_to(&server, garbage).await;
-        assert_eq!(
-            text,
-            format!("{EARLY_HEADER}{}", stream_error("invalid-namespace", None))
-        );
-    }
+    let text = answer_to(&server, "<message to='x'/>").await;
+    assert_eq!(
+        text,
+        format!("{EARLY_HEADER}{}", stream_error("invalid-namespace", None))
+    );
+}
+
+#[tokio::test]
+async fn an_http_request_to_the_c2s_port_is_not_well_formed_as_in_prosody() {
+    let server = TcpServer::start("").await;
+    let text = answer_to(&server, "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n").await;
+    assert_eq!(
+        text,
+        format!("{EARLY_HEADER}{}", stream_error("not-well-formed", None))
+    );
 }
 
 #[tokio::test]

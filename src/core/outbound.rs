@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
@@ -25,6 +26,10 @@ struct State {
 
 struct Chan {
     state: Mutex<State>,
+    /// Stanzas the connection routed to the core that the core has not handled yet (the
+    /// connection stops reading past a bound: back-pressure instead of an unbounded core
+    /// queue). Outside the lock: both ends touch it once per stanza.
+    inflight: AtomicUsize,
 }
 
 impl Chan {
@@ -57,6 +62,7 @@ pub fn channel() -> (OutboundTx, OutboundRx) {
             senders: 1,
             receiver_gone: false,
         }),
+        inflight: AtomicUsize::new(0),
     });
     (OutboundTx { chan: chan.clone() }, OutboundRx { chan })
 }
@@ -81,6 +87,14 @@ impl OutboundTx {
 
     pub fn is_closed(&self) -> bool {
         self.chan.lock().receiver_gone
+    }
+
+    /// The core handled one of the stanzas the connection routed to it.
+    pub fn processed(&self) {
+        let _ = self
+            .chan
+            .inflight
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
     }
 }
 
@@ -117,6 +131,16 @@ impl std::fmt::Debug for OutboundTx {
 }
 
 impl OutboundRx {
+    /// The connection routed a stanza to the core.
+    pub fn routed(&self) {
+        self.chan.inflight.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Routed stanzas the core has not handled yet.
+    pub fn inflight(&self) -> usize {
+        self.chan.inflight.load(Ordering::Relaxed)
+    }
+
     /// Takes whatever is queued now, without waiting (for code and tests that poll).
     pub fn take_queued(&mut self) -> VecDeque<Outbound> {
         std::mem::take(&mut self.chan.lock().queue)
@@ -252,6 +276,19 @@ mod tests {
         let batch = rx.recv_all().await.expect("batch");
         assert_eq!(names(&batch), ["iq"]);
         assert_eq!(batch.capacity(), cap);
+    }
+
+    #[test]
+    fn routed_stanzas_count_until_the_core_handles_them() {
+        let (tx, rx) = channel();
+        rx.routed();
+        rx.routed();
+        assert_eq!(rx.inflight(), 2);
+        tx.processed();
+        assert_eq!(rx.inflight(), 1);
+        tx.processed();
+        tx.processed();
+        assert_eq!(rx.inflight(), 0, "never below zero");
     }
 
     #[test]

@@ -162,14 +162,13 @@ fn limit_value(v: &Value) -> LimitValue {
 
 /// mod_limits' settings when the module is loaded anywhere (reference §7).
 fn limits_config(config: &Config) -> Option<LimitsConfig> {
-    let loaded = config
-        .global()
-        .strings("modules_enabled")
-        .iter()
-        .any(|m| m == "limits")
+    // `modules_for_host` applies modules_disabled (global and the host's); a global
+    // modules_enabled entry counts only if the global modules_disabled does not cancel it.
+    let loaded = globally_enabled(config, "limits")
         || config
             .virtual_hosts()
             .iter()
+            .chain(config.components().iter())
             .any(|h| config.modules_for_host(h).contains("limits"));
     if !loaded {
         return None;
@@ -181,6 +180,15 @@ fn limits_config(config: &Config) -> Option<LimitsConfig> {
         limits.as_ref(),
         resolution.as_ref(),
     ))
+}
+
+/// Whether the global `modules_enabled` names `module` and the global `modules_disabled`
+/// does not (Prosody's rule for modules that serve the whole process: HTTP apps on the
+/// global scope, metrics, limits).
+pub fn globally_enabled(config: &Config, module: &str) -> bool {
+    let g = config.global();
+    g.strings("modules_enabled").iter().any(|m| m == module)
+        && !g.set("modules_disabled").contains(module)
 }
 
 /// The directory of stored data: `data_path`, relative to the working directory.
@@ -314,14 +322,25 @@ const BATCH: usize = 256;
 
 fn handle(core: &mut Core, msg: CoreMsg) {
     match msg {
-        CoreMsg::Stanza { session, stanza } => router::process_stanza(core, session, stanza),
+        CoreMsg::Stanza { session, stanza } => {
+            router::process_stanza(core, session, stanza);
+            // The connection reads on once the core has caught up with it.
+            if let Some(s) = core.sessions.get(&session) {
+                s.tx.processed();
+            }
+        }
         CoreMsg::Bind(req) => bind::bind(core, req),
         CoreMsg::Unbind { session, error } => bind::unbind(core, session, error),
         CoreMsg::StreamFeatures(req) => core.stream_features(*req),
-        CoreMsg::Shutdown { done } => {
+        CoreMsg::Shutdown { reason, done } => {
+            // As Prosody: each session is closed with `system-shutdown` and the reason,
+            // and destroyed, so its contacts still online get its unavailable presence
+            // ("Disconnected: <reason>") before their own stream is closed.
             let ids: Vec<_> = core.sessions.keys().copied().collect();
             for id in ids {
-                core.close_session(id, Some(stream_error("system-shutdown", None, None)));
+                let err = stream_error("system-shutdown", reason.as_deref(), None);
+                core.close_session(id, Some(err));
+                bind::unbind(core, id, reason.clone());
             }
             let _ = done.send(());
         }
@@ -367,11 +386,14 @@ pub fn run(config: Config) -> Result<(), RunError> {
             .await
             .map_err(RunError::Listen)?;
         let admin = crate::modules::admin_shell::start(&shared);
-        signals.wait(&shared).await;
+        let reason = signals.wait(&shared).await;
         drop(admin);
-        tracing::info!("Shutting down");
+        tracing::info!("Shutting down: {reason}");
         let (done_tx, done_rx) = oneshot::channel();
-        let _ = shared.core_tx.send(CoreMsg::Shutdown { done: done_tx });
+        let _ = shared.core_tx.send(CoreMsg::Shutdown {
+            reason: Some(reason.to_owned()),
+            done: done_tx,
+        });
         let _ = done_rx.await;
         listeners.drain(shutdown_deadline(&shared)).await;
         drop(core);
@@ -413,12 +435,13 @@ impl Signals {
         }
     }
 
-    /// Waits for SIGINT/SIGTERM; SIGHUP in the meantime reloads the config file.
-    async fn wait(mut self, shared: &Shared) {
+    /// Waits for SIGINT/SIGTERM (returns the shutdown reason, as Prosody words it);
+    /// SIGHUP in the meantime reloads the config file.
+    async fn wait(mut self, shared: &Shared) -> &'static str {
         loop {
             tokio::select! {
-                _ = self.term.recv() => return,
-                _ = self.int.recv() => return,
+                _ = self.term.recv() => return "Received SIGTERM",
+                _ = self.int.recv() => return "Received SIGINT",
                 _ = self.hup.recv() => reload_config(shared).await,
             }
         }

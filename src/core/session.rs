@@ -62,7 +62,9 @@ pub enum CoreMsg {
         session: SessionId,
         error: Option<String>,
     },
+    /// Close every session with `system-shutdown` and `reason` as its text.
     Shutdown {
+        reason: Option<String>,
         done: oneshot::Sender<()>,
     },
     /// Work to run on the core thread with the core in hand (the admin console's

@@ -224,6 +224,7 @@ fn parse_xml(text: &str) -> Result<crate::xml::Element, String> {
         max_stanza_bytes: 1 << 24,
         max_depth: 500,
         max_child_elements: 100_000,
+        ..Limits::default()
     });
     let head =
         "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";

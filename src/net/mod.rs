@@ -1,6 +1,7 @@
 //! Listeners, TLS and transports: the tokio layer that moves bytes between sockets and the
 //! sans-IO protocol code. Nothing here decides protocol behaviour.
 
+pub mod c2s;
 pub mod c2s_session;
 pub mod http;
 pub mod listener;

@@ -20,12 +20,13 @@ use crate::modules::openmetrics::{self, metrics, Transport};
 use crate::modules::tls::contexts as tls_contexts;
 use crate::modules::websocket::options::websocket_option;
 use crate::modules::websocket::route::{self as ws_route, WebSocketSettings};
+use crate::net::c2s::SessionSettings;
 use crate::net::http::{serve_connection, HttpApp, WebSocketCallback, WsRequest};
 use crate::net::listener::{
     bind_all, resolve_addresses, InterfaceOptions, ServiceSpec, SocketOptions,
 };
 use crate::net::settings::{NetworkSettings, SettingValue};
-use crate::net::tcp::{self as c2s_tcp, C2sTls, Socket};
+use crate::net::tcp::{self as c2s_tcp, C2sTls};
 use crate::net::tls::{self, CertificateLookup, TlsParams, TlsProfile};
 use crate::net::websocket::{serve as serve_ws, WsInfo};
 
@@ -318,14 +319,13 @@ fn router(shared: &Arc<Shared>, settings: &HttpSettings) -> Router {
     }
     crate::lua::http::add_routes(shared, &mut router, settings);
     files_apps(shared, settings, &mut router);
-    let global_modules = config.global().strings("modules_enabled");
-    if global_modules.iter().any(|m| m == "websocket") {
+    if crate::core::server::globally_enabled(config, "websocket") {
         for w in router.add_app(&Scope::global(), ws_route::app(ws), settings) {
             tracing::warn!("{w}");
         }
     }
     // mod_http_openmetrics is a global module in Prosody; enabling it anywhere serves it.
-    let metrics_on = global_modules.iter().any(|m| m == openmetrics::MODULE_NAME)
+    let metrics_on = crate::core::server::globally_enabled(config, openmetrics::MODULE_NAME)
         || shared
             .policies
             .values()
@@ -439,12 +439,15 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
     let on_ws: WebSocketCallback = {
         let shared = shared.clone();
         let sessions = sessions.clone();
-        let max_send_buffer = net.max_send_buffer_size;
+        let settings = Arc::new(SessionSettings::websocket(
+            &shared,
+            net.max_send_buffer_size,
+        ));
         Arc::new(move |io, req: WsRequest| {
             let info = WsInfo {
                 ip: Some(req.ip),
                 secure: req.secure,
-                max_send_buffer,
+                settings: settings.clone(),
             };
             spawn_counted(&sessions, serve_ws(io, info, shared.clone()));
         })
@@ -607,6 +610,11 @@ fn start_c2s(
     for line in tls_contexts::unsupported_ssl_options(config) {
         tracing::warn!("{line}");
     }
+    // The same send-buffer cap as WebSocket sessions (it was missing on TCP).
+    let settings = Arc::new(SessionSettings::from_shared(
+        shared,
+        net.max_send_buffer_size,
+    ));
     let options = SocketOptions {
         nagle: net.nagle,
         keepalive: g
@@ -619,12 +627,13 @@ fn start_c2s(
         c2s.push(l.local_addr());
         tracing::info!("Serving c2s on {}", l.local_addr());
         let (shared, tls, sessions) = (shared.clone(), tls.clone(), sessions.clone());
+        let settings = settings.clone();
         tasks.push(tokio::spawn(async move {
             loop {
                 let (stream, peer) = l.accept().await;
                 let ip = Some(peer.ip());
                 let session =
-                    c2s_tcp::serve(Socket::Plain(stream), ip, shared.clone(), tls.clone());
+                    c2s_tcp::serve(stream, ip, shared.clone(), tls.clone(), settings.clone());
                 spawn_counted(&sessions, session);
             }
         }));
@@ -643,7 +652,7 @@ fn start_c2s(
         direct.push(l.local_addr());
         tracing::info!("Serving {} on {}", l.service(), l.local_addr());
         let (shared, tls, sessions) = (shared.clone(), tls.clone(), sessions.clone());
-        let acceptor = acceptor.clone();
+        let (acceptor, settings) = (acceptor.clone(), settings.clone());
         tasks.push(tokio::spawn(async move {
             loop {
                 let (stream, peer) = l.accept().await;
@@ -654,6 +663,7 @@ fn start_c2s(
                     acceptor.clone(),
                     shared,
                     tls,
+                    settings.clone(),
                 );
                 spawn_counted(&sessions, session);
             }

@@ -164,7 +164,10 @@ impl TreeBuilder {
     /// when it is inside (between stanzas) and merely ignored.
     pub(super) fn stray_text_error(&self) -> Option<XmlError> {
         match self.phase {
-            Phase::Prolog => Some(XmlError::InvalidNamespace),
+            // Text where the header should be (an HTTP request sent to the c2s port) is
+            // a syntax error to expat, so Prosody answers `not-well-formed`; only an
+            // element that is not a stream header is `invalid-namespace`.
+            Phase::Prolog => Some(nwf("text before the stream header")),
             Phase::Open => None,
             Phase::Closed => Some(nwf("data after the end of the stream")),
         }
@@ -366,9 +369,21 @@ impl TreeBuilder {
         Ok(())
     }
 
+    /// Bytes allowed since the last boundary: a stream header (the first or a restarted
+    /// one) gets the header limit, whatever the stanza limit is by then.
+    pub(super) fn byte_limit(&self) -> usize {
+        match self.phase {
+            Phase::Prolog => self
+                .limits
+                .max_stanza_bytes
+                .min(self.limits.max_header_bytes),
+            _ => self.limits.max_stanza_bytes,
+        }
+    }
+
     /// Lilt refuses an oversized top-level element even when it arrived in one piece.
     fn check_size(&self, end: u64) -> Result<(), XmlError> {
-        if end - self.boundary > self.limits.max_stanza_bytes as u64 {
+        if end - self.boundary > self.byte_limit() as u64 {
             return Err(XmlError::StanzaTooLarge);
         }
         Ok(())
@@ -381,9 +396,19 @@ impl TreeBuilder {
         self.ns.push_scope();
         let mut attrs: Vec<(CompactString, CompactString)> = Vec::new();
         let mut foreign_prefix = false;
-        for attr in e.attributes() {
+        // quick-xml's own duplicate check compares each attribute with every earlier one
+        // (quadratic: 26 000 attributes cost seconds); ours is linear, and the count is
+        // capped before any of it.
+        let mut seen = RawKeys::default();
+        for (count, attr) in e.attributes().with_checks(false).enumerate() {
+            if count >= self.limits.max_attributes {
+                return Err(XmlError::TooManyAttributes);
+            }
             let attr = attr.map_err(|err| nwf(err.to_string()))?;
             let key = utf8(attr.key.into_inner())?;
+            if !seen.insert(key) {
+                return Err(nwf(format!("duplicate attribute '{key}'")));
+            }
             let value = unescape(utf8(&attr.value)?, true)?;
             if key == "xmlns" {
                 self.ns.declare("", &value)?;
@@ -424,12 +449,46 @@ impl TreeBuilder {
                 }
             }
         }
-        for (i, (key, _)) in attrs.iter().enumerate() {
-            if attrs[..i].iter().any(|(k, _)| k == key) {
+        // Two prefixes bound to one URI can still name the same attribute.
+        let mut seen = std::collections::HashSet::with_capacity(attrs.len());
+        for (key, _) in attrs.iter() {
+            if !seen.insert(key.as_str()) {
                 return Err(nwf(format!("duplicate attribute '{key}'")));
             }
         }
         Ok(())
+    }
+}
+
+/// Raw attribute names of one start tag, for the duplicate check: a scan of a stack array
+/// while few (the usual stanza has two to five; no allocation), a hash set past that.
+#[derive(Default)]
+struct RawKeys<'a> {
+    few: [&'a str; RawKeys::SCAN_UP_TO],
+    len: usize,
+    many: Option<std::collections::HashSet<&'a str>>,
+}
+
+impl<'a> RawKeys<'a> {
+    const SCAN_UP_TO: usize = 16;
+
+    /// False when `key` was already there.
+    fn insert(&mut self, key: &'a str) -> bool {
+        if let Some(set) = &mut self.many {
+            return set.insert(key);
+        }
+        if self.few[..self.len].contains(&key) {
+            return false;
+        }
+        if self.len < Self::SCAN_UP_TO {
+            self.few[self.len] = key;
+            self.len += 1;
+            return true;
+        }
+        let mut set: std::collections::HashSet<&'a str> = self.few.iter().copied().collect();
+        set.insert(key);
+        self.many = Some(set);
+        true
     }
 }
 

@@ -33,17 +33,26 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most descendant elements one stanza may have (Debian's `c2s_max_child_elements`).
     pub max_child_elements: usize,
+    /// Most attributes (namespace declarations included) one element may have. Prosody has
+    /// no such cap; real stanzas carry a handful, and the cap bounds what one start tag
+    /// can cost to check.
+    pub max_attributes: usize,
+    /// Largest stream header, for the first and every restarted stream (Prosody: the
+    /// unauthenticated stanza size limit, whatever the stream's stanza limit is now).
+    pub max_header_bytes: usize,
 }
 
 impl Default for Limits {
     /// 262144 bytes, depth 256 (real XMPP payloads nest < 20 deep; 256 keeps the
     /// recursive derived `Clone`/`PartialEq`/`Debug` of parsed trees far from the stack
-    /// limit), 25000 descendants.
+    /// limit), 25000 descendants, 5000 attributes per element, 10000-byte headers.
     fn default() -> Self {
         Limits {
             max_stanza_bytes: 262_144,
             max_depth: 256,
             max_child_elements: 25_000,
+            max_attributes: 5_000,
+            max_header_bytes: 10_000,
         }
     }
 }
@@ -72,4 +81,8 @@ pub enum XmlError {
     /// The first element is not `{http://etherx.jabber.org/streams}stream`.
     #[error("invalid namespace: expected a stream header")]
     InvalidNamespace,
+    /// An element with more than `max_attributes` attributes (namespace declarations
+    /// included).
+    #[error("too many attributes")]
+    TooManyAttributes,
 }

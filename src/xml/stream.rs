@@ -131,8 +131,8 @@ impl StreamParser {
         if let Some(e) = &self.error {
             return Err((**e).clone());
         }
-        let limit = self.tree.limits.max_stanza_bytes;
         while !data.is_empty() {
+            let limit = self.tree.byte_limit();
             // Take no more than can still fit before the limit is crossed: the rest of
             // `data` is only looked at once earlier stanzas have completed.
             let room = limit.saturating_sub(self.pending()).saturating_add(1);
@@ -141,7 +141,7 @@ impl StreamParser {
             self.input.compact();
             self.input.append(chunk, limit.saturating_add(1));
             let result = self.process().and_then(|()| {
-                if self.pending() > limit {
+                if self.pending() > self.tree.byte_limit() {
                     Err(XmlError::StanzaTooLarge)
                 } else {
                     Ok(())

@@ -84,7 +84,10 @@ impl Server {
 
     pub async fn shutdown_sessions(&self) {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let _ = self.shared.core_tx.send(CoreMsg::Shutdown { done: tx });
+        let _ = self.shared.core_tx.send(CoreMsg::Shutdown {
+            reason: None,
+            done: tx,
+        });
         let _ = rx.await;
     }
 }

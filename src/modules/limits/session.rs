@@ -33,9 +33,19 @@ impl SessionLimits {
         }
     }
 
+    /// The client's address the limits are kept for.
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.ip
+    }
+
     /// After reading `n` bytes: how long not to read (back-pressure), if at all.
     pub fn after_read(&mut self, n: usize) -> Option<Duration> {
         self.gate.after_read(n, Instant::now())
+    }
+
+    /// [`Self::after_read`] at `now` (sans-IO sessions pass their clock).
+    pub fn after_read_at(&mut self, n: usize, now: Instant) -> Option<Duration> {
+        self.gate.after_read(n, now)
     }
 
     /// Before checking credentials for `username@host`: the stream error to close with

@@ -15,10 +15,17 @@ pub enum Transport {
     Https,
     /// An upgraded XMPP-over-WebSocket connection.
     Websocket,
+    /// A c2s connection over raw TCP (plain, STARTTLS or direct TLS).
+    C2s,
 }
 
 impl Transport {
-    const ALL: [Transport; 3] = [Transport::Http, Transport::Https, Transport::Websocket];
+    const ALL: [Transport; 4] = [
+        Transport::Http,
+        Transport::Https,
+        Transport::Websocket,
+        Transport::C2s,
+    ];
 
     fn index(self) -> usize {
         self as usize
@@ -29,6 +36,7 @@ impl Transport {
             Transport::Http => "http",
             Transport::Https => "https",
             Transport::Websocket => "websocket",
+            Transport::C2s => "c2s",
         }
     }
 }

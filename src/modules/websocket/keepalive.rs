@@ -42,7 +42,9 @@ pub struct Keepalive {
     seq: u64,
     /// Unanswered pings, oldest first: (sequence number, time sent).
     outstanding: VecDeque<(u64, Instant)>,
-    last_rtt: Option<Duration>,
+    /// The latest round-trip time in microseconds (saturating; `u32` keeps every
+    /// session's keepalive state a word smaller).
+    last_rtt_us: Option<u32>,
 }
 
 impl Keepalive {
@@ -53,7 +55,7 @@ impl Keepalive {
             next_ping: now + first,
             seq: 0,
             outstanding: VecDeque::new(),
-            last_rtt: None,
+            last_rtt_us: None,
         }
     }
 
@@ -77,13 +79,13 @@ impl Keepalive {
         let sent = self.outstanding[pos].1;
         self.outstanding.drain(..=pos);
         let rtt = now.saturating_duration_since(sent);
-        self.last_rtt = Some(rtt);
+        self.last_rtt_us = Some(u32::try_from(rtt.as_micros()).unwrap_or(u32::MAX));
         Some(rtt)
     }
 
     /// The latest measured round-trip time.
     pub fn last_rtt(&self) -> Option<Duration> {
-        self.last_rtt
+        self.last_rtt_us.map(|us| Duration::from_micros(us.into()))
     }
 
     /// The next instant [`Keepalive::poll`] has something to do.

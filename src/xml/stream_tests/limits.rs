@@ -217,3 +217,66 @@ fn a_tree_at_the_default_depth_limit_clones_compares_and_prints_on_a_small_stack
         .expect("spawn");
     assert!(worker.join().expect("no stack overflow") > depth * 10);
 }
+
+fn attributes(n: usize) -> String {
+    let mut s = String::from("<message");
+    for i in 0..n {
+        s.push_str(&format!(" a{i}='v'"));
+    }
+    s.push_str("/>");
+    s
+}
+
+#[test]
+fn twenty_six_thousand_attributes_parse_in_linear_time() {
+    // Quadratic duplicate checks took 1.5 s for this; linear is a few milliseconds even
+    // in a debug build.
+    let data = format!("{HEADER}{}", attributes(26_000));
+    let limits = Limits {
+        max_stanza_bytes: 1 << 20,
+        max_attributes: 30_000,
+        ..Limits::default()
+    };
+    let start = Instant::now();
+    let (events, err) = parse_all(&mut StreamParser::new(limits), data.as_bytes());
+    let took = start.elapsed();
+    assert_eq!(err, None);
+    assert_eq!(events.len(), 2, "header and the message");
+    assert!(took < Duration::from_millis(500), "took {took:?}");
+}
+
+#[test]
+fn attributes_past_the_cap_are_refused_before_they_are_checked() {
+    let data = format!("{HEADER}{}", attributes(26_000));
+    let limits = Limits {
+        max_stanza_bytes: 1 << 20,
+        ..Limits::default()
+    };
+    let got = parse_all(&mut StreamParser::new(limits), data.as_bytes()).1;
+    assert_eq!(got, Some(XmlError::TooManyAttributes));
+}
+
+#[test]
+fn a_duplicate_attribute_is_found_among_many() {
+    let mut tag = attributes(100);
+    tag.insert_str(tag.len() - 2, " a57='again'");
+    let data = format!("{HEADER}{tag}");
+    let got = parse_all(&mut StreamParser::new(Limits::default()), data.as_bytes()).1;
+    assert!(matches!(got, Some(XmlError::NotWellFormed(m)) if m.contains("a57")));
+}
+
+#[test]
+fn a_restarted_header_is_limited_like_the_first() {
+    let mut p = StreamParser::new(Limits {
+        max_stanza_bytes: 262_144,
+        max_header_bytes: 10_000,
+        ..Limits::default()
+    });
+    p.feed(HEADER.as_bytes()).expect("first header");
+    p.reset();
+    let padded = format!(
+        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' pad='{}'>",
+        "x".repeat(20_000)
+    );
+    assert_eq!(p.feed(padded.as_bytes()), Err(XmlError::StanzaTooLarge));
+}

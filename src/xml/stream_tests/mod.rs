@@ -217,7 +217,9 @@ fn parser_and_elements_can_move_between_threads() {
         Limits {
             max_stanza_bytes: 262_144,
             max_depth: 256,
-            max_child_elements: 25_000
+            max_child_elements: 25_000,
+            max_attributes: 5_000,
+            max_header_bytes: 10_000,
         }
     );
 }
