@@ -44,3 +44,76 @@ async fn sigterm_closes_sessions_and_exits_0() {
 async fn sigint_closes_sessions_and_exits_0() {
     signal_closes_sessions_with_system_shutdown(libc::SIGINT).await;
 }
+
+/// Reads text frames until one contains `needle`.
+async fn until_text(c: &mut WsClient, needle: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let t = tokio::time::timeout_at(deadline, c.next_text())
+            .await
+            .unwrap_or_else(|_| panic!("no frame containing {needle:?}"));
+        if t.contains(needle) {
+            return t;
+        }
+    }
+}
+
+#[tokio::test]
+async fn sigterm_sends_contacts_unavailable_then_system_shutdown_with_the_reason() {
+    let dir = ServerDir::new(minimal_config("example.test"));
+    dir.register("alice", "example.test", "secret");
+    dir.register("bob", "example.test", "secret");
+    let mut server = dir.start();
+    let addr = format!("127.0.0.1:{}", server.http_port())
+        .parse()
+        .expect("addr");
+    let mut alice = WsClient::connect(addr).await;
+    alice.login("alice", "secret", "a").await;
+    let mut bob = WsClient::connect(addr).await;
+    bob.login("bob", "secret", "b").await;
+    // Mutual subscription, then both available.
+    for (me, other, c) in [("alice", "bob", &mut alice), ("bob", "alice", &mut bob)] {
+        let _ = me;
+        c.send_text(&format!(
+            "<presence xmlns='jabber:client' to='{other}@example.test' type='subscribe'/>"
+        ))
+        .await;
+    }
+    until_text(&mut bob, "type='subscribe'").await;
+    until_text(&mut alice, "type='subscribe'").await;
+    alice
+        .send_text("<presence xmlns='jabber:client' to='bob@example.test' type='subscribed'/>")
+        .await;
+    bob.send_text("<presence xmlns='jabber:client' to='alice@example.test' type='subscribed'/>")
+        .await;
+    alice.send_text("<presence xmlns='jabber:client'/>").await;
+    bob.send_text("<presence xmlns='jabber:client'/>").await;
+    until_text(&mut alice, "from='bob@example.test/b'").await;
+    until_text(&mut bob, "from='alice@example.test/a'").await;
+
+    let status = tokio::task::spawn_blocking(move || {
+        let s = server.signal_and_wait(libc::SIGTERM, Duration::from_secs(10));
+        (s, server.log())
+    });
+    let (a, _) = alice.until_close().await;
+    let (b, _) = bob.until_close().await;
+    let shutdown = "<system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>\
+                    <text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>Received SIGTERM</text>";
+    for t in [&a, &b] {
+        let t = t.join("");
+        assert!(t.contains(shutdown), "system-shutdown with the reason: {t}");
+    }
+    // Whichever session was closed first, the other one heard it go, before its own end.
+    let unavailable = "<status>Disconnected: Received SIGTERM</status>";
+    let heard = [&a, &b].into_iter().any(|texts| {
+        let t = texts.join("");
+        let p = t.find(unavailable);
+        p.is_some() && p < t.find(shutdown)
+    });
+    assert!(
+        heard,
+        "a contact got the unavailable presence first: {a:?} {b:?}"
+    );
+    let (status, log) = status.await.expect("join");
+    assert!(status.is_some(), "lilt did not exit; log:\n{log}");
+}

@@ -250,6 +250,13 @@ pub fn unhandled(core: &mut Core, origin: &Origin, stanza: &Element) {
     if stype == "error" || (stanza.name == "iq" && stype == "result") {
         return;
     }
+    // Prosody logs what no handler took; the line names the sender's session.
+    tracing::info!(
+        from = stanza.attr("from").unwrap_or(""),
+        to = stanza.attr("to").unwrap_or(""),
+        "Unhandled {} stanza of type {stype:?}; replying service-unavailable",
+        stanza.name
+    );
     let e = stanza_error_reply(stanza, "cancel", "service-unavailable", None);
     core.reply(origin, e);
 }

@@ -237,6 +237,21 @@ pub fn new_core(shared: Arc<Shared>) -> Core {
         let modules = component_modules(&shared.config, name);
         add_host(&mut core, name, true, modules);
     }
+    // mod_disco's caps stream feature: the hash of each host's disco#info as its modules
+    // (native and Lua) left it.
+    for name in &names {
+        if !shared.policies[name].modules.contains("disco") {
+            continue;
+        }
+        if let Some(h) = core.hosts.get(name) {
+            let ver = crate::modules::disco::caps::verification_string(
+                &h.identities,
+                &h.features,
+                &h.extensions,
+            );
+            shared.feature_hooks.set_caps_ver(name, ver);
+        }
+    }
     core
 }
 
@@ -489,3 +504,7 @@ pub fn apply_reloaded(_shared: &Shared, new: &Config) {
         tracing::warn!("Configuration warning: {w}");
     }
 }
+
+#[cfg(test)]
+#[path = "modules_disabled_tests.rs"]
+mod modules_disabled_tests;

@@ -47,15 +47,34 @@ pub struct C2sSettings {
 #[derive(Debug, Default)]
 pub struct FeatureHooks {
     hosts: HashMap<String, AtomicBool>,
+    /// The host's own entity-caps `ver` (mod_disco), set once its modules are loaded.
+    caps: HashMap<String, std::sync::OnceLock<String>>,
 }
 
 impl FeatureHooks {
     pub fn new<'a>(hosts: impl IntoIterator<Item = &'a String>) -> Self {
+        let hosts: Vec<&String> = hosts.into_iter().collect();
         FeatureHooks {
+            caps: hosts
+                .iter()
+                .map(|h| ((*h).clone(), std::sync::OnceLock::new()))
+                .collect(),
             hosts: hosts
                 .into_iter()
                 .map(|h| (h.clone(), AtomicBool::new(false)))
                 .collect(),
+        }
+    }
+
+    /// The entity-caps verification string of `host`'s disco#info, when it has one.
+    pub fn caps_ver(&self, host: &str) -> Option<&str> {
+        self.caps.get(host)?.get().map(String::as_str)
+    }
+
+    /// Records `host`'s entity-caps verification string (the first one set stays).
+    pub fn set_caps_ver(&self, host: &str, ver: String) {
+        if let Some(slot) = self.caps.get(host) {
+            let _ = slot.set(ver);
         }
     }
 

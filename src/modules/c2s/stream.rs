@@ -297,6 +297,10 @@ impl C2sStream {
             if policy.modules.contains("presence") {
                 features.push_child(crate::modules::presence::pre_approval_feature());
             }
+            // mod_disco: the server's entity caps, for authenticated streams.
+            if let Some(ver) = self.feature_hooks.as_ref().and_then(|h| h.caps_ver(&host)) {
+                features.push_child(crate::modules::disco::caps::feature(ver));
+            }
         }
         if self.feature_hooks.as_ref().is_some_and(|h| h.wanted(&host)) {
             out.push(Action::CollectFeatures(features));

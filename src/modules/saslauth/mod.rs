@@ -38,9 +38,11 @@ pub fn offered_mechanisms(
         ScramHash::Sha256 => ("SCRAM-SHA-256", "SCRAM-SHA-256-PLUS"),
     };
     let plus = channel_binding.then_some(plus);
-    ["PLAIN", scram]
+    // SCRAM first, as Prosody offers them (a client that takes the first it knows then
+    // does not send the password itself).
+    [Some(scram), plus, Some("PLAIN")]
         .into_iter()
-        .chain(plus)
+        .flatten()
         .filter(|m| !policy.disabled_mechanisms.contains(*m))
         .filter(|m| secure || !policy.insecure_mechanisms.contains(*m))
         .collect()

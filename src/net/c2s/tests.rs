@@ -422,3 +422,44 @@ fn an_http_request_to_the_c2s_port_is_not_well_formed() {
     let out = h.output();
     assert!(out.contains("not-well-formed"), "{out}");
 }
+
+fn scram_is_offered_before_plain<F: Wire>() {
+    let mut h = Harness::<F>::new("", 1 << 20);
+    h.send(F::open_stream());
+    h.effects();
+    let features = h.output();
+    let scram = features.find(">SCRAM-SHA-1<").expect("SCRAM offered");
+    let plain = features.find(">PLAIN<").expect("PLAIN offered");
+    assert!(scram < plain, "{features}");
+}
+over_every_framing!(mechanism_order, scram_is_offered_before_plain);
+
+fn authenticated_features_carry_the_server_entity_caps<F: Wire>() {
+    let mut h = Harness::<F>::new("", 1 << 20);
+    h.s.shared()
+        .feature_hooks
+        .set_caps_ver("example.test", "abc=".into());
+    h.send(F::open_stream());
+    h.effects();
+    let before = h.output();
+    assert!(
+        !before.contains("protocol/caps"),
+        "not before authentication: {before}"
+    );
+    h.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGFsaWNlAHB3</auth>");
+    h.effects();
+    h.s.answer(Answer::Plain(true), h.now);
+    h.effects();
+    h.output();
+    h.send(F::open_stream());
+    h.effects();
+    let after = h.output();
+    assert!(
+        after.contains("<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='http://prosody.im' ver='abc='/>"),
+        "{after}"
+    );
+}
+over_every_framing!(
+    entity_caps,
+    authenticated_features_carry_the_server_entity_caps
+);
