@@ -1,0 +1,93 @@
+//! c2s behaviour that must hold on every framing, end to end over real sockets: memory
+//! bounded by configuration when a client refuses to read. (The sans-IO session's
+//! timers, caps and close rules are unit-tested on a virtual clock in `src/net/c2s`.)
+
+mod tcp_support;
+
+use std::time::Duration;
+
+use tcp_support::{TcpServer, XmppClient, HOST};
+
+/// Output a client may leave unread before the server gives up on it.
+const CAP: usize = 256 * 1024;
+
+async fn server() -> TcpServer {
+    let server = TcpServer::start(&format!(
+        "c2s_require_encryption = false\nallow_unencrypted_plain_auth = true\n\
+         network_settings = {{ max_send_buffer_size = {CAP} }}\n"
+    ))
+    .await;
+    server.add_user("alice", "pw");
+    server.add_user("bob", "pw");
+    server
+}
+
+async fn tcp_login(server: &TcpServer, user: &str, resource: &str) -> XmppClient {
+    let mut c = XmppClient::plain(server.c2s).await;
+    c.open(HOST).await;
+    let outcome = c.auth_plain(user, "pw").await;
+    assert!(outcome.contains("success"), "{outcome}");
+    c.bind(resource).await;
+    c
+}
+
+/// Floods `to` with far more than the cap plus what the kernel buffers can hold, from a
+/// second account; returns the bytes of stanza text sent.
+async fn flood(server: &TcpServer, to: &str) -> usize {
+    let mut bob = tcp_login(server, "bob", "flood").await;
+    let body = "x".repeat(8 * 1024);
+    let stanza = format!("<message to='{to}' type='headline'><body>{body}</body></message>");
+    let mut sent = 0;
+    for _ in 0..1_500 {
+        bob.send(&stanza).await;
+        sent += stanza.len();
+    }
+    // The sender is still served: a ping to the server is answered.
+    bob.send("<iq type='get' id='still-here' to='example.test'><ping xmlns='urn:xmpp:ping'/></iq>")
+        .await;
+    let reply = bob.read_until("id='still-here'").await;
+    assert!(reply.contains("id='still-here'"), "{reply}");
+    sent
+}
+
+#[tokio::test]
+async fn a_tcp_receiver_that_does_not_read_is_dropped_at_the_send_buffer_cap() {
+    let server = server().await;
+    let mut alice = tcp_login(&server, "alice", "r").await;
+    let sent = flood(&server, "alice@example.test/r").await;
+    // Now reading: what the kernel held, then the end — not the whole flood.
+    let (got, closed) = alice.read_to_close(Duration::from_secs(30)).await;
+    assert!(closed, "the server closed the non-reading session");
+    assert!(got.len() < sent, "got {} of {sent} bytes", got.len());
+}
+
+#[tokio::test]
+async fn a_websocket_receiver_that_does_not_read_is_dropped_at_the_send_buffer_cap() {
+    let server = server().await;
+    let mut alice = ws_login(&server).await;
+    let sent = flood(&server, "alice@example.test/ws").await;
+    let mut got = 0usize;
+    let closed = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match alice.next_frame().await {
+                Some(WsFrame::Text(t)) => got += t.len(),
+                Some(WsFrame::Close(..)) | None => return true,
+                Some(_) => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    assert!(closed, "the server closed the non-reading session");
+    assert!(got < sent, "got {got} of {sent} bytes");
+}
+
+mod support;
+use support::{WsClient, WsFrame};
+
+async fn ws_login(server: &TcpServer) -> WsClient {
+    let mut c = WsClient::connect(server.http).await;
+    let jid = c.login("alice", "pw", "ws").await;
+    assert_eq!(jid, "alice@example.test/ws");
+    c
+}
