@@ -91,3 +91,22 @@ async fn ws_login(server: &TcpServer) -> WsClient {
     assert_eq!(jid, "alice@example.test/ws");
     c
 }
+
+#[tokio::test]
+async fn c2s_disabled_globally_opens_no_c2s_port() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("prosody.cfg.lua");
+    std::fs::write(
+        &cfg,
+        "http_ports = { 0 }\nhttps_ports = { }\nc2s_ports = { 0 }\n\
+         c2s_interfaces = { \"127.0.0.1\" }\nmodules_disabled = { \"c2s\" }\n\
+         VirtualHost \"example.test\"\n",
+    )
+    .expect("write config");
+    let config = lilt::config::Config::load(&cfg).expect("config loads");
+    let (shared, rx) = lilt::core::server::build(config);
+    lilt::core::server::spawn_core(shared.clone(), rx);
+    let listeners = lilt::net::start(shared).await.expect("listeners start");
+    assert!(listeners.c2s_addrs().is_empty());
+    assert!(!listeners.http_addrs().is_empty());
+}

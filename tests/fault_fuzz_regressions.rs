@@ -33,6 +33,7 @@ fn run(chunks: &[&[u8]]) -> (Vec<StreamEvent>, bool) {
         max_stanza_bytes: 4096,
         max_depth: 32,
         max_child_elements: 64,
+        ..Limits::default()
     });
     let mut events = Vec::new();
     for chunk in chunks {

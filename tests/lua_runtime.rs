@@ -136,6 +136,7 @@ fn fire(core: &mut Core, event: &str, stanza: Option<&str>) -> Option<bool> {
             max_stanza_bytes: 1 << 20,
             max_depth: 100,
             max_child_elements: 1000,
+            ..Default::default()
         });
         p.feed(b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>")
             .expect("header");

@@ -595,6 +595,11 @@ fn start_c2s(
 ) -> Result<(Vec<SocketAddr>, Vec<SocketAddr>), String> {
     let config = &shared.config;
     let g = config.global();
+    // The c2s ports are mod_c2s's: with it disabled everywhere there are none (Prosody).
+    if !shared.policies.values().any(|p| p.modules.contains("c2s")) {
+        tracing::info!("mod_c2s is disabled on every host; not listening for c2s");
+        return Ok((Vec::new(), Vec::new()));
+    }
     let mut hosts: Vec<&str> = shared.policies.keys().map(String::as_str).collect();
     hosts.sort();
     // STARTTLS is mod_tls's: only hosts that load it offer it.
