@@ -58,6 +58,21 @@ async fn until_text(c: &mut WsClient, needle: &str) -> String {
     }
 }
 
+/// `me` subscribes to `other`'s presence and `other` approves.
+async fn subscribe(me: &mut WsClient, me_name: &str, other: &mut WsClient, other_name: &str) {
+    me.send_text(&format!(
+        "<presence xmlns='jabber:client' to='{other_name}@example.test' type='subscribe'/>"
+    ))
+    .await;
+    until_text(other, "type='subscribe'").await;
+    other
+        .send_text(&format!(
+            "<presence xmlns='jabber:client' to='{me_name}@example.test' type='subscribed'/>"
+        ))
+        .await;
+    until_text(me, "type='subscribed'").await;
+}
+
 #[tokio::test]
 async fn sigterm_sends_contacts_unavailable_then_system_shutdown_with_the_reason() {
     let dir = ServerDir::new(minimal_config("example.test"));
@@ -71,25 +86,17 @@ async fn sigterm_sends_contacts_unavailable_then_system_shutdown_with_the_reason
     alice.login("alice", "secret", "a").await;
     let mut bob = WsClient::connect(addr).await;
     bob.login("bob", "secret", "b").await;
-    // Mutual subscription, then both available.
-    for (me, other, c) in [("alice", "bob", &mut alice), ("bob", "alice", &mut bob)] {
-        let _ = me;
-        c.send_text(&format!(
-            "<presence xmlns='jabber:client' to='{other}@example.test' type='subscribe'/>"
-        ))
+    // Both interested (roster fetched) and available, then a mutual subscription.
+    for c in [&mut alice, &mut bob] {
+        c.send_text(
+            "<iq xmlns='jabber:client' type='get' id='r'><query xmlns='jabber:iq:roster'/></iq>",
+        )
         .await;
+        until_text(c, "id='r'").await;
+        c.send_text("<presence xmlns='jabber:client'/>").await;
     }
-    until_text(&mut bob, "type='subscribe'").await;
-    until_text(&mut alice, "type='subscribe'").await;
-    alice
-        .send_text("<presence xmlns='jabber:client' to='bob@example.test' type='subscribed'/>")
-        .await;
-    bob.send_text("<presence xmlns='jabber:client' to='alice@example.test' type='subscribed'/>")
-        .await;
-    alice.send_text("<presence xmlns='jabber:client'/>").await;
-    bob.send_text("<presence xmlns='jabber:client'/>").await;
-    until_text(&mut alice, "from='bob@example.test/b'").await;
-    until_text(&mut bob, "from='alice@example.test/a'").await;
+    subscribe(&mut alice, "alice", &mut bob, "bob").await;
+    subscribe(&mut bob, "bob", &mut alice, "alice").await;
 
     let status = tokio::task::spawn_blocking(move || {
         let s = server.signal_and_wait(libc::SIGTERM, Duration::from_secs(10));

@@ -5,9 +5,11 @@
 //! hot path (boxed), STARTTLS as an in-place upgrade of the socket, and metrics, the
 //! session span and the final unbind in one place.
 
+pub mod effect;
 pub mod framing;
 pub mod output;
 pub mod session;
+pub mod settings;
 pub mod socket;
 pub mod tcp_framing;
 pub mod ws_framing;
@@ -25,8 +27,10 @@ use crate::core::{CoreMsg, Shared};
 use crate::modules::openmetrics::{metrics, monitor};
 use crate::net::c2s_session;
 use crate::net::tcp::C2sTls;
+pub use effect::{Answer, Effect, State};
 pub use framing::{Failure, Framing, Input};
-pub use session::{Answer, C2sSession, Effect, SessionSettings, State};
+pub use session::C2sSession;
+pub use settings::SessionSettings;
 pub use socket::Socket;
 
 /// Stanzas of one session the core may have queued before the session stops reading its
@@ -132,7 +136,7 @@ pub fn drive<F: Framing>(
                     "Client disconnected: {reason}"
                 )
             }
-            Some(reason) => tracing::debug!("Client disconnected: {reason}"),
+            Some(reason) => tracing::info!("Client disconnected: {reason}"),
             None => tracing::info!("Client disconnected"),
         }
         if s.failure().is_some() {
