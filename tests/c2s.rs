@@ -110,3 +110,44 @@ async fn c2s_disabled_globally_opens_no_c2s_port() {
     assert!(listeners.c2s_addrs().is_empty());
     assert!(!listeners.http_addrs().is_empty());
 }
+
+/// A client that floods the server with pings over WebSocket (which keeps reading while
+/// its replies wait) and never reads: the core's queue holds at most a bounded share of
+/// its stanzas, so a bystander's ping is answered at once instead of behind the flood.
+#[tokio::test]
+async fn a_flooding_client_does_not_delay_a_bystander() {
+    // The default send buffer: the flooder is not dropped for its unread replies.
+    let server =
+        TcpServer::start("c2s_require_encryption = false\nallow_unencrypted_plain_auth = true\n")
+            .await;
+    server.add_user("alice", "pw");
+    server.add_user("bob", "pw");
+    let mut flooder = WsClient::connect(server.http).await;
+    flooder.login("alice", "pw", "flood").await;
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let flood = tokio::spawn(async move {
+        let ping = "<iq xmlns='jabber:client' type='get' id='f' to='example.test'><ping xmlns='urn:xmpp:ping'/></iq>";
+        let mut started = Some(started_tx);
+        for i in 0..100_000u32 {
+            flooder.send_text(ping).await;
+            if i == 20_000 {
+                if let Some(tx) = started.take() {
+                    let _ = tx.send(());
+                }
+            }
+        }
+        flooder
+    });
+    started_rx.await.expect("flood under way");
+    let mut bob = tcp_login(&server, "bob", "bystander").await;
+    let t0 = std::time::Instant::now();
+    bob.send("<iq type='get' id='by' to='example.test'><ping xmlns='urn:xmpp:ping'/></iq>")
+        .await;
+    bob.read_until("id='by'").await;
+    let rtt = t0.elapsed();
+    flood.abort();
+    assert!(
+        rtt < Duration::from_secs(1),
+        "bystander's ping took {rtt:?}"
+    );
+}

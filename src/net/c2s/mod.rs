@@ -116,8 +116,11 @@ pub fn drive<F: Framing>(
                     while let Some(msg) = batch.pop_front() {
                         s.on_outbound(msg, now);
                     }
-                    // The core's next sends reuse the queue's memory.
-                    rx.recycle(batch);
+                    if s.is_busy() {
+                        // The core's next sends reuse the queue's memory; idle sessions
+                        // keep none.
+                        rx.recycle(batch);
+                    }
                 }
                 () = &mut timer => {
                     armed = false;

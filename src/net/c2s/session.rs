@@ -467,6 +467,11 @@ impl<F: Framing> C2sSession<F> {
         }
     }
 
+    /// A stream busy enough to keep its buffers (and the core queue's) between stanzas.
+    pub fn is_busy(&self) -> bool {
+        self.quick >= WARM_AFTER
+    }
+
     /// Gives back buffers a quiet stream does not need (called after each turn).
     pub fn release_if_idle(&mut self) {
         if self.quick >= WARM_AFTER {

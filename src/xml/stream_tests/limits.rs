@@ -229,8 +229,9 @@ fn attributes(n: usize) -> String {
 
 #[test]
 fn twenty_six_thousand_attributes_parse_in_linear_time() {
-    // Quadratic duplicate checks took 1.5 s for this; linear is a few milliseconds even
-    // in a debug build.
+    // Quadratic duplicate checks took 1.5 s for this in a release build (many times that
+    // in a debug one); linear is well under this bound even in a debug build on a busy
+    // machine.
     let data = format!("{HEADER}{}", attributes(26_000));
     let limits = Limits {
         max_stanza_bytes: 1 << 20,
@@ -242,7 +243,7 @@ fn twenty_six_thousand_attributes_parse_in_linear_time() {
     let took = start.elapsed();
     assert_eq!(err, None);
     assert_eq!(events.len(), 2, "header and the message");
-    assert!(took < Duration::from_millis(500), "took {took:?}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
 }
 
 #[test]

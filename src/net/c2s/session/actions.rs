@@ -134,8 +134,10 @@ impl<F: Framing> C2sSession<F> {
     }
 
     pub(super) fn on_xml_error(&mut self, e: XmlError, now: Instant) {
+        // The reason (for the unavailable presence) is the stream error's condition,
+        // as Prosody words it; the parser's detail goes to the log.
         self.failed = true;
-        self.reason = Some(Cow::Owned(format!("XML error: {e}")));
+        tracing::debug!("XML error: {e}");
         let err = match e {
             XmlError::StanzaTooLarge => {
                 metrics().limit_hit(LimitKind::StanzaSize);
