@@ -334,8 +334,9 @@ impl<F: Framing> C2sSession<F> {
         }
     }
 
-    /// The driver's answer to the last effect that asked for one.
-    pub fn answer(&mut self, answer: Answer, now: Instant) {
+    /// The driver's answer to the last effect that asked for one (`_now`: answers start
+    /// no timer today; the clock is passed like every other input).
+    pub fn answer(&mut self, answer: Answer, _now: Instant) {
         self.waiting = false;
         let more = match answer {
             Answer::Scram(creds) => self.stream.on_scram_loaded(creds),
@@ -368,7 +369,6 @@ impl<F: Framing> C2sSession<F> {
             }
         };
         self.push_actions(more);
-        let _ = now;
     }
 
     /// A message from the core.
