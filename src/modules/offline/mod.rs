@@ -4,7 +4,7 @@
 //! presence of priority ≥ 0 (`message/offline/broadcast`); the archive is then cleared.
 
 pub mod stamp;
-pub mod stanza_lua;
+pub use crate::storage::stanza as stanza_lua;
 
 use std::rc::Rc;
 use std::sync::Arc;
