@@ -379,6 +379,8 @@ pub fn run(config: Config) -> Result<(), RunError> {
         let (done_tx, done_rx) = oneshot::channel();
         let _ = shared.core_tx.send(CoreMsg::Shutdown { done: done_tx });
         let _ = done_rx.await;
+        // Queued saves (their callers still wait for them) finish before the exit.
+        tokio::task::block_in_place(|| shared.store_exec.flush());
         listeners.drain(shutdown_deadline(&shared)).await;
         drop(core);
         Ok(())
