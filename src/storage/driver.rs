@@ -132,6 +132,11 @@ pub trait Driver: Send + Sync + fmt::Debug {
 
     /// The store names `host` has data in, with their kind.
     fn stores(&self, host: &str) -> StoreResult<Vec<(String, StoreKind)>>;
+
+    /// The hosts with any data (`""` for host-less data), for `lilt migrate`.
+    fn hosts(&self) -> StoreResult<Vec<String>> {
+        Ok(Vec::new())
+    }
 }
 
 /// A field of an archive item.

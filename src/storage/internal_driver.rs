@@ -136,6 +136,23 @@ impl Driver for InternalStore {
         Ok(users)
     }
 
+    fn hosts(&self) -> StoreResult<Vec<String>> {
+        let mut hosts: Vec<String> = read_dir(self.data_path())?
+            .into_iter()
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .map(|n| {
+                if n == GLOBAL_DIR {
+                    String::new()
+                } else {
+                    decode_path_part(&n)
+                }
+            })
+            .collect();
+        hosts.sort();
+        Ok(hosts)
+    }
+
     fn stores(&self, host: &str) -> StoreResult<Vec<(String, StoreKind)>> {
         let mut out = Vec::new();
         for entry in read_dir(&self.host_dir(host))? {

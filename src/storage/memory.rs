@@ -144,6 +144,26 @@ impl Driver for MemoryStore {
         Ok(users)
     }
 
+    fn hosts(&self) -> StoreResult<Vec<String>> {
+        let mut hosts: Vec<String> = self
+            .keyval
+            .lock()
+            .map_err(poisoned)?
+            .keys()
+            .map(|k| k.0.clone())
+            .collect();
+        hosts.extend(
+            self.archives
+                .lock()
+                .map_err(poisoned)?
+                .keys()
+                .map(|k| k.0.clone()),
+        );
+        hosts.sort();
+        hosts.dedup();
+        Ok(hosts)
+    }
+
     fn stores(&self, host: &str) -> StoreResult<Vec<(String, StoreKind)>> {
         let mut out: Vec<(String, StoreKind)> = Vec::new();
         for k in self.keyval.lock().map_err(poisoned)?.keys() {

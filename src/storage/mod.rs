@@ -11,6 +11,7 @@ mod internal_driver;
 pub mod lua_value;
 pub mod manager;
 pub mod memory;
+pub mod migrate;
 pub mod none;
 pub mod serialization;
 pub mod sql;

@@ -126,3 +126,80 @@ fn memory_storage_routes_every_store_to_the_process_and_internal_writes_nothing(
         "no files"
     );
 }
+
+#[test]
+fn migrate_copies_internal_to_sqlite_and_back_idempotently_with_a_dry_run_count() {
+    use super::migrate::{migrate, Location};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = InternalStore::new(dir.path().join("data"));
+    let mut account = LuaTable::new();
+    account.set("salt", "s");
+    src.set(
+        "a.test",
+        Some("al.ice"),
+        "accounts",
+        Some(&LuaValue::Table(account)),
+    )
+    .expect("seed");
+    let msg = super::internal::archive_item("k1", 5.0, "", &LuaValue::Table(LuaTable::new()));
+    src.archive_append_item("a.test", Some("al.ice"), "offline", &msg)
+        .expect("seed");
+    let db = dir.path().join("x.sqlite");
+    let dst = Location::parse(&format!("sqlite:{}", db.display()))
+        .and_then(|l| l.open())
+        .expect("open sqlite");
+    let mut lines = Vec::new();
+    let dry = migrate(&src, &*dst, &[], true, &mut |l| lines.push(l.to_owned())).expect("dry");
+    assert_eq!((dry.keyval_values, dry.archive_items), (1, 1));
+    assert_eq!(
+        dst.get("a.test", Some("al.ice"), "accounts").expect("get"),
+        None,
+        "dry run writes nothing"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("a.test accounts: would copy 1 values")),
+        "{lines:?}"
+    );
+    let done = migrate(&src, &*dst, &[], false, &mut |_| {}).expect("migrate");
+    assert_eq!(done.hosts, 1);
+    let again = migrate(&src, &*dst, &[], false, &mut |_| {}).expect("again");
+    assert_eq!(
+        (again.archive_items, again.archive_items_present),
+        (0, 1),
+        "idempotent"
+    );
+    assert_eq!(
+        dst.archive_count("a.test", Some("al.ice"), "offline")
+            .expect("count"),
+        1
+    );
+    let back = InternalStore::new(dir.path().join("back"));
+    migrate(&*dst, &back, &[], false, &mut |_| {}).expect("back");
+    assert_eq!(
+        back.get("a.test", Some("al.ice"), "accounts").expect("get"),
+        src.get("a.test", Some("al.ice"), "accounts").expect("get")
+    );
+    assert_eq!(
+        back.archive_list("a.test", Some("al.ice"), "offline")
+            .expect("list")
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn migrate_locations_parse_prosody_migrator_style_specs() {
+    use super::migrate::Location;
+    match Location::parse("postgresql://prosody:pw@127.0.0.1:5433/xmpp").expect("pg") {
+        Location::Sql(p) => {
+            assert_eq!(p.driver, "PostgreSQL");
+            assert_eq!(p.port, Some(5433));
+            assert_eq!(p.database, "xmpp");
+            assert_eq!(p.username.as_deref(), Some("prosody"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(Location::parse("mysql://x").is_err());
+}

@@ -525,6 +525,16 @@ impl Driver for SqlStore {
         })
     }
 
+    fn hosts(&self) -> StoreResult<Vec<String>> {
+        self.with_conn(|c| {
+            let rows = c.query(
+                r#"SELECT "host" FROM "prosody" UNION SELECT "host" FROM "prosodyarchive" ORDER BY 1"#,
+                &[],
+            )?;
+            Ok(rows.iter().map(|r| r[0].text().to_owned()).collect())
+        })
+    }
+
     fn stores(&self, host: &str) -> StoreResult<Vec<(String, StoreKind)>> {
         self.with_conn(|c| {
             let mut out = Vec::new();
