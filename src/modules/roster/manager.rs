@@ -110,7 +110,10 @@ pub fn modify(
 ) -> bool {
     load(core, user, host);
     let jid = bare(user, host);
-    let exists = core.shared.accounts.exists(host, user).unwrap_or(false);
+    // A user with a bound session exists; others are checked at the store (a file
+    // read per change would be most of the cost of a roster set).
+    let exists = core.bare_sessions.contains_key(jid.as_str())
+        || core.shared.accounts.exists(host, user).unwrap_or(false);
     let rosters = core.state::<Rosters>();
     let Some(slot) = rosters.map.get_mut(jid.as_str()) else {
         return false;

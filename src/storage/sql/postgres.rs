@@ -19,6 +19,14 @@ fn pg_err(e: impl std::fmt::Display) -> SqlError {
     SqlError::Postgres(e.to_string())
 }
 
+/// The server's own message ("db error" alone says nothing).
+fn pg_db_err(e: postgres::Error) -> SqlError {
+    match e.as_db_error() {
+        Some(db) => SqlError::Postgres(format!("{}: {}", db.code().code(), db.message())),
+        None => SqlError::Postgres(e.to_string()),
+    }
+}
+
 /// `?` -> `$1::text` / `$1::bigint`, by the parameter's kind.
 fn numbered(sql: &str, params: &[Cell]) -> String {
     let mut out = String::with_capacity(sql.len() + 8 * params.len());
@@ -69,11 +77,11 @@ fn run(
         .collect();
     if !rows {
         return Ok((
-            client.execute(sql.as_str(), &refs).map_err(pg_err)?,
+            client.execute(sql.as_str(), &refs).map_err(pg_db_err)?,
             Vec::new(),
         ));
     }
-    let result = client.query(sql.as_str(), &refs).map_err(pg_err)?;
+    let result = client.query(sql.as_str(), &refs).map_err(pg_db_err)?;
     let mut out = Vec::with_capacity(result.len());
     for row in &result {
         let mut cells = Vec::with_capacity(row.len());

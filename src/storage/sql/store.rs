@@ -240,7 +240,7 @@ impl SqlStore {
 }
 
 fn lock_name(host: &str, user: Option<&str>, store: &str) -> String {
-    format!("{host}\0{}\0{store}", user.unwrap_or(""))
+    format!("{host}\n{}\n{store}", user.unwrap_or(""))
 }
 
 impl Driver for SqlStore {
