@@ -9,17 +9,12 @@ use lilt::storage::{LuaTable, LuaValue};
 use crate::im_support::{im_config, Client};
 use crate::support::Server;
 
-/// The figure is for 20 000 items on a release build; debug builds serialize
-/// several times slower, so they flood a smaller roster against the same bound.
+/// The figure: 20 000 items (`LILT_FLOOD_ROSTER` overrides).
 fn roster_size() -> usize {
     std::env::var("LILT_FLOOD_ROSTER")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(if cfg!(debug_assertions) {
-            5_000
-        } else {
-            20_000
-        })
+        .unwrap_or(20_000)
 }
 
 fn big_roster(n: usize) -> LuaValue {

@@ -186,7 +186,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     x("websocket_close_timeout", Duration, "c2s_close_timeout", G, "websocket", "seconds to wait for the client's close"),
     x("websocket_origin_check", Boolean, "false", G, "websocket", "refuse upgrades whose Origin is not in allowed_origins"),
     x("allowed_origins", Set, "{}", G, "websocket", "origins accepted when websocket_origin_check is on"),
-    x("connection_pooling", Table, "", G, "net", "guide option for outbound connection pools; it has NO EFFECT yet: Lilt owns no outbound pools (no SQL storage, no s2s)"),
+    x("connection_pooling", Table, "", G, "net", "guide option: sizes the SQL storage connection pool (enabled, max_pool_size, pool_timeout seconds)"),
     x("connection_monitoring", Table, "", G, "net", "per-connection ping round-trip time and bytes logged at close; warns when the connection error rate exceeds max_error_rate"),
     x("https_redirect", Boolean, "false", G, "http", "redirect plain-HTTP requests to the https service"),
     p("openmetrics_allow_ips", Set, "{ \"::1\", \"127.0.0.1\" }", G, "http_openmetrics", "addresses allowed to scrape /metrics"),

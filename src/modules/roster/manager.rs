@@ -130,10 +130,11 @@ pub fn modify(
     true
 }
 
-/// What a save of `jid`'s roster writes now: `None` when it is no longer cached.
-pub fn snapshot(core: &mut Core, jid: &str) -> Option<Option<LuaValue>> {
+/// A copy of `jid`'s cached roster for a save (`Some(None)`: cached and empty; `None`:
+/// no longer cached).
+pub fn snapshot(core: &mut Core, jid: &str) -> Option<Option<Box<Roster>>> {
     match core.state::<Rosters>().map.get(jid)? {
-        Some(r) => Some(Some(r.to_lua())),
+        Some(r) => Some(Some(r.clone())),
         None => Some(None),
     }
 }

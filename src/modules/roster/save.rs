@@ -51,7 +51,9 @@ pub fn queue(core: &mut Core, user: &str, host: &str, jid: &str) {
             let _ = reply_tx.send(super::manager::snapshot(core, &snap_jid));
         }));
         tx.send(CoreMsg::Task(task)).ok()?;
-        reply_rx.recv().ok().flatten()
+        // The core only copies the roster; building the stored form happens here.
+        let roster = reply_rx.recv().ok().flatten()?;
+        Some(roster.map(|r| r.to_lua()))
     });
     let tx = core.shared.core_tx.clone();
     let done_jid = jid.to_owned();
