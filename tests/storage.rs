@@ -15,6 +15,8 @@ mod drivers;
 mod flood;
 #[path = "storage/kill.rs"]
 mod kill;
+#[path = "storage/offline.rs"]
+mod offline;
 #[path = "storage/postgres.rs"]
 mod postgres;
 #[path = "storage/prosody_sql.rs"]

@@ -186,6 +186,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     x("websocket_close_timeout", Duration, "c2s_close_timeout", G, "websocket", "seconds to wait for the client's close"),
     x("websocket_origin_check", Boolean, "false", G, "websocket", "refuse upgrades whose Origin is not in allowed_origins"),
     x("allowed_origins", Set, "{}", G, "websocket", "origins accepted when websocket_origin_check is on"),
+    x("offline_message_limit", Integer, "10000", H, "offline", "most offline messages stored per user (defaults to storage_archive_item_limit); past it messages bounce"),
     x("connection_pooling", Table, "", G, "net", "guide option: sizes the SQL storage connection pool (enabled, max_pool_size, pool_timeout seconds)"),
     x("connection_monitoring", Table, "", G, "net", "per-connection ping round-trip time and bytes logged at close; warns when the connection error rate exceeds max_error_rate"),
     x("https_redirect", Boolean, "false", G, "http", "redirect plain-HTTP requests to the https service"),
