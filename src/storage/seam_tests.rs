@@ -104,6 +104,19 @@ fn unknown_driver_is_an_error_naming_the_driver() {
 }
 
 #[test]
+fn check_config_reports_an_unknown_driver_as_a_problem() {
+    let c = config("storage = \"mongo\"\nVirtualHost \"a.test\"\n");
+    let report = crate::config::check::check(&c);
+    assert!(report.has_problems());
+    assert!(
+        report
+            .of(crate::config::check::Severity::Problem)
+            .any(|m| m.contains("'mongo'")),
+        "{report:?}"
+    );
+}
+
+#[test]
 fn memory_storage_routes_every_store_to_the_process_and_internal_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = Storage::with_default(dir.path().into(), "memory");
