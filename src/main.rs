@@ -62,6 +62,19 @@ enum Command {
         host: String,
         password: String,
     },
+    /// Copy every store of every host between storages, like `prosody-migrator`:
+    /// `lilt migrate internal:/var/lib/prosody postgresql://prosody:pw@127.0.0.1:5432/prosody`
+    /// (also `sqlite:<file>`). Idempotent; prints one line per store.
+    Migrate {
+        from: String,
+        to: String,
+        /// Only these hosts (default: every host the source has data for).
+        #[arg(long = "host", value_name = "HOST")]
+        hosts: Vec<String>,
+        /// Count what would be copied; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -82,6 +95,12 @@ fn main() -> ExitCode {
         } => check_proxy(cli.config.as_deref(), &files),
         Command::Check { what: _, json, .. } => check_config(cli.config.as_deref(), json),
         Command::About => about(cli.config.as_deref()),
+        Command::Migrate {
+            from,
+            to,
+            hosts,
+            dry_run,
+        } => migrate(&from, &to, &hosts, dry_run),
         Command::Adduser { jid } => accounts(cli.config.as_deref(), &jid, AccountOp::Add, None),
         Command::Passwd { jid } => accounts(cli.config.as_deref(), &jid, AccountOp::Passwd, None),
         Command::Deluser { jid } => accounts(cli.config.as_deref(), &jid, AccountOp::Delete, None),
@@ -192,6 +211,31 @@ fn run(arg: Option<&Path>) -> u8 {
         Err(e) => {
             tracing::error!("{e}");
             eprintln!("Error: {e}");
+            1
+        }
+    }
+}
+
+fn migrate(from: &str, to: &str, hosts: &[String], dry_run: bool) -> u8 {
+    use lilt::storage::migrate::{migrate, Location};
+    let open = |spec: &str| Location::parse(spec).and_then(|l| l.open());
+    let result = open(from).and_then(|src| {
+        let dst = open(to)?;
+        migrate(&*src, &*dst, hosts, dry_run, &mut |line| {
+            eprintln!("{line}")
+        })
+    });
+    match result {
+        Ok(c) => {
+            let verb = if dry_run { "Would copy" } else { "Copied" };
+            println!(
+                "{verb} {} values and {} archive items ({} already present) in {} stores of {} hosts",
+                c.keyval_values, c.archive_items, c.archive_items_present, c.stores, c.hosts
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("lilt migrate: {e}");
             1
         }
     }

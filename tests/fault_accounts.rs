@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use lilt::modules::auth_internal_hashed::Accounts;
 use lilt::storage::serialization::parse_lua_source;
-use lilt::storage::InternalStore;
+use lilt::storage::Storage;
 use lilt::xmpp::sasl::ScramHash;
 
 use fault_support::disk::{files_under, leftover_temporaries, Tmpfs};
@@ -25,7 +25,7 @@ const HOST: &str = "example.test";
 
 fn accounts(data: &Path) -> Accounts {
     Accounts::new(
-        Arc::new(InternalStore::new(data.to_path_buf())),
+        Arc::new(Storage::internal(data.to_path_buf())),
         ScramHash::Sha1,
     )
     .with_iteration_count(16)

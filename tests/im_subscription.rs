@@ -15,6 +15,8 @@ async fn online(server: &support::Server, user: &str, res: &str) -> Client {
 }
 
 fn subscription(server: &support::Server, user: &str, contact: &str) -> (String, bool) {
+    // Roster saves run on the storage executor: wait for the queued ones first.
+    server.shared.store_exec.flush();
     let v = server
         .shared
         .store
@@ -59,6 +61,7 @@ async fn full_handshake_ends_in_both_and_presence_flows() {
         subscription(&server, "alice", "bob@example.test"),
         ("none".into(), true)
     );
+    server.shared.store_exec.flush();
     let pending = server
         .shared
         .store

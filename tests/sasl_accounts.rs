@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac};
 use sha2::Digest;
 
 use lilt::modules::auth_internal_hashed::Accounts;
-use lilt::storage::InternalStore;
+use lilt::storage::Storage;
 use lilt::xmpp::sasl::{SaslError, ScramHash, ScramServer};
 
 fn prosody_accounts(hash: ScramHash) -> (tempfile::TempDir, Accounts) {
@@ -24,7 +24,7 @@ fn prosody_accounts(hash: ScramHash) -> (tempfile::TempDir, Accounts) {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), dst.join(entry.file_name())).unwrap();
     }
-    let store = Arc::new(InternalStore::new(dir.path().to_path_buf()));
+    let store = Arc::new(Storage::internal(dir.path().to_path_buf()));
     (dir, Accounts::new(store, hash))
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::modules::auth_internal_hashed::Accounts;
-use crate::storage::internal::InternalStore;
+use crate::storage::Storage;
 use crate::xmpp::jid::{nameprep, nodeprep, Jid};
 
 /// What went wrong, phrased for the operator.
@@ -25,7 +25,10 @@ pub enum AdminError {
 }
 
 fn accounts(config: &Config) -> Accounts {
-    let store = Arc::new(InternalStore::new(crate::core::server::data_path(config)));
+    let store = Arc::new(
+        Storage::from_config(config)
+            .unwrap_or_else(|_| Storage::internal(crate::core::server::data_path(config))),
+    );
     Accounts::new(store, crate::core::server::password_hash(config))
 }
 

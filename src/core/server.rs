@@ -14,7 +14,7 @@ use super::{bind, router, Core, CoreMsg, Host, Shared};
 use crate::config::{Config, Value};
 use crate::modules::auth_internal_hashed::Accounts;
 use crate::modules::limits::{AuthPolicy, AuthThrottle, LimitValue, LimitsConfig};
-use crate::storage::internal::InternalStore;
+use crate::storage::Storage;
 use crate::xmpp::error::stream_error;
 use crate::xmpp::sasl::ScramHash;
 
@@ -198,7 +198,12 @@ pub fn data_path(config: &Config) -> PathBuf {
 
 /// Builds the shared state and the core (without starting anything).
 pub fn build(config: Config) -> (Arc<Shared>, mpsc::UnboundedReceiver<CoreMsg>) {
-    let store = Arc::new(InternalStore::new(data_path(&config)));
+    let store = Arc::new(Storage::from_config(&config).unwrap_or_else(|e| {
+        // `run` refuses such a config before getting here; tools and tests that build
+        // one anyway keep nothing rather than write where the operator did not ask.
+        tracing::error!("{e}; storing nothing");
+        Storage::with_default(data_path(&config), "none")
+    }));
     let accounts = Accounts::new(store.clone(), password_hash(&config));
     let mut policies = HashMap::new();
     for h in config.virtual_hosts() {
@@ -392,6 +397,7 @@ pub fn run(config: Config) -> Result<(), RunError> {
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
+    crate::storage::manager::check_config(&config).map_err(|e| RunError::Config(e.to_string()))?;
     rt.block_on(async move {
         let (shared, rx) = build(config);
         // Handlers first: a SIGHUP right after the listeners are up must not kill us.
@@ -410,6 +416,8 @@ pub fn run(config: Config) -> Result<(), RunError> {
             done: done_tx,
         });
         let _ = done_rx.await;
+        // Queued saves (their callers still wait for them) finish before the exit.
+        tokio::task::block_in_place(|| shared.store_exec.flush());
         listeners.drain(shutdown_deadline(&shared)).await;
         drop(core);
         Ok(())

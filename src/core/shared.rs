@@ -11,7 +11,7 @@ use super::{CoreMsg, SessionId};
 use crate::config::Config;
 use crate::modules::auth_internal_hashed::Accounts;
 use crate::modules::limits::{AuthThrottle, LimitCounters, LimitsConfig};
-use crate::storage::internal::InternalStore;
+use crate::storage::{Executor, Storage};
 use crate::xmpp::sasl::ScramHash;
 
 /// Login policy of one VirtualHost (reference §9.3), read once at startup.
@@ -96,7 +96,10 @@ impl FeatureHooks {
 /// Shared, read-mostly server state.
 pub struct Shared {
     pub config: Config,
-    pub store: Arc<InternalStore>,
+    /// Every store, routed to its driver (`storage`, `default_storage`).
+    pub store: Arc<Storage>,
+    /// Runs store work off the core thread (see `storage::executor`).
+    pub store_exec: Executor,
     pub accounts: Accounts,
     pub policies: HashMap<String, HostPolicy>,
     pub c2s: C2sSettings,
@@ -114,7 +117,7 @@ pub struct Shared {
 impl Shared {
     pub fn new(
         config: Config,
-        store: Arc<InternalStore>,
+        store: Arc<Storage>,
         accounts: Accounts,
         policies: HashMap<String, HostPolicy>,
         c2s: C2sSettings,
@@ -122,7 +125,9 @@ impl Shared {
     ) -> Self {
         let limit_counters = Arc::new(LimitCounters::new());
         let feature_hooks = Arc::new(FeatureHooks::new(policies.keys()));
+        let store_exec = Executor::start(store.clone(), 2);
         Shared {
+            store_exec,
             feature_hooks,
             config,
             store,

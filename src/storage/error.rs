@@ -24,7 +24,17 @@ pub enum StorageError {
     /// The caller asked for something the format cannot hold (e.g. an empty store name).
     #[error("invalid storage request: {0}")]
     Invalid(&'static str),
+    /// The store is on the `none` driver.
+    #[error("Storage disabled")]
+    Disabled,
+    /// The database refused or could not be reached.
+    #[error("database: {0}")]
+    Database(String),
 }
+
+/// What a client is told when a write fails, as Prosody's datamanager words it: never a
+/// path or an OS message (those go to the log).
+pub const SAVE_FAILED: &str = "Error saving to storage";
 
 impl StorageError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> StorageError {

@@ -112,6 +112,28 @@ impl InternalStore {
         }
     }
 
+    /// Creates a `.dat` file only if it does not exist: the new file is written beside
+    /// it, then hard-linked into place, which fails (and changes nothing) when another
+    /// writer got there first. `Ok(false)` when the file already existed.
+    pub fn add(
+        &self,
+        host: &str,
+        user: &str,
+        store: &str,
+        value: &LuaValue,
+    ) -> Result<bool, StorageError> {
+        let path = self.file_path(host, Some(user), store, "dat")?;
+        ensure_parent(&path)?;
+        let tmp = write_temp(&path, to_lua_source(value).as_bytes())?;
+        let linked = fs::hard_link(&tmp, &path);
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => sync_dir(&path).map(|()| true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(StorageError::io(&path, e)),
+        }
+    }
+
     /// Appends one archive entry: `value`'s fields plus `key`, `when` (Unix seconds) and
     /// `with`, as one `item({...});` line, flushed to disk before returning.
     #[allow(clippy::too_many_arguments)]
@@ -125,18 +147,8 @@ impl InternalStore {
         with: &str,
         value: &LuaValue,
     ) -> Result<(), StorageError> {
-        let mut item = match value {
-            LuaValue::Table(t) => t.clone(),
-            other => {
-                let mut t = LuaTable::new();
-                t.set("value", other.clone());
-                t
-            }
-        };
-        item.set("key", key);
-        item.set("when", when_value(when));
-        item.set("with", with);
-        self.archive_append_item(host, user, store, &LuaValue::Table(item))
+        let item = archive_item(key, when, with, value);
+        self.archive_append_item(host, user, store, &item)
     }
 
     /// Appends an already assembled `item(...)` value.
@@ -208,6 +220,23 @@ impl InternalStore {
     }
 }
 
+/// An archive entry as Prosody's internal driver writes it: the value's fields (a
+/// non-table value under `value`) plus `key`, `when` and `with`.
+pub fn archive_item(key: &str, when: f64, with: &str, value: &LuaValue) -> LuaValue {
+    let mut item = match value {
+        LuaValue::Table(t) => t.clone(),
+        other => {
+            let mut t = LuaTable::new();
+            t.set("value", other.clone());
+            t
+        }
+    };
+    item.set("key", key);
+    item.set("when", when_value(when));
+    item.set("with", with);
+    LuaValue::Table(item)
+}
+
 /// Whole seconds are stored as integers, as Lua's `os.time()` gives them.
 fn when_value(when: f64) -> LuaValue {
     match LuaValue::Num(when).as_int() {
@@ -256,6 +285,16 @@ fn ensure_parent(path: &Path) -> Result<(), StorageError> {
 /// directory so the rename itself survives a crash.
 fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StorageError> {
     ensure_parent(path)?;
+    let tmp = write_temp(path, data)?;
+    if let Err(e) = fs::rename(&tmp, path) {
+        let _ = fs::remove_file(&tmp);
+        return Err(StorageError::io(path, e));
+    }
+    sync_dir(path)
+}
+
+/// Writes and fsyncs a uniquely named sibling of `path`; answers its path.
+fn write_temp(path: &Path, data: &[u8]) -> Result<PathBuf, StorageError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())
@@ -268,14 +307,13 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<(), StorageError> {
             .mode(0o640)
             .open(&tmp)?;
         file.write_all(data)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
+        file.sync_all()
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
         return Err(StorageError::io(path, e));
     }
-    sync_dir(path)
+    Ok(tmp)
 }
 
 fn sync_dir(path: &Path) -> Result<(), StorageError> {

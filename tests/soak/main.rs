@@ -100,7 +100,7 @@ async fn soak_sessions_churn_without_loss_leak_or_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = write_config(dir.path());
     let accounts = lilt::modules::auth_internal_hashed::Accounts::new(
-        Arc::new(lilt::storage::InternalStore::new(dir.path().join("data"))),
+        Arc::new(lilt::storage::Storage::internal(dir.path().join("data"))),
         lilt::xmpp::sasl::ScramHash::Sha1,
     )
     .with_iteration_count(64);

@@ -85,6 +85,10 @@ pub fn check(config: &Config) -> Report {
     prosody::run(config, &mut report);
     lilt::run(config, &mut report);
     values::run(config, &mut report);
+    // The server refuses to start on these; say so before.
+    if let Err(e) = crate::storage::manager::check_config(config) {
+        report.problem(e.to_string());
+    }
     report
 }
 

@@ -1,4 +1,4 @@
-//! Stores and accounts for Lua: keyval and archive access on the internal driver
+//! Stores and accounts for Lua: keyval and archive access through the store seam
 //! (`module:open_store`) and `core.usermanager`'s account operations.
 
 use mlua::{Lua, Table, Value};
@@ -33,7 +33,12 @@ pub(super) fn install_stores(lua: &Lua, n: &Table) -> mlua::Result<()> {
                     with_core(|c| c.shared.store.set(&host, opt_user(&user), &store, Some(&v)))?;
                 match r {
                     Ok(()) => Ok((true, Value::Nil)),
-                    Err(e) => Ok((false, Value::String(lua.create_string(e.to_string())?))),
+                    Err(e) => {
+                        // The details (paths, OS errors) are for the log, as in Prosody.
+                        tracing::error!("Unable to write to {store} storage: {e}");
+                        let text = crate::storage::error::SAVE_FAILED;
+                        Ok((false, Value::String(lua.create_string(text)?)))
+                    }
                 }
             },
         )?,

@@ -4,9 +4,9 @@
 //! ```no_run
 //! use std::sync::Arc;
 //! use lilt::modules::auth_internal_hashed::Accounts;
-//! use lilt::storage::InternalStore;
+//! use lilt::storage::Storage;
 //! use lilt::xmpp::sasl::ScramHash;
-//! let accounts = Accounts::new(Arc::new(InternalStore::new("/var/lib/prosody".into())), ScramHash::Sha1);
+//! let accounts = Accounts::new(Arc::new(Storage::internal("/var/lib/prosody".into())), ScramHash::Sha1);
 //! accounts.create("example.com", "alice", "secret").unwrap();
 //! assert!(accounts.test_password("example.com", "alice", "secret").unwrap());
 //! ```
@@ -15,7 +15,7 @@ mod record;
 
 use std::sync::Arc;
 
-use crate::storage::{InternalStore, LuaValue, StorageError};
+use crate::storage::{LuaValue, Storage, StorageError};
 use crate::xmpp::jid;
 use crate::xmpp::sasl::{derive_credentials, ScramCredentials, ScramHash};
 
@@ -53,14 +53,14 @@ pub enum AccountError {
 /// Account operations of the `internal_hashed` provider. Cheap to share: `Send + Sync`.
 #[derive(Debug, Clone)]
 pub struct Accounts {
-    store: Arc<InternalStore>,
+    store: Arc<Storage>,
     hash: ScramHash,
     iteration_count: u32,
 }
 
 impl Accounts {
     /// `hash` is the `password_hash` option (SHA-1 unless configured otherwise).
-    pub fn new(store: Arc<InternalStore>, hash: ScramHash) -> Accounts {
+    pub fn new(store: Arc<Storage>, hash: ScramHash) -> Accounts {
         Accounts {
             store,
             hash,
@@ -85,15 +85,18 @@ impl Accounts {
         Ok(self.load(host, &user)?.is_some())
     }
 
-    /// Creates an account with a fresh salt; fails if it already exists.
+    /// Creates an account with a fresh salt; fails with `Exists` if it already exists.
+    /// Atomic at the store (create-if-absent): of concurrent creations of one name,
+    /// exactly one succeeds.
     pub fn create(&self, host: &str, user: &str, password: &str) -> Result<(), AccountError> {
         let user = jid::nodeprep(user).map_err(|_| AccountError::InvalidUsername)?;
-        if self.load(host, &user)?.is_some() {
-            return Err(AccountError::Exists);
-        }
         let salt = uuid::Uuid::new_v4().to_string();
         let record = AccountRecord::hashed(self.hashed(password, &salt, self.iteration_count)?);
-        self.save(host, &user, &record)
+        if self.store.add(host, &user, STORE, &record.to_value())? {
+            Ok(())
+        } else {
+            Err(AccountError::Exists)
+        }
     }
 
     /// Re-hashes with the account's own salt (a new one if it has none) and at least the

@@ -4,14 +4,14 @@
 use super::*;
 use crate::storage::LuaTable;
 
-fn accounts(hash: ScramHash) -> (tempfile::TempDir, Arc<InternalStore>, Accounts) {
+fn accounts(hash: ScramHash) -> (tempfile::TempDir, Arc<Storage>, Accounts) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(InternalStore::new(dir.path().to_path_buf()));
+    let store = Arc::new(Storage::internal(dir.path().to_path_buf()));
     let accounts = Accounts::new(store.clone(), hash).with_iteration_count(64);
     (dir, store, accounts)
 }
 
-fn record(store: &InternalStore, user: &str) -> LuaTable {
+fn record(store: &Storage, user: &str) -> LuaTable {
     let v = store
         .get("example.com", Some(user), STORE)
         .unwrap()

@@ -12,8 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::core::{Bus, Core};
 use crate::modules::iq::result_for;
-use crate::storage::internal::InternalStore;
 use crate::storage::lua_value::LuaValue;
+use crate::storage::Storage;
 use crate::xml::Element;
 use crate::xmpp::error::stanza_error_reply;
 use crate::xmpp::jid::Jid;
@@ -35,12 +35,7 @@ fn now() -> i64 {
 
 /// Prosody's `rostermanager.is_contact_subscribed`: whether `contact` (a bare JID) has a
 /// subscription to `username`'s presence, from the stored roster.
-pub fn is_contact_subscribed(
-    store: &InternalStore,
-    host: &str,
-    username: &str,
-    contact: &str,
-) -> bool {
+pub fn is_contact_subscribed(store: &Storage, host: &str, username: &str, contact: &str) -> bool {
     let Ok(Some(LuaValue::Table(roster))) = store.get(host, Some(username), "roster") else {
         return false;
     };

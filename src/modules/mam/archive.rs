@@ -320,50 +320,13 @@ pub fn cleanup(core: &mut Core, host: &str, now: f64) -> (usize, usize) {
     (removed, touched)
 }
 
-/// The users (here: dates) that have a `.dat` file in a store, as `datamanager.users`.
+/// The users (here: dates) with a value in a keyval store, as `datamanager.users`.
 fn stored_users(core: &Core, host: &str, store: &str) -> Vec<String> {
-    let Ok(probe) = core.shared.store.file_path(host, Some("x"), store, "dat") else {
+    let driver = core.shared.store.driver(host, store);
+    let Ok(users) = driver.users(host, store, crate::storage::StoreKind::Keyval) else {
         return Vec::new();
     };
-    let Some(dir) = probe.parent() else {
-        return Vec::new();
-    };
-    let Ok(read) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = read
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            Some(decode_name(name.strip_suffix(".dat")?))
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-/// Undoes the `%xx` encoding of stored file names.
-fn decode_name(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = b
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (b[i], hex) {
-            (b'%', Some(v)) => {
-                out.push(v);
-                i += 3;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    users.into_iter().flatten().collect()
 }
 
 /// Runs [`cleanup`] once a day from a timer thread that asks the core (it never touches

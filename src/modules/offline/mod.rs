@@ -1,23 +1,46 @@
 //! mod_offline: messages for a user with no available resource are appended to the
 //! `offline` archive (`message/offline/handle`) and delivered, each with a
 //! `<delay xmlns='urn:xmpp:delay' from=host stamp=when/>`, at the user's next initial
-//! presence of priority ≥ 0 (`message/offline/broadcast`); the archive is then cleared.
+//! presence of priority ≥ 0 (`message/offline/broadcast`), read page by page (never the
+//! whole archive in memory at once); the archive is then cleared.
+//!
+//! Lilt extension: `offline_message_limit` (per user, default 10000, Prosody's
+//! `storage_archive_item_limit` default) bounds what one account can be sent while away;
+//! past it the message is not stored and bounces as Prosody bounces an unstorable one.
 
 pub mod stamp;
-pub mod stanza_lua;
+pub use crate::storage::stanza as stanza_lua;
 
 use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::core::bind::short_id;
 use crate::core::{Bus, Core, Origin};
-use crate::storage::LuaValue;
+use crate::storage::driver::item_str;
+use crate::storage::{ArchiveQuery, LuaValue};
 use crate::xml::Element;
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
 /// The archive store Prosody's mod_offline uses.
 pub const STORE: &str = "offline";
+
+/// Messages read from the store per page when delivering.
+pub const PAGE: usize = 100;
+
+/// Default of `offline_message_limit`.
+pub const DEFAULT_LIMIT: usize = 10_000;
+
+/// Stored-message counts per bare JID (counted once from the store, then kept).
+#[derive(Default)]
+struct Counts(std::collections::HashMap<String, usize>);
+
+fn limit(core: &Core, host: &str) -> usize {
+    let h = core.shared.config.host(host);
+    h.integer("offline_message_limit")
+        .or_else(|| h.integer("storage_archive_item_limit"))
+        .map_or(DEFAULT_LIMIT, |n| n.max(0) as usize)
+}
 
 pub fn load(core: &mut Core, host: &str) {
     if let Some(h) = core.hosts.get_mut(host) {
@@ -36,8 +59,24 @@ pub fn load(core: &mut Core, host: &str) {
             }?;
             let user = target.node()?.to_owned();
             let host = target.domain().to_owned();
+            let jid = format!("{user}@{host}");
+            let count = match core.state::<Counts>().0.get(&jid) {
+                Some(n) => *n,
+                None => core
+                    .shared
+                    .store
+                    .archive_count(&host, Some(&user), STORE)
+                    .unwrap_or(0),
+            };
+            if count >= limit(core, &host) {
+                tracing::warn!("Offline message quota of {jid} reached; not storing");
+                return None;
+            }
             match store(core, &host, &user, stanza, now()) {
-                Ok(()) => Some(true),
+                Ok(()) => {
+                    core.state::<Counts>().0.insert(jid, count + 1);
+                    Some(true)
+                }
                 Err(e) => {
                     tracing::error!("Could not store offline message for {user}@{host}: {e}");
                     None
@@ -55,15 +94,8 @@ pub fn load(core: &mut Core, host: &str) {
             };
             let s = core.sessions.get(&sid)?;
             let (user, host) = (s.username().to_owned(), s.host().to_owned());
-            let messages = match take(core, &host, &user) {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::error!("Could not load offline messages of {user}@{host}: {e}");
-                    return Some(true);
-                }
-            };
-            for m in messages {
-                core.send_to(sid, Arc::new(m));
+            if let Err(e) = deliver(core, sid, &host, &user) {
+                tracing::error!("Could not load offline messages of {user}@{host}: {e}");
             }
             Some(true)
         }),
@@ -97,40 +129,81 @@ pub fn store(
         .archive_append(host, Some(user), STORE, &key, when, "", &item)
 }
 
-/// Loads and deletes `user`'s offline messages, each with its `<delay/>` added.
-pub fn take(
-    core: &Core,
+/// Sends `user`'s offline messages to `sid` a page at a time, each with its `<delay/>`,
+/// then deletes them. Answers how many were sent.
+pub fn deliver(
+    core: &mut Core,
+    sid: crate::core::SessionId,
     host: &str,
     user: &str,
-) -> Result<Vec<Element>, crate::storage::StorageError> {
-    let items = core.shared.store.archive_list(host, Some(user), STORE)?;
-    if items.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::with_capacity(items.len());
-    for item in &items {
-        let Some(t) = item.as_table() else { continue };
-        let stamp_attr = t
-            .field("attr")
-            .and_then(LuaValue::as_table)
-            .and_then(|a| a.field("stamp"))
-            .and_then(LuaValue::as_str)
-            .and_then(stamp::parse);
-        let when = t.field("when").and_then(LuaValue::as_f64).or(stamp_attr);
-        let Some(mut msg) = stanza_lua::deserialize(item) else {
-            continue;
+) -> Result<usize, crate::storage::StorageError> {
+    let mut after: Option<String> = None;
+    let (mut sent, mut seen) = (0, 0);
+    loop {
+        let query = ArchiveQuery {
+            after: after.clone(),
+            limit: Some(PAGE),
+            ..ArchiveQuery::default()
         };
-        msg.attrs
-            .retain(|(k, _)| k != "stamp" && k != "stamp_legacy");
-        let mut delay = Element::new("delay", ns::DELAY).with_attr("from", host);
-        delay.set_attr("stamp", stamp::datetime(when.unwrap_or_else(now)));
-        msg.push_child(delay);
-        out.push(msg);
+        let page = core
+            .shared
+            .store
+            .archive_find(host, Some(user), STORE, &query)?;
+        seen += page.len();
+        let full = page.len() == PAGE;
+        let last_key = page
+            .last()
+            .and_then(|i| item_str(i, "key"))
+            .map(str::to_owned);
+        for item in &page {
+            if let Some(msg) = with_delay(item, host) {
+                core.send_to(sid, Arc::new(msg));
+                sent += 1;
+            }
+        }
+        match (full, last_key) {
+            (true, Some(key)) => after = Some(key),
+            // A full page whose last item has no key cannot be continued from: the rest
+            // comes in one piece (Prosody always writes keys; hand-made lists may not).
+            (true, None) => {
+                let rest = core.shared.store.archive_list(host, Some(user), STORE)?;
+                for item in rest.iter().skip(sent) {
+                    if let Some(msg) = with_delay(item, host) {
+                        core.send_to(sid, Arc::new(msg));
+                        sent += 1;
+                    }
+                }
+                break;
+            }
+            (false, _) => break,
+        }
     }
-    core.shared
-        .store
-        .archive_replace(host, Some(user), STORE, &[])?;
-    Ok(out)
+    core.state::<Counts>().0.remove(&format!("{user}@{host}"));
+    if seen > 0 {
+        core.shared
+            .store
+            .archive_replace(host, Some(user), STORE, &[])?;
+    }
+    Ok(sent)
+}
+
+/// A stored message as delivered: the stanza with its `<delay/>`.
+fn with_delay(item: &LuaValue, host: &str) -> Option<Element> {
+    let t = item.as_table()?;
+    let stamp_attr = t
+        .field("attr")
+        .and_then(LuaValue::as_table)
+        .and_then(|a| a.field("stamp"))
+        .and_then(LuaValue::as_str)
+        .and_then(stamp::parse);
+    let when = t.field("when").and_then(LuaValue::as_f64).or(stamp_attr);
+    let mut msg = stanza_lua::deserialize(item)?;
+    msg.attrs
+        .retain(|(k, _)| k != "stamp" && k != "stamp_legacy");
+    let mut delay = Element::new("delay", ns::DELAY).with_attr("from", host);
+    delay.set_attr("stamp", stamp::datetime(when.unwrap_or_else(now)));
+    msg.push_child(delay);
+    Some(msg)
 }
 
 fn now() -> f64 {

@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::core::shared::HostPolicy;
 use crate::core::Shared;
 use crate::modules::iq::result_for;
+use crate::storage::error::SAVE_FAILED;
 use crate::storage::lua_value::{LuaTable, LuaValue};
 use crate::xml::Element;
 use crate::xmpp::error::stanza_error_reply;
@@ -182,32 +183,34 @@ pub fn create_account(
     username: &str,
     password: &str,
 ) -> Result<(), CreateError> {
+    use crate::modules::auth_internal_hashed::AccountError;
     let accounts = &shared.accounts;
-    if accounts
-        .exists(host, username)
-        .map_err(|e| CreateError::Failed(e.to_string()))?
-    {
+    // A failed look-up (say a name too long for a file name) is "not there", as in
+    // Prosody; creation then fails at the store and says so in Prosody's words.
+    if accounts.exists(host, username).unwrap_or(false) {
         return Err(CreateError::Conflict);
     }
-    accounts
-        .create(host, username, password)
-        .map_err(|e| CreateError::Failed(e.to_string()))?;
+    match accounts.create(host, username, password) {
+        Ok(()) => {}
+        Err(AccountError::Exists) => return Err(CreateError::Conflict),
+        Err(e) => {
+            tracing::error!("Could not create the account {username}@{host}: {e}");
+            return Err(CreateError::Failed(SAVE_FAILED.into()));
+        }
+    }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     let mut details = LuaTable::new();
     details.set("registered", now);
-    if shared
-        .store
-        .set(
-            host,
-            Some(username),
-            "account_details",
-            Some(&LuaValue::Table(details)),
-        )
-        .is_err()
-    {
+    if let Err(e) = shared.store.set(
+        host,
+        Some(username),
+        "account_details",
+        Some(&LuaValue::Table(details)),
+    ) {
+        tracing::error!("Could not store account details of {username}@{host}: {e}");
         let _ = accounts.delete(host, username);
         return Err(CreateError::Failed("Failed to write data to disk.".into()));
     }

@@ -10,7 +10,6 @@ use std::rc::Rc;
 
 use crate::core::{Bus, Core, Origin};
 use crate::modules::iq::result_for;
-use crate::storage::encode_path_part;
 use crate::xml::Element;
 use crate::xmpp::error::{stanza_error_reply, stream_error};
 use crate::xmpp::jid::nodeprep;
@@ -72,16 +71,21 @@ fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
         .is_some_and(|c| c.name == "remove")
     {
         if let Err(e) = core.shared.accounts.delete(host, user) {
-            let text = e.to_string();
+            tracing::error!("Could not delete the account {user}@{host}: {e}");
             core.reply(
                 origin,
-                stanza_error_reply(stanza, "cancel", "service-unavailable", Some(&text)),
+                stanza_error_reply(
+                    stanza,
+                    "cancel",
+                    "service-unavailable",
+                    Some(crate::storage::error::SAVE_FAILED),
+                ),
             );
             return;
         }
         tracing::info!("User removed their account: {user}@{host}");
         // Prosody's usermanager purges every store of a deleted user.
-        if let Err(e) = purge_user(core.shared.store.data_path(), host, user) {
+        if let Err(e) = core.shared.store.purge(host, user) {
             tracing::warn!("Could not remove all data of {user}@{host}: {e}");
         }
         // The answer goes out before the stream closes.
@@ -114,35 +118,8 @@ fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
     core.reply(origin, reply);
 }
 
-/// Removes `user`'s file from every store of `host` (`<store>/<user>.dat` and `.list`), as
-/// Prosody's internal storage does when an account is deleted.
-pub fn purge_user(data_path: &std::path::Path, host: &str, user: &str) -> std::io::Result<()> {
-    let host_dir = data_path.join(encode_path_part(host));
-    let name = encode_path_part(user);
-    let entries = match std::fs::read_dir(&host_dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let dir = entry?.path();
-        if !dir.is_dir() {
-            continue;
-        }
-        for ext in ["dat", "list"] {
-            match std::fs::remove_file(dir.join(format!("{name}.{ext}"))) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn purge_removes_the_users_files_in_every_store_and_nobody_elses() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -155,7 +132,9 @@ mod tests {
         std::fs::write(host.join("pep_urn%3axmpp%3avcard4/al%2ece.list"), "").expect("write");
         std::fs::write(host.join("roster/bob.dat"), "return {};").expect("write");
         std::fs::write(host.join("accounts.dat"), "return {};").expect("write");
-        purge_user(dir.path(), "example.test", "al.ce").expect("purge");
+        crate::storage::Storage::internal(dir.path().to_path_buf())
+            .purge("example.test", "al.ce")
+            .expect("purge");
         assert!(!host.join("roster/al%2ece.dat").exists());
         assert!(!host.join("vcard/al%2ece.dat").exists());
         assert!(!host.join("pep_urn%3axmpp%3avcard4/al%2ece.list").exists());

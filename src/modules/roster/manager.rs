@@ -1,7 +1,7 @@
 //! Prosody's rostermanager on the core thread: rosters cached per bare JID (loaded at
-//! bind or when presence needs them), written through to the `roster` store on every
-//! change (atomic whole-file saves, version bumped), roster pushes, and the RFC 6121
-//! subscription state transitions used by mod_presence.
+//! bind or when presence needs them), saved to the `roster` store after every change
+//! (version bumped; the write itself runs on the storage executor, see `save`), roster
+//! pushes, and the RFC 6121 subscription state transitions used by mod_presence.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -62,11 +62,24 @@ pub fn load(core: &mut Core, user: &str, host: &str) {
     // sweep runs once per OFFLINE_CACHE loads, not on every bind of a busy server.
     let cached = core.state::<Rosters>().map.len();
     if cached >= core.bare_sessions.len() + OFFLINE_CACHE {
-        let online: std::collections::HashSet<String> =
+        let mut keep: std::collections::HashSet<String> =
             core.bare_sessions.keys().cloned().collect();
+        // A roster with a save in flight stays: the save reads it from here.
+        let busy: Vec<String> = core
+            .state::<Rosters>()
+            .map
+            .keys()
+            .filter(|k| !keep.contains(&***k))
+            .map(|k| k.to_string())
+            .collect();
+        for k in busy {
+            if core.state::<super::save::Saves>().busy(&k) {
+                keep.insert(k);
+            }
+        }
         core.state::<Rosters>()
             .map
-            .retain(|k, _| online.contains(&**k));
+            .retain(|k, _| keep.contains(&**k));
     }
     core.state::<Rosters>()
         .map
@@ -84,9 +97,11 @@ pub fn with<R>(core: &mut Core, user: &str, host: &str, f: impl FnOnce(&Roster) 
     }
 }
 
-/// Applies `change` to the roster; when it reports a change, bumps the version and saves.
-/// Returns whether the change was saved (like Prosody's `save_roster`): nothing is saved
-/// for users that do not exist, and a failed save reverts the cached roster.
+/// Applies `change` to the roster; when it reports a change, bumps the version and
+/// queues the save. Returns whether the change was accepted (like Prosody's
+/// `save_roster`): nothing changes for users that do not exist or whose roster could not
+/// be read. Answers that must follow durability wait with [`super::save::when_saved`];
+/// a save that fails drops the cached roster, so the durable one is what is used next.
 pub fn modify(
     core: &mut Core,
     user: &str,
@@ -95,30 +110,38 @@ pub fn modify(
 ) -> bool {
     load(core, user, host);
     let jid = bare(user, host);
-    let exists = core.shared.accounts.exists(host, user).unwrap_or(false);
-    let store = core.shared.store.clone();
+    // A user with a bound session exists; others are checked at the store (a file
+    // read per change would be most of the cost of a roster set).
+    let exists = core.bare_sessions.contains_key(jid.as_str())
+        || core.shared.accounts.exists(host, user).unwrap_or(false);
     let rosters = core.state::<Rosters>();
     let Some(slot) = rosters.map.get_mut(jid.as_str()) else {
         return false;
     };
+    if !exists || slot.as_ref().is_some_and(|r| r.broken) {
+        return false;
+    }
     let roster = slot.get_or_insert_with(Box::default);
-    let before = roster.clone();
     if !change(roster) {
         return false;
     }
-    if !exists || roster.broken {
-        *roster = before;
-        return false;
-    }
     roster.bump_version();
-    match store.set(host, Some(user), "roster", Some(&roster.to_lua())) {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::error!("Unable to save roster of {jid}: {e}");
-            *roster = before;
-            false
-        }
+    super::save::queue(core, user, host, &jid);
+    true
+}
+
+/// A copy of `jid`'s cached roster for a save (`Some(None)`: cached and empty; `None`:
+/// no longer cached).
+pub fn snapshot(core: &mut Core, jid: &str) -> Option<Option<Box<Roster>>> {
+    match core.state::<Rosters>().map.get(jid)? {
+        Some(r) => Some(Some(r.clone())),
+        None => Some(None),
     }
+}
+
+/// Drops `jid`'s cached roster (after a failed save).
+pub fn forget(core: &mut Core, jid: &str) {
+    core.state::<Rosters>().map.remove(jid);
 }
 
 /// Sends the roster push for `contact` to the user's interested resources.

@@ -4,6 +4,7 @@
 
 pub mod manager;
 pub mod model;
+pub mod save;
 
 use std::rc::Rc;
 
@@ -55,8 +56,20 @@ pub fn load(core: &mut Core, host: &str) {
             }
             match set_outcome(core, sid, &user, &host, stanza) {
                 Ok(contact) => {
-                    core.reply(&ev.origin, result_for(stanza));
-                    manager::push(core, &user, &host, &contact);
+                    // Acknowledged once durable; the core serves others meanwhile.
+                    let (origin, stanza) = (ev.origin.clone(), stanza.clone());
+                    let jid = format!("{user}@{host}");
+                    save::when_saved(core, &jid, move |core, ok| {
+                        if ok {
+                            core.reply(&origin, result_for(&stanza));
+                            manager::push(core, &user, &host, &contact);
+                        } else {
+                            let text = Some("Unable to save roster");
+                            let reply =
+                                stanza_error_reply(&stanza, "wait", "internal-server-error", text);
+                            core.reply(&origin, reply);
+                        }
+                    });
                 }
                 Err((t, c, text)) => core.reply(&ev.origin, stanza_error_reply(stanza, t, c, text)),
             }

@@ -17,7 +17,7 @@ use crate::core::{Bus, Core};
 use crate::modules::iq::result_for;
 use crate::modules::lastactivity::is_contact_subscribed;
 use crate::modules::private::preserialize::deserialize;
-use crate::storage::{InternalStore, StorageError};
+use crate::storage::{Storage, StorageError};
 use crate::xml::Element;
 use crate::xmpp::error::stanza_error_reply;
 use crate::xmpp::jid::Jid;
@@ -137,7 +137,7 @@ fn may_read(pep: &Pep<'_>, node: &str, requester: &str) -> bool {
 }
 
 /// The vcard-temp view of `owner`'s PEP data as `requester` may see it.
-pub fn read_vcard(store: &InternalStore, host: &str, owner: &str, requester: &str) -> Element {
+pub fn read_vcard(store: &Storage, host: &str, owner: &str, requester: &str) -> Element {
     let pep = Pep {
         store,
         host,
@@ -192,7 +192,7 @@ fn save(
 
 /// Moves a vCard left in the `vcard` store (mod_vcard's) to PEP unless PEP already has
 /// that data, then empties the old store.
-pub fn migrate(store: &InternalStore, host: &str, user: &str) -> Result<(), StorageError> {
+pub fn migrate(store: &Storage, host: &str, user: &str) -> Result<(), StorageError> {
     let Some(old) = store.get(host, Some(user), crate::modules::vcard::STORE)? else {
         return Ok(());
     };

@@ -7,8 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::modules::private::preserialize::{deserialize, preserialize, Xmlns};
 use crate::modules::time::datetime;
-use crate::storage::internal::InternalStore;
 use crate::storage::lua_value::{LuaTable, LuaValue};
+use crate::storage::Storage;
 use crate::storage::StorageError;
 use crate::xml::Element;
 
@@ -22,7 +22,7 @@ pub fn item_store(node: &str) -> String {
 
 /// One account's PEP data on one host.
 pub struct Pep<'a> {
-    pub store: &'a InternalStore,
+    pub store: &'a Storage,
     pub host: &'a str,
     pub user: &'a str,
 }

@@ -3,7 +3,7 @@
 //! carries `attr.xmlns` when its namespace differs from its parent's; the top-level
 //! stanza's implied parent namespace is `jabber:client`.
 
-use crate::storage::{LuaKey, LuaTable, LuaValue};
+use super::{LuaKey, LuaTable, LuaValue};
 use crate::xml::{Element, Node};
 use crate::xmpp::ns;
 
@@ -81,6 +81,44 @@ fn element_from(t: &LuaTable, parent_ns: &str) -> Option<Element> {
         }
     }
     Some(el)
+}
+
+/// The stanza a stored value holds, when it is one (a table with a string `name` and
+/// an `attr` table, as `st.preserialize` makes them).
+pub fn as_stanza(value: &LuaValue) -> Option<Element> {
+    let t = value.as_table()?;
+    t.field("name")?.as_str()?;
+    t.field("attr")?.as_table()?;
+    deserialize(value)
+}
+
+/// A stanza as Prosody's SQL driver stores it: `tostring(stanza)`, with no `xmlns` on
+/// the top element when it is in `jabber:client`.
+pub fn to_xml(el: &Element) -> String {
+    let mut out = String::new();
+    el.write_xml(&mut out, ns::CLIENT);
+    out
+}
+
+/// Parses one stored element (its implied namespace `jabber:client`).
+pub fn parse_xml(text: &str) -> Result<Element, String> {
+    use crate::xml::{Limits, StreamEvent, StreamParser};
+    let mut p = StreamParser::new(Limits {
+        max_stanza_bytes: 1 << 26,
+        max_depth: 500,
+        max_child_elements: 1_000_000,
+    });
+    let head =
+        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
+    p.feed(head.as_bytes()).map_err(|e| e.to_string())?;
+    p.feed(text.as_bytes()).map_err(|e| e.to_string())?;
+    loop {
+        match p.next_event().map_err(|e| e.to_string())? {
+            Some(StreamEvent::Stanza(el)) => return Ok(el),
+            Some(StreamEvent::Open(_)) => continue,
+            _ => return Err("incomplete XML".into()),
+        }
+    }
 }
 
 #[cfg(test)]

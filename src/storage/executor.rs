@@ -1,0 +1,208 @@
+//! The storage executor: store work runs on its own threads, never on the core's. Work
+//! for one (host, user, store) always lands on the same thread and runs in submission
+//! order; a save queued behind a save of the same key that has not started yet joins it
+//! (one write serves both, each caller still told only once the data is durable), so a
+//! flood of small changes to one big value costs one rewrite per disk round trip rather
+//! than one per change.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::VecDeque;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Condvar, Mutex};
+
+use super::driver::StoreResult;
+use super::lua_value::LuaValue;
+use super::manager::Storage;
+
+/// Told how a save ended (after the driver reports it durable, or failed).
+pub type SaveDone = Box<dyn FnOnce(&StoreResult<()>) + Send>;
+
+/// Produces the value to save when the save starts (so joined saves write the latest
+/// state); `None` means there is nothing to write any more.
+pub type Snapshot = Box<dyn FnOnce() -> Option<Option<LuaValue>> + Send>;
+
+/// (host, user, store).
+pub type StoreKey = (String, Option<String>, String);
+
+enum Job {
+    Run {
+        key: StoreKey,
+        work: Box<dyn FnOnce(&Storage) + Send>,
+    },
+    Save {
+        key: StoreKey,
+        snapshot: Snapshot,
+        waiters: Vec<SaveDone>,
+    },
+}
+
+impl Job {
+    fn key(&self) -> &StoreKey {
+        match self {
+            Job::Run { key, .. } | Job::Save { key, .. } => key,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    busy: bool,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Shard {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    idle: Condvar,
+}
+
+/// Worker threads over one [`Storage`].
+pub struct Executor {
+    shards: Vec<Arc<Shard>>,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("threads", &self.shards.len())
+            .finish()
+    }
+}
+
+impl Executor {
+    /// Starts `threads` workers (at least one).
+    pub fn start(storage: Arc<Storage>, threads: usize) -> Executor {
+        let shards: Vec<Arc<Shard>> = (0..threads.max(1)).map(|_| Arc::default()).collect();
+        for (i, shard) in shards.iter().enumerate() {
+            let shard = shard.clone();
+            let storage = storage.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("lilt-store-{i}"))
+                .spawn(move || work(&shard, &storage));
+            if let Err(e) = spawned {
+                tracing::error!("Cannot start a storage thread: {e}");
+            }
+        }
+        Executor { shards }
+    }
+
+    fn shard(&self, key: &StoreKey) -> &Arc<Shard> {
+        let mut h = DefaultHasher::new();
+        key.hash(&mut h);
+        &self.shards[(h.finish() as usize) % self.shards.len()]
+    }
+
+    fn push(&self, job: Job) {
+        let shard = self.shard(job.key());
+        let Ok(mut q) = shard.queue.lock() else {
+            return;
+        };
+        q.jobs.push_back(job);
+        shard.ready.notify_one();
+    }
+
+    /// Runs `work` on the thread of `key`, after everything queued for it before.
+    pub fn run(&self, key: StoreKey, work: impl FnOnce(&Storage) + Send + 'static) {
+        self.push(Job::Run {
+            key,
+            work: Box::new(work),
+        });
+    }
+
+    /// Saves the keyval value `snapshot` produces, joining a queued save of the same key
+    /// that has not started (its snapshot, taken later, covers this change too).
+    pub fn save(&self, key: StoreKey, snapshot: Snapshot, done: SaveDone) {
+        let shard = self.shard(&key);
+        let Ok(mut q) = shard.queue.lock() else {
+            done(&Err(super::StorageError::Invalid(
+                "storage executor stopped",
+            )));
+            return;
+        };
+        let last_same = q.jobs.iter_mut().rev().find(|j| *j.key() == key);
+        if let Some(Job::Save { waiters, .. }) = last_same {
+            waiters.push(done);
+            return;
+        }
+        q.jobs.push_back(Job::Save {
+            key,
+            snapshot,
+            waiters: vec![done],
+        });
+        shard.ready.notify_one();
+    }
+
+    /// Waits until every queued job has run (shutdown, tests).
+    pub fn flush(&self) {
+        for shard in &self.shards {
+            let Ok(mut q) = shard.queue.lock() else {
+                continue;
+            };
+            while !q.jobs.is_empty() || q.busy {
+                match shard.idle.wait(q) {
+                    Ok(g) => q = g,
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        for shard in &self.shards {
+            if let Ok(mut q) = shard.queue.lock() {
+                q.closed = true;
+            }
+            shard.ready.notify_all();
+        }
+    }
+}
+
+fn work(shard: &Shard, storage: &Storage) {
+    loop {
+        let job = {
+            let Ok(mut q) = shard.queue.lock() else {
+                return;
+            };
+            loop {
+                if let Some(job) = q.jobs.pop_front() {
+                    q.busy = true;
+                    break job;
+                }
+                if q.closed {
+                    return;
+                }
+                shard.idle.notify_all();
+                q = match shard.ready.wait(q) {
+                    Ok(g) => g,
+                    Err(_) => return,
+                };
+            }
+        };
+        match job {
+            Job::Run { work, .. } => work(storage),
+            Job::Save {
+                key,
+                snapshot,
+                waiters,
+            } => {
+                let result = match snapshot() {
+                    Some(value) => storage.set(&key.0, key.1.as_deref(), &key.2, value.as_ref()),
+                    None => Ok(()),
+                };
+                for done in waiters {
+                    done(&result);
+                }
+            }
+        }
+        if let Ok(mut q) = shard.queue.lock() {
+            q.busy = false;
+            if q.jobs.is_empty() {
+                shard.idle.notify_all();
+            }
+        }
+    }
+}
