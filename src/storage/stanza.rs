@@ -107,6 +107,7 @@ pub fn parse_xml(text: &str) -> Result<Element, String> {
         max_stanza_bytes: 1 << 26,
         max_depth: 500,
         max_child_elements: 1_000_000,
+        ..Limits::default()
     });
     let head =
         "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";

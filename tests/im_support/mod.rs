@@ -80,10 +80,22 @@ impl Client {
         }
     }
 
-    /// Sends and collects what arrives up to the sync point.
+    /// Sends and collects what arrives up to the sync point. An IQ's own answer is
+    /// waited for too: a store-backed answer (a roster set) may come after the ping's.
     pub async fn exchange(&mut self, xml: &str) -> Vec<String> {
         self.send(xml).await;
-        self.sync().await
+        let mut seen = self.sync().await;
+        let iq_id = xml
+            .starts_with("<iq")
+            .then(|| xml.split("id='").nth(1).and_then(|r| r.split('\'').next()))
+            .flatten()
+            .map(|id| format!("id='{id}'"));
+        if let Some(id) = iq_id {
+            while !seen.iter().any(|f| f.contains(&id)) {
+                seen.push(self.ws.next_text().await);
+            }
+        }
+        seen
     }
 
     /// Reads until a frame containing all `needles` arrives (others are skipped).
