@@ -1,6 +1,8 @@
 //! Component hosts (reference §12): a `Component` section is a host of its own whose
 //! modules answer stanzas addressed to its domain and JIDs.
 
+#[path = "components/external.rs"]
+mod external;
 mod support;
 
 use support::{Server, WsClient, HOST};
@@ -11,6 +13,7 @@ fn config() -> String {
         r#"
 http_ports = {{ 0 }}
 https_ports = {{ }}
+c2s_ports = {{ }}
 data_path = "data"
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true

@@ -268,12 +268,7 @@ fn add_host(core: &mut Core, name: &str, is_component: bool, modules: BTreeSet<S
     let mut order = first.clone();
     order.extend(modules.iter().filter(|m| !first.contains(m)).cloned());
     for m in &order {
-        if crate::lua::load_module(core, name, m) {
-            continue;
-        }
-        if let Some(load) = crate::modules::loader(m) {
-            load(core, name);
-        }
+        crate::lua::provide_module(core, name, m);
     }
     crate::lua::host_ready(core, name);
 }
@@ -367,8 +362,10 @@ pub fn run(config: Config) -> Result<(), RunError> {
             .await
             .map_err(RunError::Listen)?;
         let admin = crate::modules::admin_shell::start(&shared);
+        let components = crate::modules::component::listener::start(&shared);
         signals.wait(&shared).await;
         drop(admin);
+        drop(components);
         tracing::info!("Shutting down");
         let (done_tx, done_rx) = oneshot::channel();
         let _ = shared.core_tx.send(CoreMsg::Shutdown { done: done_tx });
