@@ -76,3 +76,68 @@ fn stringprep_table(lua: &Lua) -> mlua::Result<Table> {
     }
     Ok(t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Value};
+
+    fn load(text: &str) -> Result<Config, crate::config::ConfigError> {
+        Config::load_str(
+            std::path::Path::new("/tmp/require-test/prosody.cfg.lua"),
+            text,
+        )
+    }
+
+    /// The shape of Prosody's own test config: a library used in the config itself and
+    /// a provider that exists nowhere.
+    #[test]
+    fn a_config_in_the_shape_of_prosodys_test_config_loads() {
+        let config = load(
+            r#"
+local json = require "util.json"
+local jid = require "util.jid"
+local set = require "util.set"
+local array = require "util.array"
+local datetime = require "util.datetime"
+authentication = "insecure"
+contact_info = json.decode('{"admin": ["xmpp:admin@localhost"]}')
+admin_host = jid.prep("Admin@Example.COM")
+enabled_count = #set.new({ "a", "b", "a" }):items()
+ordered = array { 3, 1, 2 }:sort()[1]
+epoch = datetime.datetime(0)
+VirtualHost "localhost"
+"#,
+        )
+        .expect("config loads");
+        let g = config.global();
+        assert_eq!(g.string("admin_host").as_deref(), Some("admin@example.com"));
+        assert_eq!(g.integer("ordered"), Some(1));
+        assert_eq!(g.string("epoch").as_deref(), Some("1970-01-01T00:00:00Z"));
+        let Some(Value::Table(info)) = g.get("contact_info") else {
+            panic!("contact_info is a table");
+        };
+        assert!(info.get("admin").is_some());
+        let missing = crate::config::check::missing_modules(&config);
+        assert!(missing.contains("auth_insecure"), "{missing:?}");
+    }
+
+    #[test]
+    fn every_offered_library_loads_in_the_config_sandbox() {
+        for lib in CONFIG_LIBRARIES {
+            let text =
+                format!("local l = require {lib:?}\nloaded = l ~= nil\nVirtualHost \"a.test\"\n");
+            let config = load(&text).unwrap_or_else(|e| panic!("{lib}: {e}"));
+            assert_eq!(config.global().boolean("loaded"), Some(true), "{lib}");
+        }
+    }
+
+    #[test]
+    fn requiring_anything_else_names_what_is_offered() {
+        let err = load("local x = require \"util.pposix\"\nVirtualHost \"a.test\"\n")
+            .expect_err("not offered");
+        let text = err.to_string();
+        assert!(text.contains("module 'util.pposix' not found"), "{text}");
+        assert!(text.contains("util.json"), "{text}");
+    }
+}
