@@ -13,6 +13,7 @@ pub mod http_files;
 pub mod iq;
 pub mod lastactivity;
 pub mod limits;
+pub mod mam;
 pub mod message;
 pub mod offline;
 pub mod openmetrics;
@@ -65,6 +66,7 @@ pub fn loader(name: &str) -> Option<Loader> {
         "carbons" => carbons::load,
         "blocklist" => blocklist::load,
         "component" => component::load,
+        "mam" => mam::load,
         _ => return None,
     })
 }
