@@ -22,6 +22,7 @@ modules_enabled = {{ "websocket", "http", "disco", "ping", "roster" }}
 VirtualHost "{HOST}"
 Component "echo.{HOST}" "echo_component"
     name = "Echo service"
+    modules_enabled = {{ "host_facts" }}
 Component "hidden.{HOST}" "echo_component"
     disco_hidden = true
 "#
@@ -90,4 +91,20 @@ async fn disco_items_on_the_parent_host_lists_components_by_name_unless_hidden()
         "{r}"
     );
     assert!(!r.contains("hidden."), "{r}");
+}
+
+#[tokio::test]
+async fn a_component_host_object_has_type_component_send_and_no_sessions_table() {
+    let s = Server::start(&config()).await;
+    let mut a = login(&s, "alice").await;
+    a.send_text(&format!(
+        "<iq xmlns='jabber:client' type='get' id='f1' to='echo.{HOST}'><facts xmlns='urn:example:host-facts'/></iq>"
+    ))
+    .await;
+    let r = a.next_text().await;
+    assert!(r.contains("type='component'"), "{r}");
+    assert!(
+        r.contains("sessions='no'") && r.contains("send='yes'"),
+        "{r}"
+    );
 }

@@ -1,9 +1,15 @@
-//! Debian's default config (issue 15 point 6): an unmodified copy of `/etc/prosody` (only
-//! the pidfile and log paths pointed into a temp dir) passes `lilt check config` except
-//! for exactly the modules Lilt does not provide — computed from the module table, so
-//! the list shrinks as modules land — and a server starts on it (in a network namespace
-//! of its own, since the config asks for the standard ports), writes its pidfile, reports
-//! the same modules as not loaded and removes the pidfile when stopped.
+//! Running as a system service (issue 15 points 6 and 7).
+//!
+//! Debian's default config: an unmodified copy of `/etc/prosody` (only the pidfile and
+//! log paths pointed into a temp dir) passes `lilt check config` except for exactly the
+//! modules Lilt does not provide — computed from the module table, so the list shrinks
+//! as modules land — and a server starts on it (in a network namespace of its own, since
+//! the config asks for the standard ports), writes its pidfile, reports the same modules
+//! as not loaded and removes the pidfile when stopped.
+//!
+//! posix: `lilt run -D` detaches (the command returns, the server keeps running with its
+//! pidfile), a second server on the same pidfile refuses to start, `-F` stays in the
+//! foreground despite `daemonize = true`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -179,4 +185,100 @@ fn lilt_starts_on_debians_config_with_its_pidfile_and_reports_what_is_missing() 
     let status = child.wait().expect("wait");
     assert!(status.success(), "clean exit: {status}\n{}", read_log());
     assert!(!pidfile.exists(), "pidfile removed at exit");
+}
+
+/// A small config on free ports with a pidfile, in `dir`.
+fn posix_config(dir: &Path, extra: &str) -> PathBuf {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let cfg = dir.join("prosody.cfg.lua");
+    let text = format!(
+        "http_ports = {{ {port} }}\nhttp_interfaces = {{ \"127.0.0.1\" }}\nhttps_ports = {{}}\n\
+         c2s_ports = {{}}\ndata_path = {data:?}\npidfile = \"lilt.pid\"\nrun_as_root = true\n\
+         log = {{ info = {log:?} }}\n{extra}\nVirtualHost \"a.test\"\n",
+        data = dir.join("data").display().to_string(),
+        log = dir.join("lilt.log").display().to_string(),
+    );
+    std::fs::write(&cfg, text).expect("write config");
+    cfg
+}
+
+fn read_pid(path: &Path) -> Option<i32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+#[test]
+fn run_d_detaches_and_a_second_server_refuses_the_locked_pidfile() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = posix_config(dir.path(), "");
+    let cfg_s = cfg.to_str().expect("utf-8");
+    let started = Instant::now();
+    let out = lilt(dir.path(), &["--config", cfg_s, "run", "-D"]);
+    assert!(
+        out.status.success(),
+        "the launching process exits 0: {out:?}"
+    );
+    let pidfile = dir.path().join("data/lilt.pid");
+    wait_for("the daemon's pidfile", Duration::from_secs(20), || {
+        read_pid(&pidfile).is_some()
+    });
+    let pid = read_pid(&pidfile).expect("pid");
+    assert!(alive(pid), "the daemon runs after `run -D` returned");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    // A second server on the same pidfile: refused, the first keeps running.
+    let second = lilt(dir.path(), &["--config", cfg_s, "run", "-F"]);
+    assert_eq!(second.status.code(), Some(1), "{second:?}");
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains("is Lilt (or Prosody) already running?"),
+        "{err}"
+    );
+    assert!(alive(pid));
+    assert_eq!(read_pid(&pidfile), Some(pid), "the pidfile is left alone");
+    // SAFETY: signalling the daemon this test started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    wait_for("the daemon to exit", Duration::from_secs(20), || {
+        !alive(pid)
+    });
+    wait_for("the pidfile to go", Duration::from_secs(5), || {
+        !pidfile.exists()
+    });
+}
+
+#[test]
+fn run_f_stays_in_the_foreground_despite_daemonize_true() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = posix_config(dir.path(), "daemonize = true");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lilt"))
+        .args(["--config", cfg.to_str().expect("utf-8"), "run", "-F"])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start lilt");
+    let pidfile = dir.path().join("data/lilt.pid");
+    wait_for("the pidfile", Duration::from_secs(20), || {
+        read_pid(&pidfile).is_some()
+    });
+    assert_eq!(
+        read_pid(&pidfile),
+        Some(child.id() as i32),
+        "no fork with -F"
+    );
+    assert!(
+        child.try_wait().expect("status").is_none(),
+        "still in the foreground"
+    );
+    // SAFETY: signalling the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert!(child.wait().expect("wait").success());
+    assert!(!pidfile.exists());
 }
