@@ -384,7 +384,7 @@ async fn module_list_and_the_log_tell_what_provides_each_module_and_what_failed(
     );
     let log = s.log();
     assert!(
-        log.contains("Unable to load module 'broken' on 'example.test'")
+        log.contains("Error initializing module 'broken' on 'example.test'")
             && log.contains("boom at load"),
         "{log}"
     );

@@ -246,7 +246,8 @@ fn add_host(core: &mut Core, name: &str, is_component: bool, modules: BTreeSet<S
             name: name.to_owned(),
             is_component,
             events: Default::default(),
-            modules: modules.clone(),
+            // Filled in as each module really loads (see `lua::provide_module`).
+            modules: BTreeSet::new(),
             features: BTreeSet::new(),
             identities: Vec::new(),
             extensions: Vec::new(),

@@ -59,6 +59,9 @@ const RESERVED: &[&str] = &[
     "csi_simple",
     "smacks",
     "component",
+    "authz_internal",
+    "admin_shell",
+    "admin_socket",
 ];
 
 /// True for names only Lilt's native code may provide.

@@ -121,11 +121,14 @@ pub fn provide_module(core: &mut Core, host: &str, name: &str) -> provenance::Pr
                 Provider::Native
             }
             Err(e) => {
+                // Prosody's words for a plugin that fails while loading.
                 tracing::error!(
-                    "Unable to load module '{name}' on '{host}': {}: {e}",
+                    "Error initializing module '{name}' on '{host}': {e} (from {})",
                     found.path
                 );
-                Provider::Missing(format!("{} failed to load: {e}", found.path))
+                // The first line says why; the log keeps the traceback.
+                let why = e.lines().next().unwrap_or_default().trim_end_matches(':');
+                Provider::Missing(format!("{} failed to load: {why}", found.path))
             }
         },
         Source::Missing(reason) => {
@@ -137,9 +140,11 @@ pub fn provide_module(core: &mut Core, host: &str, name: &str) -> provenance::Pr
             Provider::Missing(reason)
         }
     };
-    if matches!(provider, Provider::Missing(_)) {
-        if let Some(h) = core.hosts.get_mut(host) {
+    if let Some(h) = core.hosts.get_mut(host) {
+        if matches!(provider, Provider::Missing(_)) {
             h.modules.remove(name);
+        } else {
+            h.modules.insert(name.to_owned());
         }
     }
     provenance::table(core).record(host, name, provider.clone());
