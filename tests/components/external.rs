@@ -31,7 +31,7 @@ component_interfaces = {{ "127.0.0.1" }}
 data_path = "data"
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
-modules_enabled = {{ "websocket", "http", "disco", "ping", "roster" }}
+modules_enabled = {{ "websocket", "http", "disco", "ping", "roster", "limits" }}
 {extra}
 VirtualHost "{HOST}"
 Component "ext.{HOST}"
@@ -414,6 +414,25 @@ async fn a_disconnected_component_is_offline_again() {
         }
     }
     panic!("never offline: {last}");
+}
+
+#[tokio::test]
+async fn limits_component_throttles_component_connections() {
+    let e = start("limits = { component = { rate = \"1kb/s\", burst = \"1kb\" } }").await;
+    use lilt::modules::limits::{SessionKind, SessionLimits};
+    let limits = e
+        .server
+        .shared
+        .limits
+        .as_ref()
+        .expect("mod_limits is loaded");
+    assert!(limits.for_session_type(SessionKind::Component).is_some());
+    // The listener reads through a SessionLimits of kind Component.
+    let mut component = SessionLimits::new(&e.server.shared, SessionKind::Component, None);
+    assert!(
+        component.after_read(64 * 1024).is_some(),
+        "a component reading past limits.component waits"
+    );
 }
 
 fn python() -> String {
