@@ -275,3 +275,161 @@ impl ComponentStream {
 fn is_stanza(el: &Element) -> bool {
     el.ns == ns::CLIENT && matches!(el.name.as_str(), "message" | "presence" | "iq")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets() -> Secrets {
+        [
+            ("c.example".to_owned(), Some("pw".to_owned())),
+            ("open.example".to_owned(), None),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    fn open(to: Option<&str>) -> Element {
+        let mut h = Element::new("stream", ns::STREAMS);
+        if let Some(to) = to {
+            h.set_attr("to", to);
+        }
+        h
+    }
+
+    fn handshake(text: &str) -> Element {
+        Element::new("handshake", NS_ACCEPT).with_text(text)
+    }
+
+    fn closed_with(actions: &[Action], condition: &str) -> bool {
+        actions.iter().any(|a| {
+            matches!(a, Action::Close(Some(e))
+                if e.child_elements().next().is_some_and(|c| c.name == condition))
+        })
+    }
+
+    #[test]
+    fn the_token_is_lowercase_hex_sha1_of_id_then_secret() {
+        // sha1("abc") is a known vector.
+        assert_eq!(token("ab", "c"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    }
+
+    #[test]
+    fn the_header_names_the_component_and_has_no_version() {
+        let mut s = ComponentStream::new(true);
+        let a = s.on_open(&open(Some("C.Example")), &secrets(), "id1");
+        let [Action::Write(h)] = a.as_slice() else {
+            panic!("{a:?}")
+        };
+        assert!(
+            h.contains("from='c.example'") && h.contains("id='id1'"),
+            "{h}"
+        );
+        let stream_tag = h.split("<stream:stream").nth(1).expect("stream tag");
+        assert!(!stream_tag.contains("version"), "{h}");
+        assert!(s.header_sent());
+    }
+
+    #[test]
+    fn header_errors_come_before_any_handshake() {
+        let mut s = ComponentStream::new(true);
+        assert!(closed_with(
+            &s.on_open(&open(None), &secrets(), "x"),
+            "improper-addressing"
+        ));
+        assert!(
+            !s.header_sent(),
+            "the listener writes a header before the error"
+        );
+        let mut s = ComponentStream::new(true);
+        assert!(closed_with(
+            &s.on_open(&open(Some("x.example")), &secrets(), "x"),
+            "host-unknown"
+        ));
+    }
+
+    #[test]
+    fn a_right_token_attaches_in_any_case_and_a_wrong_one_is_not_authorized() {
+        let mut s = ComponentStream::new(true);
+        s.on_open(&open(Some("c.example")), &secrets(), "id1");
+        let t = token("id1", "pw").to_uppercase();
+        assert_eq!(
+            s.on_stanza(handshake(&t), &secrets()),
+            vec![Action::Attach {
+                host: "c.example".into()
+            }]
+        );
+        assert_eq!(
+            s.on_attached(Ok(())),
+            vec![Action::Send(Element::new("handshake", NS_ACCEPT))]
+        );
+        assert!(s.is_authenticated());
+        assert!(closed_with(
+            &s.on_stanza(handshake(&t), &secrets()),
+            "unsupported-stanza-type"
+        ));
+
+        let mut s = ComponentStream::new(true);
+        s.on_open(&open(Some("c.example")), &secrets(), "id1");
+        assert!(closed_with(
+            &s.on_stanza(handshake("00"), &secrets()),
+            "not-authorized"
+        ));
+        let mut s = ComponentStream::new(true);
+        s.on_open(&open(Some("open.example")), &secrets(), "id1");
+        assert!(closed_with(
+            &s.on_stanza(handshake("00"), &secrets()),
+            "not-authorized"
+        ));
+    }
+
+    fn ready() -> ComponentStream {
+        let mut s = ComponentStream::new(true);
+        s.on_open(&open(Some("c.example")), &secrets(), "i");
+        s.on_stanza(handshake(&token("i", "pw")), &secrets());
+        s.on_attached(Ok(()));
+        s
+    }
+
+    #[test]
+    fn stanzas_get_the_domain_as_from_and_need_a_to() {
+        let mut s = ready();
+        let msg = Element::new("message", NS_ACCEPT).with_attr("to", "a@b.example");
+        let a = s.on_stanza(msg, &secrets());
+        let [Action::Forward(el)] = a.as_slice() else {
+            panic!("{a:?}")
+        };
+        assert_eq!(el.attr("from"), Some("c.example"));
+        assert_eq!(el.ns, ns::CLIENT);
+        let no_to = Element::new("iq", NS_ACCEPT)
+            .with_attr("id", "1")
+            .with_attr("type", "get");
+        let a = s.on_stanza(no_to, &secrets());
+        assert!(
+            matches!(&a[..], [Action::Send(e)] if e.attr("type") == Some("error")),
+            "{a:?}"
+        );
+        let foreign = Element::new("message", NS_ACCEPT)
+            .with_attr("to", "a@b.example")
+            .with_attr("from", "x@elsewhere.example");
+        assert!(closed_with(
+            &s.on_stanza(foreign, &secrets()),
+            "invalid-from"
+        ));
+    }
+
+    #[test]
+    fn validate_from_addresses_false_lets_any_from_through() {
+        let mut s = ComponentStream::new(false);
+        s.on_open(&open(Some("c.example")), &secrets(), "i");
+        s.on_stanza(handshake(&token("i", "pw")), &secrets());
+        s.on_attached(Ok(()));
+        let foreign = Element::new("message", NS_ACCEPT)
+            .with_attr("to", "a@b.example")
+            .with_attr("from", "x@elsewhere.example");
+        assert!(matches!(
+            &s.on_stanza(foreign, &secrets())[..],
+            [Action::Forward(_)]
+        ));
+    }
+}
