@@ -101,10 +101,13 @@ fn check_config_lists_exactly_the_modules_lilt_does_not_provide() {
     }
 }
 
-/// True when this machine lets us make a network namespace (root, unshare).
+/// True when this machine lets us make a network namespace with loopback up (root,
+/// `unshare`, `ip`).
 fn can_unshare() -> bool {
     Command::new("unshare")
-        .args(["--net", "true"])
+        .args(["--net", "sh", "-c", "ip link set lo up"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
 }

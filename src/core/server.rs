@@ -319,6 +319,11 @@ fn handle(core: &mut Core, msg: CoreMsg) {
             for id in ids {
                 core.close_session(id, Some(stream_error("system-shutdown", None, None)));
             }
+            // External components are told too (Prosody closes every session).
+            for link in core.host_links.values() {
+                let e = stream_error("system-shutdown", None, None);
+                let _ = link.tx.send(super::Outbound::Close(Some(Box::new(e))));
+            }
             let _ = done.send(());
         }
         CoreMsg::Task(task) => (task.0)(core),

@@ -417,6 +417,15 @@ async fn a_disconnected_component_is_offline_again() {
 }
 
 #[tokio::test]
+async fn shutdown_closes_a_connected_component_with_system_shutdown() {
+    let e = start("").await;
+    let mut c = RawComponent::login(e.addr, &ext()).await;
+    e.server.shutdown_sessions().await;
+    let all = c.read_to_close().await;
+    assert!(all.contains("<system-shutdown"), "{all}");
+}
+
+#[tokio::test]
 async fn limits_component_throttles_component_connections() {
     let e = start("limits = { component = { rate = \"1kb/s\", burst = \"1kb\" } }").await;
     use lilt::modules::limits::{SessionKind, SessionLimits};
