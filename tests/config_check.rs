@@ -325,7 +325,7 @@ fn modules_nothing_provides_are_problems_with_what_would_provide_them() {
     let src = format!(
         "plugin_paths = {{ {:?} }}\nmodules_enabled = {{ \"roster\", \"tls\", \"here\", \"nosuchmod\" }}\n\
          VirtualHost \"example.com\"\n    authentication = \"insecure\"\n\
-         Component \"rooms.example.com\" \"nosuchcomponent\"\n",
+         Component \"rooms.example.com\" \"nosuchcomponent\"\nComponent \"ext.example.com\"\n",
         plugins.display().to_string()
     );
     let main = write(d.path(), "prosody.cfg.lua", &src);
@@ -345,6 +345,10 @@ fn modules_nothing_provides_are_problems_with_what_would_provide_them() {
     assert!(nosuch.contains("put mod_nosuchmod.lua"), "{nosuch}");
     assert!(problem("auth_insecure").contains("authentication = \"insecure\""));
     assert!(problem("nosuchcomponent").contains("for rooms.example.com"));
+    assert!(
+        out.contains("Warning: Component \"ext.example.com\" is an external component without component_secret"),
+        "{out}"
+    );
     assert!(
         !out.contains("Module \"here\""),
         "a plugin on plugin_paths is provided: {out}"

@@ -21,8 +21,10 @@ pub fn ext() -> String {
 }
 
 fn config(extra: &str) -> String {
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/components");
     format!(
         r#"
+plugin_paths = {{ "{fixtures}" }}
 http_ports = {{ 0 }}
 https_ports = {{ }}
 c2s_ports = {{ }}
@@ -37,6 +39,7 @@ VirtualHost "{HOST}"
 Component "ext.{HOST}"
     component_secret = "{SECRET}"
     name = "External echo"
+    modules_enabled = {{ "component_events" }}
 Component "nosecret.{HOST}"
 "#
     )
@@ -414,6 +417,29 @@ async fn a_disconnected_component_is_offline_again() {
         }
     }
     panic!("never offline: {last}");
+}
+
+#[tokio::test]
+async fn component_authenticated_and_disconnected_fire_on_the_component_host() {
+    let e = start("").await;
+    let mut a = login_ws(&e.server, "alice").await;
+    let c = RawComponent::login(e.addr, &ext()).await;
+    drop(c);
+    let mut last = String::new();
+    for i in 0..50 {
+        a.send_text(&format!(
+            "<iq xmlns='jabber:client' type='get' id='n{i}' to='{}'><count xmlns='urn:example:component-events'/></iq>",
+            ext()
+        ))
+        .await;
+        last = a.next_text().await;
+        if last.contains("disconnected='1'") {
+            assert!(last.contains("authenticated='1'"), "{last}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no component-disconnected: {last}");
 }
 
 #[tokio::test]

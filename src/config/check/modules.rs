@@ -69,6 +69,16 @@ fn find(config: &Config) -> (Missing, BTreeMap<String, Vec<String>>) {
 }
 
 pub(super) fn run(config: &Config, report: &mut Report) {
+    for host in config.components() {
+        let external =
+            config.component_module(host) == Some(crate::modules::component::MODULE_NAME);
+        if external && config.host(host).string("component_secret").is_none() {
+            report.warning(format!(
+                "Component {host:?} is an external component without component_secret: no \
+                 component can log in as it"
+            ));
+        }
+    }
     let (missing, defaults) = find(config);
     for ((module, where_, reason), hosts) in missing {
         report.problem(format!(
