@@ -108,3 +108,25 @@ async fn a_component_host_object_has_type_component_send_and_no_sessions_table()
         "{r}"
     );
 }
+
+#[tokio::test]
+async fn a_component_inherits_only_the_inheritable_global_modules() {
+    // `ping` and `roster` are in the global modules_enabled, but not inheritable (§12.1).
+    let s = Server::start(&config()).await;
+    let mut a = login(&s, "alice").await;
+    a.send_text(&format!(
+        "<iq xmlns='jabber:client' type='get' id='pi' to='echo.{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>"
+    ))
+    .await;
+    let r = a.next_text().await;
+    assert!(
+        r.contains("service-unavailable") && r.contains("id='pi'"),
+        "{r}"
+    );
+    let h = s.shared.config.modules_for_host(&format!("echo.{HOST}"));
+    assert!(h.contains("iq") && h.contains("echo_component"), "{h:?}");
+    assert!(
+        !h.contains("ping") && !h.contains("roster") && !h.contains("message"),
+        "{h:?}"
+    );
+}
