@@ -364,11 +364,13 @@ pub fn run(config: Config) -> Result<(), RunError> {
         // Handlers first: a SIGHUP right after the listeners are up must not kill us.
         let signals = Signals::install();
         let core = spawn_core(shared.clone(), rx);
+        // The admin socket and the component port before the client listeners, so that
+        // whoever sees the server accept clients also finds them ready.
+        let admin = crate::modules::admin_shell::start(&shared);
+        let components = crate::modules::component::listener::start(&shared);
         let listeners = crate::net::start(shared.clone())
             .await
             .map_err(RunError::Listen)?;
-        let admin = crate::modules::admin_shell::start(&shared);
-        let components = crate::modules::component::listener::start(&shared);
         signals.wait(&shared).await;
         drop(admin);
         drop(components);
