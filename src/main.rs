@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use lilt::config::{check, json, logging, Config, ConfigError};
+use lilt::modules::posix;
 
 /// Directories searched for a config file, in order (Prosody's CFG_CONFIGDIR, with
 /// Lilt's bundled tree first).
@@ -27,7 +28,14 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve XMPP (the default when no command is given).
-    Run,
+    Run {
+        /// Detach from the terminal (Prosody's -D); the default is a foreground run.
+        #[arg(short = 'D', long, conflicts_with = "foreground")]
+        daemonize: bool,
+        /// Stay in the foreground even if the config says `daemonize = true` (-F).
+        #[arg(short = 'F', long)]
+        foreground: bool,
+    },
     /// Check the configuration (`check config`, or `check` alone).
     Check {
         #[arg(value_enum)]
@@ -86,8 +94,17 @@ enum CheckWhat {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let code = match cli.command.unwrap_or(Command::Run) {
-        Command::Run => run(cli.config.as_deref()),
+    let code = match cli.command.unwrap_or(Command::Run {
+        daemonize: false,
+        foreground: false,
+    }) {
+        Command::Run {
+            daemonize,
+            foreground,
+        } => {
+            let detach = (daemonize || foreground).then_some(daemonize);
+            run(cli.config.as_deref(), detach)
+        }
         Command::Check {
             what: Some(CheckWhat::Proxy),
             files,
@@ -187,6 +204,18 @@ fn setup_logging(config: &Config) -> Result<(), u8> {
         eprintln!("Error: {}: {e}", config.main_file().display());
         1u8
     })?;
+    if rules.iter().any(|r| r.sink == logging::Sink::Syslog) {
+        let g = config.global();
+        let name = g.string("syslog_name").unwrap_or_else(|| "prosody".into());
+        let facility = g
+            .string("syslog_facility")
+            .unwrap_or_else(|| "daemon".into());
+        let Some(code) = logging::syslog::facility(&facility) else {
+            eprintln!("Error: unknown syslog_facility {facility:?}");
+            return Err(1);
+        };
+        logging::syslog::open(&name, code);
+    }
     logging::install(&rules).map_err(|e| {
         eprintln!("Error: {e}");
         1u8
@@ -197,14 +226,35 @@ fn setup_logging(config: &Config) -> Result<(), u8> {
     Ok(())
 }
 
-fn run(arg: Option<&Path>) -> u8 {
+/// `detach`: the command line's -D (true) or -F (false), if given.
+fn run(arg: Option<&Path>, detach: Option<bool>) -> u8 {
     let config = match load(arg, true) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let posix = posix::enabled(&config);
+    // Before logging and the runtime start threads: fork keeps only the calling one.
+    if posix && posix::wants_daemon(&config, detach) {
+        if let Err(e) = posix::daemonize() {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    }
     if let Err(code) = setup_logging(&config) {
         return code;
     }
+    let _pidfile = if posix {
+        match start_posix(&config, detach) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("Error: {e}");
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
     tracing::info!(files = config.files().len(), hosts = ?config.virtual_hosts(), "configuration loaded");
     match lilt::core::run(config) {
         Ok(()) => 0,
@@ -239,6 +289,26 @@ fn migrate(from: &str, to: &str, hosts: &[String], dry_run: bool) -> u8 {
             1
         }
     }
+}
+
+/// mod_posix at startup: umask, the `run_as_root` check, the pidfile (kept until exit).
+fn start_posix(
+    config: &Config,
+    detach: Option<bool>,
+) -> Result<Option<posix::Pidfile>, posix::PosixError> {
+    posix::apply_umask(config)?;
+    if let Some(w) = posix::root_warning(config) {
+        tracing::error!("{w}");
+    }
+    if detach.is_none() && config.global().boolean("daemonize").is_some() {
+        tracing::warn!("The 'daemonize' option is deprecated: use `lilt run -D` (or -F) instead");
+    }
+    let Some(path) = posix::pidfile_path(config) else {
+        return Ok(None);
+    };
+    let pidfile = posix::Pidfile::write(&path)?;
+    tracing::info!("Wrote pidfile {}", pidfile.path().display());
+    Ok(Some(pidfile))
 }
 
 #[derive(Clone, Copy)]

@@ -136,9 +136,11 @@ async fn reload_unload_and_load_change_a_plugin_while_its_client_stays_connected
     assert!(probe(&mut c, "p4").await.contains(">v2</probe>"));
     let out = ok(&shell(&s, &["module:list('example.test')"]));
     assert!(
-        out.contains("probe (Lua)") && out.contains("websocket (built in)"),
+        out.contains("probe (Lua: ") && out.contains("/plugins/mod_probe.lua)"),
         "{out}"
     );
+    assert!(out.contains("websocket (native)"), "{out}");
+    assert!(!out.contains("built in"), "{out}");
 
     let out = ok(&shell(&s, &["c2s:show()"]));
     assert!(out.contains(&format!("alice@{HOST}/web")), "{out}");
@@ -342,5 +344,67 @@ fn prosodys_own_prosodyctl_shell_drives_lilt() {
         String::from_utf8_lossy(&out.stdout).contains("| OK: Total: 0 clients"),
         "{}",
         describe(&out)
+    );
+}
+
+#[tokio::test]
+async fn module_list_and_the_log_tell_what_provides_each_module_and_what_failed() {
+    let dir = ServerDir::new(config().replace(
+        "\"probe\" }",
+        "\"probe\", \"broken\", \"ping\", \"nosuchmod\" }",
+    ));
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).expect("plugins dir");
+    std::fs::write(plugins.join("mod_probe.lua"), plugin("v1")).expect("write plugin");
+    std::fs::write(plugins.join("mod_broken.lua"), "error('boom at load')\n").expect("write");
+    // A failing Lua copy of a native module: the native one stays.
+    std::fs::write(plugins.join("mod_ping.lua"), "error('bad ping copy')\n").expect("write");
+    dir.register("alice", HOST, "pw");
+    let s = dir.start();
+    let out = ok(&shell(&s, &["module:list('example.test')"]));
+    assert!(out.contains("    probe (Lua: "), "{out}");
+    assert!(out.contains("    ping (native)"), "{out}");
+    let broken = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("broken ("))
+        .unwrap_or_else(|| panic!("broken listed: {out}"));
+    assert!(
+        broken.contains("not loaded: ")
+            && broken.contains("mod_broken.lua failed to load")
+            && broken.contains("boom at load"),
+        "{broken}"
+    );
+    let missing = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("nosuchmod ("))
+        .unwrap_or_else(|| panic!("nosuchmod listed: {out}"));
+    assert!(
+        missing.contains("not loaded: Lilt has no native mod_nosuchmod"),
+        "{missing}"
+    );
+    let log = s.log();
+    assert!(
+        log.contains("Error initializing module 'broken' on 'example.test'")
+            && log.contains("boom at load"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Unable to load module 'nosuchmod' on 'example.test'"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Lilt's native mod_ping is loaded instead"),
+        "{log}"
+    );
+    // The server still serves: the working plugin answers.
+    let mut c = login(&s).await;
+    c.send_text(&format!(
+        "<iq xmlns='jabber:client' type='get' id='pg' to='{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>"
+    ))
+    .await;
+    let r = c.next_text().await;
+    assert!(
+        r.contains("type='result'") && r.contains("id='pg'"),
+        "native ping answers: {r}"
     );
 }

@@ -1,6 +1,8 @@
 //! Component hosts (reference §12): a `Component` section is a host of its own whose
 //! modules answer stanzas addressed to its domain and JIDs.
 
+#[path = "components/external.rs"]
+mod external;
 mod support;
 
 use support::{Server, WsClient, HOST};
@@ -11,6 +13,7 @@ fn config() -> String {
         r#"
 http_ports = {{ 0 }}
 https_ports = {{ }}
+c2s_ports = {{ }}
 data_path = "data"
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
@@ -19,6 +22,7 @@ modules_enabled = {{ "websocket", "http", "disco", "ping", "roster" }}
 VirtualHost "{HOST}"
 Component "echo.{HOST}" "echo_component"
     name = "Echo service"
+    modules_enabled = {{ "host_facts" }}
 Component "hidden.{HOST}" "echo_component"
     disco_hidden = true
 "#
@@ -87,4 +91,42 @@ async fn disco_items_on_the_parent_host_lists_components_by_name_unless_hidden()
         "{r}"
     );
     assert!(!r.contains("hidden."), "{r}");
+}
+
+#[tokio::test]
+async fn a_component_host_object_has_type_component_send_and_no_sessions_table() {
+    let s = Server::start(&config()).await;
+    let mut a = login(&s, "alice").await;
+    a.send_text(&format!(
+        "<iq xmlns='jabber:client' type='get' id='f1' to='echo.{HOST}'><facts xmlns='urn:example:host-facts'/></iq>"
+    ))
+    .await;
+    let r = a.next_text().await;
+    assert!(r.contains("type='component'"), "{r}");
+    assert!(
+        r.contains("sessions='no'") && r.contains("send='yes'"),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn a_component_inherits_only_the_inheritable_global_modules() {
+    // `ping` and `roster` are in the global modules_enabled, but not inheritable (§12.1).
+    let s = Server::start(&config()).await;
+    let mut a = login(&s, "alice").await;
+    a.send_text(&format!(
+        "<iq xmlns='jabber:client' type='get' id='pi' to='echo.{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>"
+    ))
+    .await;
+    let r = a.next_text().await;
+    assert!(
+        r.contains("service-unavailable") && r.contains("id='pi'"),
+        "{r}"
+    );
+    let h = s.shared.config.modules_for_host(&format!("echo.{HOST}"));
+    assert!(h.contains("iq") && h.contains("echo_component"), "{h:?}");
+    assert!(
+        !h.contains("ping") && !h.contains("roster") && !h.contains("message"),
+        "{h:?}"
+    );
 }

@@ -316,3 +316,42 @@ fn network_settings_without_effect_in_lilt_are_named() {
     );
     assert!(!out.contains("read_timeout has no effect"), "{out}");
 }
+
+#[test]
+fn modules_nothing_provides_are_problems_with_what_would_provide_them() {
+    let d = tempfile::tempdir().expect("tmp");
+    let plugins = d.path().join("plugins");
+    write(&plugins, "mod_here.lua", "-- a plugin that exists\n");
+    let src = format!(
+        "plugin_paths = {{ {:?} }}\nmodules_enabled = {{ \"roster\", \"tls\", \"here\", \"nosuchmod\" }}\n\
+         VirtualHost \"example.com\"\n    authentication = \"insecure\"\n\
+         Component \"rooms.example.com\" \"nosuchcomponent\"\nComponent \"ext.example.com\"\n",
+        plugins.display().to_string()
+    );
+    let main = write(d.path(), "prosody.cfg.lua", &src);
+    let (code, out, _) = lilt(
+        &["-c", main.to_str().expect("utf8"), "check", "config"],
+        d.path(),
+    );
+    assert_eq!(code, 2, "{out}");
+    let problem = |name: &str| {
+        out.lines()
+            .find(|l| l.contains(&format!("Problem: Module \"{name}\" is not provided")))
+            .unwrap_or_else(|| panic!("{name} reported: {out}"))
+            .to_owned()
+    };
+    let nosuch = problem("nosuchmod");
+    assert!(nosuch.contains("prosody.cfg.lua:2"), "{nosuch}");
+    assert!(nosuch.contains("put mod_nosuchmod.lua"), "{nosuch}");
+    assert!(problem("auth_insecure").contains("authentication = \"insecure\""));
+    assert!(problem("nosuchcomponent").contains("for rooms.example.com"));
+    assert!(
+        out.contains("Warning: Component \"ext.example.com\" is an external component without component_secret"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("Module \"here\""),
+        "a plugin on plugin_paths is provided: {out}"
+    );
+    assert!(!out.contains("Module \"roster\""), "{out}");
+}

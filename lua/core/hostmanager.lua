@@ -110,9 +110,10 @@ local function new_host(name)
 		host = name,
 		type = component and "component" or "local",
 		events = M.bus_events(name),
-		sessions = sessions.host_sessions(name),
 		modules = module_table(name),
 	};
+	-- Components have no sessions table in Prosody (reference §12.1).
+	if not component then host.sessions = sessions.host_sessions(name); end
 	function host.send(stanza)
 		return native.post(name, stanza, nil);
 	end

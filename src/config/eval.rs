@@ -262,6 +262,7 @@ fn new_lua() -> mlua::Result<Lua> {
         // A config must not be able to end the server it configures.
         os.set("exit", mlua::Value::Nil)?;
     }
+    super::require::install(&lua)?;
     let spent = Arc::new(AtomicU64::new(0));
     lua.set_hook(
         HookTriggers::new().every_nth_instruction(HOOK_EVERY),

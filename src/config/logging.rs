@@ -14,6 +14,8 @@ use tracing_subscriber::{fmt, Layer, Registry};
 
 use super::{Table, Value};
 
+pub mod syslog;
+
 /// Prosody's log levels, least severe first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -58,7 +60,7 @@ pub enum Sink {
     Console,
     /// Appended to a file.
     File(PathBuf),
-    /// Prosody's `syslog`; Lilt writes these to the console (stderr) for now.
+    /// The system logger (`syslog(3)`, see [`syslog`]).
     Syslog,
 }
 
@@ -253,7 +255,13 @@ pub fn install(rules: &[LogRule]) -> Result<(), LogError> {
                 .unwrap_or(true)
         });
         let layer: BoxedLayer = match &rule.sink {
-            Sink::Console | Sink::Syslog => fmt::layer()
+            Sink::Syslog => fmt::layer()
+                .with_ansi(false)
+                .without_time()
+                .with_writer(syslog::SyslogWriter)
+                .with_filter(filter)
+                .boxed(),
+            Sink::Console => fmt::layer()
                 .with_writer(std::io::stderr)
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .with_filter(filter)

@@ -22,6 +22,7 @@ pub mod include;
 pub mod json;
 pub mod logging;
 mod modules;
+mod require;
 mod section;
 pub mod units;
 mod value;

@@ -97,6 +97,13 @@ pub struct Host {
     pub extensions: Vec<Element>,
 }
 
+/// A host whose stanzas travel over one connection: an external component (XEP-0114).
+/// What is addressed to the host goes down it, and so do replies to what it sent.
+pub struct HostLink {
+    pub session: SessionId,
+    pub tx: OutboundTx,
+}
+
 /// State owned by the core thread.
 pub struct Core {
     pub shared: Arc<Shared>,
@@ -117,6 +124,8 @@ pub struct Core {
     /// The config as last re-read by a reload (SIGHUP, `config:reload()`), which plugins'
     /// `module:get_option` sees, as in Prosody; `None` until the first reload.
     pub reloaded_config: Option<Arc<crate::config::Config>>,
+    /// Hosts served over a connection (external components), by domain.
+    pub host_links: HashMap<String, HostLink>,
 }
 
 impl Core {
@@ -132,6 +141,7 @@ impl Core {
             module_state: HashMap::new(),
             lua: None,
             reloaded_config: None,
+            host_links: HashMap::new(),
         }
     }
 
@@ -209,8 +219,15 @@ impl Core {
 
     /// Replies to `origin` with a stanza (errors and results go back this way).
     pub fn reply(&self, origin: &Origin, stanza: Element) {
-        if let Origin::Session(id) = origin {
-            self.send_to(*id, Arc::new(stanza));
+        match origin {
+            Origin::Session(id) => {
+                self.send_to(*id, Arc::new(stanza));
+            }
+            Origin::Host(h) => {
+                if let Some(link) = self.host_links.get(h) {
+                    let _ = link.tx.send(Outbound::Stanza(Arc::new(stanza)));
+                }
+            }
         }
     }
 

@@ -274,7 +274,8 @@ fn add_host(core: &mut Core, name: &str, is_component: bool, modules: BTreeSet<S
             name: name.to_owned(),
             is_component,
             events: Default::default(),
-            modules: modules.clone(),
+            // Filled in as each module really loads (see `lua::provide_module`).
+            modules: BTreeSet::new(),
             features: BTreeSet::new(),
             identities: Vec::new(),
             extensions: Vec::new(),
@@ -296,12 +297,7 @@ fn add_host(core: &mut Core, name: &str, is_component: bool, modules: BTreeSet<S
     let mut order = first.clone();
     order.extend(modules.iter().filter(|m| !first.contains(m)).cloned());
     for m in &order {
-        if crate::lua::load_module(core, name, m) {
-            continue;
-        }
-        if let Some(load) = crate::modules::loader(m) {
-            load(core, name);
-        }
+        crate::lua::provide_module(core, name, m);
     }
     crate::lua::host_ready(core, name);
 }
@@ -362,6 +358,11 @@ fn handle(core: &mut Core, msg: CoreMsg) {
                 core.close_session(id, Some(err));
                 bind::unbind(core, id, reason.clone());
             }
+            // External components are told too (Prosody closes every session).
+            for link in core.host_links.values() {
+                let e = stream_error("system-shutdown", None, None);
+                let _ = link.tx.send(super::Outbound::Close(Some(Box::new(e))));
+            }
             let _ = done.send(());
         }
         CoreMsg::Task(task) => (task.0)(core),
@@ -403,12 +404,16 @@ pub fn run(config: Config) -> Result<(), RunError> {
         // Handlers first: a SIGHUP right after the listeners are up must not kill us.
         let signals = Signals::install();
         let core = spawn_core(shared.clone(), rx);
+        // The admin socket and the component port before the client listeners, so that
+        // whoever sees the server accept clients also finds them ready.
+        let admin = crate::modules::admin_shell::start(&shared);
+        let components = crate::modules::component::listener::start(&shared);
         let listeners = crate::net::start(shared.clone())
             .await
             .map_err(RunError::Listen)?;
-        let admin = crate::modules::admin_shell::start(&shared);
         let reason = signals.wait(&shared).await;
         drop(admin);
+        drop(components);
         tracing::info!("Shutting down: {reason}");
         let (done_tx, done_rx) = oneshot::channel();
         let _ = shared.core_tx.send(CoreMsg::Shutdown {

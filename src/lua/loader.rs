@@ -20,14 +20,16 @@ pub struct Located {
     pub on_plugin_path: bool,
 }
 
-/// Modules Lilt always runs natively, whatever `plugin_paths` holds: the transports, the
+/// Names Lilt keeps for itself, whatever `plugin_paths` holds: the transports, the
 /// routing core and login (Prosody's own copies assume its network layer), and the IM
 /// modules whose state the native core shares (rosters, offline messages, carbons,
 /// blocking, registration, CSI, stream management). The server-to-server helpers are here
-/// too: without federation they have nothing to do. Leaf services (ping, version, time,
-/// uptime, lastactivity, vCard, private storage, ...) are replaced by a plugin on
-/// `plugin_paths`, as in Prosody.
-const CORE_NATIVE: &[&str] = &[
+/// too. A reserved name is provided natively or not at all: a Lua file of that name on
+/// `plugin_paths` (Prosody's own, typically) is never loaded, and when Lilt has no native
+/// module yet the name is reported missing (see `provenance`). Leaf services (ping,
+/// version, time, uptime, lastactivity, vCard, private storage, ...) are replaced by a
+/// plugin on `plugin_paths`, as in Prosody.
+const RESERVED: &[&str] = &[
     "c2s",
     "s2s",
     "websocket",
@@ -56,10 +58,21 @@ const CORE_NATIVE: &[&str] = &[
     "csi",
     "csi_simple",
     "smacks",
+    "component",
+    "authz_internal",
+    "admin_shell",
+    "admin_socket",
 ];
 
+/// True for names only Lilt's native code may provide.
+pub fn is_reserved(name: &str) -> bool {
+    RESERVED.contains(&name)
+}
+
+/// True when `name` is reserved and Lilt really has it natively (so `module:depends`
+/// may take it as present).
 pub fn is_core_native(name: &str) -> bool {
-    CORE_NATIVE.contains(&name)
+    is_reserved(name) && crate::modules::is_native(name)
 }
 
 /// The operator's plugin directories, relative ones against the config directory.
@@ -105,8 +118,28 @@ fn read_candidate(dir: &Path, rel: &str) -> Option<Located> {
     })
 }
 
-/// Finds plugin `name`: `plugin_paths` first, then Lilt's bundled plugins.
+/// Finds plugin `name`: `plugin_paths` first (never for a reserved name), then Lilt's
+/// bundled plugins.
 pub fn locate(config: &Config, name: &str) -> Option<Located> {
+    if name.is_empty() || name.contains("..") {
+        return None;
+    }
+    if !is_reserved(name) {
+        if let Some(found) = locate_on_paths(config, name) {
+            return Some(found);
+        }
+    }
+    let file = format!("mod_{name}.lua");
+    sources::plugin(&file).map(|source| Located {
+        path: format!("lilt:{file}"),
+        dir: None,
+        source: source.to_owned(),
+        on_plugin_path: false,
+    })
+}
+
+/// The file `name` would load from on `plugin_paths`, reserved or not.
+pub fn locate_on_paths(config: &Config, name: &str) -> Option<Located> {
     if name.is_empty() || name.contains("..") {
         return None;
     }
@@ -117,13 +150,7 @@ pub fn locate(config: &Config, name: &str) -> Option<Located> {
             }
         }
     }
-    let file = format!("mod_{name}.lua");
-    sources::plugin(&file).map(|source| Located {
-        path: format!("lilt:{file}"),
-        dir: None,
-        source: source.to_owned(),
-        on_plugin_path: false,
-    })
+    None
 }
 
 /// Finds the library `lib` for `module:require` (§2.1): `lib.lib.lua` then `lib.lua` in the

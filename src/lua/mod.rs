@@ -12,6 +12,7 @@ pub mod filters;
 pub mod http;
 pub mod loader;
 pub mod metrics;
+pub mod provenance;
 pub mod sandbox;
 pub mod sources;
 pub mod timers;
@@ -90,25 +91,104 @@ fn ensure_started(core: &mut Core) -> Option<Lua> {
     core.lua.as_ref().map(|h| h.lua.clone())
 }
 
-/// Whether module `name` is a Lua plugin here (see [`load_module`]).
+/// Whether module `name` is a Lua plugin here (see [`provenance::source`]).
 pub fn lua_takes(config: &crate::config::Config, name: &str) -> bool {
-    match loader::locate(config, name) {
-        Some(p) if p.on_plugin_path => !loader::is_core_native(name),
-        Some(_) => crate::modules::loader(name).is_none(),
-        None => false,
-    }
+    matches!(provenance::source(config, name), provenance::Source::Lua(_))
 }
 
-/// Loads `name` on `host` as a Lua plugin when Lua should provide it: a file on
-/// `plugin_paths` wins over a native module (Prosody's search order) except for the
-/// core's own transports and routing; a bundled Lua plugin is used when Lilt has no
-/// native module of that name. Returns whether Lua took the module.
+/// Loads module `name` on `host` from what provides it — a file on `plugin_paths` wins
+/// over a native module (Prosody's search order) except for the names Lilt reserves, a
+/// bundled Lua plugin is used when Lilt has no native module — and records the outcome
+/// for `module:list()`. What cannot be loaded is logged as an error with the reason
+/// (where Prosody logs "Unable to load module"); a Lua copy that fails to load leaves the
+/// native module of the same name in place.
+pub fn provide_module(core: &mut Core, host: &str, name: &str) -> provenance::Provider {
+    use provenance::{Provider, Source};
+    let provider = match provenance::source(&core.shared.config, name) {
+        Source::Native => {
+            load_native(core, host, name);
+            Provider::Native
+        }
+        Source::Lua(found) => match load_lua(core, host, name) {
+            Ok(()) => Provider::Lua(found.path),
+            Err(e) if crate::modules::is_native(name) => {
+                tracing::error!(
+                    "Error initializing module '{name}' on '{host}' from {}: {e}; Lilt's native \
+                     mod_{name} is loaded instead",
+                    found.path
+                );
+                load_native(core, host, name);
+                Provider::Native
+            }
+            Err(e) => {
+                // Prosody's words for a plugin that fails while loading.
+                tracing::error!(
+                    "Error initializing module '{name}' on '{host}': {e} (from {})",
+                    found.path
+                );
+                // The first line says why; the log keeps the traceback.
+                let why = e.lines().next().unwrap_or_default().trim_end_matches(':');
+                Provider::Missing(format!("{} failed to load: {why}", found.path))
+            }
+        },
+        Source::Missing(reason) => {
+            if named_by_config(&core.shared.config, host, name) {
+                tracing::error!("Unable to load module '{name}' on '{host}': {reason}");
+            } else {
+                tracing::debug!("Module '{name}' (loaded by default in Prosody) is not available on '{host}': {reason}");
+            }
+            Provider::Missing(reason)
+        }
+    };
+    if let Some(h) = core.hosts.get_mut(host) {
+        if matches!(provider, Provider::Missing(_)) {
+            h.modules.remove(name);
+        } else {
+            h.modules.insert(name.to_owned());
+        }
+    }
+    provenance::table(core).record(host, name, provider.clone());
+    provider
+}
+
+/// Loads `name` on `host` when a Lua plugin provides it (see [`provide_module`]);
+/// returns whether Lua took the module.
 pub fn load_module(core: &mut Core, host: &str, name: &str) -> bool {
     if !lua_takes(&core.shared.config, name) {
         return false;
     }
+    provide_module(core, host, name);
+    true
+}
+
+fn load_native(core: &mut Core, host: &str, name: &str) {
+    // Transports (c2s, websocket, http, ...) have no loader: `net` sets them up.
+    if let Some(load) = crate::modules::loader(name) {
+        load(core, host);
+    }
+}
+
+/// True when the config names `name` for `host` itself (not by Prosody's autoload):
+/// `modules_enabled`, the Component's module, or the `authentication` provider.
+fn named_by_config(config: &crate::config::Config, host: &str, name: &str) -> bool {
+    let listed = |v: Option<&crate::config::Value>| match v {
+        Some(crate::config::Value::Table(t)) => t
+            .seq()
+            .iter()
+            .any(|m| m.to_lua_string().as_deref() == Some(name)),
+        Some(other) => other.to_lua_string().as_deref() == Some(name),
+        None => false,
+    };
+    listed(config.global().get_raw("modules_enabled"))
+        || listed(config.host(host).get_raw("modules_enabled"))
+        || config.component_module(host) == Some(name)
+        || name.starts_with("auth_")
+}
+
+/// Runs the Lua module manager's `load_module` for `name` on `host`.
+fn load_lua(core: &mut Core, host: &str, name: &str) -> Result<(), String> {
     let Some(lua) = ensure_started(core) else {
-        return true;
+        return Err("the Lua runtime is not available".into());
     };
     let _guard = bridge::CoreGuard::enter(core);
     sandbox::reset_budget(&lua);
@@ -116,14 +196,10 @@ pub fn load_module(core: &mut Core, host: &str, name: &str) -> bool {
         .and_then(|i| i.get::<Function>("load_module"))
         .and_then(|f| f.call::<(bool, Option<String>)>((host.to_owned(), name.to_owned())));
     match result {
-        Ok((true, _)) => {}
-        Ok((false, err)) => tracing::error!(
-            "Error initializing module '{name}' on '{host}': {}",
-            err.unwrap_or_default()
-        ),
-        Err(e) => tracing::error!("Error initializing module '{name}' on '{host}': {e}"),
+        Ok((true, _)) => Ok(()),
+        Ok((false, err)) => Err(err.unwrap_or_default()),
+        Err(e) => Err(e.to_string()),
     }
-    true
 }
 
 /// Tells the Lua side a host has all its startup modules (so `hosts[h].modules` lists

@@ -5,6 +5,7 @@ pub mod auth_internal_hashed;
 pub mod blocklist;
 pub mod c2s;
 pub mod carbons;
+pub mod component;
 pub mod csi;
 pub mod disco;
 pub mod http;
@@ -17,6 +18,7 @@ pub mod message;
 pub mod offline;
 pub mod openmetrics;
 pub mod ping;
+pub mod posix;
 pub mod presence;
 pub mod private;
 pub mod proxycheck;
@@ -63,7 +65,36 @@ pub fn loader(name: &str) -> Option<Loader> {
         "offline" => offline::load,
         "carbons" => carbons::load,
         "blocklist" => blocklist::load,
+        "component" => component::load,
         "mam" => mam::load,
         _ => return None,
     })
+}
+
+/// Native modules with no core-thread loader: transports and services that `net`,
+/// startup or another module sets up from the config. A module that is set up this way
+/// belongs here, so `lilt check config`, the startup log and `module:list()` count it as
+/// provided.
+const SET_UP_ELSEWHERE: &[&str] = &[
+    "c2s",
+    "websocket",
+    "http",
+    "tls",
+    "bind",
+    "limits",
+    "auth_internal_hashed",
+    "authz_internal",
+    "storage_internal",
+    "http_files",
+    openmetrics::MODULE_NAME,
+    "admin_shell",
+    "admin_socket",
+    register::ibr::MODULE,
+    "posix",
+];
+
+/// Whether Lilt provides module `name` natively: it has a [`loader`], or is one of the
+/// transports and services set up outside the core thread.
+pub fn is_native(name: &str) -> bool {
+    loader(name).is_some() || SET_UP_ELSEWHERE.contains(&name)
 }

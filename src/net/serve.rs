@@ -130,7 +130,7 @@ fn strings_opt(config: &Config, key: &str) -> Option<Vec<String>> {
         .map(|_| config.global().strings(key))
 }
 
-fn interface_options(config: &Config, service: &str) -> InterfaceOptions {
+pub(crate) fn interface_options(config: &Config, service: &str) -> InterfaceOptions {
     let g = config.global();
     InterfaceOptions {
         ports: ports(config, &format!("{service}_ports")),

@@ -116,6 +116,12 @@ pub static OPTIONS: &[OptionSpec] = &[
     p("load_global_modules", Boolean, "false", H, "hostmanager", "set by Component (informational)"),
     p("component_secret", String, "", H, "component", "shared secret of an external component"),
     p("component_ports", Array, "{ 5347 }", G, "component", "external component listener ports"),
+    p("component_conflict_resolve", String, "\"kick_new\"", H, "component", "a second connection for a component: kick_new refuses it, kick_old replaces the first"),
+    p("validate_from_addresses", Boolean, "true", H, "component", "an external component may only send from its own domain"),
+    p("component_stanza_size_limit", Integer, "s2s_stanza_size_limit or 524288", G, "component", "largest stanza an external component may send"),
+    p("component_tcp_keepalives", Boolean, "tcp_keepalives", G, "component", "TCP keepalives on component connections"),
+    p("syslog_name", String, "\"prosody\"", G, "loggingmanager", "identity of messages sent to syslog"),
+    p("syslog_facility", String, "\"daemon\"", G, "loggingmanager", "syslog facility (daemon, local0..local7, ...)"),
     p("component_interfaces", Array, "{ \"127.0.0.1\", \"::1\" }", G, "component", "external component listener addresses"),
     // c2s (reference §8.3, §9.1).
     p("c2s_ports", Array, "{ 5222 }", G, "c2s", "client listener ports"),

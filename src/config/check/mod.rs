@@ -3,8 +3,11 @@
 //! file's `modules_enabled` replacing an earlier one, and Lilt-specific module notes.
 
 mod lilt;
+mod modules;
 mod prosody;
 mod values;
+
+pub use modules::missing_modules;
 
 use std::fmt::Write as _;
 
@@ -84,6 +87,7 @@ pub fn check(config: &Config) -> Report {
     }
     prosody::run(config, &mut report);
     lilt::run(config, &mut report);
+    modules::run(config, &mut report);
     values::run(config, &mut report);
     // The server refuses to start on these; say so before.
     if let Err(e) = crate::storage::manager::check_config(config) {

@@ -1,8 +1,9 @@
 //! `module:load`, `unload`, `reload` and `list`: Lua plugins go through the Lua module
 //! manager (their `save`/`restore`/`unload` hooks run, their hooks and timers go), native
-//! modules are built in and can only be added. Sessions are never touched.
+//! modules are built in and can only be added. Sessions are never touched. `list` shows
+//! what really provides each module (native, or the Lua file) and what did not load.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use mlua::Table;
 
@@ -30,8 +31,13 @@ pub fn run(core: &mut Core, method: &str, args: &[Arg]) -> Reply {
 
 /// The Lua plugins loaded on `host` (`"*"` for global ones).
 pub fn lua_modules(core: &mut Core, host: &str) -> BTreeSet<String> {
+    lua_module_files(core, host).into_keys().collect()
+}
+
+/// The Lua plugins loaded on `host`, each with the file it was loaded from.
+fn lua_module_files(core: &mut Core, host: &str) -> BTreeMap<String, String> {
     let Some(lua) = core.lua.as_ref().map(|h| h.lua.clone()) else {
-        return BTreeSet::new();
+        return BTreeMap::new();
     };
     let _guard = crate::lua::bridge::CoreGuard::enter(core);
     let names = lua
@@ -41,14 +47,22 @@ pub fn lua_modules(core: &mut Core, host: &str) -> BTreeSet<String> {
         .and_then(|f| f.call::<Table>(host.to_owned()))
         .and_then(|t| {
             t.pairs::<String, mlua::Value>()
-                .map(|p| p.map(|(k, _)| k))
+                .map(|p| {
+                    p.map(|(k, v)| {
+                        let path = match v {
+                            mlua::Value::Table(api) => api.get::<Option<String>>("path"),
+                            _ => Ok(None),
+                        };
+                        (k, path.ok().flatten().unwrap_or_default())
+                    })
+                })
                 .collect()
         });
     match names {
         Ok(v) => v,
         Err(e) => {
             tracing::error!("admin console: cannot list Lua modules of {host}: {e}");
-            BTreeSet::new()
+            BTreeMap::new()
         }
     }
 }
@@ -203,6 +217,7 @@ fn change(core: &mut Core, name: &str, host: Option<String>, how: Change) -> Rep
 }
 
 fn list(core: &mut Core, host: Option<String>) -> Reply {
+    use crate::lua::provenance::{self, Provider};
     let explicit = host.is_some();
     let mut hosts = match target_hosts(core, host) {
         Ok(h) => h,
@@ -212,12 +227,35 @@ fn list(core: &mut Core, host: Option<String>) -> Reply {
         hosts.insert(0, "*".to_owned());
     }
     let mut output = Vec::new();
-    let global = lua_modules(core, "*");
+    let global = lua_module_files(core, "*");
     for h in &hosts {
-        let lua = lua_modules(core, h);
-        let mut all: BTreeSet<String> = lua.clone();
-        if let Some(x) = core.hosts.get(h) {
-            all.extend(x.modules.iter().cloned());
+        let lua = lua_module_files(core, h);
+        let mut all: BTreeMap<String, String> = lua
+            .iter()
+            .map(|(m, path)| (m.clone(), lua_label(path)))
+            .collect();
+        let natives: Vec<String> = core
+            .hosts
+            .get(h)
+            .map(|x| x.modules.iter().cloned().collect())
+            .unwrap_or_default();
+        for m in natives {
+            if all.contains_key(&m) {
+                continue;
+            }
+            let label = match global.get(&m) {
+                Some(path) => lua_label(path),
+                None => "native".to_owned(),
+            };
+            all.insert(m, label);
+        }
+        if let Some(recorded) = provenance::table(core).host(h) {
+            for (m, p) in recorded {
+                if let Provider::Missing(why) = p {
+                    all.entry(m.clone())
+                        .or_insert_with(|| format!("not loaded: {why}"));
+                }
+            }
         }
         output.push(if h == "*" {
             "Global:".to_owned()
@@ -227,14 +265,17 @@ fn list(core: &mut Core, host: Option<String>) -> Reply {
         if all.is_empty() {
             output.push("    No modules loaded".to_owned());
         }
-        for m in &all {
-            let kind = if lua.contains(m) || global.contains(m) {
-                "Lua"
-            } else {
-                "built in"
-            };
-            output.push(format!("    {m} ({kind})"));
+        for (m, label) in &all {
+            output.push(format!("    {m} ({label})"));
         }
     }
     Reply::printed(output)
+}
+
+fn lua_label(path: &str) -> String {
+    if path.is_empty() {
+        "Lua".to_owned()
+    } else {
+        format!("Lua: {path}")
+    }
 }
