@@ -13,6 +13,7 @@ pub mod iq;
 pub mod lastactivity;
 pub mod limits;
 pub mod message;
+pub mod muc;
 pub mod offline;
 pub mod openmetrics;
 pub mod ping;
@@ -62,6 +63,7 @@ pub fn loader(name: &str) -> Option<Loader> {
         "offline" => offline::load,
         "carbons" => carbons::load,
         "blocklist" => blocklist::load,
+        "muc" => muc::load,
         _ => return None,
     })
 }
