@@ -332,8 +332,17 @@ impl Room {
                 self.jid
             )));
         }
-        if self.config.members_only && invitee_aff == Affiliation::None {
-            self.affiliations.insert(invitee_bare, Affiliation::Member);
+        if self.config.members_only && invitee_aff <= Affiliation::None {
+            let reason = format!("Invited by {inviter}");
+            let _ = self.set_affiliation(
+                None,
+                &invitee_bare,
+                Affiliation::Member,
+                Some(&reason),
+                None,
+                opts,
+                out,
+            );
         }
         out.push(msg);
     }

@@ -1,0 +1,124 @@
+//! Scripts compared with Prosody. Clients: 0 alice, 1 bob, 2 carol, 3 admin (a server admin).
+
+use crate::diff::differential;
+
+const R: &str = "room@conference.example.test";
+
+fn join(nick: &str) -> String {
+    format!("<presence to='{R}/{nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+}
+
+fn instant() -> String {
+    format!("<iq type='set' id='inst' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>")
+}
+
+fn configure(fields: &str) -> String {
+    format!("<iq type='set' id='cfg' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>{fields}</x></query></iq>")
+}
+
+fn field(var: &str, value: &str) -> String {
+    format!("<field var='muc#roomconfig_{var}'><value>{value}</value></field>")
+}
+
+#[tokio::test]
+async fn creation_lock_config_form_join_chat_subject_nick_change_pm_and_leave() {
+    let s = [
+        (0, join("Al")),
+        (0, format!("<iq type='get' id='f1' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>")),
+        (1, join("Bo")),
+        (0, instant()),
+        (1, join("Bo")),
+        (0, format!("<message to='{R}' type='groupchat' id='m1'><body>hello</body></message>")),
+        (0, format!("<message to='{R}' type='groupchat' id='m2'><subject>Topic</subject></message>")),
+        (1, format!("<message to='{R}' type='groupchat' id='m3'><subject>Mine</subject></message>")),
+        (1, format!("<presence to='{R}/Bob2'/>")),
+        (1, format!("<message to='{R}/Al' type='chat' id='pm'><body>psst</body></message>")),
+        (1, format!("<message to='{R}/Nobody' type='chat' id='pm2'><body>?</body></message>")),
+        (1, format!("<presence to='{R}/Bob2' type='unavailable'/>")),
+        (1, format!("<message to='{R}' type='groupchat' id='m4'><body>out</body></message>")),
+    ];
+    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
+    differential("", &[0, 1], &steps).await;
+}
+
+#[tokio::test]
+async fn history_self_ping_kick_ban_affiliation_list_and_destroy_with_venue() {
+    let s = [
+        (0, join("Al")),
+        (0, configure(&(field("whois", "anyone") + &field("persistentroom", "1")))),
+        (0, format!("<message to='{R}' type='groupchat' id='m1'><body>one</body></message>")),
+        (0, format!("<message to='{R}' type='groupchat' id='m2'><body>two</body></message>")),
+        (0, format!("<message to='{R}' type='groupchat' id='m3'><body>three</body></message>")),
+        (1, format!("<presence to='{R}/Bo'><x xmlns='http://jabber.org/protocol/muc'><history maxstanzas='2'/></x></presence>")),
+        (1, format!("<iq type='get' id='sp' to='{R}/Bo'><ping xmlns='urn:xmpp:ping'/></iq>")),
+        (1, format!("<iq type='set' id='k0' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Al' role='none'/></query></iq>")),
+        (0, format!("<iq type='set' id='k1' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Bo' role='none'><reason>bye</reason></item></query></iq>")),
+        (2, join("Al")),
+        (0, format!("<iq type='set' id='b1' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='carol@example.test' affiliation='outcast'><reason>no</reason></item></query></iq>")),
+        (2, join("Ca")),
+        (0, format!("<iq type='get' id='l1' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='outcast'/></query></iq>")),
+        (0, format!("<iq type='get' id='l2' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='owner'/></query></iq>")),
+        (1, format!("<message to='{R}' type='groupchat' id='nm'><body>x</body></message>")),
+        (0, format!("<iq type='set' id='x1' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy jid='other@conference.example.test'><reason>gone</reason></destroy></query></iq>")),
+        (1, join("Bo")),
+        (1, format!("<iq type='get' id='d9' to='{R}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")),
+    ];
+    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
+    differential("", &[0, 1, 2], &steps).await;
+}
+
+#[tokio::test]
+async fn password_moderation_voice_roles_members_registration_and_disco() {
+    let s = [
+        (0, format!("<iq type='get' id='d1' to='conference.example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")),
+        (0, format!("<iq type='get' id='d2' to='conference.example.test'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")),
+        (0, join("Al")),
+        (0, configure(&(field("roomname", "Room Three") + &field("publicroom", "1") + &field("roomsecret", "s3cret") + &field("moderatedroom", "1")))),
+        (0, format!("<message to='{R}' type='groupchat' id='m2'><subject>Topic</subject></message>")),
+        (0, format!("<iq type='get' id='d3' to='conference.example.test'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")),
+        (0, format!("<iq type='get' id='d4' to='{R}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")),
+        (0, format!("<iq type='get' id='d5' to='{R}'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")),
+        (1, join("Bo")),
+        (1, format!("<presence to='{R}/Bo'><x xmlns='http://jabber.org/protocol/muc'><password>s3cret</password></x></presence>")),
+        (1, format!("<message to='{R}' type='groupchat' id='v1'><body>can I?</body></message>")),
+        (0, format!("<iq type='set' id='r1' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Bo' role='participant'/></query></iq>")),
+        (0, format!("<iq type='set' id='r2' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='bob@example.test' affiliation='member'/></query></iq>")),
+        (0, format!("<iq type='get' id='r3' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item role='participant'/></query></iq>")),
+        (1, format!("<iq type='get' id='g1' to='{R}'><query xmlns='jabber:iq:register'/></iq>")),
+        (1, format!("<iq type='set' id='g2' to='{R}'><query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#register</value></field><field var='muc#register_roomnick'><value>Bobby</value></field></x></query></iq>")),
+        (1, format!("<iq type='get' id='g3' to='{R}'><query xmlns='jabber:iq:register'/></iq>")),
+        (0, format!("<iq type='get' id='c9' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>")),
+        (1, format!("<iq type='get' id='c8' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>")),
+    ];
+    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
+    differential("", &[0, 1], &steps).await;
+}
+
+#[tokio::test]
+async fn members_only_nick_rules_locked_rooms_errors_and_kick_on_presence_error() {
+    let s = [
+        (0, join("Al")),
+        (1, join("Bo")),
+        (0, configure(&field("membersonly", "1"))),
+        (1, join("Bo")),
+        (0, format!("<iq type='set' id='a1' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='bob@example.test' affiliation='member' nick='Bobby'/></query></iq>")),
+        (1, join("Al")),
+        (1, join(" ")),
+        (2, join("Bobby")),
+        (1, join("Bobby")),
+        (0, format!("<message to='{R}'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@example.test'><reason>join us</reason></invite></x></message>")),
+        (0, format!("<iq type='get' id='l3' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='member'/></query></iq>")),
+        (2, join("Ca")),
+        (2, format!("<message to='{R}' type='groupchat' id='c1'><body>hi</body></message>")),
+        (1, format!("<presence to='{R}/Bobby' type='error'><error type='cancel'><gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></presence>")),
+        (0, format!("<iq type='set' id='a2' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='carol@example.test' affiliation='none'/></query></iq>")),
+        (0, format!("<iq type='set' id='a3' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='alice@example.test' affiliation='member'/></query></iq>")),
+        (0, format!("<iq type='set' id='a4' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='alice@example.test/x' affiliation='member'/></query></iq>")),
+        (0, format!("<iq type='set' id='a5' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'/></iq>")),
+        (3, join("Boss")),
+        (0, format!("<presence to='nowhere@conference.example.test/x' type='unavailable'/>")),
+        (0, format!("<message to='nowhere@conference.example.test' type='groupchat'><body>?</body></message>")),
+    ];
+    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
+    differential("", &[0, 1, 2, 3], &steps).await;
+}
