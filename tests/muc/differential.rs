@@ -122,3 +122,82 @@ async fn members_only_nick_rules_locked_rooms_errors_and_kick_on_presence_error(
     let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
     differential("", &[0, 1, 2, 3], &steps).await;
 }
+
+#[tokio::test]
+async fn non_anonymous_rooms_multi_session_conflicts_probes_declines_voice_and_history_limits() {
+    let s = [
+        (0, join("Al")),
+        (0, configure(&(field("whois", "anyone") + &field("moderatedroom", "1")))),
+        (0, format!("<message to='{R}' type='groupchat' id='h1'><body>first message</body></message>")),
+        (0, format!("<message to='{R}' type='groupchat' id='h2'><body>second</body><no-store xmlns='urn:xmpp:hints'/></message>")),
+        (0, format!("<message to='{R}' type='groupchat' id='h3'><body>third</body></message>")),
+        (1, join("Bo")),
+        (2, join("Bo")),
+        (4, join("Bo")),
+        (2, format!("<presence to='{R}/Ca'><x xmlns='http://jabber.org/protocol/muc'><history maxchars='0'/></x></presence>")),
+        (1, format!("<message to='{R}'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field><field var='muc#role'><value>participant</value></field></x></message>")),
+        (0, format!("<presence to='{R}/Bo' type='probe'/>")),
+        (0, format!("<presence to='{R}/Al'><show>away</show><status>lunch</status></presence>")),
+        (2, format!("<message to='{R}'><x xmlns='http://jabber.org/protocol/muc#user'><decline to='{R}/Al'><reason>busy</reason></decline></x></message>")),
+        (2, format!("<message to='{R}'><x xmlns='http://jabber.org/protocol/muc#user'><bogus/></x></message>")),
+        (0, format!("<message to='{R}'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field><field var='muc#jid'><value>bob@example.test/r</value></field><field var='muc#request_allow'><value>1</value></field></x></message>")),
+        (4, format!("<presence to='{R}/Bo' type='unavailable'/>")),
+        (1, format!("<presence to='{R}/Bo' type='unavailable'/>")),
+        (2, format!("<iq type='get' id='v9' to='{R}/Al'><query xmlns='jabber:iq:version'/></iq>")),
+    ];
+    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
+    differential("", &[0, 1, 2, 4], &steps).await;
+}
+
+#[tokio::test]
+async fn config_changes_kick_non_members_hide_roles_and_server_admins_own_every_room() {
+    let s = [
+        (0, join("Al")),
+        (0, instant()),
+        (1, join("Bo")),
+        (2, join("Ca")),
+        (0, format!("<iq type='set' id='m1' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='carol@example.test' affiliation='member'/></query></iq>")),
+        (0, configure(&field("membersonly", "1"))),
+        (3, join("Boss")),
+        (0, format!("<iq type='set' id='a1' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='admin@example.test' affiliation='member'/></query></iq>")),
+        (0, configure("<field var='muc#roomconfig_presencebroadcast'><value>moderator</value></field>")),
+        (0, configure(&(field("roomname", "Renamed") + &field("roomdesc", "About") + &field("changesubject", "1") + &field("historylength", "5")))),
+        (2, format!("<message to='{R}' type='groupchat' id='s1'><subject>By carol</subject></message>")),
+        (0, format!("<iq type='set' id='o1' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='alice@example.test' affiliation='admin'/></query></iq>")),
+        (2, format!("<iq type='set' id='o2' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Al' role='visitor'/></query></iq>")),
+        (0, format!("<iq type='get' id='c7' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>")),
+        (0, format!("<iq type='set' id='c6' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>urn:other</value></field></x></query></iq>")),
+        (0, format!("<iq type='set' id='c5' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='cancel'/></query></iq>")),
+    ];
+    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
+    differential("", &[0, 1, 2, 3], &steps).await;
+}
+
+#[tokio::test]
+async fn restricted_room_creation_admits_only_server_admins() {
+    let s = [
+        (0, join("Al")),
+        (3, join("Boss")),
+        (3, instant()),
+        (0, join("Al")),
+    ];
+    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
+    differential("restrict_room_creation = true", &[0, 3], &steps).await;
+}
+
+#[tokio::test]
+async fn a_persistent_room_outlives_its_occupants_with_subject_and_members() {
+    let s = [
+        (0, join("Al")),
+        (0, configure(&(field("persistentroom", "1") + &field("roomname", "Kept")))),
+        (0, format!("<message to='{R}' type='groupchat' id='s'><subject>Still here</subject></message>")),
+        (0, format!("<iq type='set' id='m1' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='bob@example.test' affiliation='member' nick='Bobby'/></query></iq>")),
+        (0, format!("<presence to='{R}/Al' type='unavailable'/>")),
+        (1, join("Bobby")),
+        (1, format!("<iq type='get' id='d' to='{R}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")),
+        (1, format!("<iq type='get' id='r' to='{R}'><query xmlns='jabber:iq:register'/></iq>")),
+        (1, format!("<iq type='get' id='u' to='conference.example.test'><unique xmlns='http://jabber.org/protocol/muc#unique'/></iq>")),
+    ];
+    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
+    differential("", &[0, 1], &steps).await;
+}

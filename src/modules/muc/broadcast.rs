@@ -37,8 +37,6 @@ pub struct Publish<'a> {
     /// The role before the change, when it changed.
     pub prev_role: Option<Role>,
     pub force_unavailable: bool,
-    /// Leave the occupant-id out of the own copy (Prosody's self copy on a nick change).
-    pub no_self_occupant_id: bool,
 }
 
 impl Room {
@@ -142,11 +140,6 @@ impl Room {
     /// Tells the room (and the occupant's own sessions, with 110) about `occ`.
     pub fn publicise(&self, occ: &Occupant, p: &Publish, opts: &Options, out: &mut Vec<Element>) {
         let mut base = self.base_presence(occ, p);
-        let self_base = if p.no_self_occupant_id {
-            Some(base.clone())
-        } else {
-            None
-        };
         self.stamp_occupant_id(&mut base, &occ.bare_jid, opts);
         let visible = self.config.broadcasts(occ.role) || p.force_unavailable;
         let was_visible = p.prev_role.is_some_and(|r| self.config.broadcasts(r));
@@ -176,17 +169,21 @@ impl Room {
             };
             self.send_to_occupant(other, &stanza, out);
         }
-        let own_base = self_base.as_ref().unwrap_or(&base);
         let mut children = p.base.clone();
         children.extend(p.self_extra.iter().cloned());
         let items = self.items(occ, true, p, false, opts);
-        let own = self.presence_with(
-            own_base,
-            &children,
-            items,
-            Some(super::broadcast::status(110)),
-        );
-        self.send_to_occupant(occ, &own, out);
+        if occ.role == Role::None {
+            // Gone: every session gets the room's (unavailable) presence.
+            let own = self.presence_with(&base, &children, items, Some(status(110)));
+            self.send_to_occupant(occ, &own, out);
+        } else {
+            // Still in: each session's own presence is the template.
+            for (real, pr) in &occ.sessions {
+                let mut own = self.presence_with(pr, &children, items.clone(), Some(status(110)));
+                own.set_attr("to", real.as_str());
+                out.push(own);
+            }
+        }
     }
 
     /// Sends the session `to` the presence of every other occupant (before its own, on

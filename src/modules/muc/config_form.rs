@@ -430,12 +430,12 @@ impl Room {
                 .cloned()
                 .collect();
             for mut occ in kicked {
-                let prev = occ.role;
                 occ.role = Role::None;
                 self.remove_occupant(&occ.nick);
+                // Prosody announces these without the previous role: only the removed
+                // occupant hears of it.
                 let publish = Publish {
                     base: vec![status(322)],
-                    prev_role: Some(prev),
                     ..Publish::default()
                 };
                 self.publicise(&occ, &publish, opts, out);

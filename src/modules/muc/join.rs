@@ -276,7 +276,6 @@ impl Room {
                 base: vec![status(303)],
                 new_nick: Some(resource(&dest.nick)),
                 prev_role: Some(prev_role),
-                no_self_occupant_id: true,
                 ..Publish::default()
             };
             self.remove_occupant(&orig.nick);
@@ -309,7 +308,7 @@ impl Room {
     ) -> After {
         let prev_role = occ.role;
         let last = occ.sessions.len() == 1;
-        occ.set_session(real, session_presence(stanza, &occ.nick), true);
+        occ.set_session(real, session_presence(stanza, &occ.nick), false);
         if last {
             occ.role = Role::None;
             self.remove_occupant(&occ.nick);
@@ -322,36 +321,13 @@ impl Room {
             prev_role: Some(prev_role),
             ..Publish::default()
         };
-        if last {
-            self.publicise(&occ, &publish, opts, out);
-        } else {
-            let mut only = occ.clone();
-            only.sessions.retain(|(j, _)| j == real);
-            only.role = Role::None;
-            let own = self.items_for_self(&only, opts);
-            let mut p = session_presence(stanza, &occ.nick).with_attr("to", real);
-            p.push_child(own);
-            out.push(p);
-        }
+        // One of several sessions leaving is told with every session's item, as Prosody
+        // does, before the session is dropped.
+        self.publicise(&occ, &publish, opts, out);
         if self.is_empty() && !self.config.persistent {
             return After::Emptied;
         }
         After::Kept
-    }
-
-    fn items_for_self(&self, occ: &Occupant, opts: &Options) -> Element {
-        let aff = self.affiliation(&occ.bare_jid, opts);
-        let mut x = Element::new("x", MUC_USER);
-        for j in occ.real_jids() {
-            x.push_child(
-                Element::new("item", MUC_USER)
-                    .with_attr("affiliation", aff.as_str())
-                    .with_attr("role", occ.role.as_str())
-                    .with_attr("jid", j),
-            );
-        }
-        x.push_child(status(110));
-        x
     }
 
     fn probe(

@@ -418,31 +418,40 @@ impl Room {
                 }
             }
         } else if occ.role == Role::Visitor {
+            use super::config_form::Field;
             let mut x = Element::new("x", DATA).with_attr("type", "form");
-            x.push_child(Element::new("title", DATA).with_text("Voice request"));
-            let mut push = |var: &str, ftype: &str, label: &str, value: &str| {
-                x.push_child(
-                    Element::new("field", DATA)
-                        .with_attr("var", var)
-                        .with_attr("type", ftype)
-                        .with_attr("label", label)
-                        .with_child(Element::new("value", DATA).with_text(value)),
-                );
-            };
-            push("FORM_TYPE", "hidden", "", REQUEST);
-            push("muc#jid", "jid-single", "User ID", from);
-            push(
-                "muc#roomnick",
-                "text-single",
-                "Room Nickname",
-                super::resource(&occ.nick),
+            x.push_child(Element::new("title", DATA).with_text("Voice Request"));
+            x.push_child(
+                Field::new(Some("FORM_TYPE"), "hidden", None)
+                    .value(REQUEST)
+                    .done(),
             );
-            push("muc#role", "list-single", "Requested role", "participant");
-            push(
-                "muc#request_allow",
-                "boolean",
-                "Grant voice to this person?",
-                "0",
+            x.push_child(
+                Field::new(Some("muc#jid"), "jid-single", Some("User ID"))
+                    .desc("The user's JID (address)")
+                    .value(from)
+                    .done(),
+            );
+            x.push_child(
+                Field::new(Some("muc#roomnick"), "text-single", Some("Room nickname"))
+                    .desc("The user's nickname within the room")
+                    .value(super::resource(&occ.nick))
+                    .done(),
+            );
+            let mut role = Field::new(Some("muc#role"), "list-single", Some("Requested role"));
+            for r in Role::ALL {
+                role = role.option(r.as_str(), r.as_str());
+            }
+            x.push_child(role.value("participant").done());
+            x.push_child(
+                Field::new(
+                    Some("muc#request_allow"),
+                    "boolean",
+                    Some("Grant voice to this person?"),
+                )
+                .desc("Specify whether this person is able to speak in a moderated room")
+                .value("0")
+                .done(),
             );
             let msg = Element::new("message", ns::CLIENT)
                 .with_attr("from", self.jid.as_str())
