@@ -3,6 +3,7 @@
 use crate::diff::differential;
 
 const R: &str = "room@conference.example.test";
+const S: &str = "conference.example.test";
 
 fn join(nick: &str) -> String {
     format!("<presence to='{R}/{nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
@@ -70,12 +71,12 @@ async fn history_self_ping_kick_ban_affiliation_list_and_destroy_with_venue() {
 #[tokio::test]
 async fn password_moderation_voice_roles_members_registration_and_disco() {
     let s = [
-        (0, format!("<iq type='get' id='d1' to='conference.example.test'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")),
-        (0, format!("<iq type='get' id='d2' to='conference.example.test'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")),
+        (0, format!("<iq type='get' id='d1' to='{S}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")),
+        (0, format!("<iq type='get' id='d2' to='{S}'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")),
         (0, join("Al")),
         (0, configure(&(field("roomname", "Room Three") + &field("publicroom", "1") + &field("roomsecret", "s3cret") + &field("moderatedroom", "1")))),
         (0, format!("<message to='{R}' type='groupchat' id='m2'><subject>Topic</subject></message>")),
-        (0, format!("<iq type='get' id='d3' to='conference.example.test'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")),
+        (0, format!("<iq type='get' id='d3' to='{S}'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")),
         (0, format!("<iq type='get' id='d4' to='{R}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")),
         (0, format!("<iq type='get' id='d5' to='{R}'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")),
         (1, join("Bo")),
@@ -116,8 +117,8 @@ async fn members_only_nick_rules_locked_rooms_errors_and_kick_on_presence_error(
         (0, format!("<iq type='set' id='a4' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='alice@example.test/x' affiliation='member'/></query></iq>")),
         (0, format!("<iq type='set' id='a5' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'/></iq>")),
         (3, join("Boss")),
-        (0, format!("<presence to='nowhere@conference.example.test/x' type='unavailable'/>")),
-        (0, format!("<message to='nowhere@conference.example.test' type='groupchat'><body>?</body></message>")),
+        (0, format!("<presence to='nowhere@{S}/x' type='unavailable'/>")),
+        (0, format!("<message to='nowhere@{S}' type='groupchat'><body>?</body></message>")),
     ];
     let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
     differential("", &[0, 1, 2, 3], &steps).await;
@@ -196,7 +197,7 @@ async fn a_persistent_room_outlives_its_occupants_with_subject_and_members() {
         (1, join("Bobby")),
         (1, format!("<iq type='get' id='d' to='{R}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")),
         (1, format!("<iq type='get' id='r' to='{R}'><query xmlns='jabber:iq:register'/></iq>")),
-        (1, format!("<iq type='get' id='u' to='conference.example.test'><unique xmlns='http://jabber.org/protocol/muc#unique'/></iq>")),
+        (1, format!("<iq type='get' id='u' to='{S}'><unique xmlns='http://jabber.org/protocol/muc#unique'/></iq>")),
     ];
     let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
     differential("", &[0, 1], &steps).await;

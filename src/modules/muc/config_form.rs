@@ -365,11 +365,9 @@ impl Room {
                         changed = true;
                     }
                 }
-                "muc#roomconfig_membersonly" => {
-                    if set_flag(&mut c.members_only) {
-                        changed = true;
-                        members_only_on = c.members_only;
-                    }
+                "muc#roomconfig_membersonly" if set_flag(&mut c.members_only) => {
+                    changed = true;
+                    members_only_on = c.members_only;
                 }
                 ALLOW_MEMBER_INVITES => changed |= set_flag(&mut c.allow_member_invites),
                 "muc#roomconfig_changesubject" => changed |= set_flag(&mut c.changesubject),
