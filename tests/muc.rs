@@ -11,3 +11,5 @@ mod support;
 mod diff;
 #[path = "muc/differential.rs"]
 mod differential;
+#[path = "muc/storage.rs"]
+mod storage;
