@@ -30,6 +30,7 @@ http_ports = {{ 0 }}
 https_ports = {{ }}
 c2s_ports = {{ }}
 data_path = "data"
+plugin_paths = {{ "{plugins}" }}
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 modules_enabled = {{ "websocket", "http", "ping", "disco" }}
@@ -37,8 +38,14 @@ admins = {{ "admin@{HOST}" }}
 VirtualHost "{HOST}"
 Component "{MUC_HOST}" "muc"
 {muc_options}
-"#
+"#,
+        plugins = plugins_dir()
     )
+}
+
+/// The test plugins (tests/fixtures/muc).
+pub fn plugins_dir() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/muc").to_owned()
 }
 
 /// A logged-in client that collects what arrives up to a ping answered by its server.
@@ -158,7 +165,7 @@ pub async fn differential(muc_options: &str, users: &[usize], steps: &[Step<'_>]
     let mut cfg = std::fs::read_to_string(&prosody.config_path).expect("config");
     cfg = cfg.replace(
         &format!("VirtualHost \"{HOST}\""),
-        &format!("admins = {{ \"admin@{HOST}\" }}\nVirtualHost \"{HOST}\"\nComponent \"{MUC_HOST}\" \"muc\"\n{muc_options}\n"),
+        &format!("admins = {{ \"admin@{HOST}\" }}\nplugin_paths = {{ \"{}\" }}\nVirtualHost \"{HOST}\"\nComponent \"{MUC_HOST}\" \"muc\"\n{muc_options}\n", plugins_dir()),
     );
     // vcard_legacy would add vcard-temp:x:update to every presence; Lilt's test config
     // does not load it.

@@ -202,3 +202,24 @@ async fn a_persistent_room_outlives_its_occupants_with_subject_and_members() {
     let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
     differential("", &[0, 1], &steps).await;
 }
+
+#[tokio::test]
+async fn lua_plugins_veto_joins_by_nick_and_add_a_config_field_as_in_prosody() {
+    let s = [
+        (0, join("Al")),
+        (0, format!("<iq type='get' id='f1' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>")),
+        (0, configure(&(field("roomname", "Plugged") + &field("membersonly", "1")))),
+        (0, format!("<iq type='get' id='f2' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>")),
+        (0, format!("<iq type='set' id='m' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='bob@example.test' affiliation='member'/></query></iq>")),
+        (1, join("bot-9000")),
+        (1, join("Bob")),
+        (2, format!("<presence to='other@{S}/botty'><x xmlns='http://jabber.org/protocol/muc'/></presence>")),
+    ];
+    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
+    differential(
+        "modules_enabled = { \"muc_nick_veto\", \"muc_extra_field\" }",
+        &[0, 1, 2],
+        &steps,
+    )
+    .await;
+}

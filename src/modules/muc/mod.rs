@@ -13,6 +13,7 @@ pub mod disco;
 pub mod history;
 pub mod iq;
 pub mod join;
+pub mod lua;
 pub mod message;
 pub mod occupant;
 pub mod options;
@@ -97,6 +98,9 @@ pub fn load(core: &mut Core, host: &str) {
 }
 
 fn dispatch(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
+    if lua_veto(core, host, ev) {
+        return Some(true);
+    }
     let stanza = ev.stanza.as_ref()?;
     let mut out = Vec::new();
     let store = core.shared.store.clone();
@@ -105,10 +109,71 @@ fn dispatch(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
         let service = state.services.get_mut(host)?;
         service.handle(stanza, now(), &store, &mut out)
     };
+    lua_config_form(core, host, stanza, &mut out);
     for st in out {
         send(core, host, st);
     }
     handled.then_some(true)
+}
+
+/// The room a stanza is addressed to, copied for a Lua event (only when one is hooked).
+fn room_copy(core: &mut Core, host: &str, to: &str) -> Option<room::Room> {
+    let state = core.state::<MucState>();
+    state.services.get(host)?.rooms.get(&bare(to)).cloned()
+}
+
+/// Lua `muc-occupant-pre-join` handlers see joins before the room does.
+fn lua_veto(core: &mut Core, host: &str, ev: &Event) -> bool {
+    let Some(stanza) = ev.stanza.as_ref() else {
+        return false;
+    };
+    let to = stanza.attr("to").unwrap_or_default();
+    let joining = stanza.name == "presence" && stanza.attr("type").is_none() && to.contains('/');
+    if !joining
+        || !core
+            .hosts
+            .get(host)
+            .is_some_and(|h| h.events.has_handlers("muc-occupant-pre-join"))
+    {
+        return false;
+    }
+    let from = stanza.attr("from").unwrap_or_default();
+    let (room, is_new) = match room_copy(core, host, to) {
+        Some(r) => (r, false),
+        None => (room::Room::new(&bare(to)), true),
+    };
+    if room.occupant_by_real(from).is_some() {
+        return false;
+    }
+    lua::pre_join(core, host, &room, &ev.origin, stanza, is_new)
+}
+
+/// Lua `muc-config-form` handlers add fields to the form an owner gets.
+fn lua_config_form(core: &mut Core, host: &str, stanza: &Element, out: &mut [Element]) {
+    let is_form_get = stanza.name == "iq"
+        && stanza.attr("type") == Some("get")
+        && stanza.get_child("query", iq::MUC_OWNER).is_some();
+    if !is_form_get
+        || !core
+            .hosts
+            .get(host)
+            .is_some_and(|h| h.events.has_handlers("muc-config-form"))
+    {
+        return;
+    }
+    let to = stanza.attr("to").unwrap_or_default();
+    let Some(room) = room_copy(core, host, to) else {
+        return;
+    };
+    let actor = stanza.attr("from").unwrap_or_default();
+    for reply in out.iter_mut() {
+        let form = reply
+            .get_child_mut("query", iq::MUC_OWNER)
+            .and_then(|q| q.get_child_mut("x", config_form::DATA));
+        if let Some(form) = form {
+            lua::config_form(core, host, &room, actor, form);
+        }
+    }
 }
 
 /// Routes one stanza from the MUC host.
