@@ -223,3 +223,26 @@ async fn lua_plugins_veto_joins_by_nick_and_add_a_config_field_as_in_prosody() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn room_defaults_from_options_shape_new_unlocked_rooms() {
+    let s = [
+        (0, join("Al")),
+        (1, join("Bo")),
+        (0, format!("<message to='{R}' type='groupchat' id='1'><body>a</body></message>")),
+        (0, format!("<message to='{R}' type='groupchat' id='2'><body>b</body></message>")),
+        (0, format!("<message to='{R}' type='groupchat' id='3'><body>c</body></message>")),
+        (2, join("Ca")),
+        (2, format!("<message to='{R}' type='groupchat' id='s'><subject>anyone may</subject></message>")),
+        (0, format!("<iq type='get' id='d' to='{S}'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>")),
+        (0, format!("<iq type='get' id='i' to='{R}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")),
+        (0, format!("<iq type='get' id='f' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>")),
+        (0, format!("<presence to='{R}/Al' type='unavailable'/>")),
+        (1, format!("<presence to='{R}/Bo' type='unavailable'/>")),
+        (2, format!("<presence to='{R}/Ca' type='unavailable'/>")),
+        (1, join("Bo")),
+    ];
+    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
+    let options = "name = \"Rooms\"\nmuc_room_locking = false\nmuc_room_default_public = true\nmuc_room_default_persistent = true\nmuc_room_default_public_jids = true\nmuc_room_default_change_subject = true\nmuc_room_default_history_length = 2";
+    differential(options, &[0, 1, 2], &steps).await;
+}

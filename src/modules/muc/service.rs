@@ -298,7 +298,9 @@ impl Service {
                 for r in public {
                     let mut item =
                         Element::new("item", ns::DISCO_ITEMS).with_attr("jid", r.jid.as_str());
-                    item.set_attr("name", r.config.name.as_deref().unwrap_or(r.node()));
+                    if let Some(n) = &r.config.name {
+                        item.set_attr("name", n.as_str());
+                    }
                     q.push_child(item);
                 }
                 result_for(stanza).with_child(q)
