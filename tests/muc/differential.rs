@@ -246,3 +246,17 @@ async fn room_defaults_from_options_shape_new_unlocked_rooms() {
     let options = "name = \"Rooms\"\nmuc_room_locking = false\nmuc_room_default_public = true\nmuc_room_default_persistent = true\nmuc_room_default_public_jids = true\nmuc_room_default_change_subject = true\nmuc_room_default_history_length = 2";
     differential(options, &[0, 1, 2], &steps).await;
 }
+
+#[tokio::test]
+async fn lua_plugins_hear_room_creation_joins_and_leaves_with_the_origin_prosody_gives() {
+    let s = [
+        (0, join("Al")),
+        (0, instant()),
+        (1, join("Bo")),
+        (1, format!("<presence to='{R}/Bob'/>")),
+        (0, format!("<iq type='set' id='k' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item nick='Bob' role='none'/></query></iq>")),
+        (0, format!("<presence to='{R}/Al' type='unavailable'/>")),
+    ];
+    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
+    differential("modules_enabled = { \"muc_event_log\" }", &[0, 1], &steps).await;
+}

@@ -79,6 +79,11 @@ impl Room {
                 None => {}
             }
         }
+        self.events.push(super::room::MucEvent {
+            jid: Some(target.clone()),
+            affiliation: Some(aff.as_str()),
+            ..super::room::MucEvent::new("muc-set-affiliation")
+        });
         let role = self.default_role_for(aff);
         let role_rank = role.map_or(0, Role::rank);
         let mut updated = Vec::new();
@@ -398,6 +403,10 @@ impl Room {
         }
         // Everyone is out before anyone is told: each hears only of itself.
         let occupants = std::mem::take(&mut self.occupants);
+        for occ in &occupants {
+            self.events
+                .push(super::room::MucEvent::occupant("muc-occupant-left", occ));
+        }
         for mut occ in occupants {
             let prev = occ.role;
             occ.role = Role::None;

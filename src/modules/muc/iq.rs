@@ -134,6 +134,8 @@ impl Room {
                 out,
             );
             out.push(result_for(stanza));
+            self.events
+                .push(super::room::MucEvent::new("muc-room-destroyed"));
             if self.config.persistent && opts.tombstones {
                 self.make_tombstone(now, reason, newjid, opts);
                 return After::Kept;

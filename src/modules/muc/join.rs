@@ -6,7 +6,7 @@ use super::affiliation::{Affiliation, Role};
 use super::broadcast::{status, Publish, MUC, MUC_USER};
 use super::occupant::Occupant;
 use super::options::Options;
-use super::room::Room;
+use super::room::{MucEvent, Room};
 use super::{bare, error_by, resource};
 use crate::xml::{Element, Node};
 use crate::xmpp::error::stanza_error_reply;
@@ -64,7 +64,12 @@ impl Room {
             ..Publish::default()
         };
         self.publicise(&occ, &publish, opts, out);
+        self.events
+            .push(MucEvent::occupant("muc-occupant-joined", &occ));
+        MucEvent::mark_own(&mut self.events, Some(out.len()));
         self.send_subject(&real, out);
+        self.events.push(MucEvent::new("muc-room-created"));
+        MucEvent::mark_own(&mut self.events, None);
     }
 
     /// Nick checks every join and nick change runs (pre-join priorities 2, 1 and 0).
@@ -206,6 +211,11 @@ impl Room {
             ..Publish::default()
         };
         self.publicise(&dest, &publish, opts, out);
+        if joined && first_session {
+            self.events
+                .push(MucEvent::occupant("muc-occupant-joined", &dest));
+            MucEvent::mark_own(&mut self.events, Some(out.len()));
+        }
         if joined {
             self.send_history(stanza, now, opts, out);
             self.send_subject(&real, out);
@@ -280,6 +290,7 @@ impl Room {
             };
             self.remove_occupant(&orig.nick);
             self.publicise(&orig, &publish, opts, out);
+            MucEvent::mark_own(&mut self.events, Some(out.len()));
         } else {
             // Only this session moves: it alone sees the change.
             orig.remove_session(real);
@@ -324,6 +335,9 @@ impl Room {
         // One of several sessions leaving is told with every session's item, as Prosody
         // does, before the session is dropped.
         self.publicise(&occ, &publish, opts, out);
+        if last {
+            MucEvent::mark_own(&mut self.events, Some(out.len()));
+        }
         if self.is_empty() && !self.config.persistent {
             return After::Emptied;
         }

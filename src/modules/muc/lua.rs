@@ -1,7 +1,9 @@
 //! MUC events for Lua plugins on the component host: `muc-occupant-pre-join` (a truthy
 //! return vetoes the join; the plugin answers through `origin.send`) and
 //! `muc-config-form` (fields a plugin inserts into `event.form` are added to the owner's
-//! form). Events are built only when a Lua handler is in the chain, so rooms without
+//! form), and after the fact `muc-room-created`, `muc-occupant-joined`,
+//! `muc-occupant-left`, `muc-set-affiliation`, `muc-broadcast-message` and
+//! `muc-room-destroyed`. Events are built only when a Lua handler is in the chain, so rooms without
 //! plugins never touch the VM. The `room` in the event is a read-only snapshot with
 //! Prosody's getters (`get_name`, `get_affiliation`, `each_occupant`, …).
 
@@ -218,5 +220,41 @@ pub fn config_form(core: &mut Core, host: &str, room: &Room, actor: &str, form: 
             _ => field,
         };
         form.push_child(field.done());
+    }
+}
+
+/// A room event after the fact (`muc-occupant-joined`, `muc-occupant-left`,
+/// `muc-room-created`, `muc-room-destroyed`, `muc-set-affiliation`,
+/// `muc-broadcast-message`): what the handlers return is ignored.
+pub fn notify(
+    core: &mut Core,
+    host: &str,
+    room: &Room,
+    origin: &Origin,
+    e: &super::room::MucEvent,
+) {
+    let result = fire(core, host, e.name, room, |lua, ev| {
+        if e.with_origin {
+            ev.set("origin", origin_value(lua, origin)?)?;
+        }
+        if let Some(nick) = &e.nick {
+            ev.set("nick", nick.as_str())?;
+            let occ = lua.create_table()?;
+            occ.set("nick", nick.as_str())?;
+            occ.set("bare_jid", e.jid.as_deref())?;
+            ev.set("occupant", occ)?;
+        } else if let Some(j) = &e.jid {
+            ev.set("jid", j.as_str())?;
+        }
+        if let Some(a) = e.affiliation {
+            ev.set("affiliation", a)?;
+        }
+        if let Some(st) = &e.stanza {
+            ev.set("stanza", convert::element_to_lua(lua, st)?)?;
+        }
+        Ok(())
+    });
+    if let Err(err) = result {
+        tracing::error!(target: "lua", "Error in {}: {err}", e.name);
     }
 }

@@ -152,6 +152,10 @@ impl Room {
         if super::history::is_historic(&msg) {
             self.add_history(&msg, now, opts);
         }
+        self.events.push(super::room::MucEvent {
+            stanza: Some(msg.clone()),
+            ..super::room::MucEvent::new("muc-broadcast-message")
+        });
         self.broadcast(&msg, |_| true, out);
     }
 

@@ -110,10 +110,32 @@ fn dispatch(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
         service.handle(stanza, now(), &store, &mut out)
     };
     lua_config_form(core, host, stanza, &mut out);
-    for st in out {
+    let mut events = match core.state::<MucState>().services.get_mut(host) {
+        Some(s) => std::mem::take(&mut s.events),
+        None => Vec::new(),
+    };
+    events.retain(|(_, e)| {
+        core.hosts
+            .get(host)
+            .is_some_and(|h| h.events.has_handlers(e.name))
+    });
+    let origin = ev.origin.clone();
+    let mut events = events.into_iter().peekable();
+    for (i, st) in out.into_iter().enumerate() {
+        while let Some((room_jid, e)) = events.next_if(|(_, e)| e.at.is_some_and(|at| at <= i)) {
+            notify(core, host, &room_jid, &origin, &e);
+        }
         send(core, host, st);
     }
+    for (room_jid, e) in events {
+        notify(core, host, &room_jid, &origin, &e);
+    }
     handled.then_some(true)
+}
+
+fn notify(core: &mut Core, host: &str, room_jid: &str, origin: &Origin, e: &room::MucEvent) {
+    let room = room_copy(core, host, room_jid).unwrap_or_else(|| room::Room::new(room_jid));
+    lua::notify(core, host, &room, origin, e);
 }
 
 /// The room a stanza is addressed to, copied for a Lua event (only when one is hooked).

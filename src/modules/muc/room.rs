@@ -90,6 +90,56 @@ pub struct Room {
     /// In join order, so broadcasts are deterministic.
     pub occupants: Vec<Occupant>,
     pub history: VecDeque<HistoryEntry>,
+    /// What happened while handling the current stanza, for Lua plugins (drained by
+    /// the service after each stanza).
+    pub events: Vec<MucEvent>,
+}
+
+/// A room event Lua plugins may hook (fired after the room handled the stanza).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MucEvent {
+    pub name: &'static str,
+    /// The in-room JID concerned, if any.
+    pub nick: Option<String>,
+    /// The bare JID concerned, if any.
+    pub jid: Option<String>,
+    pub affiliation: Option<&'static str>,
+    pub stanza: Option<Element>,
+    /// The event comes with the `origin` of the stanza (Prosody passes it for joins,
+    /// own leaves and creation, not for kicks, bans or broadcasts).
+    pub with_origin: bool,
+    /// Fired before the stanza at this index of the handler's output (None: after all).
+    pub at: Option<usize>,
+}
+
+impl MucEvent {
+    pub fn new(name: &'static str) -> MucEvent {
+        MucEvent {
+            name,
+            nick: None,
+            jid: None,
+            affiliation: None,
+            stanza: None,
+            with_origin: false,
+            at: None,
+        }
+    }
+
+    /// Marks the last event as caused by the stanza's sender, fired before output `at`.
+    pub fn mark_own(events: &mut [MucEvent], at: Option<usize>) {
+        if let Some(e) = events.last_mut() {
+            e.with_origin = true;
+            e.at = at;
+        }
+    }
+
+    pub fn occupant(name: &'static str, occ: &Occupant) -> MucEvent {
+        MucEvent {
+            nick: Some(occ.nick.clone()),
+            jid: Some(occ.bare_jid.clone()),
+            ..MucEvent::new(name)
+        }
+    }
 }
 
 impl Room {
@@ -101,6 +151,7 @@ impl Room {
             affiliation_data: BTreeMap::new(),
             occupants: Vec::new(),
             history: VecDeque::new(),
+            events: Vec::new(),
         }
     }
 
@@ -146,9 +197,13 @@ impl Room {
         self.occupants.iter().find(|o| o.bare_jid == bare)
     }
 
+    /// Takes an occupant out of the room (`muc-occupant-left`).
     pub fn remove_occupant(&mut self, nick: &str) -> Option<Occupant> {
         let i = self.occupants.iter().position(|o| o.nick == nick)?;
-        Some(self.occupants.remove(i))
+        let occ = self.occupants.remove(i);
+        self.events
+            .push(MucEvent::occupant("muc-occupant-left", &occ));
+        Some(occ)
     }
 
     /// The in-room JID of a nick.

@@ -8,7 +8,7 @@ use super::affiliation::Affiliation;
 use super::broadcast::MUC;
 use super::join::After;
 use super::options::Options;
-use super::room::Room;
+use super::room::{MucEvent, Room};
 use super::storage::{room_to_lua, RoomStore};
 use super::{bare, error_by};
 use crate::modules::iq::result_for;
@@ -27,6 +27,8 @@ pub struct Service {
     tick: u64,
     /// What was last written for each stored room, so unchanged rooms are not rewritten.
     saved: HashMap<String, LuaValue>,
+    /// Room events of the last stanza, by room JID, for Lua plugins.
+    pub events: Vec<(String, MucEvent)>,
 }
 
 impl Service {
@@ -37,6 +39,7 @@ impl Service {
             used: HashMap::new(),
             tick: 0,
             saved: HashMap::new(),
+            events: Vec::new(),
         }
     }
 
@@ -120,6 +123,7 @@ impl Service {
                 match self.create(stanza, &room_jid, now) {
                     Ok(mut r) => {
                         r.handle_first_presence(stanza, &self.opts, out);
+                        self.take_events(&mut r);
                         self.keep(r, now, &rs);
                     }
                     Err(e) => out.push(e),
@@ -128,6 +132,15 @@ impl Service {
             }
         };
         let after = self.route(&mut room, stanza, &to, now, out);
+        self.take_events(&mut room);
+        let told = self
+            .events
+            .iter()
+            .any(|(j, e)| *j == room_jid && e.name == "muc-room-destroyed");
+        if after == After::Emptied && !room.config.persistent && !told {
+            self.events
+                .push((room_jid.clone(), MucEvent::new("muc-room-destroyed")));
+        }
         match after {
             After::Emptied => {
                 if room.config.persistent {
@@ -142,6 +155,12 @@ impl Service {
             After::Kept => self.keep(room, now, &rs),
         }
         true
+    }
+
+    fn take_events(&mut self, room: &mut Room) {
+        for e in room.events.drain(..) {
+            self.events.push((room.jid.clone(), e));
+        }
     }
 
     fn route(
