@@ -149,10 +149,14 @@ fn sort_presence_runs(frames: Vec<String>) -> Vec<String> {
     out
 }
 
-/// Runs the script on both servers and asserts equal transcripts.
-pub async fn differential(muc_options: &str, users: &[usize], steps: &[Step<'_>]) {
+/// Runs the script on both servers, asserts equal transcripts and returns Lilt's.
+pub async fn differential(
+    muc_options: &str,
+    users: &[usize],
+    steps: &[Step<'_>],
+) -> Vec<Vec<Vec<String>>> {
     if !prosody_ready() {
-        return;
+        return Vec::new();
     }
     let lilt = Server::start(&lilt_config(muc_options)).await;
     for &u in users.iter().filter(|u| **u < 4) {
@@ -194,6 +198,7 @@ pub async fn differential(muc_options: &str, users: &[usize], steps: &[Step<'_>]
         }
     }
     assert!(report.is_empty(), "Lilt and Prosody differ:{report}");
+    ours
 }
 
 /// The canonical text of one received stanza.

@@ -216,12 +216,15 @@ async fn lua_plugins_veto_joins_by_nick_and_add_a_config_field_as_in_prosody() {
         (2, format!("<presence to='other@{S}/botty'><x xmlns='http://jabber.org/protocol/muc'/></presence>")),
     ];
     let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
-    differential(
+    let got = differential(
         "modules_enabled = { \"muc_nick_veto\", \"muc_extra_field\" }",
         &[0, 1, 2],
         &steps,
     )
     .await;
+    let text = got.concat().concat().join("\n");
+    assert!(text.contains("Bots are not welcome"), "{text}");
+    assert!(text.contains("Quiet hours for Plugged"), "{text}");
 }
 
 #[tokio::test]
@@ -258,5 +261,42 @@ async fn lua_plugins_hear_room_creation_joins_and_leaves_with_the_origin_prosody
         (0, format!("<presence to='{R}/Al' type='unavailable'/>")),
     ];
     let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
-    differential("modules_enabled = { \"muc_event_log\" }", &[0, 1], &steps).await;
+    let got = differential("modules_enabled = { \"muc_event_log\" }", &[0, 1], &steps).await;
+    let text = got.concat().concat().join("\n");
+    assert!(
+        text.contains("muc-room-created") && text.contains("muc-occupant-left"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_lua_plugin_reaches_rooms_through_depends_and_the_hosts_table() {
+    let b = "b@conference.example.test";
+    let s = [
+        (0, join("Al")),
+        (
+            0,
+            configure(&(field("roomname", "Alpha") + &field("membersonly", "1"))),
+        ),
+        (
+            0,
+            format!("<presence to='{b}/Al'><x xmlns='http://jabber.org/protocol/muc'/></presence>"),
+        ),
+        (
+            0,
+            format!("<message to='{S}' type='chat'><body>{R}</body></message>"),
+        ),
+        (
+            0,
+            format!("<message to='{S}' type='chat'><body>none@{S}</body></message>"),
+        ),
+    ];
+    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
+    let got = differential("modules_enabled = { \"muc_room_list\" }", &[0], &steps).await;
+    let text = got.concat().concat().join("\n");
+    assert!(
+        text.contains("b@conference.example.test=- room@conference.example.test=Alpha | true")
+            && text.contains("| nil"),
+        "{text}"
+    );
 }

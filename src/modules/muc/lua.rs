@@ -49,11 +49,108 @@ end
 function room_mt:has_occupant() return next(self._occupants) ~= nil; end
 function room_mt:each_occupant() return next, self._occupants, nil; end
 function room_mt:get_role(nick) local o = self._occupants[nick]; return o and o.role; end
-return function(native, snapshot, host, name, event)
+local M = {};
+function M.fire(native, snapshot, host, name, event)
 	event.room = setmetatable(snapshot, room_mt);
 	return native.fire(host, name, event);
 end
+-- prosody.hosts[muc].modules.muc: mod_muc's exports over room snapshots.
+function M.api(native, host)
+	local function wrap(r) return r and setmetatable(r, room_mt) or nil; end
+	local api = { native = true, module = { name = "muc", host = host, native = true } };
+	function api.get_room_from_jid(jid) return wrap(native.muc_room(host, jid)); end
+	local function iterate(live_only)
+		local list, i = native.muc_rooms(host, live_only), 0;
+		return function()
+			i = i + 1;
+			return wrap(list[i]);
+		end
+	end
+	function api.each_room(live_only) return iterate(live_only); end
+	function api.all_rooms() return iterate(false); end
+	function api.live_rooms() return iterate(true); end
+	api.room_mt = room_mt;
+	return api;
+end
+return M;
 "#;
+
+/// The Lua side of the room objects (compiled once per VM).
+fn room_lib(lua: &Lua) -> mlua::Result<Table> {
+    if let Some(t) = lua.named_registry_value::<Option<Table>>("lilt.muc")? {
+        return Ok(t);
+    }
+    let t: Table = lua.load(ROOM_MT).set_name("muc room").eval()?;
+    lua.set_named_registry_value("lilt.muc", t.clone())?;
+    Ok(t)
+}
+
+/// Adds `muc_rooms(host, live_only)`, `muc_room(host, jid)` and `muc_api(host)` (the
+/// table `hosts[host].modules.muc` and `module:depends("muc")` give) to `lilt.native`.
+pub fn install(lua: &Lua, native: &Table) -> mlua::Result<()> {
+    native.set(
+        "muc_room",
+        lua.create_function(|lua, (host, jid): (String, String)| {
+            let room = crate::lua::bridge::with_core(|c| find_room(c, &host, &jid))?;
+            room.map(|r| snapshot(lua, &r)).transpose()
+        })?,
+    )?;
+    native.set(
+        "muc_rooms",
+        lua.create_function(|lua, (host, live_only): (String, Option<bool>)| {
+            let rooms = crate::lua::bridge::with_core(|c| {
+                list_rooms(c, &host, live_only.unwrap_or(false))
+            })?;
+            rooms
+                .iter()
+                .map(|r| snapshot(lua, r))
+                .collect::<mlua::Result<Vec<_>>>()
+        })?,
+    )?;
+    let native_ref = native.clone();
+    native.set(
+        "muc_api",
+        lua.create_function(move |lua, host: String| {
+            let api: Function = room_lib(lua)?.get("api")?;
+            api.call::<Table>((native_ref.clone(), host))
+        })?,
+    )?;
+    Ok(())
+}
+
+fn find_room(core: &mut Core, host: &str, jid: &str) -> Option<Room> {
+    let store = core.shared.store.clone();
+    let service = core.state::<super::MucState>().services.get(host)?;
+    if let Some(r) = service.rooms.get(jid) {
+        return Some(r.clone());
+    }
+    let rs = super::storage::RoomStore {
+        store: &store,
+        host,
+    };
+    rs.load(jid).ok().flatten()
+}
+
+fn list_rooms(core: &mut Core, host: &str, live_only: bool) -> Vec<Room> {
+    let store = core.shared.store.clone();
+    let Some(service) = core.state::<super::MucState>().services.get(host) else {
+        return Vec::new();
+    };
+    let mut rooms: Vec<Room> = service.rooms.values().cloned().collect();
+    if !live_only {
+        let rs = super::storage::RoomStore {
+            store: &store,
+            host,
+        };
+        for jid in rs.list().unwrap_or_default() {
+            if !service.rooms.contains_key(&jid) {
+                rooms.extend(rs.load(&jid).ok().flatten());
+            }
+        }
+    }
+    rooms.sort_by(|a, b| a.jid.cmp(&b.jid));
+    rooms
+}
 
 /// The Lua VM, if a Lua handler is hooked on `event` of `host`.
 fn hooked<'a>(core: &'a Core, host: &str, event: &str) -> Option<&'a LuaHost> {
@@ -126,14 +223,7 @@ fn fire(
     fill(&lua, &event)?;
     let snap = snapshot(&lua, room)?;
     let native: Table = lua.load("return require 'lilt.native'").eval()?;
-    let runner: Function = match lua.named_registry_value::<Option<Function>>("lilt.muc.fire")? {
-        Some(f) => f,
-        None => {
-            let f: Function = lua.load(ROOM_MT).set_name("muc room").eval()?;
-            lua.set_named_registry_value("lilt.muc.fire", f.clone())?;
-            f
-        }
-    };
+    let runner: Function = room_lib(&lua)?.get("fire")?;
     let r: Value = runner.call((native, snap, host, name, event.clone()))?;
     Ok((r, event))
 }
