@@ -157,3 +157,48 @@ async fn a_prosody_room_serves_in_lilt_and_a_lilt_room_serves_in_prosody() {
     let got = exchange(&mut b, &join(LROOM, "Bo")).await;
     assert!(got.contains("registration-required"), "{got}");
 }
+
+#[tokio::test]
+async fn rooms_evicted_past_the_cache_size_come_back_from_storage() {
+    let lilt = Server::start(&crate::diff::lilt_config("muc_room_cache_size = 1")).await;
+    lilt.add_user("alice", "pw");
+    let mut a = Client::login(lilt.addr, "alice", "r").await;
+    for room in [CLUB, LROOM] {
+        exchange(&mut a, &join(room, "Al")).await;
+        let fields = "<field var='muc#roomconfig_persistentroom'><value>1</value></field><field var='muc#roomconfig_roomname'><value>Kept</value></field>";
+        exchange(&mut a, &configure(room, fields)).await;
+        exchange(&mut a, &format!("<message to='{room}' type='groupchat'><subject>Topic of {room}</subject></message>")).await;
+        exchange(
+            &mut a,
+            &format!("<presence to='{room}/Al' type='unavailable'/>"),
+        )
+        .await;
+    }
+    let live = {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = lilt::core::session::CoreTask(Box::new(move |core: &mut lilt::core::Core| {
+            let n = core
+                .state::<lilt::modules::muc::MucState>()
+                .services
+                .get(MUC_HOST)
+                .map_or(0, |s| s.rooms.len());
+            let _ = tx.send(n);
+        }));
+        let _ = lilt.shared.core_tx.send(lilt::core::CoreMsg::Task(task));
+        rx.await.expect("core answered")
+    };
+    assert_eq!(live, 1, "one room stays live");
+    for room in [CLUB, LROOM] {
+        let got = exchange(&mut a, &join(room, "Al")).await;
+        assert!(!got.contains("code='201'"), "{room} is not new: {got}");
+        assert!(
+            got.contains(&format!("<subject>Topic of {room}</subject>")),
+            "{got}"
+        );
+        exchange(
+            &mut a,
+            &format!("<presence to='{room}/Al' type='unavailable'/>"),
+        )
+        .await;
+    }
+}
