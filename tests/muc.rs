@@ -11,5 +11,9 @@ mod support;
 mod diff;
 #[path = "muc/differential.rs"]
 mod differential;
+#[path = "muc/slixmpp.rs"]
+mod slixmpp;
 #[path = "muc/storage.rs"]
 mod storage;
+#[path = "tcp_support/mod.rs"]
+mod tcp_support;
