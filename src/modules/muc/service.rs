@@ -132,6 +132,10 @@ impl Service {
             }
         };
         let after = self.route(&mut room, stanza, &to, now, out);
+        // Chat traffic changes nothing stored: skip building the record to compare.
+        let chat = stanza.name == "message"
+            && stanza.get_child("subject", ns::CLIENT).is_none()
+            && stanza.get_child("x", super::broadcast::MUC_USER).is_none();
         self.take_events(&mut room);
         let told = self
             .events
@@ -152,6 +156,7 @@ impl Service {
                     self.used.remove(&room_jid);
                 }
             }
+            After::Kept if chat => self.cache(room),
             After::Kept => self.keep(room, now, &rs),
         }
         true
@@ -221,6 +226,13 @@ impl Service {
             self.rooms.remove(&v);
             self.used.remove(&v);
         }
+    }
+
+    /// Puts a room back without saving (nothing stored changed).
+    fn cache(&mut self, room: Room) {
+        self.tick += 1;
+        self.used.insert(room.jid.clone(), self.tick);
+        self.rooms.insert(room.jid.clone(), room);
     }
 
     /// `room:save(true)`: persistent rooms are written; a stored room that stopped being
