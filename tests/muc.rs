@@ -11,6 +11,8 @@ mod support;
 mod diff;
 #[path = "muc/differential.rs"]
 mod differential;
+#[path = "muc/lifecycle.rs"]
+mod lifecycle;
 #[path = "muc/slixmpp.rs"]
 mod slixmpp;
 #[path = "muc/storage.rs"]
