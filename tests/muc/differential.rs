@@ -300,3 +300,22 @@ async fn a_lua_plugin_reaches_rooms_through_depends_and_the_hosts_table() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn invites_with_passwords_iqs_between_occupants_reserved_nick_disco_and_unregistering() {
+    let s = [
+        (1, "<presence/>".to_owned()),
+        (0, join("Al")),
+        (0, configure(&field("roomsecret", "pw1"))),
+        (0, format!("<message to='{R}'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='bob@example.test'><reason>come</reason></invite></x></message>")),
+        (1, format!("<presence to='{R}/Bo'><x xmlns='http://jabber.org/protocol/muc'><password>pw1</password></x></presence>")),
+        (0, format!("<iq type='get' id='v1' to='{R}/Bo'><query xmlns='jabber:iq:version'/></iq>")),
+        (0, format!("<iq type='set' id='m' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='bob@example.test' affiliation='member' nick='Bobby'/></query></iq>")),
+        (1, format!("<iq type='get' id='x' to='{R}'><query xmlns='http://jabber.org/protocol/disco#info' node='x-roomuser-item'/></iq>")),
+        (1, format!("<iq type='set' id='u' to='{R}'><query xmlns='jabber:iq:register'><remove/></query></iq>")),
+        (0, format!("<iq type='get' id='l' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item affiliation='member'/></query></iq>")),
+        (1, format!("<message to='{R}/Al' type='groupchat'><body>no</body></message>")),
+    ];
+    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
+    differential("", &[0, 1], &steps).await;
+}
