@@ -73,6 +73,8 @@ end
 -- its API object), plus a plain stand-in for every native module. It is a real table so
 -- `next`-based iteration sees everything; `sync_modules` adds natives loaded since.
 local function native_stub(host, name)
+	-- mod_muc's exports (get_room_from_jid, each_room, ...) come with its stand-in.
+	if name == "muc" and native.muc_api then return native.muc_api(host); end
 	return { native = true, module = { name = name, host = host, native = true } };
 end
 

@@ -80,6 +80,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     hosts::install(lua, &n)?;
     storage::install_stores(lua, &n)?;
     storage::install_accounts(lua, &n)?;
+    crate::modules::muc::lua::install(lua, &n)?;
     crypto(lua, &n)?;
     super::http::install(lua, &n)?;
     super::http::install_unregister(lua, &n)?;

@@ -15,6 +15,7 @@ pub mod lastactivity;
 pub mod limits;
 pub mod mam;
 pub mod message;
+pub mod muc;
 pub mod offline;
 pub mod openmetrics;
 pub mod ping;
@@ -67,6 +68,7 @@ pub fn loader(name: &str) -> Option<Loader> {
         "blocklist" => blocklist::load,
         "component" => component::load,
         "mam" => mam::load,
+        "muc" => muc::load,
         _ => return None,
     })
 }

@@ -1,0 +1,21 @@
+//! MUC (issue 16, reference §13): raw-client scripts played against Lilt and against
+//! Debian's Prosody 0.12.3 with the same config must produce the same stanzas (ids,
+//! timestamps and occupant-ids aside), plus Lilt-only checks where Prosody is not needed.
+
+#[path = "common/mod.rs"]
+mod common;
+#[path = "support/mod.rs"]
+mod support;
+
+#[path = "muc/diff.rs"]
+mod diff;
+#[path = "muc/differential.rs"]
+mod differential;
+#[path = "muc/lifecycle.rs"]
+mod lifecycle;
+#[path = "muc/slixmpp.rs"]
+mod slixmpp;
+#[path = "muc/storage.rs"]
+mod storage;
+#[path = "tcp_support/mod.rs"]
+mod tcp_support;
