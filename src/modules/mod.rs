@@ -15,10 +15,12 @@ pub mod limits;
 pub mod message;
 pub mod offline;
 pub mod openmetrics;
+pub mod pep;
 pub mod ping;
 pub mod presence;
 pub mod private;
 pub mod proxycheck;
+pub mod pubsub;
 pub mod register;
 pub mod roster;
 pub mod saslauth;
@@ -62,6 +64,8 @@ pub fn loader(name: &str) -> Option<Loader> {
         "offline" => offline::load,
         "carbons" => carbons::load,
         "blocklist" => blocklist::load,
+        "pep" => pep::load,
+        "pubsub" => pubsub::load,
         _ => return None,
     })
 }

@@ -1,6 +1,8 @@
 //! mod_disco: XEP-0030 disco#info and disco#items on the host (reference §9.6), with
 //! the identity `server/im` and the features of the modules loaded there.
 
+pub mod account;
+
 use std::rc::Rc;
 
 use crate::core::{Bus, Core};
@@ -11,6 +13,9 @@ use crate::xmpp::ns;
 
 pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
+    if !core.hosts.get(host).is_some_and(|h| h.is_component) {
+        account::load(core, host);
+    }
     let name = core
         .shared
         .config
