@@ -208,10 +208,12 @@ pub fn load(core: &mut Core, host: &str) {
                     let st = core.state::<AccountDisco>();
                     st.exists = true;
                     let q = st.query()?;
+                    // pubsub.lib.lua reads `service.jid`, which PEP services lack, so
+                    // the items name the host.
                     for i in items {
                         q.push_child(
                             Element::new("item", ns::DISCO_ITEMS)
-                                .with_attr("jid", owner.as_str())
+                                .with_attr("jid", h.as_str())
                                 .with_attr("name", i.id.as_str()),
                         );
                     }
