@@ -3,6 +3,7 @@
 pub mod admin_shell;
 pub mod auth_internal_hashed;
 pub mod blocklist;
+pub mod bookmarks;
 pub mod c2s;
 pub mod carbons;
 pub mod csi;
@@ -29,6 +30,7 @@ pub mod time;
 pub mod tls;
 pub mod uptime;
 pub mod vcard;
+pub mod vcard4;
 pub mod vcard_legacy;
 pub mod version;
 pub mod websocket;
@@ -65,6 +67,8 @@ pub fn loader(name: &str) -> Option<Loader> {
         "carbons" => carbons::load,
         "blocklist" => blocklist::load,
         "pep" => pep::load,
+        "bookmarks" => bookmarks::load,
+        "vcard4" => vcard4::load,
         "pubsub" => pubsub::load,
         _ => return None,
     })

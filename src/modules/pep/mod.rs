@@ -70,7 +70,18 @@ impl RosterRelations {
     }
 }
 
+/// Loads mod_pep on `host` unless it is loaded (Prosody's `module:depends("pep")`).
+pub fn depend(core: &mut Core, host: &str) {
+    load(core, host);
+    if let Some(h) = core.hosts.get_mut(host) {
+        h.modules.insert("pep".to_owned());
+    }
+}
+
 pub fn load(core: &mut Core, host: &str) {
+    if core.state::<PepState>().hosts.contains_key(host) {
+        return;
+    }
     let config = core.shared.config.host(host);
     let opts = HostOptions {
         max_items: config

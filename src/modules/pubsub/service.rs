@@ -912,6 +912,18 @@ impl Service {
         }
     }
 
+    /// `service:broadcast("items", node, {}, item)` without a node object: only the
+    /// PEP interest filter picks recipients (mod_bookmarks' XEP-0411 pushes).
+    pub fn broadcast_unsubscribed(&mut self, node: &str, item: Element) {
+        self.outbox.push(Effect::Broadcast(Broadcast {
+            kind: Kind::Items,
+            node: node.to_owned(),
+            recipients: Vec::new(),
+            item: Some(item),
+            config: Some(ConfigMap::new()),
+        }));
+    }
+
     pub fn take_effects(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.outbox)
     }
