@@ -9,8 +9,12 @@ mod support;
 mod differential;
 #[path = "pep/harness.rs"]
 mod harness;
+#[path = "pep/services.rs"]
+mod services;
 
-use differential::{scenario, ROSTERS, USERS};
+use differential::{ROSTERS, USERS};
+
+type Steps = Vec<(String, Vec<String>)>;
 
 fn show(steps: &[(String, Vec<String>)]) -> String {
     steps
@@ -19,16 +23,9 @@ fn show(steps: &[(String, Vec<String>)]) -> String {
         .collect()
 }
 
-#[tokio::test]
-async fn pep_scenario_answers_as_prosody_does() {
-    if !common::prosody_ready() {
-        return;
-    }
-    let lilt = harness::lilt(USERS, ROSTERS, "").await;
-    let ours = scenario(lilt.addr).await;
-    let data = tempfile::tempdir().expect("tempdir");
-    let prosody = harness::prosody(data.path(), USERS, ROSTERS, "");
-    let theirs = scenario(harness::prosody_addr(&prosody)).await;
+/// Asserts both runs answered alike, step by step.
+fn assert_same(ours: &Steps, theirs: &Steps) {
+    assert_eq!(ours.len(), theirs.len());
     let mut diffs = Vec::new();
     for ((label, a), (_, b)) in ours.iter().zip(theirs.iter()) {
         if a != b {
@@ -46,10 +43,66 @@ async fn pep_scenario_answers_as_prosody_does() {
         ours.len(),
         diffs.join("\n")
     );
+}
+
+#[tokio::test]
+async fn pep_scenario_answers_as_prosody_does() {
+    if !common::prosody_ready() {
+        return;
+    }
+    let lilt = harness::lilt(USERS, ROSTERS, "").await;
+    let ours = differential::scenario(lilt.addr).await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let prosody = harness::prosody(data.path(), USERS, ROSTERS, "");
+    let theirs = differential::scenario(harness::prosody_addr(&prosody)).await;
+    assert_same(&ours, &theirs);
     // The behaviour itself, so a regression in both cannot pass unseen.
     let text = show(&ours);
     assert!(
         text.contains("<identity category='pubsub' type='pep'></identity>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Field does not match: access_model"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn bookmarks_and_vcards_answer_as_prosody_does() {
+    if !common::prosody_ready() {
+        return;
+    }
+    let lilt = harness::lilt(USERS, ROSTERS, "").await;
+    let ours = services::data_scenario(lilt.addr).await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let prosody = harness::prosody(data.path(), USERS, ROSTERS, "");
+    let theirs = services::data_scenario(harness::prosody_addr(&prosody)).await;
+    assert_same(&ours, &theirs);
+    let text = show(&ours);
+    assert!(text.contains("<conference autojoin='true' jid='room@muc.example.test' name='Room'><nick>Al</nick></conference>"), "{text}");
+    assert!(
+        text.contains("<x xmlns='vcard-temp:x:update'><photo>"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn pubsub_component_answers_as_prosody_does() {
+    if !common::prosody_ready() {
+        return;
+    }
+    let extra = r#"admins = { "alice@example.test" }"#;
+    let tail = format!("Component \"{}\" \"pubsub\"", services::COMPONENT);
+    let lilt = harness::lilt_with(USERS, ROSTERS, extra, &tail).await;
+    let ours = services::component_scenario(lilt.addr).await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let prosody = harness::prosody_with(data.path(), USERS, ROSTERS, extra, &tail);
+    let theirs = services::component_scenario(harness::prosody_addr(&prosody)).await;
+    assert_same(&ours, &theirs);
+    let text = show(&ours);
+    assert!(
+        text.contains("<identity category='pubsub' name='Prosody PubSub Service' type='service'>"),
         "{text}"
     );
 }

@@ -60,6 +60,16 @@ pub fn lilt_config(extra: &str) -> String {
 
 /// Lilt with `users` (password [`PW`]) and rosters.
 pub async fn lilt(users: &[&str], rosters: &[(&str, &[(&str, &str)])], extra: &str) -> Server {
+    lilt_with(users, rosters, extra, "").await
+}
+
+/// `lilt`, with `tail` (Component sections) after the VirtualHosts.
+pub async fn lilt_with(
+    users: &[&str],
+    rosters: &[(&str, &[(&str, &str)])],
+    extra: &str,
+    tail: &str,
+) -> Server {
     let rosters: Vec<(String, Vec<(String, String)>)> = rosters
         .iter()
         .map(|(u, i)| {
@@ -71,7 +81,8 @@ pub async fn lilt(users: &[&str], rosters: &[(&str, &[(&str, &str)])], extra: &s
             )
         })
         .collect();
-    let server = Server::start_with(&lilt_config(extra), move |dir| {
+    let config = format!("{}\n{tail}\n", lilt_config(extra));
+    let server = Server::start_with(&config, move |dir| {
         let data = dir.join("data");
         for (u, items) in &rosters {
             let items: Vec<(&str, &str)> = items
@@ -95,6 +106,17 @@ pub fn prosody(
     rosters: &[(&str, &[(&str, &str)])],
     extra: &str,
 ) -> Prosody {
+    prosody_with(data, users, rosters, extra, "")
+}
+
+/// `prosody`, with `tail` (Component sections) after the VirtualHost.
+pub fn prosody_with(
+    data: &Path,
+    users: &[&str],
+    rosters: &[(&str, &[(&str, &str)])],
+    extra: &str,
+    tail: &str,
+) -> Prosody {
     let mut p = Prosody::new(data, HOST);
     let text = std::fs::read_to_string(&p.config_path).expect("read prosody config");
     let mods: Vec<String> = MODULES.iter().map(|m| format!("{m:?}")).collect();
@@ -106,6 +128,7 @@ pub fn prosody(
         mods.join(", "),
         &text[end..]
     );
+    let text = format!("{text}\n{tail}\n");
     std::fs::write(&p.config_path, text).expect("write prosody config");
     for u in users {
         p.register(u, HOST, PW);

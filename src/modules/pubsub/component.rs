@@ -70,6 +70,20 @@ fn features(s: &Service) -> Vec<String> {
 }
 
 pub fn load(core: &mut Core, host: &str) {
+    // mod_pubsub depends on mod_disco, which components do not load by themselves.
+    let has_disco = core
+        .hosts
+        .get(host)
+        .is_some_and(|h| h.modules.contains("disco"));
+    if !has_disco {
+        crate::modules::disco::load(core, host);
+        if let Some(h) = core.hosts.get_mut(host) {
+            h.modules.insert("disco".to_owned());
+            // Prosody's mod_disco names only VirtualHosts `server/im`.
+            h.identities
+                .retain(|(c, t, _)| !(c == "server" && t == "im"));
+        }
+    }
     let opts = core.options().host(host);
     let name = opts
         .string("name")
