@@ -5,6 +5,8 @@
 mod common;
 mod support;
 
+#[path = "pep/datadir.rs"]
+mod datadir;
 #[path = "pep/differential.rs"]
 mod differential;
 #[path = "pep/harness.rs"]
@@ -105,4 +107,47 @@ async fn pubsub_component_answers_as_prosody_does() {
         text.contains("<identity category='pubsub' name='Prosody PubSub Service' type='service'>"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn prosodys_pep_data_serves_in_lilt() {
+    if !common::prosody_ready() {
+        return;
+    }
+    let data = tempfile::tempdir().expect("tempdir");
+    let theirs = {
+        let prosody = harness::prosody(data.path(), USERS, ROSTERS, "");
+        datadir::write(harness::prosody_addr(&prosody)).await;
+        datadir::read(harness::prosody_addr(&prosody)).await
+    };
+    let lilt = harness::lilt_on(data.path(), "").await;
+    let ours = datadir::read(lilt.addr).await;
+    assert_same(&ours, &theirs);
+    let text = show(&ours);
+    assert!(text.contains("<device id='7'></device>"), "{text}");
+    assert!(text.contains(services::PNG), "{text}");
+}
+
+#[tokio::test]
+async fn lilts_pep_data_serves_in_prosody() {
+    if !common::prosody_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).expect("mkdir");
+    let ours = {
+        let lilt = harness::lilt_on(&data, "").await;
+        for u in USERS {
+            lilt.add_user(u, harness::PW);
+        }
+        harness::write_rosters(&data, ROSTERS);
+        datadir::write(lilt.addr).await;
+        let steps = datadir::read(lilt.addr).await;
+        lilt.shutdown_sessions().await;
+        steps
+    };
+    let prosody = harness::prosody_on(&data);
+    let theirs = datadir::read(harness::prosody_addr(&prosody)).await;
+    assert_same(&ours, &theirs);
 }

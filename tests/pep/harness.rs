@@ -99,6 +99,15 @@ pub async fn lilt_with(
     server
 }
 
+/// Lilt serving an existing data dir (accounts included) with the PEP modules.
+pub async fn lilt_on(data: &Path, tail: &str) -> Server {
+    let config = format!("{}\n{tail}\n", lilt_config("")).replace(
+        "data_path = \"data\"",
+        &format!("data_path = {:?}", data.display().to_string()),
+    );
+    Server::start(&config).await
+}
+
 /// Prosody on `data` with the PEP modules, `users` registered, rosters written.
 pub fn prosody(
     data: &Path,
@@ -136,6 +145,11 @@ pub fn prosody_with(
     write_rosters(data, rosters);
     p.start();
     p
+}
+
+/// Prosody on an existing data dir (accounts and rosters as they are).
+pub fn prosody_on(data: &Path) -> Prosody {
+    prosody_with(data, &[], &[], "", "")
 }
 
 pub fn prosody_addr(p: &Prosody) -> SocketAddr {
