@@ -13,6 +13,7 @@ pub mod http_files;
 pub mod iq;
 pub mod lastactivity;
 pub mod limits;
+pub mod mam;
 pub mod message;
 pub mod offline;
 pub mod openmetrics;
@@ -66,6 +67,7 @@ pub fn loader(name: &str) -> Option<Loader> {
         "offline" => offline::load,
         "carbons" => carbons::load,
         "blocklist" => blocklist::load,
+        "mam" => mam::load,
         "pep" => pep::load,
         "bookmarks" => bookmarks::load,
         "vcard4" => vcard4::load,
