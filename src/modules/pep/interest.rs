@@ -148,7 +148,15 @@ fn disco_result(core: &mut Core, host: &str, ev: &mut Event) {
     let Some((user, user_bare)) = addressee(core, host, ev) else {
         return;
     };
-    core.state::<PepState>().hash_map.insert(ver, nodes.clone());
+    let cap = super::info_cache_size(core, host).max(1);
+    let map = &mut core.state::<PepState>().hash_map;
+    if map.len() >= cap && !map.contains_key(&ver) {
+        // A bounded cache: forgetting a hash only costs one more disco#info query.
+        if let Some(k) = map.keys().next().cloned() {
+            map.remove(&k);
+        }
+    }
+    map.insert(ver, nodes.clone());
     if is_self {
         // The account's own client: it also wants its contacts' nodes (same host).
         let contacts: Vec<String> = manager::with(core, &user, host, |r| {

@@ -47,6 +47,7 @@ pub struct PepState {
 struct HostOptions {
     max_items: i64,
     service_cache_size: usize,
+    info_cache_size: usize,
 }
 
 /// The `presence` access model against the owner's roster (contacts with `from`/`both`).
@@ -92,6 +93,10 @@ pub fn load(core: &mut Core, host: &str) {
             .number("pep_service_cache_size")
             .map(|n| n as usize)
             .unwrap_or(1000),
+        info_cache_size: config
+            .number("pep_info_cache_size")
+            .map(|n| n as usize)
+            .unwrap_or(10000),
     };
     core.state::<PepState>().hosts.insert(host.to_owned(), opts);
     let bus = Bus::Host(host.to_owned());
@@ -138,6 +143,14 @@ pub fn delete_user(core: &mut Core, host: &str, user: &str) {
     let state = core.state::<PepState>();
     state.services.remove(&owner);
     state.recipients.remove(&owner);
+}
+
+/// How many caps hashes `host` remembers (`pep_info_cache_size`).
+pub(crate) fn info_cache_size(core: &mut Core, host: &str) -> usize {
+    core.state::<PepState>()
+        .hosts
+        .get(host)
+        .map_or(10000, |o| o.info_cache_size)
 }
 
 /// Registers a listener of every PEP service's events.
