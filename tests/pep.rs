@@ -4,6 +4,7 @@
 
 mod common;
 mod support;
+mod tcp_support;
 
 #[path = "pep/datadir.rs"]
 mod datadir;
@@ -150,4 +151,106 @@ async fn lilts_pep_data_serves_in_prosody() {
     let prosody = harness::prosody_on(&data);
     let theirs = datadir::read(harness::prosody_addr(&prosody)).await;
     assert_same(&ours, &theirs);
+}
+
+/// slixmpp's xep_0060/xep_0163/xep_0084 (and xep_0172) publish and receive notifications.
+#[tokio::test]
+async fn slixmpp_publishes_and_receives_pep_notifications() {
+    let python = std::env::var("LILT_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has_slixmpp = std::process::Command::new(&python)
+        .args(["-c", "import slixmpp"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_slixmpp
+        && !common::missing_dependency("slixmpp is not installed (tests/interop/requirements.txt)")
+    {
+        return;
+    }
+    let mods: Vec<String> = harness::MODULES
+        .iter()
+        .chain(["tls"].iter())
+        .map(|m| format!("{m:?}"))
+        .collect();
+    let server =
+        tcp_support::TcpServer::start(&format!("modules_enabled = {{ {} }}", mods.join(", ")))
+            .await;
+    for u in USERS {
+        server.add_user(u, harness::PW);
+    }
+    harness::write_rosters(&server.dir.path().join("data"), ROSTERS);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/slixmpp_pep.py");
+    let mut child = tokio::process::Command::new(&python)
+        .arg(script)
+        .args(["--port", &server.c2s.port().to_string()])
+        .args([
+            "--ca",
+            &server.ca_path.display().to_string(),
+            "--timeout",
+            "15",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run python");
+    let read = |pipe: Option<Box<dyn tokio::io::AsyncRead + Unpin + Send>>| {
+        tokio::spawn(async move {
+            let mut s = String::new();
+            if let Some(mut p) = pipe {
+                let _ = tokio::io::AsyncReadExt::read_to_string(&mut p, &mut s).await;
+            }
+            s
+        })
+    };
+    let out_task = read(child.stdout.take().map(|p| Box::new(p) as _));
+    let err_task = read(child.stderr.take().map(|p| Box::new(p) as _));
+    let status = tokio::time::timeout(std::time::Duration::from_secs(50), child.wait()).await;
+    if status.is_err() {
+        let _ = child.kill().await;
+    }
+    let stdout = out_task.await.unwrap_or_default();
+    let stderr = err_task.await.unwrap_or_default();
+    assert!(
+        matches!(status, Ok(Ok(s)) if s.success()),
+        "slixmpp PEP run failed ({status:?}):\n{stdout}\n{stderr}"
+    );
+    for step in [
+        "avatar notified",
+        "nick notified",
+        "item notified",
+        "items fetched",
+        "avatar fetched",
+    ] {
+        assert!(
+            stdout.contains(&format!("\"step\": \"{step}\", \"ok\": true")),
+            "{step}: {stdout}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn own_resource_with_notify_gets_its_notification_and_the_reply() {
+    let lilt = harness::lilt(USERS, ROSTERS, "").await;
+    let mut a = harness::Conn::login(lilt.addr, "alice", "pc").await;
+    let q = "<query xmlns='http://jabber.org/protocol/disco#info'><identity category='client' type='pc'/><feature var='urn:xmpp:avatar:metadata+notify'/></query>";
+    let ver = lilt::modules::pep::caps::ver(&harness::parse(q));
+    a.send(&format!("<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='n' ver='{ver}'/></presence>")).await;
+    let frames = a.sync().await;
+    assert!(
+        frames.iter().any(|f| f.contains("id='disco'")),
+        "{frames:?}"
+    );
+    let q2 = q.replacen(
+        "<query xmlns='http://jabber.org/protocol/disco#info'>",
+        &format!("<query xmlns='http://jabber.org/protocol/disco#info' node='n#{ver}'>"),
+        1,
+    );
+    a.send(&format!(
+        "<iq type='result' id='disco' to='alice@example.test'>{q2}</iq>"
+    ))
+    .await;
+    a.sync().await;
+    let got = a.exchange("<iq type='set' id='p1'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:xmpp:avatar:metadata'><item id='h'><metadata xmlns='urn:xmpp:avatar:metadata'/></item></publish></pubsub></iq>").await;
+    harness::find(&got, &["id='p1'", "type='result'"]);
+    harness::find(&got, &["<event", "urn:xmpp:avatar:metadata"]);
 }

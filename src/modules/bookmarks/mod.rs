@@ -378,11 +378,10 @@ fn migrate(core: &mut Core, host: &str, user: &str, full: &str) {
             if !items.is_empty() {
                 let mut failed = false;
                 for item in items {
-                    if item.payload.name == "storage" && item.payload.ns == LEGACY {
-                        if publish_to_pep(s, rel, full, &item.payload, false).is_err() {
-                            failed = true;
-                            break;
-                        }
+                    let storage = item.payload.name == "storage" && item.payload.ns == LEGACY;
+                    if storage && publish_to_pep(s, rel, full, &item.payload, false).is_err() {
+                        failed = true;
+                        break;
                     }
                 }
                 if !failed {
