@@ -348,6 +348,20 @@ pub fn with_service<R>(
     r
 }
 
+/// Reads `user@host`'s service as the server itself (no access checks, so no roster is
+/// loaded): for hot paths such as the avatar hash stamped on every presence.
+pub fn with_service_as_server<R>(
+    core: &mut Core,
+    host: &str,
+    user: &str,
+    f: impl FnOnce(&Service, &dyn Relations) -> R,
+) -> R {
+    let service = take_service(core, host, user);
+    let r = f(&service, &crate::modules::pubsub::service::NoRelations);
+    put_back(core, host, service);
+    r
+}
+
 type After = Box<dyn FnOnce(&mut Core)>;
 
 /// Like [`with_service`] for an IQ: notifications go out before the reply, last items

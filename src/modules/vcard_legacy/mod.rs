@@ -89,10 +89,11 @@ pub fn load(core: &mut Core, host: &str) {
                 if ev.stanza.as_ref()?.attr("type").is_some() {
                     return None;
                 }
-                let hash = with_service(core, &h, &user, |s, rel| {
-                    s.get_last_item(AVATAR_META, None, rel).ok().flatten()
-                })
-                .map(|i| i.id);
+                let hash =
+                    crate::modules::pep::with_service_as_server(core, &h, &user, |s, rel| {
+                        s.get_last_item(AVATAR_META, None, rel).ok().flatten()
+                    })
+                    .map(|i| i.id);
                 inject_photo(ev.stanza.as_mut()?, hash.as_deref());
                 None
             }),
