@@ -202,6 +202,18 @@ fn update(
             .filter(|n| current.as_ref().is_none_or(|c| !c.contains(*n)))
             .cloned()
             .collect();
+        // Most `+notify` nodes do not exist on most accounts: look before loading the
+        // roster that the access checks need.
+        let fresh: Vec<String> = if fresh.is_empty() {
+            fresh
+        } else {
+            super::with_service_as_server(core, host, user, |s, _| {
+                fresh
+                    .into_iter()
+                    .filter(|n| s.nodes.contains_key(n))
+                    .collect()
+            })
+        };
         if !fresh.is_empty() {
             let owner_jid = owner.clone();
             let messages = with_service(core, host, user, |s, rel| {
