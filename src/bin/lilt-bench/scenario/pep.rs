@@ -87,7 +87,7 @@ async fn ping_answering(
     loop {
         let f = s
             .recv(
-                ctx.timeout.max(Duration::from_secs(30)),
+                ctx.timeout.max(Duration::from_secs(120)),
                 "ping during caps setup",
             )
             .await?;
