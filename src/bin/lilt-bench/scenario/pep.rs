@@ -246,6 +246,11 @@ pub async fn run(ctx: Arc<Ctx>, opts: &RunOpts) -> Outcome {
     out.extra
         .insert("contacts".into(), (live.saturating_sub(1)).into());
     out.extra.insert("setup_completed".into(), ready.into());
+    if !ready {
+        // Without every contact's caps registered the window measured nothing useful.
+        out.errors
+            .push("caps setup did not complete within 120 s".to_owned());
+    }
     out.extra.insert(
         "publishes".into(),
         sh.published.load(Ordering::Relaxed).into(),
