@@ -18,6 +18,8 @@
 #          --release/--debug (build profile; --short defaults to debug)  --keep (keep temp dir)
 #          --no-nagle (network_settings.nagle = false: TCP_NODELAY on the servers' sockets)
 #          --modules "mam ..." (more modules_enabled on every server, e.g. archiving)
+#          --roster-size N (contacts per roster group for presence/pep; default 10)
+#          PEP fan-out: --users 201 --roster-size 201 --modules pep --scenarios pep
 #
 # It installs nothing. It needs: cargo, and for the Prosody column `prosody` (Debian package
 # `prosody`, 0.12.x); the PNG needs fonts-dejavu-core. Missing pieces are reported and the
@@ -51,6 +53,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --short) SHORT=1; USERS=200; DURATION=3; LOGIN_WORKERS=20; PACED_RATE=200 ;;
     --users) USERS=$2; shift ;;
+    --roster-size) ROSTER_SIZE=$2; shift ;;
     --duration) DURATION=$2; shift ;;
     --targets) TARGETS=$2; shift ;;
     --scenarios) SCENARIOS=$2; shift ;;
@@ -274,6 +277,9 @@ run_one() { # target scenario
     login) extra=(--concurrency "$LOGIN_WORKERS") ;;
     iq-paced) scenario=iq; extra=(--rate "$PACED_RATE") ;;
     presence) domain=$ROSTER_DOMAIN; extra=(--roster-size "$ROSTER_SIZE") ;;
+    # PEP fan-out: one roster group of everyone (run with --roster-size >= --users and
+    # --modules pep).
+    pep) domain=$ROSTER_DOMAIN; extra=(--roster-size "$ROSTER_SIZE") ;;
   esac
   if [ "$target" = ws-echo ]; then
     # The bare echo server has one scenario: frames bounced like pingpong messages.

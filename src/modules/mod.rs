@@ -3,6 +3,7 @@
 pub mod admin_shell;
 pub mod auth_internal_hashed;
 pub mod blocklist;
+pub mod bookmarks;
 pub mod c2s;
 pub mod carbons;
 pub mod component;
@@ -18,11 +19,13 @@ pub mod message;
 pub mod muc;
 pub mod offline;
 pub mod openmetrics;
+pub mod pep;
 pub mod ping;
 pub mod posix;
 pub mod presence;
 pub mod private;
 pub mod proxycheck;
+pub mod pubsub;
 pub mod register;
 pub mod roster;
 pub mod saslauth;
@@ -31,6 +34,7 @@ pub mod time;
 pub mod tls;
 pub mod uptime;
 pub mod vcard;
+pub mod vcard4;
 pub mod vcard_legacy;
 pub mod version;
 pub mod websocket;
@@ -69,6 +73,10 @@ pub fn loader(name: &str) -> Option<Loader> {
         "component" => component::load,
         "mam" => mam::load,
         "muc" => muc::load,
+        "pep" => pep::load,
+        "bookmarks" => bookmarks::load,
+        "vcard4" => vcard4::load,
+        "pubsub" => pubsub::load,
         _ => return None,
     })
 }

@@ -60,6 +60,8 @@ enum Scenario {
     Iq,
     Login,
     Presence,
+    /// PEP fan-out: one publisher, every other user a contact with `+notify`.
+    Pep,
     Echo,
 }
 
@@ -155,6 +157,7 @@ async fn run_scenario(args: &RunArgs) -> Result<stats::Outcome, error::BenchErro
         Scenario::Iq => scenario::iq::run(ctx, &opts).await,
         Scenario::Login => scenario::login::run(ctx, &opts).await,
         Scenario::Presence => scenario::presence::run(ctx, &opts).await,
+        Scenario::Pep => scenario::pep::run(ctx, &opts).await,
         Scenario::Echo => scenario::echo::run(ctx, &opts).await,
     })
 }

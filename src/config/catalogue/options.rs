@@ -200,6 +200,16 @@ pub static OPTIONS: &[OptionSpec] = &[
     p("contact_info", Table, "", H, "server_contact_info", "XEP-0157 contact addresses"),
     p("registration_compat", Boolean, "true", H, "register", "account management IQs addressed to the host"),
     p("upgrade_legacy_vcards", Boolean, "true", H, "vcard_legacy", "move vcard store entries to PEP at login"),
+    // PEP, pubsub and bookmarks (reference §14).
+    p("pep_max_items", Integer, "256", H, "pep", "highest max_items of a PEP node (what \"max\" means)"),
+    p("pep_service_cache_size", Integer, "1000", H, "pep", "PEP services kept in memory"),
+    p("pep_info_cache_size", Integer, "10000", H, "pep", "caps hashes (and their +notify nodes) remembered"),
+    p("autocreate_on_publish", Boolean, "false", H, "pubsub", "create a missing node on publish"),
+    p("autocreate_on_subscribe", Boolean, "false", H, "pubsub", "create a missing node on subscribe"),
+    p("expose_publisher", Boolean, "false", H, "pubsub", "show the publisher of items"),
+    p("pubsub_max_items", Integer, "256", H, "pubsub", "highest max_items of a node"),
+    p("default_admin_affiliation", String, "\"owner\"", H, "pubsub", "affiliation of server admins and the service's domain"),
+    p("upgrade_legacy_bookmarks", Boolean, "true", H, "bookmarks", "convert XEP-0048 bookmarks to XEP-0402 at login"),
     // mod_http_files (reference §6.2).
     p("http_files_dir", Path, "", H, "http_files", "directory served by the files app, relative to the config directory"),
     p("http_path", Path, "", H, "http_files", "old name of http_files_dir"),

@@ -2,6 +2,7 @@
 //! the identity `server/im` and the features of the modules loaded there.
 
 pub mod caps;
+pub mod account;
 
 use std::rc::Rc;
 
@@ -13,6 +14,9 @@ use crate::xmpp::ns;
 
 pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
+    if !core.hosts.get(host).is_some_and(|h| h.is_component) {
+        account::load(core, host);
+    }
     let name = core
         .shared
         .config

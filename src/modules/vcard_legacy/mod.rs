@@ -1,23 +1,23 @@
 //! mod_vcard_legacy: vcard-temp (XEP-0054) served from and saved to PEP, as Prosody 0.12
 //! does: the vCard becomes the `urn:xmpp:vcard4` node's item `current`, a `PHOTO` the
-//! `urn:xmpp:avatar:data`/`metadata` items named by the image's SHA-1, all in Prosody's
-//! own PEP files (see [`pep`]). Presence from local clients gets the XEP-0153
-//! `vcard-temp:x:update` photo hash, and a vCard left in the old `vcard` store is moved to
-//! PEP when its owner binds a resource (`upgrade_legacy_vcards`, default true).
-//!
-//! Only the storage side of PEP is here: Lilt has no pubsub module yet, so no
-//! notifications are sent on publish.
+//! `urn:xmpp:avatar:data`/`metadata` items named by the image's SHA-1, published through
+//! the account's PEP service (so contacts get the notifications). Presence from local
+//! clients gets the XEP-0153 `vcard-temp:x:update` photo hash, and a vCard left in the
+//! old `vcard` store is moved to PEP when its owner binds a resource
+//! (`upgrade_legacy_vcards`, default true). Loads mod_pep, as Prosody's depends does.
 
 pub mod convert;
-pub mod pep;
 
 use std::rc::Rc;
 
 use crate::core::{Bus, Core};
+use crate::modules::disco::account::AccountDisco;
 use crate::modules::iq::result_for;
-use crate::modules::lastactivity::is_contact_subscribed;
+use crate::modules::pep::with_service;
 use crate::modules::private::preserialize::deserialize;
-use crate::storage::{Storage, StorageError};
+use crate::modules::pubsub::config::{ConfigMap, Value};
+use crate::modules::pubsub::error::PubsubError;
+use crate::modules::pubsub::service::{Relations, Service, PUBSUB};
 use crate::xml::Element;
 use crate::xmpp::error::stanza_error_reply;
 use crate::xmpp::jid::Jid;
@@ -25,9 +25,9 @@ use crate::xmpp::ns;
 use convert::{
     to_vcard4, to_vcard_temp, Avatar, Sources, AVATAR_DATA, AVATAR_META, NICK, VCARD4_NODE,
 };
-use pep::Pep;
 
 pub fn load(core: &mut Core, host: &str) {
+    crate::modules::pep::depend(core, host);
     let bus = Bus::Host(host.to_owned());
     let h = host.to_owned();
     core.hook(
@@ -35,16 +35,16 @@ pub fn load(core: &mut Core, host: &str) {
         &format!("iq-get/bare/{}:vCard", ns::VCARD),
         0.0,
         Rc::new(move |core, ev| {
-            let stanza = ev.stanza.as_ref()?;
-            let me = core.origin_username(&ev.origin)?;
+            let stanza = ev.stanza.as_ref()?.clone();
+            let me = core.origin_username(&ev.origin);
             let owner = stanza
                 .attr("to")
                 .and_then(|t| Jid::parse(t).ok())
                 .and_then(|j| j.node().map(str::to_owned))
-                .unwrap_or_else(|| me.clone());
-            let requester = format!("{me}@{h}");
-            let vcard = read_vcard(&core.shared.store, &h, &owner, &requester);
-            core.reply(&ev.origin, result_for(stanza).with_child(vcard));
+                .or(me)?;
+            let requester = stanza.attr("from").unwrap_or_default().to_owned();
+            let vcard = with_service(core, &h, &owner, |s, rel| read_vcard(s, rel, &requester));
+            core.reply(&ev.origin, result_for(&stanza).with_child(vcard));
             Some(true)
         }),
     );
@@ -55,18 +55,23 @@ pub fn load(core: &mut Core, host: &str) {
         &format!("iq-set/self/{}:vCard", ns::VCARD),
         0.0,
         Rc::new(move |core, ev| {
-            let stanza = ev.stanza.as_ref()?;
+            let stanza = ev.stanza.as_ref()?.clone();
             let me = core.origin_username(&ev.origin)?;
-            let temp = stanza.child_elements().next()?;
-            let pep = Pep {
-                store: &core.shared.store,
-                host: &h,
-                user: &me,
-            };
-            let (vcard4, avatar) = to_vcard4(temp);
-            let reply = match save(&pep, Some(&vcard4), Some(avatar)) {
-                Ok(()) => result_for(stanza),
-                Err(_) => stanza_error_reply(stanza, "wait", "internal-server-error", None),
+            let actor = stanza.attr("from").unwrap_or_default().to_owned();
+            let temp = stanza.child_elements().next()?.clone();
+            let (vcard4, avatar) = to_vcard4(&temp);
+            let result = with_service(core, &h, &me, |s, rel| {
+                save(s, rel, Some(&actor), Some(&vcard4), Some(avatar))
+            });
+            let reply = match result {
+                Ok(()) => result_for(&stanza),
+                Err(PubsubError::Forbidden) => {
+                    stanza_error_reply(&stanza, "auth", "forbidden", None)
+                }
+                Err(PubsubError::Storage) => {
+                    stanza_error_reply(&stanza, "wait", "internal-server-error", None)
+                }
+                Err(_) => stanza_error_reply(&stanza, "modify", "undefined-condition", None),
             };
             core.reply(&ev.origin, reply);
             Some(true)
@@ -81,18 +86,15 @@ pub fn load(core: &mut Core, host: &str) {
             1.0,
             Rc::new(move |core, ev| {
                 let user = core.origin_username(&ev.origin)?;
-                let stanza = ev.stanza.as_mut()?;
-                if stanza.attr("type").is_some() {
+                if ev.stanza.as_ref()?.attr("type").is_some() {
                     return None;
                 }
-                let hash = Pep {
-                    store: &core.shared.store,
-                    host: &h,
-                    user: &user,
-                }
-                .last_item(AVATAR_META)
-                .map(|(id, _)| id);
-                inject_photo(stanza, hash.as_deref());
+                let hash =
+                    crate::modules::pep::with_service_as_server(core, &h, &user, |s, rel| {
+                        s.get_last_item(AVATAR_META, None, rel).ok().flatten()
+                    })
+                    .map(|i| i.id);
+                inject_photo(ev.stanza.as_mut()?, hash.as_deref());
                 None
             }),
         );
@@ -112,100 +114,154 @@ pub fn load(core: &mut Core, host: &str) {
             0.0,
             Rc::new(move |core, ev| {
                 let user = core.sessions.get(&ev.session?)?.username().to_owned();
-                if let Err(e) = migrate(&core.shared.store, &h, &user) {
+                if let Err(e) = migrate(core, &h, &user) {
                     tracing::info!("Failed to migrate vCard-temp to PEP for {user}@{h}: {e}");
                 }
                 None
             }),
         );
     }
+    core.hook(
+        &bus,
+        "account-disco-info",
+        0.0,
+        Rc::new(|core, _| {
+            let q = core.state::<AccountDisco>().query()?;
+            q.push_child(
+                Element::new("feature", ns::DISCO_INFO)
+                    .with_attr("var", "urn:xmpp:pep-vcard-conversion:0"),
+            );
+            None
+        }),
+    );
     if let Some(h) = core.hosts.get_mut(host) {
         h.features.insert(ns::VCARD.to_owned());
     }
 }
 
-/// Whether `requester` (a bare JID) may read `node` of `owner`.
-fn may_read(pep: &Pep<'_>, node: &str, requester: &str) -> bool {
-    if requester == format!("{}@{}", pep.user, pep.host) {
-        return true;
-    }
-    match pep.access_model(node).as_deref() {
-        Some("open") => true,
-        Some("presence") => is_contact_subscribed(pep.store, pep.host, pep.user, requester),
-        _ => false,
-    }
+/// What mod_vcard_legacy publishes with: open access for nodes it creates, never a
+/// precondition on existing ones.
+fn node_defaults() -> ConfigMap {
+    let mut c = ConfigMap::new();
+    c.insert("access_model".into(), "open".into());
+    c.insert("_defaults_only".into(), Value::Bool(true));
+    c
 }
 
-/// The vcard-temp view of `owner`'s PEP data as `requester` may see it.
-pub fn read_vcard(store: &Storage, host: &str, owner: &str, requester: &str) -> Element {
-    let pep = Pep {
-        store,
-        host,
-        user: owner,
+fn last(s: &Service, rel: &dyn Relations, node: &str, requester: &str) -> Option<Element> {
+    s.get_last_item(node, Some(requester), rel)
+        .ok()
+        .flatten()
+        .map(|i| i.payload)
+}
+
+/// The vcard-temp view of the service's PEP data as `requester` may see it.
+pub fn read_vcard(s: &Service, rel: &dyn Relations, requester: &str) -> Element {
+    let vcard4 = last(s, rel, VCARD4_NODE, requester);
+    let nick = if vcard4.is_none() {
+        last(s, rel, NICK, requester)
+    } else {
+        None
     };
-    let get = |node: &str| {
-        may_read(&pep, node, requester)
-            .then(|| pep.last_item(node))
-            .flatten()
-    };
-    let vcard4 = get(VCARD4_NODE);
-    let nick = if vcard4.is_none() { get(NICK) } else { None };
-    let meta = get(AVATAR_META);
-    let data = meta.as_ref().and_then(|(id, m)| {
-        let info = m.get_child("info", AVATAR_META)?;
-        if info.attr("url").is_some() || !may_read(&pep, AVATAR_DATA, requester) {
+    let meta_item = s
+        .get_last_item(AVATAR_META, Some(requester), rel)
+        .ok()
+        .flatten();
+    let data = meta_item.as_ref().and_then(|m| {
+        let info = m.payload.get_child("info", AVATAR_META)?;
+        if info.attr("url").is_some() {
             return None;
         }
-        pep.item(AVATAR_DATA, info.attr("id").unwrap_or(id))
+        let id = info.attr("id").unwrap_or(&m.id).to_owned();
+        s.get_items(AVATAR_DATA, Some(requester), Some(&[id]), None, rel)
+            .ok()?
+            .into_iter()
+            .next()
+            .map(|i| i.payload)
     });
     to_vcard_temp(&Sources {
-        vcard4: vcard4.as_ref().map(|(_, e)| e),
+        vcard4: vcard4.as_ref(),
         nick: nick
             .as_ref()
-            .and_then(|(_, e)| e.get_child("nick", NICK).or(Some(e))),
-        avatar_meta: meta.as_ref().map(|(_, e)| e),
+            .and_then(|e| e.get_child("nick", NICK).or(Some(e))),
+        avatar_meta: meta_item.as_ref().map(|i| &i.payload),
         avatar_data: data.as_ref(),
     })
+}
+
+fn item(id: &str, payload: &Element) -> Element {
+    Element::new("item", PUBSUB)
+        .with_attr("id", id)
+        .with_child(payload.clone())
 }
 
 /// Prosody's save_to_pep: the avatar nodes are replaced whenever `avatar` is given (a
 /// vCard without photo clears them), then the vCard4 item `current` is published.
 fn save(
-    pep: &Pep<'_>,
+    s: &mut Service,
+    rel: &dyn Relations,
+    actor: Option<&str>,
     vcard4: Option<&Element>,
     avatar: Option<Option<Avatar>>,
-) -> Result<(), StorageError> {
+) -> Result<(), PubsubError> {
     if let Some(avatar) = avatar {
-        if pep.purge(AVATAR_META)? {
-            pep.purge(AVATAR_DATA)?;
+        if s.purge(AVATAR_META, actor, true, rel).is_ok() {
+            let _ = s.purge(AVATAR_DATA, actor, true, rel);
         }
         if let Some(a) = avatar {
-            pep.publish(AVATAR_DATA, &a.hash, &a.data)?;
-            pep.publish(AVATAR_META, &a.hash, &a.meta)?;
+            s.publish(
+                AVATAR_DATA,
+                actor,
+                &a.hash,
+                Some(&item(&a.hash, &a.data)),
+                Some(node_defaults()),
+                rel,
+            )?;
+            s.publish(
+                AVATAR_META,
+                actor,
+                &a.hash,
+                Some(&item(&a.hash, &a.meta)),
+                Some(node_defaults()),
+                rel,
+            )?;
         }
     }
     if let Some(v) = vcard4 {
-        pep.publish(VCARD4_NODE, "current", v)?;
+        s.publish(
+            VCARD4_NODE,
+            actor,
+            "current",
+            Some(&item("current", v)),
+            Some(node_defaults()),
+            rel,
+        )?;
     }
     Ok(())
 }
 
 /// Moves a vCard left in the `vcard` store (mod_vcard's) to PEP unless PEP already has
 /// that data, then empties the old store.
-pub fn migrate(store: &Storage, host: &str, user: &str) -> Result<(), StorageError> {
+pub fn migrate(
+    core: &mut Core,
+    host: &str,
+    user: &str,
+) -> Result<(), crate::storage::StorageError> {
+    let store = core.shared.store.clone();
     let Some(old) = store.get(host, Some(user), crate::modules::vcard::STORE)? else {
         return Ok(());
     };
-    let pep = Pep { store, host, user };
     if let Some(temp) = deserialize(&old) {
         let (v4, avatar) = to_vcard4(&temp);
-        let vcard4 = pep.last_item(VCARD4_NODE).is_none().then_some(v4);
-        let has_avatar =
-            pep.last_item(AVATAR_META).is_some() || pep.last_item(AVATAR_DATA).is_some();
-        let avatar = (!has_avatar).then_some(avatar);
-        if vcard4.is_some() || avatar.is_some() {
-            save(&pep, vcard4.as_ref(), avatar)?;
-        }
+        with_service(core, host, user, |s, rel| {
+            let has = |s: &Service, n: &str| s.get_last_item(n, None, rel).ok().flatten().is_some();
+            let vcard4 = (!has(s, VCARD4_NODE)).then_some(v4);
+            let has_avatar = has(s, AVATAR_META) || has(s, AVATAR_DATA);
+            let avatar = (!has_avatar).then_some(avatar);
+            if vcard4.is_some() || avatar.is_some() {
+                let _ = save(s, rel, None, vcard4.as_ref(), avatar);
+            }
+        });
     }
     store.set(host, Some(user), crate::modules::vcard::STORE, None)
 }
