@@ -35,6 +35,9 @@ local function bundled(name)
 	return chunk;
 end
 package.searchers = { package.searchers[1], bundled, package.searchers[2] };
+-- Files are searched on `plugin_paths` only: never the working directory or the system's
+-- Lua tree, so nothing lying around the server's directory can be loaded into the VM.
+package.path = native.lua_path();
 package.cpath = "";
 
 -- A plugin stopped for running too long must not catch that and go on: the protected

@@ -159,6 +159,10 @@ fn basics(lua: &Lua, n: &Table) -> mlua::Result<()> {
         })?,
     )?;
     n.set(
+        "lua_path",
+        lua.create_function(|_, ()| with_core(|c| loader::lua_search_path(&c.shared.config)))?,
+    )?;
+    n.set(
         "locate_lib",
         lua.create_function(|_, (dir, lib): (Option<String>, String)| {
             let found = with_core(|c| {

@@ -102,28 +102,35 @@ pub fn lua_takes(config: &crate::config::Config, name: &str) -> bool {
 /// Loads `name` on `host` as a Lua plugin when Lua should provide it: a file on
 /// `plugin_paths` wins over a native module (Prosody's search order) except for the
 /// core's own transports and routing; a bundled Lua plugin is used when Lilt has no
-/// native module of that name. Returns whether Lua took the module.
+/// native module of that name. Returns whether Lua took the module: a Lua copy that
+/// fails to load leaves the name to a native module of the same name, and says so.
 pub fn load_module(core: &mut Core, host: &str, name: &str) -> bool {
     if !lua_takes(&core.shared.config, name) {
         return false;
     }
     let Some(lua) = ensure_started(core) else {
-        return true;
+        return crate::modules::loader(name).is_none();
     };
-    let _guard = bridge::CoreGuard::enter(core);
+    let guard = bridge::CoreGuard::enter(core);
     sandbox::reset_budget(&lua);
     let result = LuaHost::internal(&lua)
         .and_then(|i| i.get::<Function>("load_module"))
         .and_then(|f| f.call::<(bool, Option<String>)>((host.to_owned(), name.to_owned())));
-    match result {
-        Ok((true, _)) => {}
-        Ok((false, err)) => tracing::error!(
-            "Error initializing module '{name}' on '{host}': {}",
-            err.unwrap_or_default()
-        ),
-        Err(e) => tracing::error!("Error initializing module '{name}' on '{host}': {e}"),
+    drop(guard);
+    let err = match result {
+        Ok((true, _)) => return true,
+        Ok((false, err)) => err.unwrap_or_default(),
+        Err(e) => e.to_string(),
+    };
+    let native = crate::modules::loader(name).is_some();
+    if native {
+        tracing::error!(
+            "Error initializing module '{name}' on '{host}': {err}; using Lilt's native mod_{name} instead"
+        );
+    } else {
+        tracing::error!("Error initializing module '{name}' on '{host}': {err}");
     }
-    true
+    !native
 }
 
 /// Tells the Lua side a host has all its startup modules (so `hosts[h].modules` lists

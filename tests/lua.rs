@@ -1,0 +1,8 @@
+//! The Lua plugin ecosystem (issue 22): load rules, Prosody's util.* libraries as our own
+//! implementations, the account events, Lua auth and storage providers, and stock
+//! plugins driven through a real client. Submodules by concern under `tests/lua/`.
+
+#[path = "lua/harness.rs"]
+mod harness;
+#[path = "lua/load_rules.rs"]
+mod load_rules;
