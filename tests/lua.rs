@@ -4,5 +4,7 @@
 
 #[path = "lua/harness.rs"]
 mod harness;
+#[path = "lua/libraries.rs"]
+mod libraries;
 #[path = "lua/load_rules.rs"]
 mod load_rules;

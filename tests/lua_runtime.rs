@@ -581,7 +581,8 @@ fn collection_and_control_libraries_behave_like_prosodys() {
         r#"local r = {};
         local set = require "util.set";
         local a, b = set.new{ 1, 2, 3 }, set.new{ 3, 4 };
-        r[#r+1] = tostring(a + b) .. ";" .. tostring(a - b) .. ";" .. tostring(a / b) .. ";" .. #a;
+        local function sorted(s) local t = {}; for x in s do t[#t+1] = x end; table.sort(t); return table.concat(t, ", ") end
+        r[#r+1] = sorted(a + b) .. ";" .. sorted(a - b) .. ";" .. sorted(set.intersection(a, b)) .. ";" .. require "util.iterators".count(a);
         local array = require "util.array";
         r[#r+1] = array{ 3, 1, 2 }:sort():map(function(x) return x * 10 end):concat(",");
         local cache = require "util.cache";

@@ -81,6 +81,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     storage::install_stores(lua, &n)?;
     storage::install_accounts(lua, &n)?;
     crypto(lua, &n)?;
+    super::fs::install(lua, &n)?;
     super::http::install(lua, &n)?;
     super::http::install_unregister(lua, &n)?;
     super::metrics::install(lua)?;

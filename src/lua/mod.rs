@@ -9,6 +9,7 @@ pub mod convert;
 pub mod crypto;
 pub mod dispatch;
 pub mod filters;
+pub mod fs;
 pub mod http;
 pub mod loader;
 pub mod metrics;
