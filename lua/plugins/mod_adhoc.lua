@@ -77,8 +77,8 @@ module:hook("iq-set/host/" .. NS .. ":command", function(event)
 	return handle_cmd(command, origin, stanza);
 end, 500);
 
-module:handle_items("adhoc", function(event)
-	commands[event.item.node] = event.item;
-end, function(event)
-	commands[event.item.node] = nil;
-end);
+local function added(event) commands[event.item.node] = event.item; end
+local function removed(event) commands[event.item.node] = nil; end
+-- `module:provides("adhoc", ...)` items, and plain `add_item("adhoc", ...)` ones.
+module:handle_items("adhoc-provider", added, removed);
+module:handle_items("adhoc", added, removed);

@@ -7,7 +7,9 @@
 pub mod bridge;
 pub mod convert;
 pub mod crypto;
+pub mod disco;
 pub mod dispatch;
+pub mod events;
 pub mod filters;
 pub mod fs;
 pub mod http;

@@ -358,6 +358,18 @@ impl Conn {
                 Action::Send(el) => {
                     if el.ns == ns::SASL && el.name == "failure" {
                         self.limits.on_sasl_failure(&self.shared, &el);
+                        let info = c2s_session::stream_info(
+                            &self.stream,
+                            self.id,
+                            self.ip,
+                            self.stream.is_secure(),
+                            "c2s",
+                        );
+                        crate::lua::events::notify_authentication(
+                            &self.shared,
+                            info,
+                            Some(el.clone()),
+                        );
                     }
                     self.send(&el);
                     continue;
@@ -381,6 +393,14 @@ impl Conn {
                 Action::Authenticated { username } => {
                     let host = self.stream.host().unwrap_or_default().to_owned();
                     self.limits.on_authenticated(&self.shared, &host, &username);
+                    let info = c2s_session::stream_info(
+                        &self.stream,
+                        self.id,
+                        self.ip,
+                        self.stream.is_secure(),
+                        "c2s",
+                    );
+                    crate::lua::events::notify_authentication(&self.shared, info, None);
                     self.parser.reset();
                     self.parser
                         .set_max_stanza_bytes(self.shared.c2s.stanza_size_limit);
@@ -408,10 +428,17 @@ impl Conn {
                     password,
                     iq,
                 } => {
-                    let host = self.stream.host().unwrap_or_default().to_owned();
-                    let reply = crate::modules::register::ibr::register_blocking(
+                    // user-registering may refuse it; user-registered follows (§20.1).
+                    let info = c2s_session::stream_info(
+                        &self.stream,
+                        self.id,
+                        self.ip,
+                        self.stream.is_secure(),
+                        "c2s",
+                    );
+                    let reply = crate::lua::events::register_with_events(
                         self.shared.clone(),
-                        host,
+                        info,
                         username,
                         password,
                         iq,

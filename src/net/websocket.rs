@@ -17,7 +17,6 @@ use crate::core::{CoreMsg, Outbound, Shared};
 use crate::modules::c2s::stream::{Action, C2sStream};
 use crate::modules::limits::{SessionKind, SessionLimits};
 use crate::modules::openmetrics::{metrics, monitor, LimitKind, Transport};
-use crate::modules::register;
 use crate::modules::websocket::conversion::{frame_to_stream, open_frame, CLOSE_FRAME};
 use crate::modules::websocket::framing::{
     encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
@@ -855,6 +854,18 @@ impl Conn {
                 Action::Send(el) => {
                     if el.ns == ns::SASL && el.name == "failure" {
                         self.limits.on_sasl_failure(&self.shared, &el);
+                        let info = c2s_session::stream_info(
+                            &self.stream,
+                            self.id,
+                            self.info.ip,
+                            self.info.secure,
+                            "websocket",
+                        );
+                        crate::lua::events::notify_authentication(
+                            &self.shared,
+                            info,
+                            Some(el.clone()),
+                        );
                     }
                     self.send_element(&el);
                     continue;
@@ -881,6 +892,14 @@ impl Conn {
                 Action::Authenticated { username } => {
                     let host = self.stream.host().unwrap_or_default().to_owned();
                     self.limits.on_authenticated(&self.shared, &host, &username);
+                    let info = c2s_session::stream_info(
+                        &self.stream,
+                        self.id,
+                        self.info.ip,
+                        self.info.secure,
+                        "websocket",
+                    );
+                    crate::lua::events::notify_authentication(&self.shared, info, None);
                     self.parser.reset();
                     self.parser
                         .set_max_stanza_bytes(self.shared.c2s.stanza_size_limit);
@@ -909,10 +928,17 @@ impl Conn {
                     password,
                     iq,
                 } => {
-                    let host = self.stream.host().unwrap_or_default().to_owned();
-                    let reply = Box::pin(register::ibr::register_blocking(
+                    // user-registering may refuse it; user-registered follows (§20.1).
+                    let info = c2s_session::stream_info(
+                        &self.stream,
+                        self.id,
+                        self.info.ip,
+                        self.info.secure,
+                        "websocket",
+                    );
+                    let reply = Box::pin(crate::lua::events::register_with_events(
                         self.shared.clone(),
-                        host,
+                        info,
                         username,
                         password,
                         iq,
