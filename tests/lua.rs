@@ -11,5 +11,7 @@ mod harness;
 mod libraries;
 #[path = "lua/load_rules.rs"]
 mod load_rules;
+#[path = "lua/providers.rs"]
+mod providers;
 #[path = "lua/stock.rs"]
 mod stock;

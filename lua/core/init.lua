@@ -187,6 +187,19 @@ function internal.reload_module(host, name)
 	return true;
 end
 
+-- A Lua authentication provider's method (`test_password`, `user_exists`, ...).
+function internal.auth_call(host, method, ...)
+	local provider = require "core.usermanager".get_provider(host);
+	local f = provider and not provider.native and provider[method];
+	if not f then return nil; end
+	local ok, ret = raw_xpcall(f, traceback, ...);
+	if not ok then
+		log("error", "Error in auth provider %s: %s", tostring(provider.name), ret);
+		return false;
+	end
+	return ret;
+end
+
 function internal.fire_timer(id)
 	timer._fire(id);
 end

@@ -4,6 +4,7 @@
 //! the VM. This module does not parse XML or route stanzas itself; it converts at the
 //! boundary and calls the core.
 
+pub mod auth;
 pub mod bridge;
 pub mod convert;
 pub mod crypto;
