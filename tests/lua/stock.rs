@@ -416,3 +416,153 @@ VirtualHost "{HOST}"
     );
     assert!(deleted.contains("lea"), "{deleted}");
 }
+
+#[tokio::test]
+async fn authz_internal_with_admins_decides_who_is_admin() {
+    if !have_stock() {
+        return;
+    }
+    // A probe answers an IQ with what core.usermanager says, through mod_authz_internal
+    // loaded from the stock directory (`admins` spelt with another case on purpose).
+    let s = Server::start_with(
+        &config(r#""probe""#, "")
+            .replace(
+                &format!("plugin_paths = {{ \"{STOCK}\" }}"),
+                &format!("plugin_paths = {{ \"plugins\", \"{STOCK}\" }}"),
+            ),
+        |dir| {
+            std::fs::create_dir_all(dir.join("plugins")).expect("plugins dir");
+            std::fs::write(
+                dir.join("plugins/mod_probe.lua"),
+                r#"local st = require "util.stanza";
+                local um = require "core.usermanager";
+                module:hook("iq-get/host/urn:x:probe:query", function(event)
+                    local h = module.host;
+                    local from = require "util.jid".bare(event.stanza.attr.from);
+                    um.set_roles("moderator@" .. h, h, { ["prosody:admin"] = true });
+                    local jids = um.get_jids_with_role("prosody:admin", h);
+                    table.sort(jids);
+                    local text = tostring(um.is_admin(from, h)) .. "|" .. table.concat(jids, ",")
+                        .. "|" .. tostring(prosody.hosts[h].modules.authz_internal ~= nil);
+                    event.origin.send(st.reply(event.stanza):tag("query", { xmlns = "urn:x:probe" }):text(text));
+                    return true;
+                end);"#,
+            )
+            .expect("write plugin");
+        },
+    )
+    .await;
+    s.add_user("admin", "pw");
+    s.add_user("joe", "pw");
+    let probe = format!("<iq type='get' id='q' to='{HOST}'><query xmlns='urn:x:probe'/></iq>");
+    let mut admin = WsClient::connect(s.addr).await;
+    admin.login("admin", "pw", "r").await;
+    let r = ask(&mut admin, &probe, "q").await;
+    assert!(
+        r.contains(&format!(">true|admin@{HOST},moderator@{HOST}|true<")),
+        "{r}"
+    );
+    let mut joe = WsClient::connect(s.addr).await;
+    joe.login("joe", "pw", "r").await;
+    let r = ask(&mut joe, &probe, "q").await;
+    assert!(r.contains(">false|"), "{r}");
+}
+
+#[tokio::test]
+async fn external_services_lists_the_configured_stun_and_turn_services() {
+    if !have_stock() {
+        return;
+    }
+    let s = Server::start(&config(
+        r#""external_services""#,
+        r#"external_service_secret = "s3cret"
+external_services = {
+  { type = "stun", transport = "udp", host = "stun.example.test", port = 3478 },
+  { type = "turn", transport = "udp", host = "turn.example.test", port = 3478, secret = true },
+}"#,
+    ))
+    .await;
+    s.add_user("amy", "pw");
+    let mut c = WsClient::connect(s.addr).await;
+    c.login("amy", "pw", "r").await;
+    let r = ask(
+        &mut c,
+        &format!("<iq type='get' id='s' to='{HOST}'><services xmlns='urn:xmpp:extdisco:2'/></iq>"),
+        "s",
+    )
+    .await;
+    assert!(
+        r.contains("type='result'")
+            && r.contains("host='stun.example.test'")
+            && r.contains("type='turn'")
+            && r.contains("username='")
+            && r.contains("password='"),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn server_contact_info_adds_the_serverinfo_form_to_disco() {
+    if !have_stock() {
+        return;
+    }
+    let s = Server::start(&config(
+        r#""server_contact_info""#,
+        r#"contact_info = { admin = { "mailto:root@example.test", "xmpp:admin@example.test" } }"#,
+    ))
+    .await;
+    s.add_user("bea", "pw");
+    let mut c = WsClient::connect(s.addr).await;
+    c.login("bea", "pw", "r").await;
+    let r = ask(
+        &mut c,
+        &format!("<iq type='get' id='d' to='{HOST}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"),
+        "d",
+    )
+    .await;
+    assert!(
+        r.contains("http://jabber.org/network/serverinfo")
+            && r.contains("var='admin-addresses'")
+            && r.contains("<value>mailto:root@example.test</value>"),
+        "{r}"
+    );
+}
+
+#[tokio::test]
+async fn csi_simple_from_the_stock_directory_keeps_lilts_native_module() {
+    if !have_stock() {
+        return;
+    }
+    // Prosody's copy pauses the connection's writes (net.server), which Lilt's network
+    // layer does not offer; the native module answers instead: the feature is offered and
+    // the states are accepted (holding stanzas back is not implemented, docs/plugins.md).
+    let s = Server::start(&config(r#""csi_simple""#, "")).await;
+    s.add_user("alice", "pw");
+    s.add_user("bob", "pw");
+    let mut bob = WsClient::connect(s.addr).await;
+    bob.open(HOST).await;
+    let payload = base64::engine::general_purpose::STANDARD.encode("\0bob\0pw");
+    bob.send_text(&format!(
+        "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>"
+    ))
+    .await;
+    assert!(bob.next_text().await.contains("<success"));
+    let (_, features) = bob.open(HOST).await;
+    assert!(
+        features.contains("<csi xmlns='urn:xmpp:csi:0'/>"),
+        "{features}"
+    );
+    let bound = ask(&mut bob, "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource></bind></iq>", "b1").await;
+    assert!(bound.contains("<jid>"), "{bound}");
+    bob.send_text("<inactive xmlns='urn:xmpp:csi:0'/>").await;
+    let mut alice = WsClient::connect(s.addr).await;
+    alice.login("alice", "pw", "r").await;
+    alice
+        .send_text(&format!(
+            "<presence xmlns='jabber:client' to='bob@{HOST}/r'/>"
+        ))
+        .await;
+    bob.send_text("<active xmlns='urn:xmpp:csi:0'/>").await;
+    let p = until(&mut bob, "<presence").await;
+    assert!(p.contains(&format!("from='alice@{HOST}/r'")), "{p}");
+}
