@@ -15,3 +15,5 @@ mod load_rules;
 mod providers;
 #[path = "lua/stock.rs"]
 mod stock;
+#[path = "lua/sweep.rs"]
+mod sweep;
