@@ -112,6 +112,8 @@ local function new_host(name)
 		events = M.bus_events(name),
 		sessions = sessions.host_sessions(name),
 		modules = module_table(name),
+		-- Outgoing s2s sessions by remote host: federation is native, none show here.
+		s2sout = {},
 	};
 	function host.send(stanza)
 		return native.post(name, stanza, nil);

@@ -89,6 +89,14 @@ function prosody.shutdown(reason)
 end
 function prosody.lock_globals() end
 function prosody.unlock_globals() end
+prosody.incoming_s2s = {};
+-- Prosody's `import("util.x", "a", "b")`: fields of a library as values.
+function import(name, ...)
+	local lib = require(name);
+	local out = {};
+	for i, field in ipairs({ ... }) do out[i] = lib[field]; end
+	return table.unpack(out, 1, select("#", ...));
+end
 hosts = prosody.hosts;
 full_sessions = prosody.full_sessions;
 bare_sessions = prosody.bare_sessions;

@@ -21,6 +21,8 @@ function M.get_active_services()
 end
 
 function M.get_service_at() return nil; end
+-- Services plugins registered (none: listeners are native).
+function M.get_registered_services() return {}; end
 
 function M.register_service(name)
 	native.log("warn", "portmanager", "A plugin asked to listen as service '" .. tostring(name)

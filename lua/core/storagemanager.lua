@@ -207,4 +207,7 @@ function M.get_driver(host, store)
 	return lua_driver(host, name);
 end
 
+-- Pre-0.9 plugins reach the datamanager through here.
+M.olddm = require "util.datamanager";
+
 return M;

@@ -128,6 +128,10 @@ pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
                 .map(|p| p.display().to_string()))
         })?,
     )?;
+    n.set(
+        "getpid",
+        lua.create_function(|_, ()| Ok(std::process::id()))?,
+    )?;
     let origin = Instant::now();
     n.set(
         "monotonic",

@@ -87,6 +87,12 @@ const LIBRARIES: &[(&str, &str)] = files! {
     "core.configmanager" => "core/configmanager.lua",
     "core.portmanager" => "core/portmanager.lua",
     "core.s2smanager" => "core/s2smanager.lua",
+    "net.http" => "net/http.lua",
+    "net.http.server" => "net/http_server.lua",
+    "net.http.codes" => "net/http_codes.lua",
+    "util.pposix" => "util/pposix.lua",
+    "util.prosodyctl" => "util/prosodyctl.lua",
+    "bit" => "bit.lua",
 };
 
 const PLUGINS: &[(&str, &str)] = files! {

@@ -238,3 +238,30 @@ fn lfs_sees_the_file_system_and_datamanager_shares_internal_storage_files() {
     let v = core.shared.store.get("example.test", Some("alice"), "log");
     assert!(v.is_ok());
 }
+
+#[test]
+fn compatibility_shims_load_and_say_what_they_cannot_do() {
+    // net.http has no client yet: a request fails through the plugin's own callback or
+    // promise; bit, import, net.http.codes, util.pposix and portmanager's service list
+    // are there for plugins that read them at load time.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    let out = eval(
+        &mut core,
+        r#"local r = {};
+        local http = require "net.http";
+        local rejected;
+        http.request("http://example.invalid/", {}):catch(function(e) rejected = e.code end);
+        r[#r+1] = tostring(rejected);
+        local bit = require "bit";
+        r[#r+1] = bit.band(0xff, 0x0f) .. "," .. bit.bor(1, 2, 4) .. "," .. bit.lshift(1, 31) .. "," .. bit.tohex(255, 4);
+        local jid_bare, jid_host = import("util.jid", "bare", "host");
+        r[#r+1] = jid_bare("a@b/c") .. jid_host("a@b/c");
+        r[#r+1] = require "net.http.codes"[404];
+        r[#r+1] = require "util.pposix".ENOENT .. tostring(require "util.pposix".getpid() > 0);
+        r[#r+1] = tostring(next(require "core.portmanager".get_registered_services()));
+        r[#r+1] = tostring(next(prosody.hosts["example.test"].s2sout));
+        return table.concat(r, "|")"#,
+    );
+    assert_eq!(out, "0|15,7,-2147483648,00ff|a@bb|Not Found|2true|nil|nil");
+}
