@@ -36,7 +36,7 @@ end
 -- The `auth-provider` a loaded mod_auth_<authentication> module gave, if it is Lua.
 function M.get_provider(host)
 	local name = native.config(host or "*", "authentication") or "internal_hashed";
-	if name ~= "internal_hashed" then
+	if name ~= "internal_hashed" and name ~= "internal_plain" then
 		local mm = package.loaded["core.modulemanager"];
 		local mod = mm and mm.get_module(host, "auth_" .. name);
 		local items = mod and rawget(mod, "items") and mod.items["auth-provider"];

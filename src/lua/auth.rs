@@ -12,8 +12,9 @@ use super::{sandbox, LuaHost};
 use crate::config::Config;
 use crate::core::{Core, Shared};
 
-/// Providers Lilt implements natively.
-const NATIVE: &[&str] = &["internal_hashed"];
+/// Providers Lilt implements natively (its account files hold hashed or plain passwords,
+/// as Prosody's internal_hashed and internal_plain write them).
+const NATIVE: &[&str] = &["internal_hashed", "internal_plain"];
 
 /// The host's authentication provider when it is a Lua module (`auth_<name>`).
 pub fn lua_provider(config: &Config, host: &str) -> Option<String> {
@@ -73,4 +74,29 @@ pub async fn verify_plain(
         let _ = tx.send(matches!(ok, Some(Value::Boolean(true))));
     });
     rx.await.unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lua_provider;
+
+    fn config(auth: &str) -> crate::config::Config {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("prosody.cfg.lua");
+        std::fs::write(&path, format!("{auth}\nVirtualHost \"h.test\"\n")).expect("write");
+        crate::config::Config::load(&path).expect("config")
+    }
+
+    #[test]
+    fn only_non_native_providers_are_lua() {
+        assert_eq!(lua_provider(&config(""), "h.test"), None);
+        assert_eq!(
+            lua_provider(&config("authentication = \"internal_plain\""), "h.test"),
+            None
+        );
+        assert_eq!(
+            lua_provider(&config("authentication = \"ldap\""), "h.test").as_deref(),
+            Some("ldap")
+        );
+    }
 }
