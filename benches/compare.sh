@@ -8,6 +8,8 @@
 #
 # Options: --users N  --duration S  --targets "prosody lilt ws-echo" (also: lilt-lua, Lilt
 #          with a one-line Lua plugin hooking message/bare, for the hook's cost)
+#          lilt-lua3 / prosody-lua3, each server with three typical Lua plugins on
+#          message/bare: a firewall-like filter, a counter and a body rewriter)
 #          --scenarios "idle iq iq-paced pingpong login presence" (also: pingpong-bare,
 #          pingpong to bare JIDs so message/bare runs)  --out FILE.md  --no-report
 #          --paced-rate R (pings/s of iq-paced: latency at a fixed load, default 1000)
@@ -115,7 +117,7 @@ log "building lilt-bench and ws-echo ($PROFILE)"
 BIN="$ROOT/target/$PROFILE"
 BENCH="$BIN/lilt-bench"
 LILT_READY=0
-if [[ " $TARGETS " == *" lilt "* || " $TARGETS " == *" lilt-lua "* ]]; then
+if [[ " $TARGETS " == *" lilt"* ]]; then
   log "building lilt ($PROFILE)"
   if (cd "$ROOT" && cargo build -q "${PROFILE_FLAG[@]}" --bin lilt); then LILT_READY=1; else
     log "lilt does not build: skipping the Lilt column"; fi
@@ -200,7 +202,7 @@ consider_websocket_secure = true
 CFG
   local extra_module="" plugin_line="" m
   for m in ${EXTRA_MODULES:-}; do extra_module+=" \"$m\","; done
-  if [ -n "$lua" ]; then
+  if [ "$lua" = lua ]; then
     extra_module+=' "bench_hook",'
     plugin_line=$'\nplugin_paths = { "'"$dir/plugins"'" }'
     # lilt-lua: one Lua hook on message/bare that counts and lets the event go on, the
@@ -212,6 +214,42 @@ module:hook("message/bare", function(event)
     count = count + 1
     if count == 1 then module:log("warn", "bench_hook: message/bare reached Lua") end
 end)
+LUA
+  fi
+  if [ "$lua" = lua3 ]; then
+    extra_module+=' "bench_firewall", "bench_counter", "bench_rewrite",'
+    plugin_line=$'\nplugin_paths = { "'"$dir/plugins"'" }'
+    mkdir -p "$dir/plugins"
+    # Three plugins an operator typically runs on messages: a firewall-like filter (drops
+    # bodies with a banned word, lets the rest go on), a per-sender counter, and a body
+    # rewriter that edits the stanza. Each lets the event continue to delivery.
+    cat > "$dir/plugins/mod_bench_firewall.lua" <<'LUA'
+local banned = { "viagra", "casino", "lottery" }
+module:hook("message/bare", function(event)
+    local body = event.stanza:get_child_text("body")
+    if not body then return end
+    local lower = body:lower()
+    for _, word in ipairs(banned) do
+        if lower:find(word, 1, true) then return true end
+    end
+end, 10)
+LUA
+    cat > "$dir/plugins/mod_bench_counter.lua" <<'LUA'
+local jid_bare = require "util.jid".bare
+local counts = {}
+module:hook("message/bare", function(event)
+    local from = jid_bare(event.stanza.attr.from or "")
+    counts[from] = (counts[from] or 0) + 1
+end, 5)
+LUA
+    cat > "$dir/plugins/mod_bench_rewrite.lua" <<'LUA'
+module:hook("message/bare", function(event)
+    local body = event.stanza:get_child("body")
+    if body and body[1] then
+        local text = body[1]:gsub(":%)", "🙂")
+        if text ~= body[1] then body[1] = text end
+    end
+end, 1)
 LUA
   fi
   cat > "$dir/stack/09-modules/modules.cfg.lua" <<CFG
@@ -244,11 +282,12 @@ start_server() { # target dir -> sets SERVER_PID, HTTP_PORT
       mkdir -p "$dir"
       "$BIN/ws-echo" --listen "127.0.0.1:$HTTP_PORT" > "$dir/server.log" 2>&1 &
       SERVER_PID=$! ;;
-    prosody|lilt|lilt-lua)
-      write_config "$dir" "$HTTP_PORT" "$(free_port)" "$(free_port)" \
-        "$([ "$target" = lilt-lua ] && echo lua)"
+    prosody|prosody-lua3|lilt|lilt-lua|lilt-lua3)
+      local lua=""
+      case "$target" in lilt-lua) lua=lua ;; *-lua3) lua=lua3 ;; esac
+      write_config "$dir" "$HTTP_PORT" "$(free_port)" "$(free_port)" "$lua"
       cp -a "$WORK/seed-data" "$dir/data"
-      if [ "$target" = prosody ]; then
+      if [[ "$target" == prosody* ]]; then
         "$PROSODY_BIN" --config "$dir/prosody.cfg.lua" -F > "$dir/stdout.log" 2>&1 &
       else
         "$BIN/lilt" --config "$dir/prosody.cfg.lua" > "$dir/stdout.log" 2>&1 &

@@ -582,7 +582,8 @@ fn collection_and_control_libraries_behave_like_prosodys() {
         r#"local r = {};
         local set = require "util.set";
         local a, b = set.new{ 1, 2, 3 }, set.new{ 3, 4 };
-        r[#r+1] = tostring(a + b) .. ";" .. tostring(a - b) .. ";" .. tostring(a / b) .. ";" .. #a;
+        local function sorted(s) local t = {}; for x in s do t[#t+1] = x end; table.sort(t); return table.concat(t, ", ") end
+        r[#r+1] = sorted(a + b) .. ";" .. sorted(a - b) .. ";" .. sorted(set.intersection(a, b)) .. ";" .. require "util.iterators".count(a);
         local array = require "util.array";
         r[#r+1] = array{ 3, 1, 2 }:sort():map(function(x) return x * 10 end):concat(",");
         local cache = require "util.cache";
@@ -650,4 +651,86 @@ fn stanzas_cross_the_boundary_with_namespaces_and_xml_lang_intact() {
         out,
         "de|nil|urn:x|urn:x|<message to='a@b' xml:lang='de'><body>hallo</body><x xmlns='urn:x'><y/></x></message>"
     );
+}
+
+/// Like `http_through`, returning the status, the content type and the body.
+fn http_answer(
+    core: &mut Core,
+    router: &lilt::modules::http::Router,
+    path: &str,
+) -> (u16, String, String) {
+    let mut rx = lilt::lua::http::take_receiver(core);
+    let router = router.clone();
+    let req = lilt::modules::http::Request::new("GET", path).with_header("host", HOST);
+    let t = std::thread::spawn(move || {
+        let r = router
+            .dispatch(&req, &lilt::modules::http::HttpSettings::default())
+            .response;
+        let ctype = r
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        (
+            r.status,
+            ctype,
+            String::from_utf8_lossy(&r.body).into_owned(),
+        )
+    });
+    if let Some(rx) = rx.as_mut() {
+        if let Some(call) = rx.blocking_recv() {
+            lilt::lua::http::handle(core, call);
+        }
+    }
+    let answer = t.join().expect("dispatch thread");
+    if let (Some(rx), Some(h)) = (rx, core.lua.as_mut()) {
+        h.http.put_receiver(rx);
+    }
+    answer
+}
+
+#[test]
+fn response_send_and_net_http_files_answer_like_prosody() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut core = core_with(dir.path(), "");
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(www.join("sub")).expect("www");
+    std::fs::write(www.join("index.html"), "<h1>home</h1>").expect("index");
+    std::fs::write(www.join("sub/data.json"), "{}").expect("json");
+    plugin(
+        dir.path(),
+        "site",
+        &format!(
+            r#"local serve = require "net.http.files".serve;
+            module:provides("http", {{ route = {{
+                ["GET /sent"] = function(event)
+                    event.response.status_code = 203;
+                    event.response.headers.content_type = "text/plain";
+                    return event.response:send("sent body");
+                end,
+                ["GET /files/*"] = serve({{ path = {:?} }}),
+            }} }});"#,
+            www.display().to_string()
+        ),
+    );
+    assert!(lilt::lua::load_module(&mut core, HOST, "site"));
+    let mut router = lilt::modules::http::Router::new();
+    lilt::lua::http::add_routes(&core.shared, &mut router, &Default::default());
+    let (status, ctype, body) = http_answer(&mut core, &router, "/site/sent");
+    assert_eq!(
+        (status, ctype.as_str(), body.as_str()),
+        (203, "text/plain", "sent body")
+    );
+    let (status, ctype, body) = http_answer(&mut core, &router, "/site/files/sub/data.json");
+    assert_eq!(
+        (status, ctype.as_str(), body.as_str()),
+        (200, "application/json", "{}")
+    );
+    let (status, _, body) = http_answer(&mut core, &router, "/site/files/");
+    assert_eq!((status, body.as_str()), (200, "<h1>home</h1>"));
+    let (status, _, _) = http_answer(&mut core, &router, "/site/files/../prosody.cfg.lua");
+    assert_ne!(status, 200);
+    let (status, _, _) = http_answer(&mut core, &router, "/site/files/missing.txt");
+    assert_eq!(status, 404);
 }

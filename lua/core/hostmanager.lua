@@ -113,6 +113,8 @@ local function new_host(name)
 		type = component and "component" or "local",
 		events = M.bus_events(name),
 		modules = module_table(name),
+		-- Outgoing s2s sessions by remote host: federation is native, none show here.
+		s2sout = {},
 	};
 	-- Components have no sessions table in Prosody (reference §12.1).
 	if not component then host.sessions = sessions.host_sessions(name); end

@@ -35,6 +35,9 @@ local function bundled(name)
 	return chunk;
 end
 package.searchers = { package.searchers[1], bundled, package.searchers[2] };
+-- Files are searched on `plugin_paths` only: never the working directory or the system's
+-- Lua tree, so nothing lying around the server's directory can be loaded into the VM.
+package.path = native.lua_path();
 package.cpath = "";
 
 -- A plugin stopped for running too long must not catch that and go on: the protected
@@ -86,6 +89,14 @@ function prosody.shutdown(reason)
 end
 function prosody.lock_globals() end
 function prosody.unlock_globals() end
+prosody.incoming_s2s = {};
+-- Prosody's `import("util.x", "a", "b")`: fields of a library as values.
+function import(name, ...)
+	local lib = require(name);
+	local out = {};
+	for i, field in ipairs({ ... }) do out[i] = lib[field]; end
+	return table.unpack(out, 1, select("#", ...));
+end
 hosts = prosody.hosts;
 full_sessions = prosody.full_sessions;
 bare_sessions = prosody.bare_sessions;
@@ -182,6 +193,19 @@ function internal.reload_module(host, name)
 	local ok, err = modulemanager.reload(host, name);
 	if not ok then return false, tostring(err); end
 	return true;
+end
+
+-- A Lua authentication provider's method (`test_password`, `user_exists`, ...).
+function internal.auth_call(host, method, ...)
+	local provider = require "core.usermanager".get_provider(host);
+	local f = provider and not provider.native and provider[method];
+	if not f then return nil; end
+	local ok, ret = raw_xpcall(f, traceback, ...);
+	if not ok then
+		log("error", "Error in auth provider %s: %s", tostring(provider.name), ret);
+		return false;
+	end
+	return ret;
 end
 
 function internal.fire_timer(id)

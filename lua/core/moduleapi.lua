@@ -209,6 +209,8 @@ function api:_cleanup()
 			self:fire_event("item-removed/" .. key, { source = self, item = list[i] });
 			if key == "feature" and self.host ~= "*" then
 				native.add_feature(self.host, list[i], false);
+			elseif key == "extension" and self.host ~= "*" then
+				native.add_extension(self.host, list[i], false);
 			end
 		end
 	end

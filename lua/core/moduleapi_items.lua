@@ -77,8 +77,10 @@ function api:add_identity(category, type_, name)
 	if self.host ~= "*" then native.add_identity(self.host, category, type_, name); end
 end
 
+-- disco#info extensions (XEP-0128 forms) also reach the native disco reply.
 function api:add_extension(data)
 	self:add_item("extension", data);
+	if self.host ~= "*" then native.add_extension(self.host, data, true); end
 end
 
 -- Status and statistics --------------------------------------------------------------------

@@ -109,9 +109,13 @@ local function do_load(host, name, state)
 		return nil, run_err;
 	end
 	if api.load then
+		-- As in Prosody, a module whose load() fails is not loaded: everything it
+		-- registered goes, and the caller logs the traceback.
 		local loaded, load_err = xpcall(api.load, traceback);
 		if not loaded then
-			api:log("warn", "Error in module.load(): %s", load_err);
+			api:_cleanup();
+			host_map(host)[name] = nil;
+			return nil, load_err;
 		end
 	end
 	if api.host == "*" and host ~= "*" then

@@ -16,8 +16,9 @@ end
 function keyval_mt:set(user, data)
 	return native.store_set(self.host, user, self.store, data);
 end
+-- Users with data in the store: the internal driver's files, as Prosody lists them.
 function keyval_mt:users()
-	error("listing users is not supported by Lilt's keyval store", 2);
+	return require "util.datamanager".users(self.host, self.store, "keyval");
 end
 
 local map_mt = {};
@@ -40,9 +41,19 @@ function map_mt:set_keys(user, keys)
 	end
 	return native.store_set(self.host, user, self.store, data);
 end
+-- { [user] = value } for every user whose map has `key` (used for role lookups).
 function map_mt:get_all(key)
-	error("map:get_all is not supported by Lilt's map store", 2);
+	local result;
+	for user in require "util.datamanager".users(self.host, self.store, "keyval") do
+		local data = native.store_get(self.host, user, self.store);
+		if data and data[key] ~= nil then
+			result = result or {};
+			result[user] = data[key];
+		end
+	end
+	return result;
 end
+map_mt.users = keyval_mt.users;
 M.remove = {};
 
 local archive_mt = {};
@@ -146,13 +157,57 @@ function archive_mt:summary(user, query)
 	return { counts = counts, earliest = earliest, latest = latest };
 end
 
+-- Drivers Lilt implements natively; any other `storage` name is a Lua module
+-- `mod_storage_<name>` whose `module:provides("storage", driver)` opens the stores.
+local native_drivers = { internal = true, sql = true, memory = true, none = true, null = true };
+
+-- The driver name for a store: `storage` as a string, or its per-store map entry
+-- (`default_storage` for stores the map does not name).
+function M.get_driver_name(host, store)
+	local storage = native.config(host, "storage");
+	if type(storage) == "table" then
+		return storage[store] or native.config(host, "default_storage") or "internal";
+	end
+	return storage or native.config(host, "default_storage") or "internal";
+end
+
+local function lua_driver(host, name)
+	local mm = require "core.modulemanager";
+	local mod = mm.get_module(host, "storage_" .. name) or mm.get_module("*", "storage_" .. name);
+	if not mod then
+		local err;
+		mod, err = mm.load(host, "storage_" .. name);
+		if not mod then return nil, err; end
+	end
+	local items = rawget(mod, "items") and mod.items["storage-provider"];
+	if not items or not items[1] then return nil, "mod_storage_" .. name .. " provides no storage driver"; end
+	return items[1];
+end
+
 function M.open(host, store, store_type)
 	store_type = store_type or "keyval";
+	local driver_name = M.get_driver_name(host, store);
+	if not native_drivers[driver_name] then
+		local driver, err = lua_driver(host, driver_name);
+		if not driver then
+			native.log("error", host .. ":storagemanager", "Unable to load storage driver '"
+				.. driver_name .. "': " .. tostring(err) .. "; the store '" .. store .. "' is unavailable");
+			return nil, err;
+		end
+		return driver:open(store, store_type);
+	end
 	local mt = ({ keyval = keyval_mt, map = map_mt, archive = archive_mt })[store_type];
 	if not mt then return nil, "unsupported-store-type"; end
 	return setmetatable({ host = host, store = store, type = store_type }, mt);
 end
 
-M.get_driver = function() return "internal"; end
+function M.get_driver(host, store)
+	local name = M.get_driver_name(host, store);
+	if native_drivers[name] then return { name = name, native = true }; end
+	return lua_driver(host, name);
+end
+
+-- Pre-0.9 plugins reach the datamanager through here.
+M.olddm = require "util.datamanager";
 
 return M;

@@ -20,4 +20,12 @@ M.idna = {
 	to_ascii = function(s) if s:match("^[%w%.%-]*$") then return s; end return nil; end,
 	to_unicode = function(s) return s; end,
 };
+-- `encodings.confusable.skeleton`, loaded when first used.
+setmetatable(M, { __index = function(t, k)
+	if k == "confusable" then
+		local c = require "util.encodings.confusable";
+		rawset(t, k, c);
+		return c;
+	end
+end });
 return M;

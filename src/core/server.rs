@@ -83,6 +83,15 @@ fn policy_for(config: &Config, host: &str) -> HostPolicy {
     } else {
         ["DIGEST-MD5".to_owned()].into()
     };
+    // A Lua auth provider checks passwords itself: no stored SCRAM keys, PLAIN only.
+    let mut disabled = disabled;
+    if crate::lua::auth::lua_provider(config, host).is_some() {
+        disabled.extend(
+            crate::lua::auth::SCRAM_MECHANISMS
+                .iter()
+                .map(|m| (*m).to_owned()),
+        );
+    }
     let password_hash = match s.string("password_hash").as_deref() {
         Some("SHA-256") => ScramHash::Sha256,
         _ => ScramHash::Sha1,

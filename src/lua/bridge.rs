@@ -82,6 +82,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     storage::install_accounts(lua, &n)?;
     crate::modules::muc::lua::install(lua, &n)?;
     crypto(lua, &n)?;
+    super::fs::install(lua, &n)?;
     super::http::install(lua, &n)?;
     super::http::install_unregister(lua, &n)?;
     super::metrics::install(lua)?;
@@ -158,6 +159,10 @@ fn basics(lua: &Lua, n: &Table) -> mlua::Result<()> {
                 None => (None, None, None),
             })
         })?,
+    )?;
+    n.set(
+        "lua_path",
+        lua.create_function(|_, ()| with_core(|c| loader::lua_search_path(&c.shared.config)))?,
     )?;
     n.set(
         "locate_lib",

@@ -312,7 +312,7 @@ pub(super) fn event_table(lua: &Lua, ev: &Event) -> mlua::Result<Table> {
 }
 
 /// The session table of a stream that is not bound yet (reference §4.8 fields).
-fn stream_origin(
+pub(super) fn stream_origin(
     lua: &Lua,
     internal: &Table,
     info: &crate::core::StreamInfo,
@@ -344,6 +344,12 @@ fn fire(lua: &Lua, (bus, name, data): (String, String, Option<Table>)) -> mlua::
         Some(d) => d,
         None => lua.create_table()?,
     };
+    fire_table(bus, name, data)
+}
+
+/// Fires `name` on `bus` with `data` as the table Lua handlers get (native handlers get
+/// the `Event` made of its origin, stanza and session fields).
+pub(super) fn fire_table(bus: String, name: String, data: Table) -> mlua::Result<Value> {
     let origin = match data.raw_get::<Value>("origin")? {
         Value::Table(o) => match o.get::<Option<u64>>("_lilt_sid")? {
             Some(sid) => Origin::Session(sid),

@@ -266,6 +266,19 @@ fn run(lua: &Lua, f: &Function, req: &Request, rest: &str) -> mlua::Result<Reply
     let response = lua.create_table()?;
     response.set("status_code", 200)?;
     response.set("headers", lua.create_table()?)?;
+    // `response:send(body)` inside the handler (Prosody's API): the body is kept and
+    // answered when the handler returns. Sending later, from a timer or callback, is not
+    // supported yet (the request is answered when the handler returns).
+    response.set(
+        "send",
+        lua.create_function(|_, (r, body): (Table, Option<mlua::String>)| {
+            if let Some(b) = body {
+                r.set("body", b)?;
+            }
+            r.set("_lilt_sent", true)?;
+            Ok(true)
+        })?,
+    )?;
     let event = lua.create_table()?;
     event.set("request", request)?;
     event.set("response", response.clone())?;
@@ -276,6 +289,13 @@ fn run(lua: &Lua, f: &Function, req: &Request, rest: &str) -> mlua::Result<Reply
         return Ok(Reply::Status(500));
     }
     let status: u16 = response.get::<Option<u16>>("status_code")?.unwrap_or(200);
+    if response.get::<Option<bool>>("_lilt_sent")? == Some(true) {
+        let body = response.get::<Option<mlua::String>>("body")?;
+        return Ok(Reply::Response(
+            with_headers(&response, Response::new(status))?
+                .with_body(body.map(|b| b.as_bytes().to_vec()).unwrap_or_default()),
+        ));
+    }
     Ok(match ret {
         Value::Nil => Reply::Pass,
         Value::Integer(n) => Reply::Status(u16::try_from(n).unwrap_or(500)),

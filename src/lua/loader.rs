@@ -95,6 +95,20 @@ pub fn plugin_dirs(config: &Config) -> Vec<PathBuf> {
     dirs
 }
 
+/// The `package.path` plugins' `require` searches: each `plugin_paths` directory, and
+/// nothing else. Never `./?.lua`: a file in the server's working directory must not be
+/// able to shadow a library (Lilt's own libraries are compiled in and found first).
+pub fn lua_search_path(config: &Config) -> String {
+    plugin_dirs(config)
+        .iter()
+        .flat_map(|d| {
+            let d = d.display();
+            [format!("{d}/?.lua"), format!("{d}/?/init.lua")]
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 /// The candidate file names for plugin `name`, in Prosody's order.
 fn candidates(name: &str) -> Vec<String> {
     vec![

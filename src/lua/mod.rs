@@ -4,11 +4,15 @@
 //! the VM. This module does not parse XML or route stanzas itself; it converts at the
 //! boundary and calls the core.
 
+pub mod auth;
 pub mod bridge;
 pub mod convert;
 pub mod crypto;
+pub mod disco;
 pub mod dispatch;
+pub mod events;
 pub mod filters;
+pub mod fs;
 pub mod http;
 pub mod loader;
 pub mod metrics;
@@ -190,11 +194,12 @@ fn load_lua(core: &mut Core, host: &str, name: &str) -> Result<(), String> {
     let Some(lua) = ensure_started(core) else {
         return Err("the Lua runtime is not available".into());
     };
-    let _guard = bridge::CoreGuard::enter(core);
+    let guard = bridge::CoreGuard::enter(core);
     sandbox::reset_budget(&lua);
     let result = LuaHost::internal(&lua)
         .and_then(|i| i.get::<Function>("load_module"))
         .and_then(|f| f.call::<(bool, Option<String>)>((host.to_owned(), name.to_owned())));
+    drop(guard);
     match result {
         Ok((true, _)) => Ok(()),
         Ok((false, err)) => Err(err.unwrap_or_default()),

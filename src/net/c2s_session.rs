@@ -45,6 +45,9 @@ pub async fn verify_plain(
     username: String,
     password: String,
 ) -> bool {
+    if crate::lua::auth::lua_provider(&shared.config, host).is_some() {
+        return crate::lua::auth::verify_plain(shared, host, username, password).await;
+    }
     let shared = shared.clone();
     let host = host.to_owned();
     tokio::task::spawn_blocking(move || {

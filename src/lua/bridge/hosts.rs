@@ -89,6 +89,21 @@ pub(super) fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
         )?,
     )?;
     n.set(
+        "add_extension",
+        lua.create_function(|_, (host, form, add): (String, Table, bool)| {
+            let el = crate::lua::convert::lua_to_element(&form).map_err(super::rt)?;
+            with_core(|c| {
+                if let Some(h) = c.hosts.get_mut(&host) {
+                    if add {
+                        h.extensions.push(el);
+                    } else if let Some(i) = h.extensions.iter().position(|x| *x == el) {
+                        h.extensions.remove(i);
+                    }
+                }
+            })
+        })?,
+    )?;
+    n.set(
         "mark_loaded",
         lua.create_function(|_, (host, name, loaded): (String, String, bool)| {
             with_core(|c| {

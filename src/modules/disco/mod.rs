@@ -36,7 +36,10 @@ pub fn load(core: &mut Core, host: &str) {
         Rc::new(move |core, ev| {
             let stanza = ev.stanza.as_ref()?;
             let query = stanza.get_child("query", ns::DISCO_INFO)?;
-            if query.attr("node").is_some() {
+            if let Some(node) = query.attr("node") {
+                if lua_node_query(core, &host_name, &ev.origin, stanza, node, ns::DISCO_INFO) {
+                    return Some(true);
+                }
                 let e = stanza_error_reply(
                     stanza,
                     "cancel",
@@ -75,7 +78,10 @@ pub fn load(core: &mut Core, host: &str) {
         Rc::new(move |core, ev| {
             let stanza = ev.stanza.as_ref()?;
             let query = stanza.get_child("query", ns::DISCO_ITEMS)?;
-            if query.attr("node").is_some() {
+            if let Some(node) = query.attr("node") {
+                if lua_node_query(core, &host_name, &ev.origin, stanza, node, ns::DISCO_ITEMS) {
+                    return Some(true);
+                }
                 let e = stanza_error_reply(
                     stanza,
                     "cancel",
@@ -85,7 +91,10 @@ pub fn load(core: &mut Core, host: &str) {
                 core.reply(&ev.origin, e);
                 return Some(true);
             }
-            let mut q = Element::new("query", ns::DISCO_ITEMS);
+            // host-disco-items handlers add their items first (§20.1).
+            let Some(mut q) = lua_host_items(core, &host_name, &ev.origin, stanza) else {
+                return Some(true);
+            };
             let suffix = format!(".{host_name}");
             // Sub-domain hosts and components, each named by its `name` option, unless
             // `disco_hidden`; then the `disco_items` entries (reference §9.6, §12.1).
@@ -116,6 +125,40 @@ pub fn load(core: &mut Core, host: &str) {
             Some(true)
         }),
     );
+}
+
+/// `host-disco-info-node` / `host-disco-items-node` for Lua plugins (mod_adhoc's command
+/// list): true when a handler answered the node query.
+fn lua_node_query(
+    core: &mut Core,
+    host: &str,
+    origin: &crate::core::Origin,
+    stanza: &Element,
+    node: &str,
+    xmlns: &str,
+) -> bool {
+    let reply = result_for(stanza).with_child(Element::new("query", xmlns).with_attr("node", node));
+    crate::lua::disco::node_query(core, host, origin, stanza, node, reply)
+}
+
+/// The host's disco#items query after `host-disco-items` handlers added to it; `None`
+/// when one of them answered itself.
+fn lua_host_items(
+    core: &mut Core,
+    host: &str,
+    origin: &crate::core::Origin,
+    stanza: &Element,
+) -> Option<Element> {
+    let reply = result_for(stanza).with_child(Element::new("query", ns::DISCO_ITEMS));
+    let mut reply = crate::lua::disco::host_items(core, host, origin, stanza, reply)?;
+    let q = reply
+        .children
+        .iter()
+        .position(|c| matches!(c, crate::xml::Node::Element(e) if e.name == "query"));
+    match q.map(|i| reply.children.remove(i)) {
+        Some(crate::xml::Node::Element(e)) => Some(e),
+        _ => Some(Element::new("query", ns::DISCO_ITEMS)),
+    }
 }
 
 /// The `disco_items` option: `{ {"jid", "name"}, ... }` (the name may be left out).

@@ -84,12 +84,16 @@ fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
             return;
         }
         tracing::info!("User removed their account: {user}@{host}");
+        crate::lua::events::user_deleted(core, host, user);
         // Prosody's usermanager purges every store of a deleted user.
         if let Err(e) = core.shared.store.purge(host, user) {
             tracing::warn!("Could not remove all data of {user}@{host}: {e}");
         }
         // The answer goes out before the stream closes.
         core.reply(origin, result_for(stanza));
+        if let Origin::Session(sid) = origin {
+            crate::lua::events::user_deregistered(core, host, user, *sid);
+        }
         let bare = format!("{user}@{host}");
         let sessions = core.bare_sessions.get(&bare).cloned().unwrap_or_default();
         for id in sessions {

@@ -48,8 +48,15 @@ pub fn load(core: &mut Core, user: &str, host: &str) {
         return;
     }
     let roster = match core.shared.store.get(host, Some(user), "roster") {
-        Ok(Some(v)) => Roster::from_lua(&v, &jid),
-        Ok(None) => Roster::default(),
+        // roster-load handlers (§20.1) see what storage held and may add contacts.
+        Ok(stored) => {
+            let v = stored.unwrap_or_else(|| LuaValue::Table(Default::default()));
+            match crate::lua::events::roster_load(core, user, host, &v) {
+                Some(changed) => Roster::from_lua(&changed, &jid),
+                None if matches!(&v, LuaValue::Table(t) if t.is_empty()) => Roster::default(),
+                None => Roster::from_lua(&v, &jid),
+            }
+        }
         Err(e) => {
             tracing::error!("Error loading roster of {jid}: {e}");
             Roster {

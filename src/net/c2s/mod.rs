@@ -192,9 +192,10 @@ async fn run_effect<F: Framing>(
             password,
             iq,
         } => {
-            let reply = crate::modules::register::ibr::register_blocking(
+            // user-registering may refuse it; user-registered follows (§20.1).
+            let reply = crate::lua::events::register_with_events(
                 shared.clone(),
-                host,
+                s.stream_info(),
                 username,
                 password,
                 iq,

@@ -33,6 +33,8 @@ impl<F: Framing> C2sSession<F> {
                 if el.ns == ns::SASL && el.name == "failure" {
                     self.log_auth_failure(&el);
                     self.limits.on_sasl_failure(&self.shared, &el);
+                    let info = self.stream_info();
+                    crate::lua::events::notify_authentication(&self.shared, info, Some(el.clone()));
                 }
                 self.push_element(&el, now);
                 None
@@ -56,6 +58,7 @@ impl<F: Framing> C2sSession<F> {
                 let host = self.stream.host().unwrap_or_default().to_owned();
                 tracing::info!(ip = ?self.ip(), "Authenticated as {username}@{host}");
                 self.limits.on_authenticated(&self.shared, &host, &username);
+                crate::lua::events::notify_authentication(&self.shared, self.stream_info(), None);
                 self.parser.reset();
                 self.parser
                     .set_max_stanza_bytes(self.settings.stanza_size_limit);
