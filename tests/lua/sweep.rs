@@ -310,7 +310,7 @@ fn copy_dir(from: &Path, to: &Path) {
 async fn seed() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let store = std::sync::Arc::new(lilt::storage::InternalStore::new(data.clone()));
+    let store = std::sync::Arc::new(lilt::storage::Storage::internal(data.clone()));
     let accounts = lilt::modules::auth_internal_hashed::Accounts::new(
         store,
         lilt::xmpp::sasl::ScramHash::Sha1,

@@ -12,7 +12,7 @@ use super::room::{MucEvent, Room};
 use super::storage::{room_to_lua, RoomStore};
 use super::{bare, error_by};
 use crate::modules::iq::result_for;
-use crate::storage::internal::InternalStore;
+use crate::storage::Storage as InternalStore;
 use crate::storage::lua_value::LuaValue;
 use crate::xml::Element;
 use crate::xmpp::error::stanza_error_reply;

@@ -5,7 +5,7 @@
 
 use super::affiliation::{Affiliation, Role};
 use super::room::{Room, RoomConfig};
-use crate::storage::internal::InternalStore;
+use crate::storage::Storage as InternalStore;
 use crate::storage::lua_value::{LuaKey, LuaTable, LuaValue};
 use crate::storage::StorageError;
 

@@ -12,7 +12,7 @@ use super::config::{ConfigMap, Value};
 use super::service::{Item, Node};
 use crate::modules::private::preserialize::{deserialize, preserialize, Xmlns};
 use crate::modules::time::datetime;
-use crate::storage::internal::InternalStore;
+use crate::storage::Storage as InternalStore;
 use crate::storage::lua_value::{LuaKey, LuaTable, LuaValue};
 use crate::storage::StorageError;
 
@@ -99,22 +99,13 @@ impl NodeStore for ProsodyStore {
                 .filter_map(|(k, v)| node_from_lua(k.as_str()?, v))
                 .collect(),
             Layout::Component => {
-                let dir = self
-                    .store
-                    .file_path(&self.host, Some("x"), COMPONENT_NODES, "dat")
-                    .ok()
-                    .and_then(|p| p.parent().map(|d| d.to_owned()));
-                let Some(dir) = dir else { return Vec::new() };
-                let Ok(entries) = std::fs::read_dir(dir) else {
-                    return Vec::new();
-                };
+                // The node names are the store's users (`datamanager.users`).
+                let driver = self.store.driver(&self.host, COMPONENT_NODES);
+                let users = driver
+                    .users(&self.host, COMPONENT_NODES, crate::storage::StoreKind::Keyval)
+                    .unwrap_or_default();
                 let mut out = Vec::new();
-                for e in entries.flatten() {
-                    let name = e.file_name().to_string_lossy().to_string();
-                    let Some(enc) = name.strip_suffix(".dat") else {
-                        continue;
-                    };
-                    let node = decode(enc);
+                for node in users.into_iter().flatten() {
                     if let Ok(Some(v)) = self.store.get(&self.host, Some(&node), COMPONENT_NODES) {
                         if let Some(n) = node_from_lua(&node, &v) {
                             out.push(n);
@@ -170,26 +161,6 @@ impl NodeStore for ProsodyStore {
         self.store
             .archive_replace(&self.host, self.user(), &self.item_store(node), &list)
     }
-}
-
-/// Undoes the `%xx` encoding of file names.
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn value_to_lua(v: &Value) -> LuaValue {
@@ -367,9 +338,4 @@ mod tests {
         assert_eq!(item_from_lua(&v), Some(item));
     }
 
-    #[test]
-    fn file_names_decode() {
-        assert_eq!(decode("urn%3axmpp%3aavatar"), "urn:xmpp:avatar");
-        assert_eq!(decode("plain"), "plain");
-    }
 }
