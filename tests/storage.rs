@@ -21,3 +21,5 @@ mod offline;
 mod postgres;
 #[path = "storage/prosody_sql.rs"]
 mod prosody_sql;
+#[path = "storage/throughput.rs"]
+mod throughput;

@@ -207,12 +207,21 @@ pub fn data_path(config: &Config) -> PathBuf {
 
 /// Builds the shared state and the core (without starting anything).
 pub fn build(config: Config) -> (Arc<Shared>, mpsc::UnboundedReceiver<CoreMsg>) {
-    let store = Arc::new(Storage::from_config(&config).unwrap_or_else(|e| {
+    let store = Storage::from_config(&config).unwrap_or_else(|e| {
         // `run` refuses such a config before getting here; tools and tests that build
         // one anyway keep nothing rather than write where the operator did not ask.
         tracing::error!("{e}; storing nothing");
         Storage::with_default(data_path(&config), "none")
-    }));
+    });
+    build_with_storage(config, store)
+}
+
+/// [`build`] with the stores already opened.
+pub fn build_with_storage(
+    config: Config,
+    store: Storage,
+) -> (Arc<Shared>, mpsc::UnboundedReceiver<CoreMsg>) {
+    let store = Arc::new(store);
     let accounts = Accounts::new(store.clone(), password_hash(&config));
     let mut policies = HashMap::new();
     for h in config.virtual_hosts() {
@@ -407,9 +416,10 @@ pub fn run(config: Config) -> Result<(), RunError> {
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
-    crate::storage::manager::check_config(&config).map_err(|e| RunError::Config(e.to_string()))?;
+    // Unknown drivers and unreachable databases stop the start, before any listener.
+    let store = Storage::from_config(&config).map_err(|e| RunError::Config(e.to_string()))?;
     rt.block_on(async move {
-        let (shared, rx) = build(config);
+        let (shared, rx) = build_with_storage(config, store);
         // Handlers first: a SIGHUP right after the listeners are up must not kill us.
         let signals = Signals::install();
         let core = spawn_core(shared.clone(), rx);

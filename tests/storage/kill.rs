@@ -17,7 +17,9 @@ const USERS: usize = 4;
 #[ignore = "run by sigkill_during_writes_loses_nothing_acknowledged"]
 fn writer_child() {
     let Ok(spec) = std::env::var(ENV) else {
-        panic!("{ENV} is not set: this test is the child of a kill test");
+        // Run directly (`--include-ignored`): there is no parent to write for.
+        eprintln!("{ENV} is not set: this is the child of the SIGKILL tests");
+        return;
     };
     let d = Location::parse(&spec).and_then(|l| l.open()).expect("open");
     let stdout = std::io::stdout();

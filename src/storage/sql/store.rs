@@ -90,42 +90,50 @@ fn write_keyval(
         Some(LuaValue::Table(t)) => t,
         Some(_) => return Err(StorageError::Invalid("SQL keyval values must be tables")),
     };
+    // The same rows Prosody writes, sent many per statement: a roster of thousands of
+    // items is then a few round trips, not one per contact.
+    let mut rows: Vec<(String, &'static str, String)> = Vec::with_capacity(table.len());
     let mut extra = LuaTable::new();
     for (k, v) in table.iter() {
         match k {
             LuaKey::Str(s) if !s.is_empty() => {
                 let (kind, text) = encode(v)?;
-                conn.execute(
-                    INSERT_KEYVAL,
-                    &[
-                        host.into(),
-                        user_cell(user),
-                        store.into(),
-                        s.as_str().into(),
-                        kind.into(),
-                        text.into(),
-                    ],
-                )?;
+                rows.push((s.clone(), kind, text));
             }
             other => extra.set(other.clone(), v.clone()),
         }
     }
     if !extra.is_empty() {
         let (kind, text) = encode(&LuaValue::Table(extra))?;
-        conn.execute(
-            INSERT_KEYVAL,
-            &[
+        rows.push((String::new(), kind, text));
+    }
+    for chunk in rows.chunks(INSERT_BATCH) {
+        let mut sql = String::from(
+            r#"INSERT INTO "prosody" ("host","user","store","key","type","value") VALUES "#,
+        );
+        let mut params = Vec::with_capacity(chunk.len() * 6);
+        for (n, (key, kind, text)) in chunk.iter().enumerate() {
+            sql.push_str(if n == 0 {
+                "(?,?,?,?,?,?)"
+            } else {
+                ",(?,?,?,?,?,?)"
+            });
+            params.extend([
                 host.into(),
                 user_cell(user),
                 store.into(),
-                "".into(),
-                kind.into(),
-                text.into(),
-            ],
-        )?;
+                key.as_str().into(),
+                (*kind).into(),
+                text.as_str().into(),
+            ]);
+        }
+        conn.execute(&sql, &params)?;
     }
     Ok(())
 }
+
+/// Rows per multi-row INSERT (6 parameters each, far below SQLite's 32 766 limit).
+const INSERT_BATCH: usize = 500;
 
 /// An archive item split into its row: (key, when, with, type, value).
 fn archive_row(item: &LuaValue) -> StoreResult<(String, i64, String, &'static str, String)> {
