@@ -209,8 +209,13 @@ impl Core {
 
     /// Replies to `origin` with a stanza (errors and results go back this way).
     pub fn reply(&self, origin: &Origin, stanza: Element) {
-        if let Origin::Session(id) = origin {
-            self.send_to(*id, Arc::new(stanza));
+        match origin {
+            Origin::Session(id) => {
+                self.send_to(*id, Arc::new(stanza));
+            }
+            // Stanzas from other servers arrive with the receiving host as origin: their
+            // replies go back over s2s (routed on the next turn, as `reply` cannot).
+            Origin::Host(_) => crate::modules::s2s::routes::reply_remote(self, stanza),
         }
     }
 

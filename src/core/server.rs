@@ -319,6 +319,7 @@ fn handle(core: &mut Core, msg: CoreMsg) {
         CoreMsg::Unbind { session, error } => bind::unbind(core, session, error),
         CoreMsg::StreamFeatures(req) => core.stream_features(*req),
         CoreMsg::Shutdown { done } => {
+            crate::modules::s2s::routes::shutdown(core);
             let ids: Vec<_> = core.sessions.keys().copied().collect();
             for id in ids {
                 core.close_session(id, Some(stream_error("system-shutdown", None, None)));

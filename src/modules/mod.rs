@@ -21,6 +21,7 @@ pub mod private;
 pub mod proxycheck;
 pub mod register;
 pub mod roster;
+pub mod s2s;
 pub mod saslauth;
 pub mod server_contact_info;
 pub mod time;

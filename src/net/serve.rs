@@ -35,6 +35,7 @@ pub struct Listeners {
     https: Vec<SocketAddr>,
     c2s: Vec<SocketAddr>,
     c2s_direct_tls: Vec<SocketAddr>,
+    s2s: crate::modules::s2s::listener::S2sAddrs,
     tasks: Vec<JoinHandle<()>>,
     sessions: Arc<AtomicUsize>,
 }
@@ -57,6 +58,11 @@ impl Listeners {
     /// Where the XEP-0368 direct-TLS c2s service listens.
     pub fn c2s_direct_tls_addrs(&self) -> &[SocketAddr] {
         &self.c2s_direct_tls
+    }
+
+    /// Where the s2s services (STARTTLS and direct TLS) listen.
+    pub fn s2s_addrs(&self) -> &crate::modules::s2s::listener::S2sAddrs {
+        &self.s2s
     }
 
     /// Live WebSocket and TCP c2s sessions.
@@ -492,6 +498,7 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
         }
     }
     let (c2s, c2s_direct_tls) = start_c2s(&shared, &net, &sessions, &mut tasks)?;
+    let s2s = crate::modules::s2s::listener::start(&shared, &net, &mut tasks);
     if http.is_empty() && https.is_empty() && c2s.is_empty() && c2s_direct_tls.is_empty() {
         tracing::error!("Not listening on any ports");
     }
@@ -514,6 +521,7 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
         https,
         c2s,
         c2s_direct_tls,
+        s2s,
         tasks,
         sessions,
     })
