@@ -15,3 +15,5 @@ mod hostile;
 mod lilt_pair;
 #[path = "s2s/node.rs"]
 mod node;
+#[path = "s2s/prosody.rs"]
+mod prosody;

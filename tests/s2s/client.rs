@@ -58,6 +58,20 @@ impl Client {
             .unwrap_or_else(|got| panic!("no {needle:?} within 20 s; got {got:?}"))
     }
 
+    /// Up to `needle` and on to the end of the tag it is in (attributes come in any order).
+    pub async fn read_tag(&mut self, needle: &str) -> String {
+        let mut got = self.read_until(needle).await;
+        got.push_str(&self.read_until(">").await);
+        got
+    }
+
+    /// Reads until a whole element containing `needle` came (up to its closing `end`).
+    pub async fn read_stanza(&mut self, needle: &str, end: &str) -> String {
+        let mut got = self.read_until(needle).await;
+        got.push_str(&self.read_until(end).await);
+        got
+    }
+
     pub async fn try_read_until(&mut self, needle: &str, wait: Duration) -> Result<String, String> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {

@@ -61,6 +61,11 @@ impl Conn {
         }
     }
 
+    /// Switches the stanza size limit (from the unauthenticated one once authenticated).
+    pub fn set_max_stanza(&mut self, n: usize) {
+        self.parser.set_max_stanza_bytes(n);
+    }
+
     /// The default namespace the peer's stream header declared.
     pub fn default_ns(&self) -> &str {
         self.parser.default_ns()

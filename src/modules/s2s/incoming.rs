@@ -48,7 +48,7 @@ enum Flow {
 /// Serves one accepted connection (already TLS for `direct_tls`).
 pub async fn serve(ctx: Arc<S2sContext>, tcp: TcpStream, peer: SocketAddr, direct_tls: bool) {
     let _ = tcp.set_nodelay(true);
-    let mut conn = Conn::new(tcp, ctx.settings.stanza_size_limit);
+    let mut conn = Conn::new(tcp, ctx.settings.unauthed_stanza_size_limit);
     if direct_tls {
         let Some(acceptor) = ctx.acceptor.clone() else {
             return;
@@ -165,6 +165,7 @@ impl In {
                 ));
                 if valid {
                     tracing::info!("s2s: incoming {domain} -> {local} authenticated (dialback)");
+                    conn.set_max_stanza(self.ctx.settings.stanza_size_limit);
                     self.authed.insert(domain);
                 }
                 Flow::Continue
@@ -437,6 +438,7 @@ impl In {
             self.to.as_deref().unwrap_or("?")
         );
         self.authed.insert(from);
+        conn.set_max_stanza(self.ctx.settings.stanza_size_limit);
         // The peer restarts the stream on the same connection.
         conn.restart();
         Flow::Continue

@@ -71,8 +71,16 @@ pub(super) async fn run(
         }
     };
     let had_stream = out.had_stream;
+    // Stanzas the core handed over after the stream ended go back to be routed again.
+    rx.close();
+    let mut leftovers = Vec::new();
+    while let Ok(cmd) = rx.try_recv() {
+        if let Cmd::Stanza(s) = cmd {
+            leftovers.push(Arc::try_unwrap(s).unwrap_or_else(|s| (*s).clone()));
+        }
+    }
     on_core(&ctx.shared, move |core| {
-        routes::closed(core, &local, &remote, id, &reason, had_stream)
+        routes::closed(core, &local, &remote, id, &reason, had_stream, leftovers)
     });
 }
 
@@ -119,7 +127,7 @@ impl Out {
                         }
                     };
                 let _ = tcp.set_nodelay(true);
-                let mut conn = Conn::new(tcp, settings.stanza_size_limit);
+                let mut conn = Conn::new(tcp, settings.unauthed_stanza_size_limit);
                 if t.direct_tls {
                     let connector = self.ctx.connector(&self.local).clone();
                     if let Err(e) = conn
@@ -148,15 +156,22 @@ impl Out {
         conn.flush().await.map_err(|e| e.to_string())?;
         let unauth_deadline = Instant::now() + settings.timeout;
         let mut idle_deadline = Instant::now() + settings.read_timeout;
+        // `s2s_idle_timeout`: an authenticated route without traffic this long is closed.
+        let idle_close = settings.idle_timeout;
+        let mut last_traffic = Instant::now();
+        let mut raised_limit = false;
         loop {
+            let idle_close_at = last_traffic + idle_close.unwrap_or(settings.read_timeout);
             let step = tokio::select! {
                 ev = conn.next_event() => {
                     idle_deadline = Instant::now() + settings.read_timeout;
+                    last_traffic = Instant::now();
                     self.on_event(&mut conn, ev, id).await
                 }
                 cmd = rx.recv() => match cmd {
                     None => Step::Close(None, Ok(())),
                     Some(Cmd::Stanza(s)) => {
+                        last_traffic = Instant::now();
                         conn.push(&s);
                         Step::Continue
                     }
@@ -175,6 +190,10 @@ impl Out {
                     Some(stream_error("connection-timeout", None, None)),
                     Err("connection timed out before authentication".into()),
                 ),
+                _ = tokio::time::sleep_until(idle_close_at), if idle_close.is_some() && self.authed => {
+                    tracing::debug!("s2s: closing idle route {} -> {}", self.local, self.remote);
+                    Step::Close(None, Ok(()))
+                }
                 _ = tokio::time::sleep_until(idle_deadline) => {
                     // A quiet route gets a whitespace keepalive (Prosody's s2s-read-timeout).
                     idle_deadline = Instant::now() + settings.read_timeout;
@@ -202,6 +221,10 @@ impl Out {
                     conn.restart();
                     conn.push_header(Some(&self.local), Some(&self.remote), None);
                 }
+            }
+            if self.authed && !raised_limit {
+                raised_limit = true;
+                conn.set_max_stanza(settings.stanza_size_limit);
             }
             conn.flush().await.map_err(|e| e.to_string())?;
         }

@@ -160,13 +160,28 @@ pub fn established(core: &mut Core, local: &str, remote: &str, id: u64) {
 }
 
 /// The outgoing route `id` ended; what was still queued is bounced to its senders.
-pub fn closed(core: &mut Core, local: &str, remote: &str, id: u64, reason: &str, had_stream: bool) {
+/// `leftovers` were handed to the task after its stream ended: they are routed again.
+pub fn closed(
+    core: &mut Core,
+    local: &str,
+    remote: &str,
+    id: u64,
+    reason: &str,
+    had_stream: bool,
+    leftovers: Vec<Element>,
+) {
     let key = (local.to_owned(), remote.to_owned());
     let routes = core.state::<Routes>();
-    if routes.out.get(&key).is_none_or(|r| r.id != id) {
-        return;
+    let route = match routes.out.get(&key) {
+        Some(r) if r.id == id => routes.out.remove(&key),
+        _ => None,
+    };
+    if let Some(ctx) = routes.ctx.clone() {
+        for s in leftovers {
+            send_out(core, &ctx, local, remote, s);
+        }
     }
-    let Some(route) = routes.out.remove(&key) else {
+    let Some(route) = route else {
         return;
     };
     if !route.queue.is_empty() {

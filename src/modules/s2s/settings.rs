@@ -26,6 +26,8 @@ pub struct S2sSettings {
     pub use_ipv4: bool,
     pub use_ipv6: bool,
     pub stanza_size_limit: usize,
+    /// Before the stream's first authentication (`s2s_unauthed_stanza_size_limit`).
+    pub unauthed_stanza_size_limit: usize,
     /// `s2s_resolver`: Lilt's extension naming the DNS server s2s asks (`"ip[:port]"`).
     pub resolver: Option<String>,
     /// `s2s_idle_timeout` (Lilt extension, seconds; 0 = never): an outgoing route with no
@@ -58,6 +60,10 @@ impl S2sSettings {
             stanza_size_limit: g
                 .integer("s2s_stanza_size_limit")
                 .unwrap_or(512 * 1024)
+                .max(0) as usize,
+            unauthed_stanza_size_limit: g
+                .integer("s2s_unauthed_stanza_size_limit")
+                .unwrap_or(10_000)
                 .max(0) as usize,
             resolver: g.string("s2s_resolver"),
             idle_timeout: g.number("s2s_idle_timeout").filter(|s| *s > 0.0).map(secs),
