@@ -93,7 +93,10 @@ fn answer(table: &Mutex<Table>, req: &Message) -> Message {
     for q in &req.queries {
         reply.add_query(q.clone());
         let name = key(&q.name().to_ascii());
-        if table.keys().any(|(n, _)| *n == name) {
+        // A name with records below it exists (an empty non-terminal): NODATA, not
+        // NXDOMAIN, or a resolver doing QNAME minimisation would give up on the subtree.
+        let below = format!(".{name}");
+        if table.keys().any(|(n, _)| *n == name || n.ends_with(&below)) {
             found_name = true;
         }
         if let Some(records) = table.get(&(name, q.query_type())) {
@@ -104,6 +107,17 @@ fn answer(table: &Mutex<Table>, req: &Message) -> Message {
     }
     if !found_name {
         reply.metadata.response_code = ResponseCode::NXDomain;
+    }
+    if std::env::var("LILT_TEST_DNS_LOG").is_ok() {
+        for q in &req.queries {
+            eprintln!(
+                "dns: {} {:?} -> {:?} {} answers",
+                q.name(),
+                q.query_type(),
+                reply.metadata.response_code,
+                reply.answers.len()
+            );
+        }
     }
     reply
 }
