@@ -65,13 +65,6 @@ impl Client {
         got
     }
 
-    /// Reads until a whole element containing `needle` came (up to its closing `end`).
-    pub async fn read_stanza(&mut self, needle: &str, end: &str) -> String {
-        let mut got = self.read_until(needle).await;
-        got.push_str(&self.read_until(end).await);
-        got
-    }
-
     pub async fn try_read_until(&mut self, needle: &str, wait: Duration) -> Result<String, String> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {

@@ -103,7 +103,8 @@ pub struct Node {
     pub c2s: SocketAddr,
     pub s2s: SocketAddr,
     pub shared: Arc<Shared>,
-    pub dir: tempfile::TempDir,
+    /// Config, certificates and data; removed when the node is dropped.
+    _dir: tempfile::TempDir,
     listeners: Option<lilt::net::Listeners>,
 }
 
@@ -167,7 +168,7 @@ VirtualHost "{domain}"
             c2s: listeners.c2s_addrs()[0],
             s2s,
             shared,
-            dir,
+            _dir: dir,
             listeners: Some(listeners),
         }
     }
