@@ -17,6 +17,7 @@
 #          being skipped)
 #          --release/--debug (build profile; --short defaults to debug)  --keep (keep temp dir)
 #          --no-nagle (network_settings.nagle = false: TCP_NODELAY on the servers' sockets)
+#          --modules "mam ..." (more modules_enabled on every server, e.g. archiving)
 #
 # It installs nothing. It needs: cargo, and for the Prosody column `prosody` (Debian package
 # `prosody`, 0.12.x); the PNG needs fonts-dejavu-core. Missing pieces are reported and the
@@ -59,6 +60,7 @@ while [ $# -gt 0 ]; do
     --debug) PROFILE=debug; PROFILE_SET=1 ;;
     --keep) KEEP=1 ;;
     --no-nagle) NAGLE=off ;;
+    --modules) EXTRA_MODULES=$2; shift ;;
     --paced-rate) PACED_RATE=$2; shift ;;
     --require-lilt) REQUIRE_LILT=1 ;;
     --repeat) REPEAT=$2; shift ;;
@@ -193,9 +195,10 @@ http_paths = {
 }
 consider_websocket_secure = true
 CFG
-  local extra_module="" plugin_line=""
+  local extra_module="" plugin_line="" m
+  for m in ${EXTRA_MODULES:-}; do extra_module+=" \"$m\","; done
   if [ -n "$lua" ]; then
-    extra_module=' "bench_hook",'
+    extra_module+=' "bench_hook",'
     plugin_line=$'\nplugin_paths = { "'"$dir/plugins"'" }'
     # lilt-lua: one Lua hook on message/bare that counts and lets the event go on, the
     # cheapest plugin an operator could add; it shows what crossing into Lua costs.

@@ -12,6 +12,7 @@ pub mod http_files;
 pub mod iq;
 pub mod lastactivity;
 pub mod limits;
+pub mod mam;
 pub mod message;
 pub mod offline;
 pub mod openmetrics;
@@ -63,6 +64,7 @@ pub fn loader(name: &str) -> Option<Loader> {
         "offline" => offline::load,
         "carbons" => carbons::load,
         "blocklist" => blocklist::load,
+        "mam" => mam::load,
         _ => return None,
     })
 }
