@@ -5,6 +5,8 @@
 //! Everything stays on this machine: servers bind 127.0.0.2, 127.0.0.3, ... and resolve
 //! each other through `tests/s2s/dns.rs` (`s2s_resolver`).
 
+#[path = "s2s/bench.rs"]
+mod bench;
 #[path = "s2s/client.rs"]
 mod client;
 #[path = "s2s/dns.rs"]
