@@ -251,3 +251,35 @@ async fn a_flood_of_oversized_stanzas_is_cut_while_the_bystander_is_served() {
         "bystander ping p99 {p99:?}"
     );
 }
+
+/// `limits.s2sin` (mod_limits) throttles what an incoming stream may send: reading stops
+/// while the budget is spent, so a flood takes its time and the server stays free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_s2sin_throttles_an_incoming_flood() {
+    let dns = TestDns::start().await;
+    let ca = TestCa::new();
+    let extra = "limits = { s2sin = { rate = \"4kb/s\", burst = \"1s\" } }\n\
+                 modules_enabled = { \"tls\", \"dialback\", \"roster\", \"ping\", \"saslauth\", \"limits\" }";
+    let a = Node::start(NodeSpec::new("a.test", A_IP).extra(extra), &ca, &dns).await;
+    a.add_user("bystander");
+    let mut bystander = Client::login(a.c2s, "a.test", "bystander", PASSWORD).await;
+    let mut s = TcpStream::connect(a.s2s).await.expect("connect");
+    let start = Instant::now();
+    send(&mut s, &header("flood.test", "a.test")).await;
+    // 16 KB of whitespace between elements (allowed), then an element that ends the stream.
+    let pad = " ".repeat(16 * 1024);
+    send(&mut s, &pad).await;
+    send(&mut s, "<bogus xmlns='urn:example'/>").await;
+    let p99 = ping_p99(&mut bystander, 20).await;
+    let got = read_until(&mut s, "</stream:stream>").await;
+    let took = start.elapsed();
+    assert!(got.contains("<unsupported-stanza-type"), "{got}");
+    assert!(
+        took >= Duration::from_secs(2),
+        "16 KB at 4 KB/s took only {took:?}"
+    );
+    assert!(
+        p99 < Duration::from_millis(50),
+        "bystander ping p99 {p99:?}"
+    );
+}

@@ -10,6 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 
+use crate::modules::limits::{SessionKind, SessionLimits};
 use crate::net::tcp::serialise;
 use crate::xml::{escape, Element, Limits, Node, StreamEvent, StreamParser, XmlError};
 use crate::xmpp::error::stream_error;
@@ -47,9 +48,24 @@ pub struct Conn {
     /// Our header for the current stream was written.
     pub header_sent: bool,
     send_timeout: Duration,
+    /// mod_limits (`limits.s2sin`/`limits.s2sout`): while throttled the socket is simply
+    /// not read until `resume_at` (back-pressure, no buffering).
+    limits: Option<SessionLimits>,
+    resume_at: Option<tokio::time::Instant>,
 }
 
 impl Conn {
+    /// A new connection; `kind` picks its `limits.*` read rate.
+    pub fn open(
+        shared: &crate::core::Shared,
+        tcp: TcpStream,
+        max_stanza: usize,
+        kind: SessionKind,
+    ) -> Self {
+        let ip = tcp.peer_addr().ok().map(|a| a.ip());
+        Self::new(tcp, max_stanza).with_limits(SessionLimits::new(shared, kind, ip))
+    }
+
     pub fn new(tcp: TcpStream, max_stanza: usize) -> Self {
         Conn {
             sock: Socket::Plain(tcp),
@@ -58,6 +74,21 @@ impl Conn {
             out: String::new(),
             header_sent: false,
             send_timeout: Duration::from_secs(180),
+            limits: None,
+            resume_at: None,
+        }
+    }
+
+    /// Applies mod_limits' read rate for this kind of session (when mod_limits is loaded).
+    pub fn with_limits(mut self, limits: SessionLimits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// The remote domain is in `unlimited_jids`: no read rate any more.
+    pub fn lift_limits(&mut self) {
+        if let Some(l) = &mut self.limits {
+            l.lift();
         }
     }
 
@@ -98,6 +129,10 @@ impl Conn {
                 Ok(None) => {}
                 Err(e) => return Err(ConnError::Xml(e)),
             }
+            if let Some(at) = self.resume_at {
+                tokio::time::sleep_until(at).await;
+                self.resume_at = None;
+            }
             let n = match &mut self.sock {
                 Socket::Plain(s) => s.read(&mut self.rbuf).await?,
                 Socket::Tls(s) => s.read(&mut self.rbuf).await?,
@@ -105,6 +140,9 @@ impl Conn {
             };
             if n == 0 {
                 return Err(ConnError::Closed);
+            }
+            if let Some(pause) = self.limits.as_mut().and_then(|l| l.after_read(n)) {
+                self.resume_at = Some(tokio::time::Instant::now() + pause);
             }
             if let Err(e) = self.parser.feed(&self.rbuf[..n]) {
                 // Events before the error are still delivered; the error comes after.

@@ -17,6 +17,7 @@ use super::conn::{to_client_ns, xml_error, Conn, ConnError};
 use super::dialback;
 use super::routes::{self, on_core, Cmd, CmdTx};
 use super::S2sContext;
+use crate::modules::limits::SessionKind;
 use crate::xml::{Element, StreamEvent};
 use crate::xmpp::error::stream_error;
 use crate::xmpp::jid::Jid;
@@ -48,7 +49,12 @@ enum Flow {
 /// Serves one accepted connection (already TLS for `direct_tls`).
 pub async fn serve(ctx: Arc<S2sContext>, tcp: TcpStream, peer: SocketAddr, direct_tls: bool) {
     let _ = tcp.set_nodelay(true);
-    let mut conn = Conn::new(tcp, ctx.settings.unauthed_stanza_size_limit);
+    let mut conn = Conn::open(
+        &ctx.shared,
+        tcp,
+        ctx.settings.unauthed_stanza_size_limit,
+        SessionKind::S2sIn,
+    );
     if direct_tls {
         let Some(acceptor) = ctx.acceptor.clone() else {
             return;
@@ -166,6 +172,9 @@ impl In {
                 if valid {
                     tracing::info!("s2s: incoming {domain} -> {local} authenticated (dialback)");
                     conn.set_max_stanza(self.ctx.settings.stanza_size_limit);
+                    if self.ctx.shared.is_unlimited(&local, &domain) {
+                        conn.lift_limits();
+                    }
                     self.authed.insert(domain);
                 }
                 Flow::Continue
@@ -437,8 +446,15 @@ impl In {
             "s2s: incoming {from} -> {} authenticated (certificate)",
             self.to.as_deref().unwrap_or("?")
         );
-        self.authed.insert(from);
         conn.set_max_stanza(self.ctx.settings.stanza_size_limit);
+        if self
+            .ctx
+            .shared
+            .is_unlimited(self.to.as_deref().unwrap_or_default(), &from)
+        {
+            conn.lift_limits();
+        }
+        self.authed.insert(from);
         // The peer restarts the stream on the same connection.
         conn.restart();
         Flow::Continue

@@ -16,6 +16,7 @@ use super::dialback;
 use super::dns;
 use super::routes::{self, on_core, Cmd};
 use super::S2sContext;
+use crate::modules::limits::SessionKind;
 use crate::xml::{Element, StreamEvent};
 use crate::xmpp::error::stream_error;
 use crate::xmpp::ns;
@@ -127,7 +128,12 @@ impl Out {
                         }
                     };
                 let _ = tcp.set_nodelay(true);
-                let mut conn = Conn::new(tcp, settings.unauthed_stanza_size_limit);
+                let mut conn = Conn::open(
+                    &self.ctx.shared,
+                    tcp,
+                    settings.unauthed_stanza_size_limit,
+                    SessionKind::S2sOut,
+                );
                 if t.direct_tls {
                     let connector = self.ctx.connector(&self.local).clone();
                     if let Err(e) = conn
@@ -225,6 +231,9 @@ impl Out {
             if self.authed && !raised_limit {
                 raised_limit = true;
                 conn.set_max_stanza(settings.stanza_size_limit);
+                if self.ctx.shared.is_unlimited(&self.local, &self.remote) {
+                    conn.lift_limits();
+                }
             }
             conn.flush().await.map_err(|e| e.to_string())?;
         }
