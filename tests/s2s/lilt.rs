@@ -111,6 +111,22 @@ async fn two_lilts_federate_over_starttls_with_certificate_authentication() {
     assert_federate(&a, &b).await;
 }
 
+/// b.test publishes only `_xmpps-server._tcp` (XEP-0368): a.test reaches it with TLS from
+/// the first byte (its route back to a.test uses a.test's ordinary SRV record).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_publishing_only_xmpps_server_is_reached_over_direct_tls() {
+    let extra = "s2s_secure_auth = true";
+    let (_dns, a, b) = pair(
+        NodeSpec::new("a.test", A_IP).without_dialback().extra(extra),
+        NodeSpec::new("b.test", B_IP)
+            .without_dialback()
+            .direct_tls_only()
+            .extra(extra),
+    )
+    .await;
+    assert_federate(&a, &b).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn self_signed_certificates_without_secure_auth_federate_with_dialback() {
     let extra = "s2s_secure_auth = false";

@@ -67,6 +67,8 @@ pub struct NodeSpec<'a> {
     pub publish: bool,
     /// Load mod_dialback (else only certificates can authenticate).
     pub dialback: bool,
+    /// Listen for direct TLS (XEP-0368) too and publish only `_xmpps-server`.
+    pub direct_tls_only: bool,
 }
 
 impl<'a> NodeSpec<'a> {
@@ -78,11 +80,17 @@ impl<'a> NodeSpec<'a> {
             extra: "",
             publish: true,
             dialback: true,
+            direct_tls_only: false,
         }
     }
 
     pub fn self_signed(mut self) -> Self {
         self.cert = Cert::SelfSigned;
+        self
+    }
+
+    pub fn direct_tls_only(mut self) -> Self {
+        self.direct_tls_only = true;
         self
     }
 
@@ -126,6 +134,8 @@ c2s_interfaces = {{ "127.0.0.1" }}
 c2s_direct_tls_ports = {{ }}
 s2s_ports = {{ 0 }}
 s2s_interfaces = {{ "{ip}" }}
+s2s_direct_tls_ports = {{ {direct} }}
+s2s_direct_tls_interfaces = {{ "{ip}" }}
 s2s_resolver = "{dns}"
 ssl = {{ cafile = {ca:?} }}
 data_path = {data:?}
@@ -142,6 +152,7 @@ VirtualHost "{domain}"
             extra = spec.extra,
             dialback = if spec.dialback { "\"dialback\", " } else { "" },
             domain = spec.domain,
+            direct = if spec.direct_tls_only { "0" } else { "" },
         );
         let cfg_path = dir.path().join("prosody.cfg.lua");
         std::fs::write(&cfg_path, config).expect("write config");
