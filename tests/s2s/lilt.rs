@@ -117,7 +117,9 @@ async fn two_lilts_federate_over_starttls_with_certificate_authentication() {
 async fn a_domain_publishing_only_xmpps_server_is_reached_over_direct_tls() {
     let extra = "s2s_secure_auth = true";
     let (_dns, a, b) = pair(
-        NodeSpec::new("a.test", A_IP).without_dialback().extra(extra),
+        NodeSpec::new("a.test", A_IP)
+            .without_dialback()
+            .extra(extra),
         NodeSpec::new("b.test", B_IP)
             .without_dialback()
             .direct_tls_only()

@@ -16,6 +16,7 @@ use super::certs::CertStatus;
 use super::conn::{to_client_ns, xml_error, Conn, ConnError};
 use super::dialback;
 use super::routes::{self, on_core, Cmd, CmdTx};
+use super::stream::{self, Addressing, Offer};
 use super::S2sContext;
 use crate::modules::limits::SessionKind;
 use crate::xml::{Element, StreamEvent};
@@ -208,58 +209,25 @@ impl In {
     }
 
     fn on_open(&mut self, conn: &mut Conn, h: &Element) -> Flow {
-        if conn.default_ns() != ns::SERVER {
-            conn.push_header(None, None, Some(&self.stream_id));
-            return close_with("invalid-namespace", None);
-        }
-        let to = match h.attr("to").map(domain) {
-            Some(Some(d)) => Some(d),
-            Some(None) => return close_with("improper-addressing", Some("Invalid 'to' address")),
-            None => None,
+        let first = self.opened_once.then(|| Addressing {
+            to: self.to.clone(),
+            from: self.from.clone(),
+        });
+        let addressing = match stream::parse_header(h, conn.default_ns(), first.as_ref()) {
+            Ok(a) => a,
+            Err(e) => return Flow::Close(Some(e)),
         };
-        let from = match h.attr("from").map(domain) {
-            Some(Some(d)) => Some(d),
-            Some(None) => return close_with("improper-addressing", Some("Invalid 'from' address")),
-            None => None,
-        };
-        if self.opened_once {
-            if self.to.is_some() && to != self.to {
-                return close_with(
-                    "improper-addressing",
-                    Some("New stream 'to' attribute does not match original"),
-                );
-            }
-            if self.from.is_some() && from != self.from {
-                return close_with(
-                    "improper-addressing",
-                    Some("New stream 'from' attribute does not match original"),
-                );
-            }
-        }
+        let Addressing { to, from } = addressing.clone();
         self.opened_once = true;
         self.stream_id = new_id();
         conn.push_header(to.as_deref(), from.as_deref(), Some(&self.stream_id));
-        if let Some(to) = &to {
-            if !is_served(&self.ctx, to) {
-                return close_with(
-                    "host-unknown",
-                    Some(&format!("This host does not serve {to}")),
-                );
-            }
-            if !self.ctx.s2s_hosts.contains(to) {
-                return close_with(
-                    "policy-violation",
-                    Some("Server-to-server communication is disabled for this host"),
-                );
-            }
-        }
-        if let Some(from) = &from {
-            if is_served(&self.ctx, from) {
-                return close_with(
-                    "undefined-condition",
-                    Some("Attempt to connect from a host we serve"),
-                );
-            }
+        let ctx = &self.ctx;
+        if let Err(e) = stream::check_hosts(
+            &addressing,
+            |h| is_served(ctx, h),
+            |h| ctx.s2s_hosts.contains(h),
+        ) {
+            return Flow::Close(Some(e));
         }
         self.to = to.clone().or(self.to.take());
         self.from = from.clone().or(self.from.take());
@@ -277,36 +245,23 @@ impl In {
             return Flow::Continue;
         }
         let host = to.unwrap_or_default();
-        let mut features = Element::new("features", ns::STREAMS);
-        let mut offered = false;
-        if !conn.is_tls() && self.ctx.tls_hosts.contains(&host) && self.ctx.acceptor.is_some() {
-            let mut st = Element::new("starttls", ns::TLS);
-            if self.ctx.settings.require_encryption {
-                st.push_child(Element::new("required", ns::TLS));
+        let starttls =
+            !conn.is_tls() && self.ctx.tls_hosts.contains(&host) && self.ctx.acceptor.is_some();
+        let offer = Offer {
+            starttls: starttls.then_some(self.ctx.settings.require_encryption),
+            external: conn.is_tls()
+                && self.cert.is_valid()
+                && !self.authed.contains(self.from.as_deref().unwrap_or("")),
+            dialback: self.ctx.dialback_hosts.contains(&host),
+        };
+        self.starttls_offered = starttls;
+        match stream::incoming_features(offer, !self.authed.is_empty()) {
+            Ok(features) => {
+                conn.push(&features);
+                Flow::Continue
             }
-            features.push_child(st);
-            self.starttls_offered = true;
-            offered = true;
+            Err(e) => Flow::Close(Some(e)),
         }
-        if conn.is_tls()
-            && self.cert.is_valid()
-            && !self.authed.contains(self.from.as_deref().unwrap_or(""))
-        {
-            features.push_child(
-                Element::new("mechanisms", ns::SASL)
-                    .with_child(Element::new("mechanism", ns::SASL).with_text("EXTERNAL")),
-            );
-            offered = true;
-        }
-        if self.ctx.dialback_hosts.contains(&host) {
-            features.push_child(Element::new("dialback", dialback::FEATURE_NS));
-            offered = true;
-        }
-        if !offered && self.authed.is_empty() {
-            return close_with("undefined-condition", Some("No stream features to offer"));
-        }
-        conn.push(&features);
-        Flow::Continue
     }
 
     fn on_element(&mut self, conn: &mut Conn, el: Element) -> Flow {

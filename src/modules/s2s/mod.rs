@@ -3,7 +3,8 @@
 //! domain), with the stanzas queued while a route comes up ([`routes`]); connection tasks
 //! on the IO runtime negotiate streams ([`outgoing`], [`incoming`]) and report back through
 //! core tasks. DNS ([`dns`]), dialback keys ([`dialback`]), certificate checks ([`certs`])
-//! and the authentication policy ([`settings`]) are sans-IO and unit-tested.
+//! the authentication policy ([`settings`]) and the negotiation rules ([`stream`]) are
+//! sans-IO and unit-tested.
 //!
 //! Not done here: XEP-0288 bidi streams (never offered, never requested), DANE, and the
 //! xmppAddr/SRV-ID identities (dNSName SANs are matched, as Prosody 0.12.3 effectively does).
@@ -17,6 +18,7 @@ pub mod listener;
 mod outgoing;
 pub mod routes;
 pub mod settings;
+pub mod stream;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -15,6 +15,7 @@ use super::conn::{xml_error, Conn, ConnError};
 use super::dialback;
 use super::dns;
 use super::routes::{self, on_core, Cmd};
+use super::stream::{self, Next, OutgoingState};
 use super::S2sContext;
 use crate::modules::limits::SessionKind;
 use crate::xml::{Element, StreamEvent};
@@ -344,24 +345,17 @@ impl Out {
     }
 
     fn on_features(&mut self, conn: &mut Conn, features: &Element, id: u64) -> Step {
-        let settings = &self.ctx.settings;
-        if !conn.is_tls() {
-            if features.get_child("starttls", ns::TLS).is_some() && self.ctx.tls_enabled() {
-                conn.push(&Element::new("starttls", ns::TLS));
-                return Step::Continue;
-            }
-            if settings.needs_encryption(&self.remote) {
-                return Step::Close(
-                    Some(stream_error(
-                        "policy-violation",
-                        Some("Encrypted server-to-server communication is required but was not offered"),
-                        None,
-                    )),
-                    Err("Could not establish encrypted connection to remote server".into()),
-                );
-            }
-        }
-        if !self.ready {
+        let state = OutgoingState {
+            tls: conn.is_tls(),
+            tls_allowed: self.ctx.tls_enabled(),
+            needs_encryption: self.ctx.settings.needs_encryption(&self.remote),
+            external_succeeded: self.external_ok,
+            external_tried: self.external_tried,
+            dialback_enabled: self.ctx.dialback_hosts.contains(&self.local),
+        };
+        let next = stream::outgoing_next(features, state);
+        if next != Next::StartTls && !self.ready {
+            // Features after TLS (or without it): dialback checks may go out now.
             self.ready = true;
             for el in std::mem::take(&mut self.pending_dialback) {
                 conn.push(&el);
@@ -370,34 +364,25 @@ impl Out {
         if self.authed {
             return Step::Continue;
         }
-        if self.external_ok {
-            return self.authenticated(id, conn.is_tls());
+        match next {
+            Next::StartTls => {
+                conn.push(&Element::new("starttls", ns::TLS));
+                Step::Continue
+            }
+            Next::Authenticated => self.authenticated(id, conn.is_tls()),
+            Next::External => {
+                self.external_tried = true;
+                let b64 = base64::engine::general_purpose::STANDARD.encode(self.local.as_bytes());
+                conn.push(
+                    &Element::new("auth", ns::SASL)
+                        .with_attr("mechanism", "EXTERNAL")
+                        .with_text(b64),
+                );
+                Step::Continue
+            }
+            Next::Dialback => self.send_dialback_key(conn),
+            Next::Refuse { error, reason } => Step::Close(Some(error), Err(reason)),
         }
-        let external = features.get_child("mechanisms", ns::SASL).is_some_and(|m| {
-            m.child_elements()
-                .any(|c| c.name == "mechanism" && c.text() == "EXTERNAL")
-        });
-        if conn.is_tls() && external && !self.external_tried {
-            self.external_tried = true;
-            let b64 = base64::engine::general_purpose::STANDARD.encode(self.local.as_bytes());
-            conn.push(
-                &Element::new("auth", ns::SASL)
-                    .with_attr("mechanism", "EXTERNAL")
-                    .with_text(b64),
-            );
-            return Step::Continue;
-        }
-        if self.ctx.dialback_hosts.contains(&self.local) {
-            return self.send_dialback_key(conn);
-        }
-        Step::Close(
-            Some(stream_error(
-                "unsupported-feature",
-                Some("No viable authentication method offered"),
-                None,
-            )),
-            Err("No viable authentication method offered by remote server".into()),
-        )
     }
 
     fn send_dialback_key(&mut self, conn: &mut Conn) -> Step {
