@@ -195,3 +195,53 @@ async fn a_domain_without_servers_bounces_remote_server_not_found() {
     let got = got + &alice.read_until(">").await;
     assert!(got.contains("type='error'"), "{got}");
 }
+
+/// The outgoing routes of a node, asked on its core thread.
+async fn routes_of(node: &Node) -> Vec<(String, String, bool)> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let task = lilt::core::session::CoreTask(Box::new(move |core| {
+        let _ = tx.send(lilt::modules::s2s::routes::outgoing_routes(core));
+    }));
+    node.shared
+        .core_tx
+        .send(lilt::core::CoreMsg::Task(task))
+        .expect("core running");
+    rx.await.expect("core answers")
+}
+
+/// `s2s_idle_timeout` closes a quiet route; the next stanza brings a new one up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_route_is_closed_and_comes_back_for_the_next_stanza() {
+    let (_dns, a, b) = pair(
+        NodeSpec::new("a.test", A_IP).extra("s2s_idle_timeout = 1.5"),
+        NodeSpec::new("b.test", B_IP),
+    )
+    .await;
+    let mut alice = Client::login(a.c2s, &a.domain, "alice", PASSWORD).await;
+    let mut bob = Client::login(b.c2s, &b.domain, "bob", PASSWORD).await;
+    // Available, so messages to the bare JID are delivered rather than stored offline.
+    bob.send("<presence/>").await;
+    bob.read_until("<presence").await;
+    let bob_jid = b.jid("bob");
+    alice
+        .send(&format!(
+            "<message to='{bob_jid}'><body>first</body></message>"
+        ))
+        .await;
+    bob.read_until("first").await;
+    assert_eq!(
+        routes_of(&a).await,
+        [("a.test".to_owned(), "b.test".to_owned(), true)]
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !routes_of(&a).await.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "route still up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    alice
+        .send(&format!(
+            "<message to='{bob_jid}'><body>second</body></message>"
+        ))
+        .await;
+    bob.read_until("second").await;
+}

@@ -298,6 +298,19 @@ pub fn reply_remote(core: &Core, stanza: Element) {
     });
 }
 
+/// The outgoing routes as (local host, remote domain, authenticated), sorted (for the
+/// admin console and tests).
+pub fn outgoing_routes(core: &mut Core) -> Vec<(String, String, bool)> {
+    let mut out: Vec<(String, String, bool)> = core
+        .state::<Routes>()
+        .out
+        .iter()
+        .map(|((l, r), route)| (l.clone(), r.clone(), route.authed))
+        .collect();
+    out.sort();
+    out
+}
+
 /// Closes every s2s stream with `system-shutdown` (the core's shutdown).
 pub fn shutdown(core: &mut Core) {
     let routes = core.state::<Routes>();
