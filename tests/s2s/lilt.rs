@@ -245,3 +245,37 @@ async fn an_idle_route_is_closed_and_comes_back_for_the_next_stanza() {
         .await;
     bob.read_until("second").await;
 }
+
+/// A server shutting down closes its s2s streams (`system-shutdown`): the peer's route ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_incoming_s2s_streams() {
+    let (_dns, a, b) = pair(NodeSpec::new("a.test", A_IP), NodeSpec::new("b.test", B_IP)).await;
+    let mut alice = Client::login(a.c2s, &a.domain, "alice", PASSWORD).await;
+    let mut bob = Client::login(b.c2s, &b.domain, "bob", PASSWORD).await;
+    bob.send("<presence/>").await;
+    bob.read_until("<presence").await;
+    alice
+        .send(&format!(
+            "<message to='{}'><body>before</body></message>",
+            b.jid("bob")
+        ))
+        .await;
+    bob.read_until("before").await;
+    assert_eq!(routes_of(&a).await.len(), 1);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    b.shared
+        .core_tx
+        .send(lilt::core::CoreMsg::Shutdown { done: tx })
+        .expect("core running");
+    rx.await.expect("shutdown done");
+    let got = bob.read_until("</stream:stream>").await;
+    assert!(got.contains("system-shutdown"), "{got}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !routes_of(&a).await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a's route to b outlived b's shutdown"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

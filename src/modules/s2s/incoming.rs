@@ -67,6 +67,10 @@ pub async fn serve(ctx: Arc<S2sContext>, tcp: TcpStream, peer: SocketAddr, direc
         }
     }
     let (tx, mut rx) = mpsc::unbounded_channel();
+    {
+        let tx = tx.clone();
+        on_core(&ctx.shared, move |core| routes::register_incoming(core, tx));
+    }
     let mut s = In {
         ctx: ctx.clone(),
         peer,

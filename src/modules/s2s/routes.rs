@@ -49,6 +49,8 @@ pub struct Routes {
     next_id: u64,
     /// Dialback checks in flight: (originating domain, our stream id) -> the incoming stream.
     verifying: HashMap<(String, String), CmdTx>,
+    /// Incoming streams, to close at shutdown (pruned as they end).
+    incoming: Vec<CmdTx>,
 }
 
 /// Runs `f` on the core thread (from a connection task).
@@ -311,9 +313,23 @@ pub fn outgoing_routes(core: &mut Core) -> Vec<(String, String, bool)> {
     out
 }
 
+/// An incoming stream started (closed with the others at shutdown).
+pub fn register_incoming(core: &mut Core, tx: CmdTx) {
+    let incoming = &mut core.state::<Routes>().incoming;
+    incoming.retain(|t| !t.is_closed());
+    incoming.push(tx);
+}
+
 /// Closes every s2s stream with `system-shutdown` (the core's shutdown).
 pub fn shutdown(core: &mut Core) {
     let routes = core.state::<Routes>();
+    for tx in routes.incoming.drain(..) {
+        let _ = tx.send(Cmd::Close(Some(crate::xmpp::error::stream_error(
+            "system-shutdown",
+            None,
+            None,
+        ))));
+    }
     for r in routes.out.values() {
         let _ = r.tx.send(Cmd::Close(Some(crate::xmpp::error::stream_error(
             "system-shutdown",
