@@ -12,6 +12,7 @@ fn config() -> String {
     format!(
         r#"
 http_ports = {{ 0 }}
+s2s_ports = {{ }} -- mod_s2s is autoloaded and would bind 5269
 https_ports = {{ }}
 c2s_ports = {{ }}
 data_path = "data"

@@ -9,6 +9,7 @@ fn config(extra: &str) -> String {
     format!(
         r#"
 http_ports = {{ 0 }}
+s2s_ports = {{ }} -- mod_s2s is autoloaded and would bind 5269
 https_ports = {{ }}
 data_path = "data"
 c2s_require_encryption = false

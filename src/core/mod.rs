@@ -223,11 +223,15 @@ impl Core {
             Origin::Session(id) => {
                 self.send_to(*id, Arc::new(stanza));
             }
-            Origin::Host(h) => {
-                if let Some(link) = self.host_links.get(h) {
+            Origin::Host(h) => match self.host_links.get(h) {
+                // An external component's stanza: the answer goes down its connection.
+                Some(link) => {
                     let _ = link.tx.send(Outbound::Stanza(Arc::new(stanza)));
                 }
-            }
+                // Stanzas from other servers arrive with the receiving host as origin:
+                // their replies go back over s2s (routed on the next turn).
+                None => crate::modules::s2s::routes::reply_remote(self, stanza),
+            },
         }
     }
 

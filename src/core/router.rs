@@ -261,8 +261,12 @@ pub fn unhandled(core: &mut Core, origin: &Origin, stanza: &Element) {
     core.reply(origin, e);
 }
 
-/// No federation yet: remote domains get Prosody's answer when s2s is not loaded.
-fn route_remote(core: &mut Core, origin: &Origin, stanza: Element) {
+/// `route/remote`: mod_s2s takes the stanza when it runs for the sending host; otherwise
+/// remote domains get Prosody's answer when s2s is not loaded.
+pub fn route_remote(core: &mut Core, origin: &Origin, stanza: Element) {
+    let Some(stanza) = crate::modules::s2s::route(core, origin, stanza) else {
+        return;
+    };
     let stype = stanza.attr("type").unwrap_or("");
     if stype == "error" || stype == "result" {
         return;

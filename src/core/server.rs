@@ -370,6 +370,7 @@ fn handle(core: &mut Core, msg: CoreMsg) {
             // As Prosody: each session is closed with `system-shutdown` and the reason,
             // and destroyed, so its contacts still online get its unavailable presence
             // ("Disconnected: <reason>") before their own stream is closed.
+            crate::modules::s2s::routes::shutdown(core);
             let ids: Vec<_> = core.sessions.keys().copied().collect();
             for id in ids {
                 let err = stream_error("system-shutdown", reason.as_deref(), None);

@@ -28,6 +28,7 @@ pub mod proxycheck;
 pub mod pubsub;
 pub mod register;
 pub mod roster;
+pub mod s2s;
 pub mod saslauth;
 pub mod server_contact_info;
 pub mod time;

@@ -36,6 +36,7 @@ pub struct Listeners {
     https: Vec<SocketAddr>,
     c2s: Vec<SocketAddr>,
     c2s_direct_tls: Vec<SocketAddr>,
+    s2s: crate::modules::s2s::listener::S2sAddrs,
     tasks: Vec<JoinHandle<()>>,
     sessions: Arc<AtomicUsize>,
 }
@@ -58,6 +59,11 @@ impl Listeners {
     /// Where the XEP-0368 direct-TLS c2s service listens.
     pub fn c2s_direct_tls_addrs(&self) -> &[SocketAddr] {
         &self.c2s_direct_tls
+    }
+
+    /// Where the s2s services (STARTTLS and direct TLS) listen.
+    pub fn s2s_addrs(&self) -> &crate::modules::s2s::listener::S2sAddrs {
+        &self.s2s
     }
 
     /// Live WebSocket and TCP c2s sessions.
@@ -495,6 +501,7 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
         }
     }
     let (c2s, c2s_direct_tls) = start_c2s(&shared, &net, &sessions, &mut tasks)?;
+    let s2s = crate::modules::s2s::listener::start(&shared, &net, &mut tasks);
     if http.is_empty() && https.is_empty() && c2s.is_empty() && c2s_direct_tls.is_empty() {
         tracing::error!("Not listening on any ports");
     }
@@ -517,6 +524,7 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
         https,
         c2s,
         c2s_direct_tls,
+        s2s,
         tasks,
         sessions,
     })

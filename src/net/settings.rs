@@ -124,10 +124,6 @@ pub const KEYS: &[&str] = &[
 pub fn ineffective_keys() -> &'static [(&'static str, &'static str)] {
     &[
         (
-            "connect_timeout",
-            "Lilt makes no outgoing connections yet (no s2s)",
-        ),
-        (
             "read_retry_delay",
             "tokio-rustls drains buffered TLS records itself",
         ),

@@ -70,6 +70,7 @@ fn write_config(dir: &Path) -> std::path::PathBuf {
         format!(
             r#"
 http_ports = {{ 0 }}
+s2s_ports = {{ }} -- mod_s2s is autoloaded and would bind 5269
 https_ports = {{ }}
 data_path = {:?}
 c2s_require_encryption = false

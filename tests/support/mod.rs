@@ -29,6 +29,7 @@ pub fn base_config(extra_global: &str) -> String {
     format!(
         r#"
 http_ports = {{ 0 }}
+s2s_ports = {{ }} -- mod_s2s is autoloaded and would bind 5269
 https_ports = {{ }}
 c2s_ports = {{ }}
 data_path = "data"

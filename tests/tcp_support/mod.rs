@@ -64,6 +64,7 @@ impl TcpServer {
         let config = format!(
             r#"
 http_ports = {{ 0 }}
+s2s_ports = {{ }} -- mod_s2s is autoloaded and would bind 5269
 https_ports = {{ }}
 c2s_ports = {{ 0 }}
 c2s_interfaces = {{ "127.0.0.1" }}

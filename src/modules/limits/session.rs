@@ -81,6 +81,11 @@ impl SessionLimits {
         }
     }
 
+    /// Lifts the read rate (an s2s session whose remote domain is in `unlimited_jids`).
+    pub fn lift(&mut self) {
+        self.gate.lift();
+    }
+
     /// Authenticated: forgets the account's failures and lifts the rate for
     /// `unlimited_jids`.
     pub fn on_authenticated(&mut self, shared: &Shared, host: &str, username: &str) {

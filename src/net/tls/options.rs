@@ -129,8 +129,10 @@ fn unsupported_reason(key: &str) -> Option<&'static str> {
         }
         "curve" | "curveslist" => "rustls negotiates X25519, P-256 or P-384 itself",
         "options" => "OpenSSL option flags have no rustls equivalent",
-        "verify" | "verifyext" | "depth" | "cafile" | "capath" => {
-            "client certificates are never requested (no s2s, no SASL EXTERNAL yet)"
+        // s2s reads `cafile` itself (trust anchors for peers' certificates, docs/s2s.md).
+        "cafile" => return None,
+        "verify" | "verifyext" | "depth" | "capath" => {
+            "s2s checks peer certificates against cafile (or the system bundle) itself; c2s never requests client certificates"
         }
         "password" => "encrypted private keys are not supported; store the key unencrypted",
         "mode" => "set by Lilt for each context",
