@@ -103,7 +103,7 @@ local datetime = require "util.datetime"
 authentication = "insecure"
 contact_info = json.decode('{"admin": ["xmpp:admin@localhost"]}')
 admin_host = jid.prep("Admin@Example.COM")
-enabled_count = #set.new({ "a", "b", "a" }):items()
+enabled_count = #array.collect(set.new({ "a", "b", "a" }):items())
 ordered = array { 3, 1, 2 }:sort()[1]
 epoch = datetime.datetime(0)
 VirtualHost "localhost"

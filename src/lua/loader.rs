@@ -59,7 +59,6 @@ const RESERVED: &[&str] = &[
     "csi_simple",
     "smacks",
     "component",
-    "authz_internal",
     "admin_shell",
     "admin_socket",
 ];

@@ -86,7 +86,11 @@ pub fn host_choice(config: &Config, host: &str) -> Result<HostChoice, StorageCon
         .map(|(s, d)| (s.clone(), d.clone()))
         .collect::<Vec<_>>();
     for (store, driver) in names {
-        if !DRIVERS.contains(&driver.as_str()) {
+        // A Lua `mod_storage_<name>` on plugin_paths provides the driver for Lua
+        // plugins' stores; native modules keep the internal driver for it.
+        let lua_provider =
+            || crate::lua::loader::locate(config, &format!("storage_{driver}")).is_some();
+        if !DRIVERS.contains(&driver.as_str()) && !lua_provider() {
             return Err(StorageConfigError::UnknownDriver {
                 driver,
                 store,

@@ -84,8 +84,10 @@ fn a_failing_lua_copy_leaves_the_native_module_in_place() {
         "version",
         "function module.load() error('this copy needs something Lilt lacks') end",
     );
-    // false: the caller loads Lilt's native mod_version.
-    assert!(!lilt::lua::load_module(&mut core, HOST, "version"));
+    // The Lua copy fails: Lilt's native mod_version is loaded in its place.
+    assert!(lilt::lua::load_module(&mut core, HOST, "version"));
+    let provider = lilt::lua::provenance::table(&mut core).get(HOST, "version");
+    assert_eq!(provider, Some(&lilt::lua::provenance::Provider::Native));
     plugin(
         dir.path(),
         "version",

@@ -132,7 +132,7 @@ fn sasl_scram_on_internal_accounts_completes_an_exchange() {
 #[test]
 fn a_lua_storage_provider_serves_module_stores() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut core = core_with(dir.path(), "storage = { notes = \"scratch\" }");
+    std::fs::create_dir_all(dir.path().join("plugins")).expect("plugins dir");
     plugin(
         dir.path(),
         "storage_scratch",
@@ -158,6 +158,8 @@ fn a_lua_storage_provider_serves_module_stores() {
         other:set("alice", { text = "native" });
         result = notes.kind .. "|" .. notes:get("alice").text .. "|" .. tostring(other.kind) .. "|" .. other:get("alice").text;"#,
     );
+    // The provider exists before the config is read, as on a real server's disk.
+    let mut core = core_with(dir.path(), "storage = { notes = \"scratch\" }");
     assert!(lilt::lua::load_module(&mut core, CORE_HOST, "noter"));
     let out = eval(
         &mut core,

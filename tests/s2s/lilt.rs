@@ -265,7 +265,10 @@ async fn shutdown_closes_incoming_s2s_streams() {
     let (tx, rx) = tokio::sync::oneshot::channel();
     b.shared
         .core_tx
-        .send(lilt::core::CoreMsg::Shutdown { reason: None, done: tx })
+        .send(lilt::core::CoreMsg::Shutdown {
+            reason: None,
+            done: tx,
+        })
         .expect("core running");
     rx.await.expect("shutdown done");
     let got = bob.read_until("</stream:stream>").await;

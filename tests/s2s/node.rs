@@ -200,9 +200,9 @@ impl Drop for Node {
     fn drop(&mut self) {
         drop(self.listeners.take());
         let (tx, _rx) = tokio::sync::oneshot::channel();
-        let _ = self
-            .shared
-            .core_tx
-            .send(lilt::core::CoreMsg::Shutdown { reason: None, done: tx });
+        let _ = self.shared.core_tx.send(lilt::core::CoreMsg::Shutdown {
+            reason: None,
+            done: tx,
+        });
     }
 }

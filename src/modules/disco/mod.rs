@@ -1,8 +1,8 @@
 //! mod_disco: XEP-0030 disco#info and disco#items on the host (reference §9.6), with
 //! the identity `server/im` and the features of the modules loaded there.
 
-pub mod caps;
 pub mod account;
+pub mod caps;
 
 use std::rc::Rc;
 

@@ -5,8 +5,8 @@
 
 use super::affiliation::{Affiliation, Role};
 use super::room::{Room, RoomConfig};
-use crate::storage::Storage as InternalStore;
 use crate::storage::lua_value::{LuaKey, LuaTable, LuaValue};
+use crate::storage::Storage as InternalStore;
 use crate::storage::StorageError;
 
 const PERSISTENT: &str = "persistent";

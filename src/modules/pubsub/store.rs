@@ -12,8 +12,8 @@ use super::config::{ConfigMap, Value};
 use super::service::{Item, Node};
 use crate::modules::private::preserialize::{deserialize, preserialize, Xmlns};
 use crate::modules::time::datetime;
-use crate::storage::Storage as InternalStore;
 use crate::storage::lua_value::{LuaKey, LuaTable, LuaValue};
+use crate::storage::Storage as InternalStore;
 use crate::storage::StorageError;
 
 /// Persistence of one service's nodes and items.
@@ -102,7 +102,11 @@ impl NodeStore for ProsodyStore {
                 // The node names are the store's users (`datamanager.users`).
                 let driver = self.store.driver(&self.host, COMPONENT_NODES);
                 let users = driver
-                    .users(&self.host, COMPONENT_NODES, crate::storage::StoreKind::Keyval)
+                    .users(
+                        &self.host,
+                        COMPONENT_NODES,
+                        crate::storage::StoreKind::Keyval,
+                    )
                     .unwrap_or_default();
                 let mut out = Vec::new();
                 for node in users.into_iter().flatten() {
@@ -337,5 +341,4 @@ mod tests {
         assert_eq!(stamp, Some("2023-11-14T22:13:20Z"));
         assert_eq!(item_from_lua(&v), Some(item));
     }
-
 }
