@@ -102,6 +102,10 @@ const SET_UP_ELSEWHERE: &[&str] = &[
     "admin_socket",
     register::ibr::MODULE,
     "posix",
+    // Federation: streams, dialback and certificate checks live in the s2s listener.
+    s2s::MODULE_NAMES[0],
+    s2s::MODULE_NAMES[1],
+    s2s::MODULE_NAMES[2],
 ];
 
 /// Whether Lilt provides module `name` natively: it has a [`loader`], or is one of the
