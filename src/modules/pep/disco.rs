@@ -8,71 +8,10 @@ use super::with_service;
 use crate::core::{Bus, Core, Event};
 use crate::modules::disco::account::AccountDisco;
 use crate::modules::pubsub::config;
-use crate::modules::pubsub::service::{Owner, Service, PUBSUB};
+use crate::modules::pubsub::features::features;
+use crate::modules::pubsub::service::PUBSUB;
 use crate::xml::Element;
 use crate::xmpp::ns;
-
-/// The service's `pubsub#…` features, as pubsub.lib.lua's `get_feature_set` works them
-/// out for a PEP service, plus the ones mod_pep adds.
-pub fn features(s: &Service) -> Vec<String> {
-    let mut f: Vec<&str> = vec![
-        "subscribe",
-        "subscription-options",
-        "create-nodes",
-        "instant-nodes",
-        "item-ids",
-        "create-and-configure",
-        "delete-nodes",
-        "retrieve-items",
-        "retrieve-subscriptions",
-        "retrieve-default",
-        "publish",
-        "multi-items",
-        "publish-options",
-        "purge-nodes",
-        "delete-items",
-        "retract-items",
-        "config-node",
-        "meta-data",
-        "modify-affiliations",
-        "outcast-affiliation",
-        "member-affiliation",
-        "publisher-affiliation",
-        "config-node-max",
-    ];
-    if s.config.autocreate_on_publish {
-        f.push("auto-create");
-    }
-    let defaults = s.effective(&config::ConfigMap::new());
-    let model = defaults
-        .get("access_model")
-        .and_then(config::Value::as_str)
-        .map(|m| format!("access-{m}"));
-    let last = defaults
-        .get("send_last_published_item")
-        .and_then(config::Value::as_str)
-        != Some("never");
-    if last {
-        f.push("last-published");
-    }
-    if !matches!(s.config.owner, Owner::Nobody) {
-        f.push("persistent-items");
-    }
-    if matches!(s.config.owner, Owner::Account(_) | Owner::Nobody) {
-        f.extend([
-            "auto-subscribe",
-            "filtered-notifications",
-            "last-published",
-            "presence-notifications",
-            "presence-subscribe",
-        ]);
-    }
-    let mut out: Vec<String> = f.into_iter().map(str::to_owned).collect();
-    out.extend(model);
-    out.sort();
-    out.dedup();
-    out
-}
 
 fn user_of(jid: &str) -> Option<String> {
     jid.split_once('@').map(|(u, _)| u.to_owned())

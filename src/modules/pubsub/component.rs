@@ -24,51 +24,6 @@ pub struct ComponentServices {
     services: HashMap<String, Service>,
 }
 
-/// The feature set pubsub.lib.lua derives from a service.
-fn features(s: &Service) -> Vec<String> {
-    let mut f: Vec<String> = [
-        "subscribe",
-        "subscription-options",
-        "create-nodes",
-        "instant-nodes",
-        "item-ids",
-        "create-and-configure",
-        "delete-nodes",
-        "retrieve-items",
-        "retrieve-subscriptions",
-        "retrieve-default",
-        "publish",
-        "multi-items",
-        "publish-options",
-        "purge-nodes",
-        "delete-items",
-        "retract-items",
-        "config-node",
-        "meta-data",
-        "modify-affiliations",
-        "outcast-affiliation",
-        "member-affiliation",
-        "publisher-affiliation",
-        "config-node-max",
-        "persistent-items",
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    if s.config.autocreate_on_publish {
-        f.push("auto-create".into());
-    }
-    let d = s.effective(&ConfigMap::new());
-    if let Some(m) = d.get("access_model").and_then(Value::as_str) {
-        f.push(format!("access-{m}"));
-    }
-    if d.get("send_last_published_item").and_then(Value::as_str) != Some("never") {
-        f.push("last-published".into());
-    }
-    f.sort();
-    f
-}
-
 pub fn load(core: &mut Core, host: &str) {
     // mod_pubsub depends on mod_disco, which components do not load by themselves.
     let has_disco = core
@@ -113,7 +68,7 @@ pub fn load(core: &mut Core, host: &str) {
     };
     let mut service = Service::new(config, Box::new(store));
     service.load();
-    let feats = features(&service);
+    let feats = super::features::features(&service);
     core.state::<ComponentServices>()
         .services
         .insert(host.to_owned(), service);
