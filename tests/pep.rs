@@ -12,6 +12,8 @@ mod datadir;
 mod differential;
 #[path = "pep/harness.rs"]
 mod harness;
+#[path = "pep/lifecycle.rs"]
+mod lifecycle;
 #[path = "pep/services.rs"]
 mod services;
 
@@ -253,4 +255,20 @@ async fn own_resource_with_notify_gets_its_notification_and_the_reply() {
     let got = a.exchange("<iq type='set' id='p1'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='urn:xmpp:avatar:metadata'><item id='h'><metadata xmlns='urn:xmpp:avatar:metadata'/></item></publish></pubsub></iq>").await;
     harness::find(&got, &["id='p1'", "type='result'"]);
     harness::find(&got, &["<event", "urn:xmpp:avatar:metadata"]);
+}
+
+#[tokio::test]
+async fn deleting_an_account_deletes_its_nodes_as_prosody_does() {
+    if !common::prosody_ready() {
+        return;
+    }
+    let mods = lifecycle::MODULES;
+    let lilt = harness::lilt_mods(USERS, ROSTERS, "", "", mods).await;
+    let ours = lifecycle::deletion_scenario(lilt.addr).await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let prosody = harness::prosody_mods(data.path(), USERS, ROSTERS, "", "", mods);
+    let theirs = lifecycle::deletion_scenario(harness::prosody_addr(&prosody)).await;
+    assert_same(&ours, &theirs);
+    let text = show(&ours);
+    assert!(text.contains("<delete node='urn:example:pets'>"), "{text}");
 }

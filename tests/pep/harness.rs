@@ -51,7 +51,12 @@ pub fn write_rosters(data: &Path, rosters: &[(&str, &[(&str, &str)])]) {
 }
 
 pub fn lilt_config(extra: &str) -> String {
-    let mods: Vec<String> = MODULES.iter().map(|m| format!("{m:?}")).collect();
+    lilt_config_mods(extra, MODULES)
+}
+
+/// [`lilt_config`] with another module list.
+pub fn lilt_config_mods(extra: &str, modules: &[&str]) -> String {
+    let mods: Vec<String> = modules.iter().map(|m| format!("{m:?}")).collect();
     base_config(extra).replace(
         r#"modules_enabled = { "websocket", "http", "ping", "disco" }"#,
         &format!("modules_enabled = {{ {} }}", mods.join(", ")),
@@ -70,6 +75,17 @@ pub async fn lilt_with(
     extra: &str,
     tail: &str,
 ) -> Server {
+    lilt_mods(users, rosters, extra, tail, MODULES).await
+}
+
+/// `lilt_with`, loading `modules` instead of [`MODULES`].
+pub async fn lilt_mods(
+    users: &[&str],
+    rosters: &[(&str, &[(&str, &str)])],
+    extra: &str,
+    tail: &str,
+    modules: &[&str],
+) -> Server {
     let rosters: Vec<(String, Vec<(String, String)>)> = rosters
         .iter()
         .map(|(u, i)| {
@@ -81,7 +97,7 @@ pub async fn lilt_with(
             )
         })
         .collect();
-    let config = format!("{}\n{tail}\n", lilt_config(extra));
+    let config = format!("{}\n{tail}\n", lilt_config_mods(extra, modules));
     let server = Server::start_with(&config, move |dir| {
         let data = dir.join("data");
         for (u, items) in &rosters {
@@ -126,9 +142,21 @@ pub fn prosody_with(
     extra: &str,
     tail: &str,
 ) -> Prosody {
+    prosody_mods(data, users, rosters, extra, tail, MODULES)
+}
+
+/// `prosody_with`, loading `modules` instead of [`MODULES`].
+pub fn prosody_mods(
+    data: &Path,
+    users: &[&str],
+    rosters: &[(&str, &[(&str, &str)])],
+    extra: &str,
+    tail: &str,
+    modules: &[&str],
+) -> Prosody {
     let mut p = Prosody::new(data, HOST);
     let text = std::fs::read_to_string(&p.config_path).expect("read prosody config");
-    let mods: Vec<String> = MODULES.iter().map(|m| format!("{m:?}")).collect();
+    let mods: Vec<String> = modules.iter().map(|m| format!("{m:?}")).collect();
     let start = text.find("modules_enabled = {").expect("modules line");
     let end = start + text[start..].find('}').expect("end of modules") + 1;
     let text = format!(

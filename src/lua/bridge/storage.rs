@@ -138,10 +138,16 @@ pub(super) fn install_accounts(lua: &Lua, n: &Table) -> mlua::Result<()> {
         "delete_user",
         lua.create_function(|_, (host, user): (String, String)| {
             with_core(|c| {
-                c.shared
+                let r = c
+                    .shared
                     .accounts
                     .delete(&host, &user)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string());
+                if r.is_ok() {
+                    // mod_pep's `user-deleted` handler (native, so it needs no Lua hook).
+                    crate::modules::pep::delete_user(c, &host, &user);
+                }
+                r
             })?
             .map_err(rt)
         })?,

@@ -131,9 +131,20 @@ pub fn load(core: &mut Core, host: &str) {
     disco::load(core, host);
 }
 
-/// Removes every node of a deleted account (notifying subscribers, as Prosody does).
+/// `user-deleted` (reference §14.3): a deleted account's cached service deletes every
+/// node as the server (subscribers get the delete notifications) and is forgotten with
+/// its recipients. As in Prosody, a service not in memory is left alone: the account's
+/// stores are purged right after.
 pub fn delete_user(core: &mut Core, host: &str, user: &str) {
     let owner = format!("{user}@{host}");
+    let state = core.state::<PepState>();
+    if !state.hosts.contains_key(host) {
+        return;
+    }
+    if !state.services.contains_key(&owner) {
+        state.recipients.remove(&owner);
+        return;
+    }
     with_service(core, host, user, |s, rel| {
         let nodes: Vec<String> = s.nodes.keys().cloned().collect();
         for n in nodes {

@@ -85,6 +85,7 @@ fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
         }
         tracing::info!("User removed their account: {user}@{host}");
         crate::lua::events::user_deleted(core, host, user);
+        crate::modules::pep::delete_user(core, host, user);
         // Prosody's usermanager purges every store of a deleted user.
         if let Err(e) = core.shared.store.purge(host, user) {
             tracing::warn!("Could not remove all data of {user}@{host}: {e}");
