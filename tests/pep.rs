@@ -14,6 +14,8 @@ mod differential;
 mod harness;
 #[path = "pep/lifecycle.rs"]
 mod lifecycle;
+#[path = "pep/lua.rs"]
+mod lua;
 #[path = "pep/services.rs"]
 mod services;
 
@@ -271,4 +273,27 @@ async fn deleting_an_account_deletes_its_nodes_as_prosody_does() {
     assert_same(&ours, &theirs);
     let text = show(&ours);
     assert!(text.contains("<delete node='urn:example:pets'>"), "{text}");
+}
+
+#[tokio::test]
+async fn lua_plugins_use_pep_services_and_util_pubsub_as_in_prosody() {
+    if !common::prosody_ready() {
+        return;
+    }
+    let (mods, extra) = (lua::MODULES, lua::extra());
+    let lilt = harness::lilt_mods(USERS, ROSTERS, &extra, "", mods).await;
+    let ours = lua::scenario(lilt.addr).await;
+    let data = tempfile::tempdir().expect("tempdir");
+    let prosody = harness::prosody_mods(data.path(), USERS, ROSTERS, &extra, "", mods);
+    let theirs = lua::scenario(harness::prosody_addr(&prosody)).await;
+    let text = show(&ours);
+    println!("{text}");
+    assert_same(&ours, &theirs);
+    for needle in [
+        "item-published/urn:example:n urn:example:n alice@example.test/pc x1 item(v:xmpp)",
+        "<line>stranger reads false forbidden</line>",
+        "<line>event n a admin@example.test</line>",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
 }

@@ -75,6 +75,9 @@ end
 local function native_stub(host, name)
 	-- mod_muc's exports (get_room_from_jid, each_room, ...) come with its stand-in.
 	if name == "muc" and native.muc_api then return native.muc_api(host); end
+	-- mod_pep's get_pep_service and mod_pubsub's service: util.pubsub-shaped objects.
+	if name == "pep" and native.pep_api then return native.pep_api(host); end
+	if name == "pubsub" and native.pubsub_api then return native.pubsub_api(host); end
 	return { native = true, module = { name = name, host = host, native = true } };
 end
 

@@ -81,6 +81,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     storage::install_stores(lua, &n)?;
     storage::install_accounts(lua, &n)?;
     crate::modules::muc::lua::install(lua, &n)?;
+    crate::modules::pubsub::lua::install(lua, &n)?;
     crypto(lua, &n)?;
     super::fs::install(lua, &n)?;
     super::http::install(lua, &n)?;

@@ -70,6 +70,7 @@ const LIBRARIES: &[(&str, &str)] = files! {
     "util.http" => "util/http.lua",
     "util.adhoc" => "util/adhoc.lua",
     "util.caps" => "util/caps.lua",
+    "util.pubsub" => "util/pubsub.lua",
     "util.dbuffer" => "util/dbuffer.lua",
     "util.x509" => "util/x509.lua",
     "util.template" => "util/template.lua",

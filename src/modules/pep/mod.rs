@@ -337,6 +337,7 @@ fn finish(core: &mut Core, d: &mut Deliveries) {
         for l in &listeners {
             l(core, &d.host, &d.user, &ev);
         }
+        crate::modules::pubsub::lua::fire(core, &d.host, Some(&d.user), &ev);
     }
 }
 

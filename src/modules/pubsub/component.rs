@@ -101,7 +101,7 @@ pub fn load(core: &mut Core, host: &str) {
     disco_hooks(core, host);
 }
 
-fn send_all(core: &mut Core, host: &str, list: Vec<Element>) {
+pub(super) fn send_all(core: &mut Core, host: &str, list: Vec<Element>) {
     for m in list {
         post_stanza(core, Origin::Host(host.to_owned()), m, false);
     }
@@ -122,8 +122,15 @@ pub fn with_service<R>(
     let expose = s.config.expose_publisher;
     let mut before = Vec::new();
     let mut after = Vec::new();
+    let mut events = Vec::new();
     for e in effects {
-        let Effect::Broadcast(b) = e else { continue };
+        let b = match e {
+            Effect::Broadcast(b) => b,
+            Effect::Event(ev) => {
+                events.push(ev);
+                continue;
+            }
+        };
         let msg = notify::message(
             &b,
             host,
@@ -151,6 +158,9 @@ pub fn with_service<R>(
             m.set_attr("to", jid.as_str());
             list.push(m);
         }
+    }
+    for ev in &events {
+        super::lua::fire(core, host, None, ev);
     }
     Some((r, before, after))
 }

@@ -10,6 +10,7 @@ pub mod component;
 pub mod config;
 pub mod error;
 pub mod features;
+pub mod lua;
 pub mod notify;
 pub mod protocol;
 pub mod service;
