@@ -281,10 +281,10 @@ async fn lua_plugins_use_pep_services_and_util_pubsub_as_in_prosody() {
         return;
     }
     let (mods, extra) = (lua::MODULES, lua::extra());
-    let lilt = harness::lilt_mods(USERS, ROSTERS, &extra, "", mods).await;
+    let lilt = harness::lilt_mods(USERS, ROSTERS, &extra, lua::TAIL, mods).await;
     let ours = lua::scenario(lilt.addr).await;
     let data = tempfile::tempdir().expect("tempdir");
-    let prosody = harness::prosody_mods(data.path(), USERS, ROSTERS, &extra, "", mods);
+    let prosody = harness::prosody_mods(data.path(), USERS, ROSTERS, &extra, lua::TAIL, mods);
     let theirs = lua::scenario(harness::prosody_addr(&prosody)).await;
     let text = show(&ours);
     println!("{text}");
@@ -293,6 +293,7 @@ async fn lua_plugins_use_pep_services_and_util_pubsub_as_in_prosody() {
         "item-published/urn:example:n urn:example:n alice@example.test/pc x1 item(v:xmpp)",
         "<line>stranger reads false forbidden</line>",
         "<line>event n a admin@example.test</line>",
+        "<line>event item-published c1 true x true</line>",
     ] {
         assert!(text.contains(needle), "{needle}: {text}");
     }

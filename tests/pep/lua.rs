@@ -28,6 +28,9 @@ pub fn extra() -> String {
     )
 }
 
+/// The pubsub component the probe reaches through `hosts`.
+pub const TAIL: &str = "Component \"pubsub.example.test\" \"pubsub\"";
+
 type Steps = Vec<(String, Vec<String>)>;
 
 fn probe(op: &str) -> String {
@@ -50,5 +53,6 @@ pub async fn scenario(addr: SocketAddr) -> Steps {
     steps.push(("native service".into(), a.ask(&probe("native")).await));
     steps.push(("events of the calls".into(), a.ask(&probe("log")).await));
     steps.push(("util.pubsub".into(), a.ask(&probe("library")).await));
+    steps.push(("component service".into(), a.ask(&probe("component")).await));
     steps
 }

@@ -107,6 +107,7 @@ end
 function M.component_api(native, host)
 	local api = { native = true, module = { name = "pubsub", host = host, native = true } };
 	api.service = object(native, host, nil);
+	function api.get_service() return api.service; end
 	return api;
 end
 
