@@ -216,13 +216,13 @@ fn new_service(core: &Core, host: &str, user: &str, max_items: i64) -> Service {
         expose_publisher: false,
         access_models: &["presence", "whitelist", "open"],
     };
-    let store = ProsodyStore {
-        store: core.shared.store.clone(),
-        host: host.to_owned(),
-        layout: Layout::Pep {
+    let store = ProsodyStore::new(
+        &core.shared,
+        host,
+        Layout::Pep {
             user: user.to_owned(),
         },
-    };
+    );
     let mut s = Service::new(config, Box::new(store));
     s.load();
     s
@@ -249,8 +249,14 @@ fn put_back(core: &mut Core, host: &str, service: Service) {
         .map_or(1000, |o| o.service_cache_size)
         .max(1);
     if state.services.len() >= cap {
-        // Services are reloaded from storage on the next use; any one may go.
-        if let Some(k) = state.services.keys().next().cloned() {
+        // Services are reloaded from storage on the next use; any one whose writes
+        // are done may go.
+        let idle = state
+            .services
+            .iter()
+            .find(|(_, s)| !s.store.busy())
+            .map(|(k, _)| k.clone());
+        if let Some(k) = idle {
             state.services.remove(&k);
         }
     }

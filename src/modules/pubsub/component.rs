@@ -61,11 +61,7 @@ pub fn load(core: &mut Core, host: &str) {
         expose_publisher: opts.boolean("expose_publisher").unwrap_or(false),
         access_models: &["whitelist", "open"],
     };
-    let store = ProsodyStore {
-        store: core.shared.store.clone(),
-        host: host.to_owned(),
-        layout: Layout::Component,
-    };
+    let store = ProsodyStore::new(&core.shared, host, Layout::Component);
     let mut service = Service::new(config, Box::new(store));
     service.load();
     let feats = super::features::features(&service);

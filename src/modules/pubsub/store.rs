@@ -4,8 +4,14 @@
 //! archive `pep_<node>`; the component keeps `pubsub_nodes/<node>` records and archives
 //! `pubsub_<node>`. An archive entry is the preserialized payload with `key` = item id,
 //! `with` = publisher, `when` and `attr.stamp`, as mod_storage_internal writes it.
+//!
+//! Writes run behind, on the storage executor (`storage::call`'s queues, in order per
+//! store key), so a publish never waits for the disk on the core thread; a service with
+//! writes still queued is [`NodeStore::busy`] and stays in memory until they are done, so
+//! it is never reloaded stale. Loads (once per service) still read on the core thread.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::config::{ConfigMap, Value};
@@ -24,6 +30,10 @@ pub trait NodeStore {
     fn delete_node(&mut self, name: &str) -> Result<(), StorageError>;
     /// Replaces the node's items (oldest first); empty removes them.
     fn save_items(&mut self, node: &str, items: &[Item]) -> Result<(), StorageError>;
+    /// Writes are still queued (the service must not be dropped and reloaded yet).
+    fn busy(&self) -> bool {
+        false
+    }
 }
 
 /// Keeps nothing (tests, and the "nobody" service).
@@ -53,6 +63,10 @@ pub struct ProsodyStore {
     pub store: Arc<InternalStore>,
     pub host: String,
     pub layout: Layout,
+    /// Where writes run behind; `None` writes in place (tests, tools).
+    pub shared: Option<Arc<crate::core::Shared>>,
+    /// Writes queued and not yet done.
+    pub pending: Arc<AtomicUsize>,
 }
 
 pub enum Layout {
@@ -68,6 +82,41 @@ pub const PEP_NODES: &str = "pep";
 pub const COMPONENT_NODES: &str = "pubsub_nodes";
 
 impl ProsodyStore {
+    /// The store of `layout` on `host`, writing through the server's executor.
+    pub fn new(shared: &Arc<crate::core::Shared>, host: &str, layout: Layout) -> ProsodyStore {
+        ProsodyStore {
+            store: shared.store.clone(),
+            host: host.to_owned(),
+            layout,
+            shared: Some(shared.clone()),
+            pending: Arc::default(),
+        }
+    }
+
+    /// Runs `job` on the executor queue of `store_name` (or now, without one); a failure
+    /// there is logged, as nobody waits for it any more.
+    fn write(
+        &self,
+        user: Option<&str>,
+        store_name: &str,
+        job: impl FnOnce(&InternalStore) -> Result<(), StorageError> + Send + 'static,
+    ) -> Result<(), StorageError> {
+        let Some(shared) = &self.shared else {
+            return job(&self.store);
+        };
+        let key = crate::storage::executor::key(&self.host, user, store_name);
+        let pending = self.pending.clone();
+        pending.fetch_add(1, Ordering::SeqCst);
+        let what = format!("{}/{store_name}", user.unwrap_or(&self.host));
+        shared.store_exec.run(key, move |st| {
+            if let Err(e) = job(st) {
+                tracing::error!("Could not save pubsub data {what}: {e}");
+            }
+            pending.fetch_sub(1, Ordering::SeqCst);
+        });
+        Ok(())
+    }
+
     fn item_store(&self, node: &str) -> String {
         match self.layout {
             Layout::Pep { .. } => format!("pep_{node}"),
@@ -83,10 +132,29 @@ impl ProsodyStore {
     }
 
     fn pep_table(&self, user: &str) -> LuaTable {
-        match self.store.get(&self.host, Some(user), PEP_NODES) {
-            Ok(Some(LuaValue::Table(t))) => t,
-            _ => LuaTable::new(),
-        }
+        pep_table(&self.store, &self.host, user)
+    }
+
+    /// Rewrites the account's node-record table with `change` applied, reading it in
+    /// the same queued job so earlier queued writes are seen.
+    fn change_pep_table(
+        &self,
+        user: &str,
+        change: impl FnOnce(&mut LuaTable) + Send + 'static,
+    ) -> Result<(), StorageError> {
+        let (host, u) = (self.host.clone(), user.to_owned());
+        self.write(Some(user), PEP_NODES, move |st| {
+            let mut t = pep_table(st, &host, &u);
+            change(&mut t);
+            st.set(&host, Some(&u), PEP_NODES, Some(&LuaValue::Table(t)))
+        })
+    }
+}
+
+fn pep_table(store: &InternalStore, host: &str, user: &str) -> LuaTable {
+    match store.get(host, Some(user), PEP_NODES) {
+        Ok(Some(LuaValue::Table(t))) => t,
+        _ => LuaTable::new(),
     }
 }
 
@@ -132,38 +200,47 @@ impl NodeStore for ProsodyStore {
 
     fn save_node(&mut self, node: &Node) -> Result<(), StorageError> {
         let rec = LuaValue::Table(node_to_lua(node));
+        let name = node.name.clone();
         match &self.layout {
-            Layout::Pep { user } => {
-                let mut t = self.pep_table(user);
-                t.set(node.name.as_str(), rec);
-                self.store
-                    .set(&self.host, Some(user), PEP_NODES, Some(&LuaValue::Table(t)))
-            }
+            Layout::Pep { user } => self.change_pep_table(user, move |t| t.set(name.as_str(), rec)),
             Layout::Component => {
-                self.store
-                    .set(&self.host, Some(&node.name), COMPONENT_NODES, Some(&rec))
+                let host = self.host.clone();
+                self.write(Some(&name.clone()), COMPONENT_NODES, move |st| {
+                    st.set(&host, Some(&name), COMPONENT_NODES, Some(&rec))
+                })
             }
         }
     }
 
     fn delete_node(&mut self, name: &str) -> Result<(), StorageError> {
+        let name = name.to_owned();
         match &self.layout {
-            Layout::Pep { user } => {
-                let mut t = self.pep_table(user);
-                t.remove(&LuaKey::from(name));
-                self.store
-                    .set(&self.host, Some(user), PEP_NODES, Some(&LuaValue::Table(t)))
+            Layout::Pep { user } => self.change_pep_table(user, move |t| {
+                t.remove(&LuaKey::from(name.as_str()));
+            }),
+            Layout::Component => {
+                let host = self.host.clone();
+                self.write(Some(&name.clone()), COMPONENT_NODES, move |st| {
+                    st.set(&host, Some(&name), COMPONENT_NODES, None)
+                })
             }
-            Layout::Component => self
-                .store
-                .set(&self.host, Some(name), COMPONENT_NODES, None),
         }
     }
 
     fn save_items(&mut self, node: &str, items: &[Item]) -> Result<(), StorageError> {
         let list: Vec<LuaValue> = items.iter().map(item_to_lua).collect();
-        self.store
-            .archive_replace(&self.host, self.user(), &self.item_store(node), &list)
+        let (host, user, archive) = (
+            self.host.clone(),
+            self.user().map(str::to_owned),
+            self.item_store(node),
+        );
+        self.write(self.user(), &archive.clone(), move |st| {
+            st.archive_replace(&host, user.as_deref(), &archive, &list)
+        })
+    }
+
+    fn busy(&self) -> bool {
+        self.pending.load(Ordering::SeqCst) > 0
     }
 }
 
