@@ -31,6 +31,7 @@ pub mod roster;
 pub mod s2s;
 pub mod saslauth;
 pub mod server_contact_info;
+pub mod smacks;
 pub mod time;
 pub mod tls;
 pub mod uptime;
@@ -65,6 +66,7 @@ pub fn loader(name: &str) -> Option<Loader> {
         "private" => private::load,
         "csi" => csi::load,
         "csi_simple" => csi::load_simple,
+        "smacks" => smacks::load,
         "server_contact_info" => server_contact_info::load,
         "register" => register::load,
         "roster" => roster::load,

@@ -25,6 +25,10 @@ use tokio::time::Instant;
 use crate::core::outbound::{OutboundRx, OutboundTx};
 use crate::core::{CoreMsg, Shared};
 use crate::modules::openmetrics::{metrics, monitor};
+use crate::modules::smacks::{
+    self,
+    registry::{Takeover, TakeoverRx},
+};
 use crate::net::c2s_session;
 use crate::net::tcp::C2sTls;
 pub use effect::{Answer, Effect, State};
@@ -66,7 +70,13 @@ pub fn drive<F: Framing>(
         let timer = tokio::time::sleep_until(Instant::from_std(s.deadline()));
         tokio::pin!(timer);
         let mut armed = true;
+        // Where a resuming connection asks for this session (stream management).
+        let mut takeover_rx: Option<TakeoverRx> = None;
+        let mut takeover = None;
         loop {
+            if takeover_rx.is_none() {
+                takeover_rx = s.take_takeover_rx();
+            }
             let busy = rx.inflight() >= MAX_INFLIGHT;
             while let Some(effect) = s.poll_effect(now(), busy) {
                 Box::pin(run_effect(
@@ -126,11 +136,39 @@ pub fn drive<F: Framing>(
                     armed = false;
                     s.on_timer(now());
                 }
+                req = next_takeover(&mut takeover_rx), if takeover_rx.is_some() => match req {
+                    Some(req) => {
+                        takeover = Some(req);
+                        break;
+                    }
+                    None => takeover_rx = None,
+                },
             }
         }
-        if s.is_bound() {
+        if let Some(req) = takeover {
+            // Resumed on another connection: the session goes on there, this one ends.
+            drop(socket);
+            if let Some(mut handover) = s.handover() {
+                handover.sm.takeover = takeover_rx.take();
+                handover.rx = Some(rx);
+                let _ = req.reply.send(handover);
+            }
+        } else if let Some((mut sm, full_jid)) = s.take_hibernation() {
+            drop(socket);
+            sm.takeover = takeover_rx.take();
+            let h = smacks::hibernate::Hibernating {
+                shared: s.shared().clone(),
+                id: s.id(),
+                full_jid,
+                sm,
+                rx,
+            };
+            Box::pin(smacks::hibernate::run(h)).await;
+        } else if s.is_bound() {
             metrics().session_unbound();
-            unbind(s.shared(), &s, s.reason().map(str::to_owned));
+            let reason = s.reason().map(str::to_owned);
+            let shared = s.shared().clone();
+            unbind(&shared, &mut s, reason);
         }
         match s.reason() {
             Some(reason) if s.stream().is_authenticated() => {
@@ -153,11 +191,21 @@ pub fn drive<F: Framing>(
     }
 }
 
-fn unbind<F: Framing>(shared: &Shared, s: &C2sSession<F>, error: Option<String>) {
-    let _ = shared.core_tx.send(CoreMsg::Unbind {
-        session: s.id(),
-        error,
-    });
+/// Unbinds the session on the core; unacked stream-management stanzas go where
+/// Prosody sends them first.
+fn unbind<F: Framing>(shared: &Shared, s: &mut C2sSession<F>, error: Option<String>) {
+    let unacked = s.take_unacked();
+    let full = (!unacked.is_empty())
+        .then(|| s.stream().full_jid().map(Arc::<str>::from))
+        .flatten();
+    smacks::destroy::unbind_with_unacked(shared, s.id(), full, unacked, error);
+}
+
+async fn next_takeover(rx: &mut Option<TakeoverRx>) -> Option<Takeover> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn run_effect<F: Framing>(
@@ -219,6 +267,17 @@ async fn run_effect<F: Framing>(
         Effect::CollectFeatures(info, features) => {
             let features = c2s_session::collect_features(shared, info, features).await;
             s.answer(Answer::Features(features), now());
+        }
+        Effect::Resume(req) => {
+            let result = smacks::registry::take(shared, &req.bare, &req.previd).await;
+            let result = result.map(|mut handover| {
+                if let Some(old) = handover.rx.take() {
+                    // The core's queue to the resumed session now feeds this connection.
+                    *rx = old;
+                }
+                handover
+            });
+            s.answer(Answer::Resumed(req, result), now());
         }
         Effect::StartTls => {
             let upgraded = start_tls(s, socket, tls, &host).await;
