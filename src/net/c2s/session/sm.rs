@@ -179,7 +179,7 @@ impl<F: Framing> C2sSession<F> {
     }
 
     /// The deadline of `smacks_max_ack_delay`.
-    pub(super) fn sm_deadline(&self) -> Option<Instant> {
+    pub(crate) fn sm_deadline(&self) -> Option<Instant> {
         self.sm.as_ref().and_then(|s| s.deadline())
     }
 
