@@ -51,11 +51,14 @@ pub enum NotFound {
     Unknown,
 }
 
+/// An expired token: the token, its final `h`, when (unix seconds).
+type OldRecord = (Box<str>, u64, f64);
+
 #[derive(Default)]
 struct Registry {
     live: HashMap<(usize, String), TakeoverTx>,
     /// Per server and account: (token, h, unix time), newest last.
-    old: HashMap<(usize, String), Vec<(Box<str>, u64, f64)>>,
+    old: HashMap<(usize, String), Vec<OldRecord>>,
 }
 
 static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(Mutex::default);
@@ -110,7 +113,7 @@ pub fn prune_old(shared: &Shared, bare: &str, keep: usize) {
     }
 }
 
-fn prune(list: &mut Vec<(Box<str>, u64, f64)>, keep: usize) {
+fn prune(list: &mut Vec<OldRecord>, keep: usize) {
     list.sort_by(|a, b| a.2.total_cmp(&b.2));
     let extra = list.len().saturating_sub(keep);
     list.drain(..extra);
