@@ -8,6 +8,8 @@ mod support;
 
 #[path = "smacks/client.rs"]
 mod client;
+#[path = "smacks/real_client.rs"]
+mod real_client;
 #[path = "smacks/server.rs"]
 mod server;
 #[path = "mam/shape.rs"]

@@ -76,6 +76,9 @@ pub fn prosody(tmp: &std::path::Path, extra: &str) -> (Prosody, Addrs) {
         p.register(u, HOST, "pw");
     }
     p.start();
+    // Prosody opens its c2s port a moment after the HTTP one.
+    let up = crate::common::wait_for_port(p.c2s_port, std::time::Duration::from_secs(20), None);
+    assert!(up, "prosody's c2s port\n{}", p.log());
     let addrs = Addrs {
         tcp: format!("127.0.0.1:{}", p.c2s_port).parse().expect("addr"),
         http: format!("127.0.0.1:{}", p.http_port).parse().expect("addr"),
