@@ -327,3 +327,63 @@ async fn unacked_stanzas_of_a_closed_session_with_another_resource_online_bounce
         "{got:?}"
     );
 }
+
+const WATCH_PLUGIN: &str = r#"
+local st = require "util.stanza";
+local function tell(text)
+    module:send(st.message({ to = "bob@example.test", from = module.host, type = "chat" }):tag("body"):text(text));
+end
+module:hook("smacks-hibernation-start", function(event)
+    tell("start " .. tostring(event.origin.username) .. " " .. #event.queue);
+end);
+module:hook("smacks-hibernation-stanza-queued", function(event)
+    tell("queued " .. event.stanza.name .. " " .. #event.queue);
+end);
+module:hook("smacks-hibernation-end", function(event)
+    tell("end " .. tostring(event.resumed.username) .. " " .. #event.queue);
+end);
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lua_sees_hibernation_start_queued_and_end_with_prosodys_fields() {
+    let s = Lilt::start_with(
+        "plugin_paths = { \"@DIR@/plugins\" }",
+        ", \"smwatch\"",
+        |dir| {
+            std::fs::create_dir_all(dir.join("plugins")).expect("plugins dir");
+            std::fs::write(dir.join("plugins/mod_smwatch.lua"), WATCH_PLUGIN).expect("plugin");
+        },
+    )
+    .await;
+    let alice = format!("alice@{HOST}/pc");
+    let mut b = Client::login(s.addrs, Transport::Ws, "bob", "phone").await;
+    // Available, so the plugin's messages to bob's bare JID are delivered.
+    b.exchange("<presence xmlns='jabber:client'/>").await;
+    let mut a = Client::login(s.addrs, Transport::Tcp, "alice", "pc").await;
+    let token = resumable(&mut a).await;
+    a.exchange("<presence xmlns='jabber:client'/>").await;
+    let h = a.received;
+    a.cut();
+    // `queue`: what alice never acknowledged (the answers since <enabled/>).
+    let start = b
+        .next_containing("start alice ")
+        .await
+        .pop()
+        .expect("start");
+    let unacked: usize = client::between(&start, "start alice ", "<")
+        .and_then(|n| n.parse().ok())
+        .expect("a queue length");
+    assert!(unacked >= 1, "{start}");
+    b.stanza(&chat(&alice, "x")).await;
+    b.next_containing(&format!("queued message {}", unacked + 1))
+        .await;
+    let mut a2 = Client::connect(s.addrs, Transport::Ws).await;
+    a2.auth("alice", "pw").await;
+    a2.send(&format!(
+        "<resume xmlns='urn:xmpp:sm:3' previd='{token}' h='{h}'/>"
+    ))
+    .await;
+    a2.next_containing("<resumed").await;
+    // Acked up to h: only "x" was left to replay.
+    b.next_containing("end alice 1").await;
+}

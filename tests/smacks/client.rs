@@ -232,3 +232,9 @@ pub fn attr(xml: &str, name: &str) -> Option<String> {
     }
     None
 }
+
+pub fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let i = s.find(start)? + start.len();
+    let j = s[i..].find(end)? + i;
+    Some(&s[i..j])
+}

@@ -19,6 +19,11 @@ pub struct Lilt {
 }
 
 pub fn config(extra: &str) -> String {
+    config_with(extra, "")
+}
+
+/// `more`: extra entries for `modules_enabled` (e.g. `, "plugin"`).
+pub fn config_with(extra: &str, more: &str) -> String {
     format!(
         r#"
 http_ports = {{ 0 }}
@@ -30,7 +35,7 @@ interfaces = {{ "127.0.0.1" }}
 data_path = "@DATA@"
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
-modules_enabled = {{ "websocket", "http", "ping", "disco", "roster", "presence", "message", "offline", "carbons", "smacks" }}
+modules_enabled = {{ "websocket", "http", "ping", "disco", "roster", "presence", "message", "offline", "carbons", "smacks"{more} }}
 {extra}
 VirtualHost "{HOST}"
 "#
@@ -39,9 +44,17 @@ VirtualHost "{HOST}"
 
 impl Lilt {
     pub async fn start(extra: &str) -> Lilt {
+        Self::start_with(extra, "", |_| {}).await
+    }
+
+    /// With more modules, after `setup` prepared the temp dir (plugins).
+    pub async fn start_with(extra: &str, more: &str, setup: impl FnOnce(&std::path::Path)) -> Lilt {
         let dir = tempfile::tempdir().expect("tempdir");
+        setup(dir.path());
         let data = dir.path().join("data");
-        let text = config(extra).replace("@DATA@", &data.display().to_string());
+        let text = config_with(extra, more)
+            .replace("@DATA@", &data.display().to_string())
+            .replace("@DIR@", &dir.path().display().to_string());
         let path = dir.path().join("prosody.cfg.lua");
         std::fs::write(&path, text).expect("write config");
         let config = Config::load(&path).expect("config loads");
