@@ -8,6 +8,8 @@ mod support;
 
 #[path = "smacks/client.rs"]
 mod client;
+#[path = "smacks/memory.rs"]
+mod memory;
 #[path = "smacks/real_client.rs"]
 mod real_client;
 #[path = "smacks/server.rs"]
