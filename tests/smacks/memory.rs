@@ -1,6 +1,6 @@
 //! The resident memory a hibernated session costs, Lilt beside Prosody (ignored by
 //! default; run `cargo test --test smacks hibernated_session_memory -- --ignored
-//! --nocapture`, LILT_SMACKS_SESSIONS sets how many, 500 by default).
+//! --nocapture`, LILT_SMACKS_SESSIONS sets how many, 100 by default).
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -66,7 +66,7 @@ async fn hibernated_session_memory_beside_prosody() {
     let n: usize = std::env::var("LILT_SMACKS_SESSIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(500);
+        .unwrap_or(100);
     let dir = ServerDir::new(
         crate::server::config("")
             .replace("http_ports = { 0 }", "http_ports = { @HTTP_PORT@ }")
