@@ -43,6 +43,17 @@ pub struct Takeover {
 pub type TakeoverTx = mpsc::UnboundedSender<Takeover>;
 pub type TakeoverRx = mpsc::UnboundedReceiver<Takeover>;
 
+/// The next takeover request for a live session (pending while it has no token).
+pub fn poll_takeover(
+    sm: &mut Option<Box<SmState>>,
+    cx: &mut std::task::Context<'_>,
+) -> std::task::Poll<Option<Takeover>> {
+    match sm.as_mut().and_then(|s| s.takeover.as_mut()) {
+        Some(rx) => rx.poll_recv(cx),
+        None => std::task::Poll::Pending,
+    }
+}
+
 /// Why a resumption found no session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotFound {

@@ -33,6 +33,8 @@ pub struct SmState {
     pub takeover: Option<TakeoverRx>,
     /// The final `<a/>` of a closing stream was sent.
     pub closing: bool,
+    /// A resuming connection's request that ended this connection.
+    pub pending: Option<super::registry::Takeover>,
 }
 
 /// What an `<a/>` from the peer means for the stream.
@@ -57,6 +59,7 @@ impl SmState {
             ack_delay_at: None,
             takeover: None,
             closing: false,
+            pending: None,
         }
     }
 

@@ -25,10 +25,7 @@ use tokio::time::Instant;
 use crate::core::outbound::{OutboundRx, OutboundTx};
 use crate::core::{CoreMsg, Shared};
 use crate::modules::openmetrics::{metrics, monitor};
-use crate::modules::smacks::{
-    self,
-    registry::{Takeover, TakeoverRx},
-};
+use crate::modules::smacks;
 use crate::net::c2s_session;
 use crate::net::tcp::C2sTls;
 pub use effect::{Answer, Effect, State};
@@ -74,13 +71,7 @@ pub fn drive<F: Framing>(
         let timer = tokio::time::sleep_until(Instant::from_std(s.deadline()));
         tokio::pin!(timer);
         let mut armed = true;
-        // Where a resuming connection asks for this session (stream management).
-        let mut takeover_rx: Option<TakeoverRx> = None;
-        let mut takeover = None;
         loop {
-            if takeover_rx.is_none() {
-                takeover_rx = s.take_takeover_rx();
-            }
             let busy = rx.inflight() >= MAX_INFLIGHT || rx.inflight_bytes() >= MAX_INFLIGHT_BYTES;
             while let Some(effect) = s.poll_effect(now(), busy) {
                 Box::pin(run_effect(
@@ -140,26 +131,26 @@ pub fn drive<F: Framing>(
                     armed = false;
                     s.on_timer(now());
                 }
-                req = next_takeover(&mut takeover_rx), if takeover_rx.is_some() => match req {
-                    Some(req) => {
-                        takeover = Some(req);
+                // A resuming connection asks for this session (stream management); a
+                // closure, not an async fn: every idle session's future holds it.
+                req = std::future::poll_fn(|cx| smacks::registry::poll_takeover(&mut s.sm, cx)),
+                    if s.is_resumable() =>
+                {
+                    if s.on_takeover(req) {
                         break;
                     }
-                    None => takeover_rx = None,
-                },
+                }
             }
         }
-        if let Some(req) = takeover {
+        if let Some(req) = s.take_pending_takeover() {
             // Resumed on another connection: the session goes on there, this one ends.
             drop(socket);
             if let Some(mut handover) = s.handover() {
-                handover.sm.takeover = takeover_rx.take();
                 handover.rx = Some(rx);
                 let _ = req.reply.send(handover);
             }
-        } else if let Some((mut sm, full_jid)) = s.take_hibernation() {
+        } else if let Some((sm, full_jid)) = s.take_hibernation() {
             drop(socket);
-            sm.takeover = takeover_rx.take();
             let h = smacks::hibernate::Hibernating {
                 shared: s.shared().clone(),
                 id: s.id(),
@@ -203,13 +194,6 @@ fn unbind<F: Framing>(shared: &Shared, s: &mut C2sSession<F>, error: Option<Stri
         .then(|| s.stream().full_jid().map(Arc::<str>::from))
         .flatten();
     smacks::destroy::unbind_with_unacked(shared, s.id(), full, unacked, error);
-}
-
-async fn next_takeover(rx: &mut Option<TakeoverRx>) -> Option<Takeover> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
 }
 
 async fn run_effect<F: Framing>(

@@ -81,7 +81,7 @@ pub struct C2sSession<F: Framing> {
     /// Our header for the current stream was sent.
     header_sent: bool,
     /// Stream management, once the peer enabled it (boxed: most sessions never do).
-    sm: Option<Box<crate::modules::smacks::state::SmState>>,
+    pub(super) sm: Option<Box<crate::modules::smacks::state::SmState>>,
 }
 
 impl<F: Framing> C2sSession<F> {

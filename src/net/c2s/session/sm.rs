@@ -12,7 +12,7 @@ use super::super::framing::Framing;
 use super::C2sSession;
 use crate::modules::openmetrics::metrics;
 use crate::modules::smacks::queue::Queued;
-use crate::modules::smacks::registry::{self, Handover, NotFound, TakeoverRx};
+use crate::modules::smacks::registry::{self, Handover, NotFound, Takeover};
 use crate::modules::smacks::state::{self as sm, parse_h, AckOutcome, SmState};
 use crate::modules::smacks::{self, events, Settings};
 use crate::net::c2s_session::unix_now;
@@ -216,9 +216,30 @@ impl<F: Framing> C2sSession<F> {
             .unwrap_or_default()
     }
 
-    /// The channel on which resuming connections reach this session, once it has one.
-    pub fn take_takeover_rx(&mut self) -> Option<TakeoverRx> {
-        self.sm.as_mut().and_then(|s| s.takeover.take())
+    /// Whether a resuming connection may ask for this session (the driver listens).
+    pub fn is_resumable(&self) -> bool {
+        self.sm.as_ref().is_some_and(|s| s.takeover.is_some())
+    }
+
+    /// A takeover request (None: the token's channel is gone); true when this connection
+    /// must end and hand the session over.
+    pub fn on_takeover(&mut self, req: Option<Takeover>) -> bool {
+        let Some(sm) = &mut self.sm else { return false };
+        match req {
+            Some(req) => {
+                sm.pending = Some(req);
+                true
+            }
+            None => {
+                sm.takeover = None;
+                false
+            }
+        }
+    }
+
+    /// The request that ended this connection, if a resumption did.
+    pub fn take_pending_takeover(&mut self) -> Option<Takeover> {
+        self.sm.as_mut().and_then(|s| s.pending.take())
     }
 
     /// A resumable session that lost its connection: what hibernation keeps (the core
