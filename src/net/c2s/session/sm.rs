@@ -334,6 +334,15 @@ impl<F: Framing> C2sSession<F> {
             return;
         }
         self.push_element(&sm::resumed(xmlns, handled, &req.previd), now);
+        // The core's copy of the session now describes this connection.
+        let (ip, secure) = (self.ip(), self.stream.is_secure());
+        crate::lua::events::notify(&self.shared, move |core| {
+            if let Some(session) = core.sessions.get_mut(&id) {
+                session.ip = ip;
+                session.secure = secure;
+                session.transport = F::NAME;
+            }
+        });
         let copies: Vec<Element> = self
             .sm
             .as_ref()
