@@ -280,6 +280,27 @@ impl Room {
         x
     }
 
+    /// A room turned members-only: unaffiliated occupants are removed with 322.
+    pub fn remove_non_members(&mut self, opts: &Options, out: &mut Vec<Element>) {
+        let kicked: Vec<_> = self
+            .occupants
+            .iter()
+            .filter(|o| self.affiliation(&o.bare_jid, opts) <= Affiliation::None)
+            .cloned()
+            .collect();
+        for mut occ in kicked {
+            occ.role = Role::None;
+            self.remove_occupant(&occ.nick);
+            // Prosody announces these without the previous role: only the removed
+            // occupant hears of it.
+            let publish = Publish {
+                base: vec![status(322)],
+                ..Publish::default()
+            };
+            self.publicise(&occ, &publish, opts, out);
+        }
+    }
+
     /// A submitted `muc#owner` form. Returns the error to answer with, if any; on success
     /// the room's status-code message (if anything changed) is in `out`.
     pub fn process_form(
@@ -419,25 +440,16 @@ impl Room {
                 _ => {}
             }
         }
-        self.config.locked = None;
+        if self.config.locked.take().is_some() {
+            self.events
+                .push(super::room::MucEvent::new("muc-room-unlocked"));
+        }
+        self.events
+            .push(super::room::MucEvent::new("muc-config-submitted"));
+        // Before the owner's answer, as Prosody fires it.
+        super::room::MucEvent::mark_own(&mut self.events, Some(out.len()));
         if members_only_on {
-            let kicked: Vec<_> = self
-                .occupants
-                .iter()
-                .filter(|o| self.affiliation(&o.bare_jid, opts) <= Affiliation::None)
-                .cloned()
-                .collect();
-            for mut occ in kicked {
-                occ.role = Role::None;
-                self.remove_occupant(&occ.nick);
-                // Prosody announces these without the previous role: only the removed
-                // occupant hears of it.
-                let publish = Publish {
-                    base: vec![status(322)],
-                    ..Publish::default()
-                };
-                self.publicise(&occ, &publish, opts, out);
-            }
+            self.remove_non_members(opts, out);
         }
         if let Some(old) = broadcast_change {
             for occ in self.occupants.clone() {

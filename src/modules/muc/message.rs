@@ -13,6 +13,16 @@ use crate::xmpp::error::stanza_error_reply;
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
+/// What a groupchat message to the room comes to.
+pub enum Groupchat {
+    /// An error for the sender.
+    Refused(Element),
+    /// A subject change by this nick (in-room JID) to this text.
+    Subject(String, String),
+    /// The message as broadcast (`from` = the sender's in-room JID), and that JID.
+    Broadcast(Element, String),
+}
+
 const CONFERENCE: &str = "jabber:x:conference";
 const DATA: &str = "jabber:x:data";
 const REQUEST: &str = "http://jabber.org/protocol/muc#request";
@@ -85,45 +95,51 @@ impl Room {
     }
 
     fn groupchat(&mut self, stanza: &Element, now: f64, opts: &Options, out: &mut Vec<Element>) {
+        match self.groupchat_checks(stanza, opts) {
+            Groupchat::Refused(e) => out.push(e),
+            Groupchat::Subject(nick, text) => self.set_subject(&nick, &text, now, out),
+            Groupchat::Broadcast(msg, _) => self.broadcast_message(msg, now, opts, out),
+        }
+    }
+
+    /// `muc-occupant-groupchat` as the stock handlers run it (role check at 50, subject
+    /// at 20, room delays stripped at 0): what a groupchat message from `stanza`'s
+    /// sender becomes.
+    pub fn groupchat_checks(&self, stanza: &Element, opts: &Options) -> Groupchat {
         let from = stanza.attr("from").unwrap_or_default().to_owned();
         let mut msg = stanza.clone();
         if msg.attr("id").is_none() {
             msg.set_attr("id", uuid::Uuid::new_v4().to_string());
         }
-        let Some(occ) = self.occupant_by_real(&from).cloned() else {
-            out.push(stanza_error_reply(
+        let Some(occ) = self.occupant_by_real(&from) else {
+            return Groupchat::Refused(stanza_error_reply(
                 &msg,
                 "cancel",
                 "not-acceptable",
                 Some("You are not currently connected to this chat"),
             ));
-            return;
         };
         if occ.role <= Role::Visitor {
-            out.push(stanza_error_reply(
+            return Groupchat::Refused(stanza_error_reply(
                 &msg,
                 "auth",
                 "forbidden",
                 Some("You do not currently have permission to speak in this chat"),
             ));
-            return;
         }
         if let Some(subject) = msg.get_child("subject", ns::CLIENT) {
             let is_subject = msg.get_child("body", ns::CLIENT).is_none()
                 && msg.get_child("thread", ns::CLIENT).is_none();
             if is_subject {
                 if occ.role == Role::Moderator || self.config.changesubject {
-                    let text = subject.text();
-                    self.set_subject(&occ.nick, &text, now, out);
-                } else {
-                    out.push(stanza_error_reply(
-                        &msg,
-                        "auth",
-                        "forbidden",
-                        Some("You are not allowed to change the subject"),
-                    ));
+                    return Groupchat::Subject(occ.nick.clone(), subject.text());
                 }
-                return;
+                return Groupchat::Refused(stanza_error_reply(
+                    &msg,
+                    "auth",
+                    "forbidden",
+                    Some("You are not allowed to change the subject"),
+                ));
             }
         }
         let room_jid = self.jid.clone();
@@ -138,7 +154,7 @@ impl Room {
         });
         self.stamp_occupant_id(&mut msg, &occ.bare_jid, opts);
         msg.set_attr("from", occ.nick.as_str());
-        self.broadcast_message(msg, now, opts, out);
+        Groupchat::Broadcast(msg, occ.nick.clone())
     }
 
     /// Adds a message to history when it is historic, then sends it to every session.
@@ -149,14 +165,25 @@ impl Room {
         opts: &Options,
         out: &mut Vec<Element>,
     ) {
-        if super::history::is_historic(&msg) {
-            self.add_history(&msg, now, opts);
-        }
+        self.history_of_broadcast(&msg, now, opts);
         self.events.push(super::room::MucEvent {
             stanza: Some(msg.clone()),
             ..super::room::MucEvent::new("muc-broadcast-message")
         });
         self.broadcast(&msg, |_| true, out);
+    }
+
+    /// Prosody's history handler of `muc-broadcast-message` (priority 0, registered
+    /// before any plugin's): a historic message is kept even when a plugin then
+    /// suppresses its broadcast.
+    pub fn history_of_broadcast(&mut self, msg: &Element, now: f64, opts: &Options) {
+        if super::history::is_historic(msg) {
+            self.add_history(msg, now, opts);
+            self.events.push(super::room::MucEvent {
+                stanza: Some(msg.clone()),
+                ..super::room::MucEvent::new("muc-add-history")
+            });
+        }
     }
 
     /// Sends `stanza` to every session of every occupant `cond` accepts.

@@ -3,7 +3,8 @@
 //! handler is fed a stanza and `now` and pushes the stanzas to send; `service.rs` keeps
 //! the rooms of one MUC host and the wiring in this file routes what they return.
 //!
-//! Not here: MUC archives (mod_muc_mam), the Lua room API (see docs/muc.md).
+//! Lua plugins see rooms through lua.rs (events after the fact), lua_events.rs (events
+//! that may stop or change what the room does) and lua_room.rs (room methods).
 
 pub mod admin;
 pub mod affiliation;
@@ -14,6 +15,8 @@ pub mod history;
 pub mod iq;
 pub mod join;
 pub mod lua;
+pub mod lua_events;
+pub mod lua_room;
 pub mod message;
 pub mod occupant;
 pub mod options;
@@ -98,7 +101,7 @@ pub fn load(core: &mut Core, host: &str) {
 }
 
 fn dispatch(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
-    if lua_veto(core, host, ev) {
+    if lua_events::before(core, host, ev).is_some() || lua_veto(core, host, ev) {
         return Some(true);
     }
     let stanza = ev.stanza.as_ref()?;

@@ -103,6 +103,8 @@ pub struct MucEvent {
     pub nick: Option<String>,
     /// The bare JID concerned, if any.
     pub jid: Option<String>,
+    /// The real full JID of the session concerned (`muc-occupant-session-new`'s `jid`).
+    pub real: Option<String>,
     pub affiliation: Option<&'static str>,
     pub stanza: Option<Element>,
     /// The event comes with the `origin` of the stanza (Prosody passes it for joins,
@@ -118,6 +120,7 @@ impl MucEvent {
             name,
             nick: None,
             jid: None,
+            real: None,
             affiliation: None,
             stanza: None,
             with_origin: false,

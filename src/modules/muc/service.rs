@@ -136,6 +136,42 @@ impl Service {
         let chat = stanza.name == "message"
             && stanza.get_child("subject", ns::CLIENT).is_none()
             && stanza.get_child("x", super::broadcast::MUC_USER).is_none();
+        self.finish(room, after, chat, now, &rs);
+        true
+    }
+
+    /// Runs `f` on a live or stored room for the Lua room API (`room:set_name`, …) and
+    /// then saves, caches or forgets it as after a stanza. None: no such room.
+    pub fn act<R>(
+        &mut self,
+        jid: &str,
+        now: f64,
+        store: &InternalStore,
+        out: &mut Vec<Element>,
+        f: impl FnOnce(&mut Room, &Options, &mut Vec<Element>) -> (R, After),
+    ) -> Option<R> {
+        let host = self.opts.host.clone();
+        let rs = RoomStore { store, host: &host };
+        let mut room = match self.rooms.remove(jid) {
+            Some(r) => r,
+            None => {
+                let r = rs.load(jid).ok().flatten()?;
+                self.saved.insert(
+                    jid.to_owned(),
+                    room_to_lua(&r, self.opts.new_storage_format),
+                );
+                r
+            }
+        };
+        let (r, after) = f(&mut room, &self.opts, out);
+        self.finish(room, after, false, now, &rs);
+        Some(r)
+    }
+
+    /// After a room handled something: events queued for Lua, then the room is saved
+    /// and cached, or forgotten when it emptied and is not persistent.
+    fn finish(&mut self, mut room: Room, after: After, chat: bool, now: f64, rs: &RoomStore<'_>) {
+        let room_jid = room.jid.clone();
         self.take_events(&mut room);
         let told = self
             .events
@@ -148,7 +184,7 @@ impl Service {
         match after {
             After::Emptied => {
                 if room.config.persistent {
-                    self.keep(room, now, &rs);
+                    self.keep(room, now, rs);
                 } else {
                     if self.saved.remove(&room_jid).is_some() {
                         let _ = rs.delete(&room_jid);
@@ -157,9 +193,8 @@ impl Service {
                 }
             }
             After::Kept if chat => self.cache(room),
-            After::Kept => self.keep(room, now, &rs),
+            After::Kept => self.keep(room, now, rs),
         }
-        true
     }
 
     fn take_events(&mut self, room: &mut Room) {
