@@ -277,6 +277,17 @@ impl Room {
             }
         }
         x.push_child(pb.done());
+        if opts.mam.as_ref().is_some_and(|m| !m.all_rooms) {
+            x.push_child(
+                Field::new(
+                    Some(super::mam::FORM_FIELD),
+                    "boolean",
+                    Some("Enable archiving?"),
+                )
+                .flag(Some(self.archiving(opts)))
+                .done(),
+            );
+        }
         x
     }
 
@@ -403,6 +414,12 @@ impl Room {
                         c.whois_anyone = a;
                         codes.push(if a { 172 } else { 173 });
                     }
+                }
+                super::mam::FORM_FIELD if opts.mam.as_ref().is_some_and(|m| !m.all_rooms) => {
+                    // mod_muc_mam's own hook: no 104, always 170 or 171.
+                    let on = flag.unwrap_or(false);
+                    c.archiving = Some(on);
+                    codes.push(if on { 170 } else { 171 });
                 }
                 "muc#roomconfig_historylength" => {
                     if let Ok(n) = text.trim().parse::<u32>() {

@@ -177,6 +177,7 @@ impl Room {
         );
         self.events
             .push(super::room::MucEvent::new("muc-room-destroyed"));
+        self.archive_tail.clear();
         if self.config.persistent && opts.tombstones {
             self.make_tombstone(now, reason, newjid, opts);
             return After::Kept;

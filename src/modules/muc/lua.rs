@@ -61,7 +61,7 @@ pub fn install(lua: &Lua, native: &Table) -> mlua::Result<()> {
     super::lua_room::install(lua, native)
 }
 
-fn find_room(core: &mut Core, host: &str, jid: &str) -> Option<Room> {
+pub fn find_room(core: &mut Core, host: &str, jid: &str) -> Option<Room> {
     let store = core.shared.store.clone();
     let service = core.state::<super::MucState>().services.get(host)?;
     if let Some(r) = service.rooms.get(jid) {

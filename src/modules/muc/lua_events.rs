@@ -126,10 +126,14 @@ fn groupchat(core: &mut Core, host: &str, ev: &Event, stanza: &Element) -> Optio
     }
     let mut msg = msg;
     if on_broadcast {
-        let kept = msg.clone();
-        super::lua_room::act(core, host, &jid, |room, opts, now, _| {
-            (room.history_of_broadcast(&kept, now, opts), After::Kept)
-        });
+        let unstamped = msg.clone();
+        msg = super::lua_room::act(core, host, &jid, |room, opts, now, _| {
+            let mut m = unstamped;
+            room.history_of_broadcast(&mut m, now, opts);
+            (m, After::Kept)
+        })
+        .map(|(m, _)| m)
+        .unwrap_or(msg);
         let room = live_room(core, host, &jid).unwrap_or(room);
         let r = fire(core, host, "muc-broadcast-message", &room, |lua, e| {
             e.set("stanza", convert::element_to_lua(lua, &msg)?)?;

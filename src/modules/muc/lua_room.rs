@@ -175,6 +175,7 @@ fn muc_act(
             Reply::Bool(b) => Value::Boolean(b),
             Reply::Nil => Value::Nil,
             Reply::Str(s) => Value::String(lua.create_string(s)?),
+            Reply::String(s) => Value::String(lua.create_string(s)?),
         });
     }
     Ok(MultiValue::from_vec(values))
@@ -184,6 +185,7 @@ enum Reply {
     Bool(bool),
     Nil,
     Str(&'static str),
+    String(String),
 }
 
 /// Prosody's `true | nil, type, condition`.
@@ -258,9 +260,14 @@ fn apply(
             room.broadcast(&st, |_| true, out);
             kept(vec![Reply::Bool(true)])
         }
-        Action::History(st) => {
-            room.history_of_broadcast(&st, now, opts);
-            kept(vec![Reply::Bool(true)])
+        Action::History(mut st) => {
+            room.history_of_broadcast(&mut st, now, opts);
+            // The room's stanza-id, for room_mt.lua to add to the Lua stanza.
+            let id = st
+                .get_child("stanza-id", super::mam::SID)
+                .and_then(|s| s.attr("id"))
+                .map(str::to_owned);
+            kept(vec![id.map_or(Reply::Nil, Reply::String)])
         }
         Action::ToOccupant(nick, st) => {
             if let Some(occ) = room.occupant(&nick) {
@@ -330,6 +337,13 @@ pub fn act<R>(
     };
     for st in out {
         super::send(core, host, st);
+    }
+    super::mam::flush(core, host);
+    for (room_jid, _) in events
+        .iter()
+        .filter(|(_, e)| e.name == "muc-room-destroyed")
+    {
+        super::mam::forget(core, host, room_jid);
     }
     let origin = Origin::Host(host.to_owned());
     for (room_jid, e) in events {

@@ -160,12 +160,12 @@ impl Room {
     /// Adds a message to history when it is historic, then sends it to every session.
     pub fn broadcast_message(
         &mut self,
-        msg: Element,
+        mut msg: Element,
         now: f64,
         opts: &Options,
         out: &mut Vec<Element>,
     ) {
-        self.history_of_broadcast(&msg, now, opts);
+        self.history_of_broadcast(&mut msg, now, opts);
         self.events.push(super::room::MucEvent {
             stanza: Some(msg.clone()),
             ..super::room::MucEvent::new("muc-broadcast-message")
@@ -176,8 +176,13 @@ impl Room {
     /// Prosody's history handler of `muc-broadcast-message` (priority 0, registered
     /// before any plugin's): a historic message is kept even when a plugin then
     /// suppresses its broadcast.
-    pub fn history_of_broadcast(&mut self, msg: &Element, now: f64, opts: &Options) {
+    pub fn history_of_broadcast(&mut self, msg: &mut Element, now: f64, opts: &Options) {
+        if opts.mam.is_some() {
+            self.strip_forged_ids(msg);
+        }
         if super::history::is_historic(msg) {
+            // mod_muc_mam's muc-add-history (0) runs before the history's own (-1).
+            self.archive_message(msg, now, opts);
             self.add_history(msg, now, opts);
             self.events.push(super::room::MucEvent {
                 stanza: Some(msg.clone()),

@@ -17,6 +17,8 @@ pub mod join;
 pub mod lua;
 pub mod lua_events;
 pub mod lua_room;
+pub mod mam;
+pub mod mam_query;
 pub mod message;
 pub mod occupant;
 pub mod options;
@@ -39,6 +41,8 @@ use service::Service;
 #[derive(Default)]
 pub struct MucState {
     pub services: HashMap<String, Service>,
+    /// mod_muc_mam's options for hosts where it loaded before mod_muc.
+    pub mam: HashMap<String, mam::MamOptions>,
 }
 
 /// The bare part of a JID string.
@@ -72,7 +76,8 @@ pub fn load(core: &mut Core, host: &str) {
         tracing::error!("mod_muc can only be loaded on a component (host {host})");
         return;
     }
-    let opts = Options::from_config(core.options(), host);
+    let mut opts = Options::from_config(core.options(), host);
+    opts.mam = core.state::<MucState>().mam.remove(host);
     if let Some(h) = core.hosts.get_mut(host) {
         h.features.insert(broadcast::MUC.to_owned());
     }
@@ -104,6 +109,9 @@ fn dispatch(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
     if lua_events::before(core, host, ev).is_some() || lua_veto(core, host, ev) {
         return Some(true);
     }
+    if mam_query::handle(core, host, ev) {
+        return Some(true);
+    }
     let stanza = ev.stanza.as_ref()?;
     let mut out = Vec::new();
     let store = core.shared.store.clone();
@@ -117,6 +125,13 @@ fn dispatch(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
         Some(s) => std::mem::take(&mut s.events),
         None => Vec::new(),
     };
+    mam::flush(core, host);
+    for (room_jid, _) in events
+        .iter()
+        .filter(|(_, e)| e.name == "muc-room-destroyed")
+    {
+        mam::forget(core, host, room_jid);
+    }
     events.retain(|(_, e)| {
         core.hosts
             .get(host)

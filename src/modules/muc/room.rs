@@ -93,6 +93,10 @@ pub struct Room {
     /// What happened while handling the current stanza, for Lua plugins (drained by
     /// the service after each stanza).
     pub events: Vec<MucEvent>,
+    /// Archive items to write (mod_muc_mam), drained by the service.
+    pub archive_out: super::mam::Pending,
+    /// The newest archived messages, for join history from the archive.
+    pub archive_tail: VecDeque<super::mam::Archived>,
 }
 
 /// A room event Lua plugins may hook (fired after the room handled the stanza).
@@ -155,6 +159,8 @@ impl Room {
             occupants: Vec::new(),
             history: VecDeque::new(),
             events: Vec::new(),
+            archive_out: Vec::new(),
+            archive_tail: VecDeque::new(),
         }
     }
 

@@ -80,7 +80,10 @@ function room_mt:route_stanza(stanza) return native.muc_route(self._host, stanza
 -- Prosody's broadcast_message: history (its own muc-broadcast-message handler, which runs
 -- before a plugin's at the same priority), then the event; a truthy answer suppresses.
 function room_mt:broadcast_message(stanza)
-	act(self, "add_history", stanza);
+	local id = act(self, "add_history", stanza);
+	if id then
+		stanza:tag("stanza-id", { xmlns = "urn:xmpp:sid:0", by = self.jid, id = id }):up();
+	end
 	if native.fire(self._host, "muc-broadcast-message", { room = self, stanza = stanza }) then
 		return true;
 	end

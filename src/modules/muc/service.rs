@@ -29,6 +29,8 @@ pub struct Service {
     saved: HashMap<String, LuaValue>,
     /// Room events of the last stanza, by room JID, for Lua plugins.
     pub events: Vec<(String, MucEvent)>,
+    /// Archive appends of the last stanza (mod_muc_mam), written by mod.rs.
+    pub archive: super::mam::Pending,
 }
 
 impl Service {
@@ -40,6 +42,7 @@ impl Service {
             tick: 0,
             saved: HashMap::new(),
             events: Vec::new(),
+            archive: Vec::new(),
         }
     }
 
@@ -69,7 +72,7 @@ impl Service {
         let rs = RoomStore { store, host: &host };
         let mut room = match self.rooms.remove(&room_jid) {
             Some(r) => Some(r),
-            None => match rs.load(&room_jid) {
+            None => match self.load(&rs, &room_jid) {
                 Ok(r) => {
                     if let Some(r) = &r {
                         self.saved.insert(
@@ -155,7 +158,7 @@ impl Service {
         let mut room = match self.rooms.remove(jid) {
             Some(r) => r,
             None => {
-                let r = rs.load(jid).ok().flatten()?;
+                let r = self.load(&rs, jid).ok().flatten()?;
                 self.saved.insert(
                     jid.to_owned(),
                     room_to_lua(&r, self.opts.new_storage_format),
@@ -197,7 +200,26 @@ impl Service {
         }
     }
 
+    /// A stored room, with its newest archived messages when mod_muc_mam is loaded.
+    fn load(
+        &self,
+        rs: &RoomStore<'_>,
+        jid: &str,
+    ) -> Result<Option<Room>, crate::storage::StorageError> {
+        let mut room = rs.load(jid)?;
+        if let Some(r) = room.as_mut().filter(|_| self.opts.mam.is_some()) {
+            let items = rs
+                .store
+                .archive_list(rs.host, Some(r.node()), super::mam::STORE)
+                .unwrap_or_default();
+            let n = r.config.history_length(&self.opts) as usize;
+            r.archive_tail = super::mam::tail_of(items, n);
+        }
+        Ok(room)
+    }
+
     fn take_events(&mut self, room: &mut Room) {
+        self.archive.append(&mut room.archive_out);
         for e in room.events.drain(..) {
             self.events.push((room.jid.clone(), e));
         }
