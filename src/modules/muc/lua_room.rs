@@ -328,8 +328,10 @@ pub fn act<R>(
     let store = core.shared.store.clone();
     let now = super::now();
     let mut out = Vec::new();
+    let lua_stanzas = super::message_events_hooked(core, host);
     let (r, events) = {
         let service = core.state::<MucState>().services.get_mut(host)?;
+        service.lua_stanzas = lua_stanzas;
         let r = service.act(jid, now, &store, &mut out, |room, opts, out| {
             f(room, opts, now, out)
         })?;

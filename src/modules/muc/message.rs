@@ -166,10 +166,12 @@ impl Room {
         out: &mut Vec<Element>,
     ) {
         self.history_of_broadcast(&mut msg, now, opts);
-        self.events.push(super::room::MucEvent {
-            stanza: Some(msg.clone()),
-            ..super::room::MucEvent::new("muc-broadcast-message")
-        });
+        if self.lua_stanzas {
+            self.events.push(super::room::MucEvent {
+                stanza: Some(msg.clone()),
+                ..super::room::MucEvent::new("muc-broadcast-message")
+            });
+        }
         self.broadcast(&msg, |_| true, out);
     }
 
@@ -184,10 +186,12 @@ impl Room {
             // mod_muc_mam's muc-add-history (0) runs before the history's own (-1).
             self.archive_message(msg, now, opts);
             self.add_history(msg, now, opts);
-            self.events.push(super::room::MucEvent {
-                stanza: Some(msg.clone()),
-                ..super::room::MucEvent::new("muc-add-history")
-            });
+            if self.lua_stanzas {
+                self.events.push(super::room::MucEvent {
+                    stanza: Some(msg.clone()),
+                    ..super::room::MucEvent::new("muc-add-history")
+                });
+            }
         }
     }
 

@@ -115,9 +115,11 @@ fn dispatch(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
     let stanza = ev.stanza.as_ref()?;
     let mut out = Vec::new();
     let store = core.shared.store.clone();
+    let lua_stanzas = message_events_hooked(core, host);
     let handled = {
         let state = core.state::<MucState>();
         let service = state.services.get_mut(host)?;
+        service.lua_stanzas = lua_stanzas;
         service.handle(stanza, now(), &store, &mut out)
     };
     lua_config_form(core, host, stanza, &mut out);
@@ -149,6 +151,13 @@ fn dispatch(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
         notify(core, host, &room_jid, &origin, &e);
     }
     handled.then_some(true)
+}
+
+/// Whether a Lua handler wants the message events that carry a copy of each message.
+pub fn message_events_hooked(core: &Core, host: &str) -> bool {
+    core.hosts.get(host).is_some_and(|h| {
+        h.events.has_handlers("muc-broadcast-message") || h.events.has_handlers("muc-add-history")
+    })
 }
 
 fn notify(core: &mut Core, host: &str, room_jid: &str, origin: &Origin, e: &room::MucEvent) {

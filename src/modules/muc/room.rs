@@ -93,6 +93,9 @@ pub struct Room {
     /// What happened while handling the current stanza, for Lua plugins (drained by
     /// the service after each stanza).
     pub events: Vec<MucEvent>,
+    /// Whether a Lua handler wants `muc-broadcast-message`/`muc-add-history`: without
+    /// one, no copy of each message is made for the event (set by the service).
+    pub lua_stanzas: bool,
     /// Archive items to write (mod_muc_mam), drained by the service.
     pub archive_out: super::mam::Pending,
     /// The newest archived messages, for join history from the archive.
@@ -159,6 +162,7 @@ impl Room {
             occupants: Vec::new(),
             history: VecDeque::new(),
             events: Vec::new(),
+            lua_stanzas: false,
             archive_out: Vec::new(),
             archive_tail: VecDeque::new(),
         }

@@ -29,6 +29,8 @@ pub struct Service {
     saved: HashMap<String, LuaValue>,
     /// Room events of the last stanza, by room JID, for Lua plugins.
     pub events: Vec<(String, MucEvent)>,
+    /// Whether Lua handlers want message events (see `Room::lua_stanzas`), set per stanza.
+    pub lua_stanzas: bool,
     /// Archive appends of the last stanza (mod_muc_mam), written by mod.rs.
     pub archive: super::mam::Pending,
 }
@@ -42,6 +44,7 @@ impl Service {
             tick: 0,
             saved: HashMap::new(),
             events: Vec::new(),
+            lua_stanzas: false,
             archive: Vec::new(),
         }
     }
@@ -134,6 +137,7 @@ impl Service {
                 return true;
             }
         };
+        room.lua_stanzas = self.lua_stanzas;
         let after = self.route(&mut room, stanza, &to, now, out);
         // Chat traffic changes nothing stored: skip building the record to compare.
         let chat = stanza.name == "message"
@@ -166,6 +170,7 @@ impl Service {
                 r
             }
         };
+        room.lua_stanzas = self.lua_stanzas;
         let (r, after) = f(&mut room, &self.opts, out);
         self.finish(room, after, false, now, &rs);
         Some(r)
