@@ -262,3 +262,104 @@ pub fn forget(core: &mut Core, host: &str, room_jid: &str) {
         },
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::modules::muc::occupant::Occupant;
+    use crate::modules::muc::options::Options;
+
+    fn opts(extra: &str) -> Options {
+        let text = format!("VirtualHost \"x.test\"\nComponent \"conf.x.test\" \"muc\"\n{extra}\n");
+        let path = std::path::Path::new("/nonexistent/prosody.cfg.lua");
+        let config = Config::load_str(path, &text).expect("config parses");
+        let mut o = Options::from_config(&config, "conf.x.test");
+        o.mam = Some(MamOptions::read(&config, "conf.x.test"));
+        o
+    }
+
+    fn room() -> Room {
+        let mut r = Room::new("r@conf.x.test");
+        let mut occ = Occupant::new("a@x.test", "r@conf.x.test/A");
+        occ.role = crate::modules::muc::affiliation::Role::Participant;
+        r.occupants.push(occ);
+        r
+    }
+
+    fn msg(body: &str) -> Element {
+        Element::new("message", ns::CLIENT)
+            .with_attr("from", "r@conf.x.test/A")
+            .with_attr("type", "groupchat")
+            .with_child(Element::new("body", ns::CLIENT).with_text(body))
+    }
+
+    #[test]
+    fn an_archived_broadcast_carries_the_rooms_stanza_id_and_forged_ones_go() {
+        let o = opts("");
+        let mut r = room();
+        let mut m = msg("hi").with_child(
+            Element::new("stanza-id", SID)
+                .with_attr("by", "r@conf.x.test")
+                .with_attr("id", "fake"),
+        );
+        r.history_of_broadcast(&mut m, 1000.0, &o);
+        let ids: Vec<_> = m
+            .child_elements()
+            .filter(|c| c.name == "stanza-id")
+            .filter_map(|c| c.attr("id"))
+            .collect();
+        assert_eq!(ids.len(), 1);
+        assert_ne!(ids[0], "fake");
+        assert_eq!(r.archive_out.len(), 1);
+        let item = r.archive_out[0].1.as_table().expect("item table");
+        assert_eq!(item.field("with").and_then(LuaValue::as_str), Some(WITH));
+        assert_eq!(item.field("key").and_then(LuaValue::as_str), Some(ids[0]));
+    }
+
+    #[test]
+    fn rooms_with_archiving_off_or_messages_without_history_value_are_not_archived() {
+        let o = opts("muc_log_by_default = false");
+        let mut r = room();
+        r.history_of_broadcast(&mut msg("hi"), 1000.0, &o);
+        assert!(r.archive_out.is_empty());
+        let o = opts("");
+        let mut chat_state = Element::new("message", ns::CLIENT).with_attr("type", "groupchat");
+        r.history_of_broadcast(&mut chat_state, 1000.0, &o);
+        assert!(r.archive_out.is_empty());
+        let o = opts("muc_log_all_rooms = true\nmuc_log_by_default = false");
+        r.config.archiving = Some(false);
+        r.history_of_broadcast(&mut msg("hi"), 1000.0, &o);
+        assert_eq!(r.archive_out.len(), 1);
+    }
+
+    #[test]
+    fn a_join_is_served_from_the_archive_only_when_memory_holds_too_few() {
+        let o = opts("");
+        let mut r = room();
+        for i in 0..3 {
+            r.history_of_broadcast(&mut msg(&i.to_string()), 1000.0 + i as f64, &o);
+        }
+        // 3 in memory and 3 archived: two asked for, memory serves.
+        assert!(r
+            .archive_history("b@x.test/r", None, Some(2), None, &o)
+            .is_none());
+        // The room's default (20) is more than memory holds: the archive answers.
+        r.history.clear();
+        let got = r
+            .archive_history("b@x.test/r", None, None, Some(1001.0), &o)
+            .expect("from the archive");
+        let bodies: Vec<String> = got
+            .iter()
+            .map(|m| {
+                m.get_child("body", ns::CLIENT)
+                    .map(Element::text)
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert_eq!(bodies, ["1", "2"]);
+        let last = got.last().expect("one");
+        let names: Vec<&str> = last.child_elements().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["body", "delay", "stanza-id"]);
+        assert_eq!(last.attr("to"), Some("b@x.test/r"));
+    }
+}
