@@ -12,6 +12,7 @@ pub mod broadcast;
 pub mod config_form;
 pub mod disco;
 pub mod history;
+pub mod invite;
 pub mod iq;
 pub mod join;
 pub mod lua;
