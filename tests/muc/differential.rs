@@ -2,22 +2,22 @@
 
 use crate::diff::differential;
 
-const R: &str = "room@conference.example.test";
-const S: &str = "conference.example.test";
+pub const R: &str = "room@conference.example.test";
+pub const S: &str = "conference.example.test";
 
-fn join(nick: &str) -> String {
+pub fn join(nick: &str) -> String {
     format!("<presence to='{R}/{nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
 }
 
-fn instant() -> String {
+pub fn instant() -> String {
     format!("<iq type='set' id='inst' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>")
 }
 
-fn configure(fields: &str) -> String {
+pub fn configure(fields: &str) -> String {
     format!("<iq type='set' id='cfg' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>{fields}</x></query></iq>")
 }
 
-fn field(var: &str, value: &str) -> String {
+pub fn field(var: &str, value: &str) -> String {
     format!("<field var='muc#roomconfig_{var}'><value>{value}</value></field>")
 }
 
@@ -320,7 +320,7 @@ async fn invites_with_passwords_iqs_between_occupants_reserved_nick_disco_and_un
     differential("", &[0, 1], &steps).await;
 }
 
-fn say(body: &str) -> String {
+pub fn say(body: &str) -> String {
     let id: String = body.chars().filter(char::is_ascii_alphanumeric).collect();
     format!("<message to='{R}' type='groupchat' id='{id}'><body>{body}</body></message>")
 }
@@ -376,49 +376,4 @@ async fn a_lua_plugin_drives_rooms_through_setters_save_destroy_and_vetoes_as_in
         text.contains("plugin destroy") && text.contains("Not this name"),
         "{text}"
     );
-}
-
-fn mam(id: &str, inner: &str) -> String {
-    format!("<iq type='set' id='{id}' to='{R}'><query xmlns='urn:xmpp:mam:2' queryid='q-{id}'>{inner}</query></iq>")
-}
-
-#[tokio::test]
-async fn muc_mam_archives_room_messages_answers_queries_and_serves_join_history_as_prosody() {
-    let s = [
-        (0, join("Al")),
-        (0, format!("<iq type='get' id='f1' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>")),
-        (0, configure(&field("whois", "anyone"))),
-        (1, join("Bo")),
-        (0, say("one")),
-        (1, say("two")),
-        (0, format!("<message to='{R}' type='groupchat' id='forged'><body>three</body><stanza-id xmlns='urn:xmpp:sid:0' by='{R}' id='fake'/></message>")),
-        (0, format!("<message to='{R}' type='groupchat' id='nostore'><body>four</body><no-store xmlns='urn:xmpp:hints'/></message>")),
-        (0, format!("<iq type='get' id='i1' to='{R}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")),
-        (1, format!("<iq type='get' id='g' to='{R}'><query xmlns='urn:xmpp:mam:2'/></iq>")),
-        (1, mam("all", "")),
-        (1, mam("page", "<set xmlns='http://jabber.org/protocol/rsm'><max>2</max></set>")),
-        (1, mam("last", "<set xmlns='http://jabber.org/protocol/rsm'><max>2</max><before/></set>")),
-        (1, mam("flip", "<set xmlns='http://jabber.org/protocol/rsm'><max>2</max><before/></set><flip-page/>")),
-        (1, mam("count", "<set xmlns='http://jabber.org/protocol/rsm'><max>0</max></set>")),
-        (1, mam("late", "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>urn:xmpp:mam:2</value></field><field var='start'><value>2100-01-01T00:00:00Z</value></field></x>")),
-        (1, mam("badform", "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>urn:example</value></field></x>")),
-        (1, mam("badid", "<set xmlns='http://jabber.org/protocol/rsm'><after>nope</after></set>")),
-        (2, join("Ca")),
-        (0, configure(&(field("whois", "moderators") + &field("membersonly", "1")))),
-        (2, mam("notmember", "")),
-        (1, format!("<iq type='set' id='none' to='nothere@{S}'><query xmlns='urn:xmpp:mam:2'/></iq>")),
-        (0, mam("anon", "")),
-        (0, configure(&field("enablearchiving", "0"))),
-        (0, say("five")),
-        (0, mam("off", "")),
-        (0, format!("<iq type='get' id='f2' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'/></iq>")),
-    ];
-    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
-    let got = differential("modules_enabled = { \"muc_mam\" }", &[0, 1, 2], &steps).await;
-    let text = got.concat().concat().join("\n");
-    assert!(
-        text.contains("urn:xmpp:sid:0") && text.contains("<fin"),
-        "{text}"
-    );
-    assert!(!text.contains("id='fake'"), "{text}");
 }
