@@ -569,3 +569,29 @@ async fn cors_preflight_allows_the_authorization_header() {
         "{head}"
     );
 }
+
+#[test]
+fn the_example_proxies_let_uploads_of_the_size_limit_through() {
+    use lilt::modules::proxycheck::{check_files, LiltSide, Severity};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/proxy");
+    let cfg = lilt::config::Config::load(&root.join("lilt.cfg.lua")).expect("example config");
+    let side = LiltSide::from_config(&cfg);
+    let upload = side.upload.clone().expect("the example serves uploads");
+    assert_eq!((upload.path.as_str(), upload.size_limit), ("/file_share", 10 * 1024 * 1024));
+    for f in ["nginx/lilt-websocket.conf", "apache/lilt-websocket.conf"] {
+        let r = check_files(&[root.join(f)], &side);
+        assert_eq!(r.exit_code(), 0, "{f}: {r:#?}");
+        assert!(r.messages(Severity::Warning).is_empty(), "{f}: {r:#?}");
+    }
+    // The same proxies in front of a 100 MiB limit are too tight.
+    let mut big = side.clone();
+    big.upload = Some(lilt::modules::proxycheck::upload::UploadSide {
+        size_limit: 100 * 1024 * 1024,
+        ..upload
+    });
+    for f in ["nginx/lilt-websocket.conf", "apache/lilt-websocket.conf"] {
+        let r = check_files(&[root.join(f)], &big);
+        let w = r.messages(Severity::Warning);
+        assert!(w.iter().any(|m| m.contains("http_file_share_size_limit")), "{f}: {w:?}");
+    }
+}
