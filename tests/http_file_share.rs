@@ -577,7 +577,10 @@ fn the_example_proxies_let_uploads_of_the_size_limit_through() {
     let cfg = lilt::config::Config::load(&root.join("lilt.cfg.lua")).expect("example config");
     let side = LiltSide::from_config(&cfg);
     let upload = side.upload.clone().expect("the example serves uploads");
-    assert_eq!((upload.path.as_str(), upload.size_limit), ("/file_share", 10 * 1024 * 1024));
+    assert_eq!(
+        (upload.path.as_str(), upload.size_limit),
+        ("/file_share", 10 * 1024 * 1024)
+    );
     for f in ["nginx/lilt-websocket.conf", "apache/lilt-websocket.conf"] {
         let r = check_files(&[root.join(f)], &side);
         assert_eq!(r.exit_code(), 0, "{f}: {r:#?}");
@@ -592,6 +595,42 @@ fn the_example_proxies_let_uploads_of_the_size_limit_through() {
     for f in ["nginx/lilt-websocket.conf", "apache/lilt-websocket.conf"] {
         let r = check_files(&[root.join(f)], &big);
         let w = r.messages(Severity::Warning);
-        assert!(w.iter().any(|m| m.contains("http_file_share_size_limit")), "{f}: {w:?}");
+        assert!(
+            w.iter().any(|m| m.contains("http_file_share_size_limit")),
+            "{f}: {w:?}"
+        );
     }
+}
+
+#[tokio::test]
+async fn expect_100_continue_is_answered_before_the_body() {
+    let (s, port) = server("").await;
+    let mut a = login(&s, "alice").await;
+    let r = iq(&mut a, "c1", &request("c.txt", "4", Some("text/plain"))).await;
+    let (path, token) = slot_of(&r, port);
+    let mut c = TcpStream::connect(s.addr).await.expect("connect");
+    let head = put_head(port, &path, Some(&token), 4)
+        .replace("\r\n\r\n", "\r\nExpect: 100-continue\r\n\r\n");
+    c.write_all(head.as_bytes()).await.expect("head");
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf))
+        .await
+        .expect("100 in time")
+        .expect("read");
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 100 Continue"),
+        "{:?}",
+        &buf[..n]
+    );
+    c.write_all(b"abcd").await.expect("body");
+    let mut rest = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut rest))
+        .await
+        .expect("response in time")
+        .expect("read");
+    assert!(
+        String::from_utf8_lossy(&rest).starts_with("HTTP/1.1 201"),
+        "{}",
+        String::from_utf8_lossy(&rest)
+    );
 }

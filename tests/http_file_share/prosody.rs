@@ -91,6 +91,12 @@ async fn a_file_prosody_took_is_served_by_lilt_as_prosody_serves_it() {
     )
     .await;
     assert_eq!(st, 201, "{head}");
+    p.stop();
+    // A fresh Prosody serves from its records: right after a PUT it answers from its
+    // upload cache, whose Last-Modified is the PUT's time rather than the slot's.
+    let mut p = prosody(&data);
+    p.start();
+    let pport = p.http_port;
     let (st, prosody_head, got) = http(addr(pport), &get_head("GET", pport, &path, ""), b"").await;
     assert_eq!(
         (st, got.as_slice()),

@@ -23,8 +23,9 @@ use super::slot::urlencode;
 use super::store::{self, Record};
 use super::{now, token};
 
-/// Bytes read from disk per chunk of a download.
-const CHUNK: usize = 64 * 1024;
+/// Bytes read from disk per chunk of a download (tokio's file reads go through the
+/// blocking pool, so a chunk is one hop there).
+const CHUNK: usize = 256 * 1024;
 
 /// The route of one upload host.
 pub struct FileShareRoute {
@@ -357,12 +358,7 @@ async fn download(
 
 /// `length` bytes of `file` from where it stands, one chunk at a time.
 fn file_body(file: tokio::fs::File, length: u64) -> Body {
-    FileBody {
-        file,
-        left: length,
-        buf: vec![0u8; CHUNK],
-    }
-    .boxed()
+    FileBody { file, left: length }.boxed()
 }
 
 /// A download: reads the next chunk only when hyper asks for it, so a slow reader holds
@@ -370,7 +366,6 @@ fn file_body(file: tokio::fs::File, length: u64) -> Body {
 struct FileBody {
     file: tokio::fs::File,
     left: u64,
-    buf: Vec<u8>,
 }
 
 impl hyper::body::Body for FileBody {
@@ -387,7 +382,10 @@ impl hyper::body::Body for FileBody {
             return Poll::Ready(None);
         }
         let want = CHUNK.min(usize::try_from(me.left).unwrap_or(CHUNK));
-        let mut rb = tokio::io::ReadBuf::new(&mut me.buf[..want]);
+        // A fresh buffer per chunk becomes the frame itself, with no copy; a pending read
+        // keeps its data inside tokio's file, so nothing is lost by dropping this one.
+        let mut chunk = bytes::BytesMut::zeroed(want);
+        let mut rb = tokio::io::ReadBuf::new(&mut chunk[..]);
         match std::pin::Pin::new(&mut me.file).poll_read(cx, &mut rb) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(e)) => {
@@ -402,9 +400,10 @@ impl hyper::body::Body for FileBody {
                 ))))
             }
             Poll::Ready(Ok(())) => {
-                let chunk = Bytes::copy_from_slice(rb.filled());
-                me.left -= chunk.len() as u64;
-                Poll::Ready(Some(Ok(Frame::data(chunk))))
+                let n = rb.filled().len();
+                chunk.truncate(n);
+                me.left -= n as u64;
+                Poll::Ready(Some(Ok(Frame::data(chunk.freeze()))))
             }
         }
     }
