@@ -144,6 +144,7 @@ disabled_tests! {
     limits_honours_modules_disabled => "limits",
     http_openmetrics_honours_modules_disabled => "http_openmetrics",
     http_files_honours_modules_disabled => "http_files",
+    http_file_share_honours_modules_disabled => "http_file_share",
     admin_shell_honours_modules_disabled => "admin_shell",
     admin_socket_honours_modules_disabled => "admin_socket",
 }

@@ -10,6 +10,7 @@ pub mod component;
 pub mod csi;
 pub mod disco;
 pub mod http;
+pub mod http_file_share;
 pub mod http_files;
 pub mod iq;
 pub mod lastactivity;
@@ -81,6 +82,7 @@ pub fn loader(name: &str) -> Option<Loader> {
         "bookmarks" => bookmarks::load,
         "vcard4" => vcard4::load,
         "pubsub" => pubsub::load,
+        "http_file_share" => http_file_share::load,
         _ => return None,
     })
 }

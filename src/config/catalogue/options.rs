@@ -239,6 +239,16 @@ pub static OPTIONS: &[OptionSpec] = &[
     p("http_files_dir", Path, "", H, "http_files", "directory served by the files app, relative to the config directory"),
     p("http_path", Path, "", H, "http_files", "old name of http_files_dir"),
     p("http_index_files", Array, "{ \"index.html\", \"index.htm\" }", H, "http_files", "files served for a directory"),
+    // mod_http_file_share (reference wave 2 §19).
+    p("http_file_share_size_limit", Bytes, "10485760", H, "http_file_share", "largest file a slot is issued for (advertised max-file-size)"),
+    p("http_file_share_daily_quota", Bytes, "10 * http_file_share_size_limit", H, "http_file_share", "bytes of slots one uploader may be issued per 24 hours"),
+    p("http_file_share_global_quota", Bytes, "", H, "http_file_share", "bytes all unexpired uploads may use together (unlimited when unset)"),
+    p("http_file_share_expires_after", Duration, "604800", H, "http_file_share", "seconds files are kept; negative keeps them forever"),
+    p("http_file_share_allowed_file_types", Set, "{}", H, "http_file_share", "MIME types (or type/*) slots are issued for; empty allows any"),
+    p("http_file_share_safe_file_types", Set, "{ \"image/*\", \"video/*\", \"audio/*\", \"text/plain\" }", H, "http_file_share", "types served inline; others as attachment"),
+    p("http_file_share_access", Set, "{}", H, "http_file_share", "bare JIDs or domains allowed to upload; empty allows users of hosts served here"),
+    p("http_file_share_secret", String, "", H, "http_file_share", "key of the upload tokens (random per start when unset)"),
+    p("http_file_share_base_url", String, "", H, "http_file_share", "external base URL of the files; disables local serving and expiry"),
     // mod_websocket (reference §5.1).
     p("consider_websocket_secure", Boolean, "false", G, "websocket", "treat every WebSocket session as secure"),
     p("websocket_frame_buffer_limit", Bytes, "2 * c2s_stanza_size_limit", G, "websocket", "bytes buffered while reassembling frames"),
