@@ -4,6 +4,7 @@ pub mod admin_shell;
 pub mod auth_internal_hashed;
 pub mod blocklist;
 pub mod bookmarks;
+pub mod bosh;
 pub mod c2s;
 pub mod carbons;
 pub mod component;
@@ -89,6 +90,7 @@ pub fn loader(name: &str) -> Option<Loader> {
 const SET_UP_ELSEWHERE: &[&str] = &[
     "c2s",
     "websocket",
+    "bosh",
     "http",
     "tls",
     "bind",
