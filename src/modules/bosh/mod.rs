@@ -124,6 +124,10 @@ pub fn handle_post(request: &Request, e: &Endpoint) -> Reply {
     let limit = e.shared.c2s.stanza_size_limit;
     let body = match body::parse(&request.body, limit) {
         Ok(b) => b,
+        Err(body::BodyError::Incomplete) => {
+            // Prosody: "Unable to associate request with a session (incomplete request?)".
+            return now(terminate("item-not-found", true, true));
+        }
         Err(err) => {
             tracing::warn!(ip = %request.ip, "Error parsing BOSH payload; {err}");
             return now(terminate("bad-request", true, false));

@@ -28,6 +28,11 @@ pub struct Incoming {
 /// far outside the window, refused at once.
 const QUEUE: usize = 8;
 
+/// Output is sent once the session has been quiet this long after its last element...
+const SETTLE: Duration = Duration::from_millis(1);
+/// ...or this long after the first unsent one.
+const SETTLE_MAX: Duration = Duration::from_millis(10);
+
 /// Bytes the pipe between the task and its c2s session buffers each way.
 const PIPE_BYTES: usize = 64 * 1024;
 
@@ -126,11 +131,21 @@ async fn run(
     let mut error: Option<String> = None;
     let mut ended = apply(first, &mut to_c2s);
     let far = Duration::from_secs(86_400);
+    // Output waiting to be flushed: at the latest at `settle`, or once quiet at `quiet_at`.
+    let mut settle: Option<Instant> = None;
+    let mut quiet_at = Instant::now();
     loop {
         if ended {
             break;
         }
-        let deadline = w.deadline().unwrap_or_else(|| Instant::now() + far);
+        let mut deadline = w.deadline().unwrap_or_else(|| Instant::now() + far);
+        if let Some(cap) = settle {
+            if w.can_flush() {
+                deadline = deadline.min(cap.min(quiet_at));
+            } else {
+                settle = None;
+            }
+        }
         let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
         tokio::select! {
             incoming = rx.recv() => {
@@ -154,7 +169,11 @@ async fn run(
                 while let Some((tag, bytes)) = records::take(&mut from_c2s) {
                     let text = String::from_utf8_lossy(&bytes);
                     let a = match Out::from_tag(tag) {
-                        Some(Out::Element) => w.on_element(&text, now),
+                        Some(Out::Element) => {
+                            settle.get_or_insert(now + SETTLE_MAX);
+                            quiet_at = now + SETTLE;
+                            w.buffer_element(&text)
+                        }
                         Some(Out::Error) => {
                             error = Some(text.into_owned());
                             continue;
@@ -176,7 +195,12 @@ async fn run(
                 _ => break,
             },
             () = sleep => {
-                ended = apply(w.on_timer(Instant::now()), &mut to_c2s);
+                let now = Instant::now();
+                if settle.is_some_and(|cap| cap.min(quiet_at) <= now) {
+                    settle = None;
+                    ended = apply(w.flush(now), &mut to_c2s);
+                }
+                ended |= apply(w.on_timer(now), &mut to_c2s);
             }
         }
     }

@@ -185,17 +185,39 @@ impl<T> Window<T> {
         self.after_answer(now);
     }
 
-    /// One element of the session's output.
+    /// One element of the session's output, answered at once if a request is held.
     pub fn on_element(&mut self, xml: &str, now: Instant) -> Actions<T> {
+        let mut a = self.buffer_element(xml);
+        if !a.end {
+            a.answers.extend(self.flush(now).answers);
+        }
+        a
+    }
+
+    /// Whether output waits for a held request ([`Self::flush`] would answer).
+    pub fn can_flush(&self) -> bool {
+        !self.ended && !self.held.is_empty() && !self.buffer.is_empty()
+    }
+
+    /// Answers the oldest held request with the buffered output, if both exist.
+    pub fn flush(&mut self, now: Instant) -> Actions<T> {
+        let mut a = Actions::new();
+        if self.can_flush() {
+            self.answer_oldest(&mut a);
+            self.after_answer(now);
+        }
+        a
+    }
+
+    /// One element of the session's output, buffered (the task flushes once the session
+    /// has been quiet a moment, so one payload's answers share one response).
+    pub fn buffer_element(&mut self, xml: &str) -> Actions<T> {
         let mut a = Actions::new();
         if self.ended {
             return a;
         }
         self.buffer.push_str(xml);
-        if !self.held.is_empty() {
-            self.answer_oldest(&mut a);
-            self.after_answer(now);
-        } else if self.buffer.len() > self.max_buffer {
+        if self.held.is_empty() && self.buffer.len() > self.max_buffer {
             tracing::info!(sid = %self.sid, "BOSH client not polling; send buffer full");
             a.feed.push((In::Silent, Vec::new()));
             self.end();
