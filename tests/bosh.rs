@@ -507,3 +507,80 @@ async fn creation_and_refusals_match_prosody() {
     }
     p.stop();
 }
+
+/// `lilt check proxy` on BOSH locations: the shipped examples pass, a location with
+/// nginx's default read timeout and buffering is flagged.
+#[test]
+fn proxy_check_knows_what_a_bosh_long_poll_needs() {
+    use lilt::modules::proxycheck::{check_files, check_text, LiltSide, ProxyReport, Severity};
+    let root = common::repo_root().join("examples/proxy");
+    let good = check_files(
+        &[
+            root.join("nginx/lilt-websocket.conf"),
+            root.join("apache/lilt-websocket.conf"),
+        ],
+        &LiltSide::default(),
+    );
+    assert!(
+        good.findings.iter().all(|f| !f.message.contains("BOSH")),
+        "{:?}",
+        good.findings
+    );
+    let bad = "server {\n listen 443 ssl;\n location /xmpp-websocket {\n proxy_pass http://localhost:5280/xmpp-websocket;\n proxy_http_version 1.1;\n proxy_set_header Connection \"Upgrade\";\n proxy_set_header Upgrade $http_upgrade;\n proxy_set_header Host $host;\n proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n proxy_set_header X-Forwarded-Proto $scheme;\n proxy_read_timeout 900s;\n proxy_buffering off;\n }\n location /http-bind {\n proxy_pass http://localhost:5280/http-bind;\n proxy_set_header Host $host;\n proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n proxy_set_header X-Forwarded-Proto $scheme;\n }\n}\n";
+    let mut report = ProxyReport::default();
+    check_text(
+        std::path::Path::new("bad.conf"),
+        bad,
+        &LiltSide::default(),
+        &mut report,
+    );
+    let problems = report.messages(Severity::Problem);
+    assert!(
+        problems
+            .iter()
+            .any(|m| m.starts_with("14:") && m.contains("bosh_max_wait (120s)")),
+        "{problems:?}"
+    );
+    let warnings = report.messages(Severity::Warning);
+    assert!(
+        warnings.iter().any(|m| m.contains("BOSH: proxy_buffering")),
+        "{warnings:?}"
+    );
+    // A shorter bosh_max_wait is satisfied by a matching timeout.
+    let side = LiltSide {
+        bosh_max_wait: 30.0,
+        ..LiltSide::default()
+    };
+    let fixed = bad.replace(
+        " location /http-bind {\n",
+        " location /http-bind {\n proxy_read_timeout 45s;\n proxy_buffering off;\n",
+    );
+    let mut report = ProxyReport::default();
+    check_text(
+        std::path::Path::new("fixed.conf"),
+        &fixed,
+        &side,
+        &mut report,
+    );
+    assert!(
+        report.findings.iter().all(|f| !f.message.contains("BOSH")),
+        "{:?}",
+        report.findings
+    );
+    let apache = "<VirtualHost *:443>\nProxyPreserveHost On\nProxyTimeout 100\n<Location \"/http-bind\">\nProxyPass \"http://localhost:5280/http-bind\"\n</Location>\n</VirtualHost>\n";
+    let mut report = ProxyReport::default();
+    check_text(
+        std::path::Path::new("a.conf"),
+        apache,
+        &LiltSide::default(),
+        &mut report,
+    );
+    assert!(
+        report
+            .messages(Severity::Problem)
+            .iter()
+            .any(|m| m.contains("BOSH: ProxyTimeout is 100s")),
+        "{:?}",
+        report.findings
+    );
+}
