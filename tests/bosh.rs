@@ -584,3 +584,53 @@ fn proxy_check_knows_what_a_bosh_long_poll_needs() {
         report.findings
     );
 }
+
+/// Strophe.js in headless Chromium (tests/web/bosh.mjs): alice over BOSH and bob over
+/// WebSocket log in and chat both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strophe_over_bosh_chats_with_a_websocket_user_in_chromium() {
+    if common::skip_interop() {
+        return;
+    }
+    let web = common::repo_root().join("tests/web");
+    assert!(
+        web.join("node_modules/strophe.js").exists()
+            && std::path::Path::new("/usr/bin/chromium").exists(),
+        "needs chromium and `npm ci` in tests/web (or LILT_SKIP_INTEROP=1)"
+    );
+    let s = Server::start(&config("").replace(
+        &format!("VirtualHost \"{HOST}\""),
+        "VirtualHost \"localhost\"",
+    ))
+    .await;
+    for u in ["alice", "bob"] {
+        s.shared
+            .accounts
+            .create("localhost", u, &format!("{u}-secret"))
+            .expect("account");
+    }
+    let url = format!("http://localhost:{}", s.addr.port());
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        tokio::process::Command::new("node")
+            .arg("bosh.mjs")
+            .current_dir(&web)
+            .env("LILT_URL", &url)
+            .env("LILT_DOMAIN", "localhost")
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the browser run finishes within two minutes")
+    .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("bosh chat passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("\"boshKind\":\"Bosh\""),
+        "Strophe used BOSH: {stdout}"
+    );
+}
