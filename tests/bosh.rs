@@ -6,6 +6,8 @@
 #[path = "bosh/client.rs"]
 mod client;
 mod common;
+#[path = "proxy/mod.rs"]
+mod proxy;
 mod support;
 
 use client::{attrs_of, post, Session, NS};
@@ -610,13 +612,18 @@ async fn strophe_over_bosh_chats_with_a_websocket_user_in_chromium() {
             .expect("account");
     }
     let url = format!("http://localhost:{}", s.addr.port());
+    strophe_run(&web, &url, "localhost", false).await;
+}
+
+async fn strophe_run(web: &std::path::Path, url: &str, domain: &str, proxied: bool) {
     let out = tokio::time::timeout(
         std::time::Duration::from_secs(120),
         tokio::process::Command::new("node")
             .arg("bosh.mjs")
-            .current_dir(&web)
-            .env("LILT_URL", &url)
-            .env("LILT_DOMAIN", "localhost")
+            .current_dir(web)
+            .env("LILT_URL", url)
+            .env("LILT_DOMAIN", domain)
+            .env("LILT_PROXIED", if proxied { "1" } else { "0" })
             .kill_on_drop(true)
             .output(),
     )
@@ -633,4 +640,53 @@ async fn strophe_over_bosh_chats_with_a_websocket_user_in_chromium() {
         stdout.contains("\"boshKind\":\"Bosh\""),
         "Strophe used BOSH: {stdout}"
     );
+}
+
+/// The same behind nginx running examples/proxy/nginx (its /http-bind and
+/// /xmpp-websocket locations), over HTTPS with the proxy's self-signed certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strophe_over_bosh_through_nginx_chats_with_a_websocket_user() {
+    if common::skip_interop() {
+        return;
+    }
+    let Some(nginx) = proxy::runners::require("nginx") else {
+        return;
+    };
+    let host = proxy::runners::NAMES[0];
+    let lilt = proxy::start_lilt(&format!(
+        r#"
+http_ports = {{ 0 }}
+c2s_ports = {{ }}
+s2s_ports = {{ }}
+http_interfaces = {{ "127.0.0.1" }}
+https_ports = {{ }}
+data_path = "DATA"
+trusted_proxies = {{ "127.0.0.1" }}
+VirtualHost "{host}"
+    modules_enabled = {{ "websocket", "bosh", "roster" }}
+"#
+    ))
+    .await;
+    for u in ["alice", "bob"] {
+        lilt.add_user(host, u, &format!("{u}-secret"));
+    }
+    let prefix = tempfile::tempdir().expect("prefix");
+    let (cert, key, _der) = proxy::runners::certificate(prefix.path());
+    let setup = proxy::runners::Setup {
+        tls_port: proxy::free_port(),
+        plain_port: proxy::free_port(),
+        lilt_port: lilt.addr.port(),
+        cert,
+        key,
+    };
+    let running = proxy::runners::nginx(&nginx, prefix.path(), &setup).await;
+    let web = common::repo_root().join("tests/web");
+    strophe_run(
+        &web,
+        &format!("https://{host}:{}", setup.tls_port),
+        host,
+        true,
+    )
+    .await;
+    drop(running);
 }
