@@ -413,6 +413,14 @@ fn bosh_apps(shared: &Arc<Shared>, settings: &HttpSettings, router: &mut Router)
         shared.clone(),
         max_send_buffer,
     ));
+    if crate::core::server::globally_enabled(config, crate::modules::bosh::APP_NAME) {
+        // Enabled globally, Prosody's mod_bosh answers on any Host.
+        let app = crate::modules::bosh::app(endpoint);
+        for w in router.add_app(&Scope::global(), app, settings) {
+            tracing::warn!("{w}");
+        }
+        return;
+    }
     for host in hosts {
         let scope = host_scope(config, host);
         for w in router.add_app(
