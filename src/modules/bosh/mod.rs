@@ -139,9 +139,8 @@ pub fn handle_post(request: &Request, e: &Endpoint) -> Reply {
     let incoming = Incoming { body, reply: tx };
     match incoming.body.sid().map(str::to_owned) {
         Some(sid) => {
-            if let Err(i) = e.registry.route(&sid, incoming) {
+            if !e.registry.route(&sid, incoming) {
                 tracing::info!("Client tried to use sid '{sid}' which we don't know about");
-                drop(i);
                 return now(terminate("item-not-found", false, false));
             }
         }

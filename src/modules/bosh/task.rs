@@ -47,16 +47,11 @@ impl Registry {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Hands `incoming` to its session; gives it back when the sid is unknown or the
-    /// session's queue is full.
-    pub fn route(&self, sid: &str, incoming: Incoming) -> Result<(), Incoming> {
+    /// Hands `incoming` to its session; `false` (and it is dropped) when the sid is
+    /// unknown or the session's queue is full.
+    pub fn route(&self, sid: &str, incoming: Incoming) -> bool {
         let tx = self.lock().get(sid).cloned();
-        match tx {
-            Some(tx) => tx.try_send(incoming).map_err(|e| match e {
-                mpsc::error::TrySendError::Full(i) | mpsc::error::TrySendError::Closed(i) => i,
-            }),
-            None => Err(incoming),
-        }
+        tx.is_some_and(|tx| tx.try_send(incoming).is_ok())
     }
 
     pub fn len(&self) -> usize {
