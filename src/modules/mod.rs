@@ -11,6 +11,7 @@ pub mod component;
 pub mod csi;
 pub mod disco;
 pub mod http;
+pub mod http_file_share;
 pub mod http_files;
 pub mod iq;
 pub mod lastactivity;
@@ -32,6 +33,7 @@ pub mod roster;
 pub mod s2s;
 pub mod saslauth;
 pub mod server_contact_info;
+pub mod smacks;
 pub mod time;
 pub mod tls;
 pub mod uptime;
@@ -66,6 +68,7 @@ pub fn loader(name: &str) -> Option<Loader> {
         "private" => private::load,
         "csi" => csi::load,
         "csi_simple" => csi::load_simple,
+        "smacks" => smacks::load,
         "server_contact_info" => server_contact_info::load,
         "register" => register::load,
         "roster" => roster::load,
@@ -75,10 +78,12 @@ pub fn loader(name: &str) -> Option<Loader> {
         "component" => component::load,
         "mam" => mam::load,
         "muc" => muc::load,
+        "muc_mam" => muc::mam::load,
         "pep" => pep::load,
         "bookmarks" => bookmarks::load,
         "vcard4" => vcard4::load,
         "pubsub" => pubsub::load,
+        "http_file_share" => http_file_share::load,
         _ => return None,
     })
 }

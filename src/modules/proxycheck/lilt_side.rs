@@ -23,6 +23,8 @@ pub struct LiltSide {
     pub bosh_path: String,
     /// `bosh_max_wait` (120 s): a BOSH location's read timeout must be above it.
     pub bosh_max_wait: f64,
+    /// The `http_file_share` location and size limit, when a host serves uploads.
+    pub upload: Option<super::upload::UploadSide>,
 }
 
 impl Default for LiltSide {
@@ -35,6 +37,7 @@ impl Default for LiltSide {
             trusted: TrustedProxies::default(),
             bosh_path: "/http-bind".into(),
             bosh_max_wait: 120.0,
+            upload: None,
         }
     }
 }
@@ -80,6 +83,7 @@ impl LiltSide {
         if g.get("trusted_proxies").is_some() {
             side.trusted = TrustedProxies::parse(g.strings("trusted_proxies")).0;
         }
+        side.upload = super::upload::from_config(config);
         side
     }
 
