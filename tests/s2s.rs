@@ -7,6 +7,8 @@
 
 #[path = "s2s/bench.rs"]
 mod bench;
+#[path = "s2s/bidi.rs"]
+mod bidi;
 #[path = "s2s/client.rs"]
 mod client;
 #[path = "s2s/dns.rs"]

@@ -106,6 +106,7 @@ const SET_UP_ELSEWHERE: &[&str] = &[
     s2s::MODULE_NAMES[0],
     s2s::MODULE_NAMES[1],
     s2s::MODULE_NAMES[2],
+    s2s::MODULE_NAMES[3],
 ];
 
 /// Whether Lilt provides module `name` natively: it has a [`loader`], or is one of the

@@ -12,6 +12,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::bidi;
 use super::certs::CertStatus;
 use super::conn::{to_client_ns, xml_error, Conn, ConnError};
 use super::dialback;
@@ -36,6 +37,11 @@ struct In {
     /// Remote domains authenticated on this stream.
     authed: HashSet<String>,
     starttls_offered: bool,
+    /// Bidi (XEP-0288) was offered on this stream, and then requested by the peer.
+    bidi_offered: bool,
+    bidi: bool,
+    /// Stanzas for the peer held while a restarted stream has no header of ours yet.
+    bidi_pending: Vec<Arc<Element>>,
     /// A stream restart is owed our header when the next one opens (after TLS/SASL).
     opened_once: bool,
 }
@@ -81,6 +87,9 @@ pub async fn serve(ctx: Arc<S2sContext>, tcp: TcpStream, peer: SocketAddr, direc
         cert: CertStatus::None,
         authed: HashSet::new(),
         starttls_offered: false,
+        bidi_offered: false,
+        bidi: false,
+        bidi_pending: Vec::new(),
         opened_once: false,
     };
     let settings = ctx.settings.clone();
@@ -128,6 +137,24 @@ pub async fn serve(ctx: Arc<S2sContext>, tcp: TcpStream, peer: SocketAddr, direc
     }
     if let (Some(to), Some(from)) = (&s.to, &s.from) {
         tracing::debug!("s2s: incoming {from} -> {to} ({peer}) closed");
+    }
+    if s.bidi {
+        // Stanzas for the peer that reached this stream after it ended are routed again.
+        rx.close();
+        let mut leftovers = Vec::new();
+        while let Ok(cmd) = rx.try_recv() {
+            if let Cmd::Stanza(st) = cmd {
+                let st = Arc::try_unwrap(st).unwrap_or_else(|st| (*st).clone());
+                let ends = |a: &str| st.attr(a).and_then(domain);
+                if let (Some(local), Some(remote)) = (ends("from"), ends("to")) {
+                    leftovers.push((local, remote, st));
+                }
+            }
+        }
+        let tx = s.tx.clone();
+        on_core(&ctx.shared, move |core| {
+            routes::incoming_closed(core, &tx, leftovers)
+        });
     }
 }
 
@@ -180,13 +207,33 @@ impl In {
                     if self.ctx.shared.is_unlimited(&local, &domain) {
                         conn.lift_limits();
                     }
+                    self.became_route(&local, &domain);
                     self.authed.insert(domain);
                 }
                 Flow::Continue
             }
             Cmd::Close(e) => Flow::Close(e),
+            Cmd::Stanza(st) if self.bidi => {
+                if conn.header_sent {
+                    conn.push(&st);
+                } else {
+                    self.bidi_pending.push(st);
+                }
+                Flow::Continue
+            }
             Cmd::Stanza(_) | Cmd::Dialback(_) => Flow::Continue,
         }
+    }
+
+    /// `remote` authenticated: on a bidi stream, this stream becomes the route back.
+    fn became_route(&self, local: &str, remote: &str) {
+        if !self.bidi {
+            return;
+        }
+        let (local, remote, tx) = (local.to_owned(), remote.to_owned(), self.tx.clone());
+        on_core(&self.ctx.shared, move |core| {
+            routes::bidi_established(core, &local, &remote, tx);
+        });
     }
 
     fn cert_valid_for(&self, conn: &Conn, domain: &str) -> bool {
@@ -257,11 +304,19 @@ impl In {
                 && self.cert.is_valid()
                 && !self.authed.contains(self.from.as_deref().unwrap_or("")),
             dialback: self.ctx.dialback_hosts.contains(&host),
+            bidi: self.authed.is_empty()
+                && !self.bidi
+                && self.ctx.bidi_hosts.contains(&host)
+                && bidi::allowed(self.ctx.settings.require_encryption, conn.is_tls()),
         };
         self.starttls_offered = starttls;
+        self.bidi_offered = offer.bidi;
         match stream::incoming_features(offer, !self.authed.is_empty()) {
             Ok(features) => {
                 conn.push(&features);
+                for st in std::mem::take(&mut self.bidi_pending) {
+                    conn.push(&st);
+                }
                 Flow::Continue
             }
             Err(e) => Flow::Close(Some(e)),
@@ -276,6 +331,11 @@ impl In {
                 Flow::StartTls
             }
             (ns::SASL, "auth") => self.on_sasl(conn, &el),
+            (bidi::NS, "bidi") if self.bidi_offered && self.authed.is_empty() => {
+                tracing::debug!(peer = %self.peer, "s2s: bidirectional stream requested");
+                self.bidi = true;
+                Flow::Continue
+            }
             (dialback::NS, "result") => self.on_dialback_result(&el),
             (dialback::NS, "verify") => {
                 // Typed verifies on an incoming stream are answers to no one: ignored.
@@ -413,6 +473,8 @@ impl In {
         {
             conn.lift_limits();
         }
+        let local = self.to.clone().unwrap_or_default();
+        self.became_route(&local, &from);
         self.authed.insert(from);
         // The peer restarts the stream on the same connection.
         conn.restart();

@@ -39,6 +39,8 @@ struct Route {
     tx: CmdTx,
     authed: bool,
     queue: Vec<Element>,
+    /// An incoming bidi stream (XEP-0288) serving as this route.
+    bidi: bool,
 }
 
 /// s2s state on the core thread (`core.state::<Routes>()`).
@@ -132,6 +134,7 @@ fn new_route(core: &mut Core, ctx: &Arc<S2sContext>, local: &str, remote: &str) 
             tx: tx.clone(),
             authed: false,
             queue: Vec::new(),
+            bidi: false,
         },
     );
     tracing::debug!("s2s: new outgoing route {local} -> {remote}");
@@ -159,6 +162,53 @@ pub fn established(core: &mut Core, local: &str, remote: &str, id: u64) {
         let _ = r.tx.send(Cmd::Stanza(Arc::new(s)));
     }
     tracing::info!("s2s: outgoing {local} -> {remote} established");
+}
+
+/// `remote` authenticated on an incoming stream that asked for bidi (XEP-0288): unless a
+/// route `local -> remote` is already up, that stream becomes it (Prosody registers it
+/// in `hosts[local].s2sout[remote]`). Returns whether it did.
+pub fn bidi_established(core: &mut Core, local: &str, remote: &str, tx: CmdTx) -> bool {
+    let routes = core.state::<Routes>();
+    let key = (local.to_owned(), remote.to_owned());
+    if routes
+        .out
+        .get(&key)
+        .is_some_and(|r| !r.tx.is_closed() && (r.authed || r.bidi))
+    {
+        return false;
+    }
+    routes.next_id += 1;
+    let id = routes.next_id;
+    // A route still coming up hands its queue over and is left to end on its own.
+    let queue = routes.out.remove(&key).map(|r| r.queue).unwrap_or_default();
+    for s in queue {
+        let _ = tx.send(Cmd::Stanza(Arc::new(s)));
+    }
+    routes.out.insert(
+        key,
+        Route {
+            id,
+            tx,
+            authed: true,
+            queue: Vec::new(),
+            bidi: true,
+        },
+    );
+    tracing::info!("s2s: incoming bidi stream {remote} -> {local} is the route back");
+    true
+}
+
+/// An incoming stream ended: the routes it served as a bidi stream go with it, and the
+/// stanzas handed to it too late (`leftovers`, as (local, remote, stanza)) are routed again.
+pub fn incoming_closed(core: &mut Core, tx: &CmdTx, leftovers: Vec<(String, String, Element)>) {
+    let routes = core.state::<Routes>();
+    routes.out.retain(|_, r| !(r.bidi && r.tx.same_channel(tx)));
+    let Some(ctx) = routes.ctx.clone() else {
+        return;
+    };
+    for (local, remote, s) in leftovers {
+        send_out(core, &ctx, &local, &remote, s);
+    }
 }
 
 /// The outgoing route `id` ended; what was still queued is bounced to its senders.
@@ -248,9 +298,11 @@ pub fn verify_key(
     let existing = routes
         .out
         .get(&(local.clone(), remote.clone()))
-        .map(|r| r.tx.clone());
+        .map(|r| (r.tx.clone(), r.bidi));
     let tx = match existing {
-        Some(tx) if !tx.is_closed() => tx,
+        // Not over an incoming bidi stream: `db:verify` goes to the authoritative server
+        // on a stream of our own.
+        Some((tx, false)) if !tx.is_closed() => tx,
         _ => new_route(core, &ctx, &local, &remote),
     };
     let _ = tx.send(Cmd::Dialback(el));
@@ -308,6 +360,19 @@ pub fn outgoing_routes(core: &mut Core) -> Vec<(String, String, bool)> {
         .out
         .iter()
         .map(|((l, r), route)| (l.clone(), r.clone(), route.authed))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The routes that are incoming bidi streams, as (local host, remote domain), sorted.
+pub fn bidi_routes(core: &mut Core) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = core
+        .state::<Routes>()
+        .out
+        .iter()
+        .filter(|(_, r)| r.bidi)
+        .map(|((l, r), _)| (l.clone(), r.clone()))
         .collect();
     out.sort();
     out
