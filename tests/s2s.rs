@@ -17,6 +17,8 @@ mod dns;
 mod hostile;
 #[path = "s2s/lilt.rs"]
 mod lilt_pair;
+#[path = "s2s/muc.rs"]
+mod muc;
 #[path = "s2s/node.rs"]
 mod node;
 #[path = "s2s/prosody.rs"]

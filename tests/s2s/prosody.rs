@@ -12,7 +12,7 @@ use super::dns::TestDns;
 use super::node::{Node, NodeSpec, TestCa, PASSWORD};
 
 pub(super) const LILT_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
-const PROSODY_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 4);
+pub(super) const PROSODY_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 4);
 /// Not under `.test`: libunbound answers the RFC 6761 names (`test.`, `invalid.`) itself
 /// with NXDOMAIN and never asks the forwarder.
 pub(super) const PROSODY_DOMAIN: &str = "p.example";
@@ -59,11 +59,28 @@ impl Prosody {
         self_signed: bool,
         extra: &str,
     ) -> Prosody {
+        Self::start_with(ca, dns, domain, ip, self_signed, extra, &[])
+    }
+
+    /// As [`Prosody::start_as`], with more hosts (Components declared in `extra`), each
+    /// certified by the CA and published in DNS.
+    pub fn start_with(
+        ca: &TestCa,
+        dns: &TestDns,
+        domain: &str,
+        ip: Ipv4Addr,
+        self_signed: bool,
+        extra: &str,
+        also: &[&str],
+    ) -> Prosody {
         let dir = tempfile::Builder::new()
             .prefix("lilt-s2s-prosody-")
             .tempdir()
             .expect("tmp");
         ca.issue(dir.path(), domain, self_signed);
+        for host in also {
+            ca.issue(dir.path(), host, self_signed);
+        }
         let ca_path = dir.path().join("ca.pem");
         ca.write_pem(&ca_path);
         let data = dir.path().join("data");
@@ -123,6 +140,9 @@ VirtualHost "{domain}"
             .expect("start prosody");
         dns.srv(domain, false, &format!("xmpp.{domain}"), s2s_port);
         dns.a(&format!("xmpp.{domain}"), ip);
+        for host in also {
+            dns.srv(host, false, &format!("xmpp.{domain}"), s2s_port);
+        }
         let c2s = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), c2s_port);
         let p = Prosody {
             dir,
