@@ -21,5 +21,7 @@ mod lilt_pair;
 mod muc;
 #[path = "s2s/node.rs"]
 mod node;
+#[path = "s2s/pep.rs"]
+mod pep;
 #[path = "s2s/prosody.rs"]
 mod prosody;
