@@ -13,6 +13,8 @@ mod bidi;
 mod client;
 #[path = "s2s/dns.rs"]
 mod dns;
+#[path = "s2s/events.rs"]
+mod events;
 #[path = "s2s/hostile.rs"]
 mod hostile;
 #[path = "s2s/lilt.rs"]

@@ -16,6 +16,7 @@ use super::bidi;
 use super::certs::CertStatus;
 use super::conn::{to_client_ns, xml_error, Conn, ConnError};
 use super::dialback;
+use super::events::StreamView;
 use super::routes::{self, on_core, Cmd, CmdTx};
 use super::stream::{self, Addressing, Offer};
 use super::S2sContext;
@@ -42,6 +43,8 @@ struct In {
     bidi: bool,
     /// Stanzas for the peer held while a restarted stream has no header of ours yet.
     bidi_pending: Vec<Arc<Element>>,
+    /// TLS was on when a domain authenticated (for the Lua session view).
+    secure: bool,
     /// A stream restart is owed our header when the next one opens (after TLS/SASL).
     opened_once: bool,
 }
@@ -90,6 +93,7 @@ pub async fn serve(ctx: Arc<S2sContext>, tcp: TcpStream, peer: SocketAddr, direc
         bidi_offered: false,
         bidi: false,
         bidi_pending: Vec::new(),
+        secure: false,
         opened_once: false,
     };
     let settings = ctx.settings.clone();
@@ -138,8 +142,8 @@ pub async fn serve(ctx: Arc<S2sContext>, tcp: TcpStream, peer: SocketAddr, direc
     if let (Some(to), Some(from)) = (&s.to, &s.from) {
         tracing::debug!("s2s: incoming {from} -> {to} ({peer}) closed");
     }
-    if s.bidi {
-        // Stanzas for the peer that reached this stream after it ended are routed again.
+    {
+        // Stanzas for the peer that reached a bidi stream after it ended are routed again.
         rx.close();
         let mut leftovers = Vec::new();
         while let Ok(cmd) = rx.try_recv() {
@@ -152,8 +156,18 @@ pub async fn serve(ctx: Arc<S2sContext>, tcp: TcpStream, peer: SocketAddr, direc
             }
         }
         let tx = s.tx.clone();
+        let view = match (&s.to, &s.from) {
+            (Some(local), Some(remote)) => Some(StreamView {
+                local: local.clone(),
+                remote: remote.clone(),
+                outgoing: false,
+                secure: s.secure,
+                authed: !s.authed.is_empty(),
+            }),
+            _ => None,
+        };
         on_core(&ctx.shared, move |core| {
-            routes::incoming_closed(core, &tx, leftovers)
+            routes::incoming_closed(core, &tx, view, leftovers)
         });
     }
 }
@@ -207,7 +221,7 @@ impl In {
                     if self.ctx.shared.is_unlimited(&local, &domain) {
                         conn.lift_limits();
                     }
-                    self.became_route(&local, &domain);
+                    self.became_route(conn, &local, &domain, "dialback");
                     self.authed.insert(domain);
                 }
                 Flow::Continue
@@ -225,14 +239,20 @@ impl In {
         }
     }
 
-    /// `remote` authenticated: on a bidi stream, this stream becomes the route back.
-    fn became_route(&self, local: &str, remote: &str) {
-        if !self.bidi {
-            return;
-        }
-        let (local, remote, tx) = (local.to_owned(), remote.to_owned(), self.tx.clone());
+    /// `remote` authenticated with `mechanism`: the core fires the events, and on a bidi
+    /// stream this stream becomes the route back.
+    fn became_route(&mut self, conn: &Conn, local: &str, remote: &str, mechanism: &'static str) {
+        self.secure = conn.is_tls();
+        let view = StreamView {
+            local: local.to_owned(),
+            remote: remote.to_owned(),
+            outgoing: false,
+            secure: self.secure,
+            authed: true,
+        };
+        let bidi = self.bidi.then(|| self.tx.clone());
         on_core(&self.ctx.shared, move |core| {
-            routes::bidi_established(core, &local, &remote, tx);
+            routes::incoming_authenticated(core, view, mechanism, bidi);
         });
     }
 
@@ -474,7 +494,7 @@ impl In {
             conn.lift_limits();
         }
         let local = self.to.clone().unwrap_or_default();
-        self.became_route(&local, &from);
+        self.became_route(conn, &local, &from, "EXTERNAL");
         self.authed.insert(from);
         // The peer restarts the stream on the same connection.
         conn.restart();

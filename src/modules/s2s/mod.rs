@@ -15,6 +15,7 @@ pub mod certs;
 mod conn;
 pub mod dialback;
 pub mod dns;
+pub mod events;
 pub mod identity;
 mod incoming;
 pub mod listener;

@@ -494,8 +494,13 @@ impl Out {
         }
         self.authed = true;
         let (local, remote) = (self.local.clone(), self.remote.clone());
+        let mechanism = if self.external_ok {
+            "EXTERNAL"
+        } else {
+            "dialback"
+        };
         on_core(&self.ctx.shared, move |core| {
-            routes::established(core, &local, &remote, id)
+            routes::established(core, &local, &remote, id, encrypted, mechanism)
         });
         Step::Continue
     }
