@@ -36,7 +36,7 @@ fn client_info() -> Element {
                 .with_attr("name", "s2s test"),
         )
         .with_child(Element::new("feature", DISCO_INFO).with_attr("var", DISCO_INFO))
-        .with_child(Element::new("feature", DISCO_INFO).with_attr("var", &format!("{TUNE}+notify")))
+        .with_child(Element::new("feature", DISCO_INFO).with_attr("var", format!("{TUNE}+notify")))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,9 +91,7 @@ async fn a_remote_contact_with_notify_caps_receives_a_pep_publish() {
 
     // A round trip to b.test on the same route: the answer is in before the publish.
     alice
-        .send(&format!(
-            "<iq type='get' id='ping1' to='b.test'><ping xmlns='urn:xmpp:ping'/></iq>"
-        ))
+        .send("<iq type='get' id='ping1' to='b.test'><ping xmlns='urn:xmpp:ping'/></iq>")
         .await;
     alice.read_until("id='ping1'").await;
     alice
