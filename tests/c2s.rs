@@ -217,4 +217,3 @@ async fn a_request_burst_from_a_departed_client_leaves_the_server_usable_at_once
         "a newcomer waited {usable:?} behind a departed client's burst"
     );
 }
-
