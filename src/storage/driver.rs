@@ -93,6 +93,21 @@ pub trait Driver: Send + Sync + fmt::Debug {
         item: &LuaValue,
     ) -> StoreResult<()>;
 
+    /// Appends several items in order, durable together when it returns (drivers that can
+    /// flush once for the batch do; the default appends one by one).
+    fn archive_append_items(
+        &self,
+        host: &str,
+        user: Option<&str>,
+        store: &str,
+        items: &[LuaValue],
+    ) -> StoreResult<()> {
+        for item in items {
+            self.archive_append_item(host, user, store, item)?;
+        }
+        Ok(())
+    }
+
     /// Every item in append order.
     fn archive_list(
         &self,

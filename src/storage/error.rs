@@ -44,6 +44,24 @@ impl StorageError {
         }
     }
 
+    /// A copy for each caller of a batched write (an OS error keeps its kind and text).
+    pub fn duplicate(&self) -> StorageError {
+        match self {
+            StorageError::BadData { file, line, reason } => StorageError::BadData {
+                file: file.clone(),
+                line: *line,
+                reason: reason.clone(),
+            },
+            StorageError::Io { path, source } => StorageError::Io {
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            StorageError::Invalid(why) => StorageError::Invalid(why),
+            StorageError::Disabled => StorageError::Disabled,
+            StorageError::Database(why) => StorageError::Database(why.clone()),
+        }
+    }
+
     /// Names the file a parse error came from.
     pub(crate) fn in_file(self, path: &std::path::Path) -> StorageError {
         match self {

@@ -3,7 +3,9 @@
 //! order; a save queued behind a save of the same key that has not started yet joins it
 //! (one write serves both, each caller still told only once the data is durable), so a
 //! flood of small changes to one big value costs one rewrite per disk round trip rather
-//! than one per change.
+//! than one per change. Archive appends join the same way: appends to one archive queued
+//! behind each other are written together with one flush to disk, each caller told once
+//! the batch is durable.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::VecDeque;
@@ -21,8 +23,16 @@ pub type SaveDone = Box<dyn FnOnce(&StoreResult<()>) + Send>;
 /// state); `None` means there is nothing to write any more.
 pub type Snapshot = Box<dyn FnOnce() -> Option<Option<LuaValue>> + Send>;
 
+/// Told how an append ended (its whole batch is durable, or failed).
+pub type AppendDone = Box<dyn FnOnce(&StoreResult<()>) + Send>;
+
 /// (host, user, store).
 pub type StoreKey = (String, Option<String>, String);
+
+/// The executor key of `user@host`'s `store` (`None`: host-level data).
+pub fn key(host: &str, user: Option<&str>, store: &str) -> StoreKey {
+    (host.to_owned(), user.map(str::to_owned), store.to_owned())
+}
 
 enum Job {
     Run {
@@ -34,12 +44,17 @@ enum Job {
         snapshot: Snapshot,
         waiters: Vec<SaveDone>,
     },
+    Append {
+        key: StoreKey,
+        items: Vec<LuaValue>,
+        waiters: Vec<AppendDone>,
+    },
 }
 
 impl Job {
     fn key(&self) -> &StoreKey {
         match self {
-            Job::Run { key, .. } | Job::Save { key, .. } => key,
+            Job::Run { key, .. } | Job::Save { key, .. } | Job::Append { key, .. } => key,
         }
     }
 }
@@ -134,6 +149,44 @@ impl Executor {
         shard.ready.notify_one();
     }
 
+    /// Appends `item` (an assembled archive item, see [`Storage::archive_append_item`]) to
+    /// the archive `key`, joining a queued append to the same archive that has not started:
+    /// the batch is written with one flush, and `done` runs once it is durable.
+    pub fn append(&self, key: StoreKey, item: LuaValue, done: AppendDone) {
+        let shard = self.shard(&key);
+        let Ok(mut q) = shard.queue.lock() else {
+            done(&Err(super::StorageError::Invalid(
+                "storage executor stopped",
+            )));
+            return;
+        };
+        let last_same = q.jobs.iter_mut().rev().find(|j| *j.key() == key);
+        if let Some(Job::Append { items, waiters, .. }) = last_same {
+            items.push(item);
+            waiters.push(done);
+            return;
+        }
+        q.jobs.push_back(Job::Append {
+            key,
+            items: vec![item],
+            waiters: vec![done],
+        });
+        shard.ready.notify_one();
+    }
+
+    /// How many jobs wait or run (for tests and the shutdown log).
+    pub fn queued(&self) -> usize {
+        self.shards
+            .iter()
+            .filter_map(|s| {
+                s.queue
+                    .lock()
+                    .ok()
+                    .map(|q| q.jobs.len() + usize::from(q.busy))
+            })
+            .sum()
+    }
+
     /// Waits until every queued job has run (shutdown, tests).
     pub fn flush(&self) {
         for shard in &self.shards {
@@ -193,6 +246,16 @@ fn work(shard: &Shard, storage: &Storage) {
                     Some(value) => storage.set(&key.0, key.1.as_deref(), &key.2, value.as_ref()),
                     None => Ok(()),
                 };
+                for done in waiters {
+                    done(&result);
+                }
+            }
+            Job::Append {
+                key,
+                items,
+                waiters,
+            } => {
+                let result = storage.archive_append_items(&key.0, key.1.as_deref(), &key.2, &items);
                 for done in waiters {
                     done(&result);
                 }

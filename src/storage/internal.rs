@@ -159,9 +159,24 @@ impl InternalStore {
         store: &str,
         item: &LuaValue,
     ) -> Result<(), StorageError> {
+        self.archive_append_items(host, user, store, std::slice::from_ref(item))
+    }
+
+    /// Appends assembled items in order with one write and one flush to disk: all of them
+    /// are durable when it returns, or (on error) none is left half-written.
+    pub fn archive_append_items(
+        &self,
+        host: &str,
+        user: Option<&str>,
+        store: &str,
+        items: &[LuaValue],
+    ) -> Result<(), StorageError> {
+        if items.is_empty() {
+            return Ok(());
+        }
         let path = self.file_path(host, user, store, "list")?;
         ensure_parent(&path)?;
-        let line = to_list_item(item);
+        let line: String = items.iter().map(to_list_item).collect();
         let mut file = OpenOptions::new()
             .append(true)
             .create(true)

@@ -155,6 +155,16 @@ impl Driver for InternalStore {
         InternalStore::archive_append_item(self, host, user, store, item)
     }
 
+    fn archive_append_items(
+        &self,
+        host: &str,
+        user: Option<&str>,
+        store: &str,
+        items: &[LuaValue],
+    ) -> StoreResult<()> {
+        InternalStore::archive_append_items(self, host, user, store, items)
+    }
+
     fn archive_list(
         &self,
         host: &str,

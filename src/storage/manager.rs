@@ -309,6 +309,18 @@ impl Storage {
             .archive_append_item(host, user, store, item)
     }
 
+    /// Appends `items` in order, with one flush where the driver can.
+    pub fn archive_append_items(
+        &self,
+        host: &str,
+        user: Option<&str>,
+        store: &str,
+        items: &[LuaValue],
+    ) -> StoreResult<()> {
+        self.driver(host, store)
+            .archive_append_items(host, user, store, items)
+    }
+
     pub fn archive_list(
         &self,
         host: &str,

@@ -3,6 +3,7 @@
 //! SQLite or PostgreSQL), chosen per host and store; the executor that runs store work
 //! off the core thread; and the Lua value model and file formats the drivers share.
 
+pub mod call;
 pub mod driver;
 pub mod error;
 pub mod executor;
