@@ -153,6 +153,11 @@ function internal.run_filter(sid, kind, stanza)
 	return sessions.hold(session, kind, ret);
 end
 
+-- An outgoing HTTP request finished (src/lua/http_client.rs).
+function internal.http_response(id, err, code, body, headers)
+	require "net.http"._answer(id, err, code, body, headers);
+end
+
 -- Native modules set fields plugins read on the session object (mod_csi: `state`).
 function internal.set_session_field(sid, key, value)
 	local session = sessions.get(sid);

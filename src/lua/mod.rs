@@ -14,6 +14,7 @@ pub mod events;
 pub mod filters;
 pub mod fs;
 pub mod http;
+pub mod http_client;
 pub mod loader;
 pub mod metrics;
 pub mod provenance;
