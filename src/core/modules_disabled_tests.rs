@@ -131,6 +131,7 @@ disabled_tests! {
     mam_honours_modules_disabled => "mam",
     component_honours_modules_disabled => "component",
     muc_honours_modules_disabled => "muc",
+    muc_mam_honours_modules_disabled => "muc_mam",
     pep_honours_modules_disabled => "pep",
     bookmarks_honours_modules_disabled => "bookmarks",
     vcard4_honours_modules_disabled => "vcard4",

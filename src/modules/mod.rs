@@ -74,6 +74,7 @@ pub fn loader(name: &str) -> Option<Loader> {
         "component" => component::load,
         "mam" => mam::load,
         "muc" => muc::load,
+        "muc_mam" => muc::mam::load,
         "pep" => pep::load,
         "bookmarks" => bookmarks::load,
         "vcard4" => vcard4::load,

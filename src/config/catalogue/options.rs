@@ -198,6 +198,11 @@ pub static OPTIONS: &[OptionSpec] = &[
     p("muc_room_default_presence_broadcast", Table, "{ visitor, participant, moderator }", H, "muc", "roles whose presence is broadcast"),
     p("muc_room_allow_public", Boolean, "true", H, "muc", "false: only server admins change the public flag"),
     p("muc_room_allow_persistent", Boolean, "true", H, "muc", "false: only server admins change persistence"),
+    // mod_muc_mam (reference §15.5), read on the MUC component.
+    p("muc_log_by_default", Boolean, "true", H, "muc_mam", "rooms are archived unless their config turns it off"),
+    p("muc_log_all_rooms", Boolean, "false", H, "muc_mam", "every room is archived; no config field"),
+    p("muc_log_expires_after", Any, "\"1w\"", H, "muc_mam", "age after which room archives are removed, or \"never\" (Lilt does not run the expiry job yet)"),
+    p("muc_log_include_total", Boolean, "true", H, "muc_mam", "count in <fin/> (false when archives never expire)"),
     p("component_admins_as_room_owners", Boolean, "true", H, "muc", "server admins own every room"),
     p("allow_unaffiliated_register", Boolean, "false", H, "muc", "unaffiliated users may register with rooms"),
     p("muc_registration_include_form", Boolean, "false", H, "muc", "registration answers include the form"),
