@@ -90,6 +90,7 @@ const NATIVE_MODULES: &[&str] = &[
     "private",
     "csi",
     "csi_simple",
+    "smacks",
     "server_contact_info",
     "register",
     "roster",
@@ -122,6 +123,7 @@ disabled_tests! {
     private_honours_modules_disabled => "private",
     csi_honours_modules_disabled => "csi",
     csi_simple_honours_modules_disabled => "csi_simple",
+    smacks_honours_modules_disabled => "smacks",
     server_contact_info_honours_modules_disabled => "server_contact_info",
     register_honours_modules_disabled => "register",
     roster_honours_modules_disabled => "roster",
@@ -142,6 +144,7 @@ disabled_tests! {
     limits_honours_modules_disabled => "limits",
     http_openmetrics_honours_modules_disabled => "http_openmetrics",
     http_files_honours_modules_disabled => "http_files",
+    http_file_share_honours_modules_disabled => "http_file_share",
     admin_shell_honours_modules_disabled => "admin_shell",
     admin_socket_honours_modules_disabled => "admin_socket",
 }

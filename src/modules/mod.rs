@@ -10,6 +10,7 @@ pub mod component;
 pub mod csi;
 pub mod disco;
 pub mod http;
+pub mod http_file_share;
 pub mod http_files;
 pub mod iq;
 pub mod lastactivity;
@@ -31,6 +32,7 @@ pub mod roster;
 pub mod s2s;
 pub mod saslauth;
 pub mod server_contact_info;
+pub mod smacks;
 pub mod time;
 pub mod tls;
 pub mod uptime;
@@ -65,6 +67,7 @@ pub fn loader(name: &str) -> Option<Loader> {
         "private" => private::load,
         "csi" => csi::load,
         "csi_simple" => csi::load_simple,
+        "smacks" => smacks::load,
         "server_contact_info" => server_contact_info::load,
         "register" => register::load,
         "roster" => roster::load,
@@ -79,6 +82,7 @@ pub fn loader(name: &str) -> Option<Loader> {
         "bookmarks" => bookmarks::load,
         "vcard4" => vcard4::load,
         "pubsub" => pubsub::load,
+        "http_file_share" => http_file_share::load,
         _ => return None,
     })
 }
