@@ -101,6 +101,9 @@ const SET_UP_ELSEWHERE: &[&str] = &[
     "auth_internal_hashed",
     "authz_internal",
     "storage_internal",
+    // `storage = "sql"` is served by the native SQL driver (src/storage), which is
+    // what Prosody's mod_storage_sql provides.
+    "storage_sql",
     "http_files",
     openmetrics::MODULE_NAME,
     "admin_shell",
