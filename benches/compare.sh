@@ -257,7 +257,7 @@ LUA
   cat > "$dir/stack/09-modules/modules.cfg.lua" <<CFG
 -- No mod_limits: the bench measures the servers, not their rate limiter.
 modules_enabled = {
-    "websocket", "http", "saslauth", "ping", "disco", "roster", "presence",$extra_module
+    "websocket", "bosh", "http", "saslauth", "ping", "disco", "roster", "presence",$extra_module
 }$plugin_line
 modules_disabled = { "s2s", "s2s_auth_certs" }
 CFG

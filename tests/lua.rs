@@ -7,6 +7,8 @@ mod support;
 
 #[path = "lua/harness.rs"]
 mod harness;
+#[path = "lua/http_client.rs"]
+mod http_client;
 #[path = "lua/libraries.rs"]
 mod libraries;
 #[path = "lua/load_rules.rs"]

@@ -131,16 +131,37 @@ function internal.call_wrapper(wrapper, handlers, name, event)
 end
 
 -- A session's filter chain of `kind` on a stanza (nil: dropped).
+-- `bytes/in` runs first on what the session sent (its serialized stanza); a session whose
+-- writes are paused keeps what its `stanzas/out` chain lets through until they resume.
 function internal.run_filter(sid, kind, stanza)
 	local session = sessions.get(sid);
 	local filter = session and rawget(session, "filter");
-	if not filter then return stanza; end
+	if not filter then return sessions.hold(session, kind, stanza); end
+	if kind == "stanzas/in" and session.filters["bytes/in"] then
+		local ok, ret = raw_xpcall(filter, traceback, "bytes/in", tostring(stanza));
+		if not ok then
+			log("error", "Error in bytes/in filter: %s", ret);
+		elseif ret == nil then
+			return nil;
+		end
+	end
 	local ok, ret = raw_xpcall(filter, traceback, kind, stanza);
 	if not ok then
 		log("error", "Error in %s filter: %s", kind, ret);
-		return stanza;
+		return sessions.hold(session, kind, stanza);
 	end
-	return ret;
+	return sessions.hold(session, kind, ret);
+end
+
+-- An outgoing HTTP request finished (src/lua/http_client.rs).
+function internal.http_response(id, err, code, body, headers)
+	require "net.http"._answer(id, err, code, body, headers);
+end
+
+-- Native modules set fields plugins read on the session object (mod_csi: `state`).
+function internal.set_session_field(sid, key, value)
+	local session = sessions.get(sid);
+	if session then rawset(session, key, value); end
 end
 
 -- `origin` of `stream-features` for a stream that is not bound yet: the facts the

@@ -193,8 +193,13 @@ function M.depend(host, name)
 	local natives = hostmanager.hosts[host] and hostmanager.hosts[host].modules[name];
 	if natives and natives.native then return natives; end
 	if native.is_core_native(name) then
-		-- Transports (http, websocket, c2s, ...) are always there in Lilt.
-		if host ~= "*" then native.mark_loaded(host, name, true); end
+		-- Transports (http, websocket, c2s, ...) are always there in Lilt; a reserved
+		-- module with a loader (csi, roster, ...) is loaded now.
+		if host ~= "*" and native.has_native(name) then
+			native.load_native(host, name);
+		elseif host ~= "*" then
+			native.mark_loaded(host, name, true);
+		end
 		return { native = true, module = { name = name, host = host, native = true } };
 	end
 	if not native.prefer_lua(name) and native.has_native(name) then

@@ -61,12 +61,52 @@ function M.get(sid)
 		end
 		native.session_close(sid, condition, text);
 	end
+	s.conn = M.conn(s, sid);
 	setmetatable(s, { __index = function(_, k)
 		local f = live[k];
 		if f then return f(sid); end
 	end });
 	cache[sid] = s;
 	return s;
+end
+
+-- `session.conn` as plugins use it for write control (mod_csi_simple): while writes
+-- are paused, stanzas for the session wait here, after its `stanzas/out` filters, and
+-- `resume_writes` sends them in order, then fires `c2s-ondrain` (the buffer is drained).
+function M.conn(s, sid)
+	local conn = {};
+	function conn:pause_writes()
+		rawset(s, "_lilt_paused", true);
+		require "util.filters"._sync(s, "stanzas/out");
+	end
+	function conn:resume_writes()
+		local held = rawget(s, "_lilt_held");
+		rawset(s, "_lilt_paused", nil);
+		rawset(s, "_lilt_held", nil);
+		require "util.filters"._sync(s, "stanzas/out");
+		for _, stanza in ipairs(held or {}) do native.session_send_unfiltered(sid, stanza); end
+		local host = prosody.hosts[s.host];
+		if host and host.events then
+			require "util.timer".add_task(0, function()
+				if native.session_exists(sid) then
+					host.events.fire_event("c2s-ondrain", { session = s });
+				end
+			end);
+		end
+	end
+	function conn:ip() return s.ip; end
+	return conn;
+end
+
+function M.hold(session, kind, stanza)
+	if kind ~= "stanzas/out" or stanza == nil or not session
+		or rawget(session, "_lilt_paused") ~= true then
+		return stanza;
+	end
+	local held = rawget(session, "_lilt_held");
+	if not held then held = {}; rawset(session, "_lilt_held", held); end
+	held[#held + 1] = stanza;
+	return nil;
 end
 
 -- core_post_stanza for plugins: the origin is a session proxy or a host object.

@@ -18,12 +18,20 @@ local function source_of(fn)
 end
 
 -- Tells the core whether this session's stanza chain of `type` has filters.
+-- `bytes/in` filters run on each stanza the session sends (Lilt's nearest point to
+-- "the client sent data"), so they count for the `stanzas/in` flag; a session whose
+-- writes are paused (`session.conn:pause_writes()`) needs its stanzas/out path too.
 local function sync(session, type)
 	local sid = rawget(session, "_lilt_sid");
+	if type == "bytes/in" then type = "stanzas/in"; end
 	if not sid or (type ~= "stanzas/in" and type ~= "stanzas/out") then return; end
-	local list = session.filters[type];
-	native.set_session_filter(sid, type, list ~= nil and #list > 0);
+	local filters = rawget(session, "filters") or {};
+	local function has(t) local list = filters[t]; return list ~= nil and #list > 0; end
+	local on = has(type) or (type == "stanzas/in" and has("bytes/in"))
+		or (type == "stanzas/out" and rawget(session, "_lilt_paused") == true);
+	native.set_session_filter(sid, type, on);
 end
+M._sync = sync;
 
 function M.initialize(session)
 	if not rawget(session, "filters") then
@@ -48,10 +56,10 @@ end
 function M.add_filter(session, type, fn, priority)
 	if not rawget(session, "filters") then M.initialize(session); end
 	local source = source_of(fn);
-	if (type == "bytes/in" or type == "bytes/out") and not warned[source] then
+	if type == "bytes/out" and not warned[source] then
 		warned[source] = true;
 		native.log("warn", source:gsub("^@", ""),
-			"Lilt does not run bytes/in or bytes/out filters (bytes never reach Lua); this filter is kept but unused");
+			"Lilt does not run bytes/out filters (bytes never reach Lua); this filter is kept but unused");
 	end
 	local list = session.filters[type];
 	if not list then list = {}; session.filters[type] = list; end

@@ -84,6 +84,8 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
     crate::modules::pubsub::lua::install(lua, &n)?;
     crypto(lua, &n)?;
     super::fs::install(lua, &n)?;
+    super::xmppstream::install(lua, &n)?;
+    super::http_client::install(lua, &n)?;
     super::http::install(lua, &n)?;
     super::http::install_unregister(lua, &n)?;
     super::metrics::install(lua)?;

@@ -14,12 +14,14 @@ pub mod events;
 pub mod filters;
 pub mod fs;
 pub mod http;
+pub mod http_client;
 pub mod loader;
 pub mod metrics;
 pub mod provenance;
 pub mod sandbox;
 pub mod sources;
 pub mod timers;
+pub mod xmppstream;
 
 use std::time::Instant;
 
@@ -275,6 +277,21 @@ pub fn eval(core: &mut Core, code: &str) -> Result<String, LuaHostError> {
     flush_filtered(core);
     let v = v.map_err(|e| LuaHostError::Plugin(e.to_string()))?;
     Ok(v.to_string().unwrap_or_default())
+}
+
+/// Sets a field on a session's Lua object (native modules keep fields plugins read there
+/// current, as Prosody's own modules do: mod_csi's `state`). Does nothing without Lua.
+pub fn set_session_field(core: &mut Core, session: crate::core::SessionId, key: &str, value: &str) {
+    let Some(lua) = core.lua.as_ref().map(|h| h.lua.clone()) else {
+        return;
+    };
+    let _guard = bridge::CoreGuard::enter(core);
+    let r = LuaHost::internal(&lua)
+        .and_then(|i| i.get::<Function>("set_session_field"))
+        .and_then(|f| f.call::<()>((session, key.to_owned(), value.to_owned())));
+    if let Err(e) = r {
+        tracing::error!("Lua session update failed: {e}");
+    }
 }
 
 /// Sends stanzas that wait for Lua `stanzas/out` filters (see [`filters::flush`]).

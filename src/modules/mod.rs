@@ -4,6 +4,7 @@ pub mod admin_shell;
 pub mod auth_internal_hashed;
 pub mod blocklist;
 pub mod bookmarks;
+pub mod bosh;
 pub mod c2s;
 pub mod carbons;
 pub mod component;
@@ -94,6 +95,7 @@ pub fn loader(name: &str) -> Option<Loader> {
 const SET_UP_ELSEWHERE: &[&str] = &[
     "c2s",
     "websocket",
+    "bosh",
     "http",
     "tls",
     "bind",
@@ -101,6 +103,9 @@ const SET_UP_ELSEWHERE: &[&str] = &[
     "auth_internal_hashed",
     "authz_internal",
     "storage_internal",
+    // `storage = "sql"` is served by the native SQL driver (src/storage), which is
+    // what Prosody's mod_storage_sql provides.
+    "storage_sql",
     "http_files",
     openmetrics::MODULE_NAME,
     "admin_shell",
@@ -111,6 +116,7 @@ const SET_UP_ELSEWHERE: &[&str] = &[
     s2s::MODULE_NAMES[0],
     s2s::MODULE_NAMES[1],
     s2s::MODULE_NAMES[2],
+    s2s::MODULE_NAMES[3],
 ];
 
 /// Whether Lilt provides module `name` natively: it has a [`loader`], or is one of the

@@ -235,6 +235,9 @@ async fn handle(
 
     let dispatched = app.router.dispatch(&request, &app.settings);
     let mut response = dispatched.response;
+    if let Some(deferred) = response.deferred.take() {
+        response = complete_deferred(response, deferred).await;
+    }
     // hyper only hands over the socket for HTTP/1.1 requests that carry `Upgrade`; Prosody
     // does not look at that header, but without it there is nothing to switch to.
     let can_upgrade =
@@ -273,6 +276,25 @@ async fn handle(
         response.set_header("Connection", "close");
     }
     to_wire(response)
+}
+
+/// Waits for a deferred response (a BOSH long poll); the placeholder's headers (CORS)
+/// stay under the final ones, and its own status and body stand if the answer never comes.
+async fn complete_deferred(
+    mut placeholder: Response,
+    deferred: crate::modules::http::Deferred,
+) -> Response {
+    let Some(rx) = deferred.take() else {
+        return placeholder;
+    };
+    if let Ok(done) = rx.await {
+        placeholder.status = done.status;
+        placeholder.body = done.body;
+        for (name, value) in done.headers {
+            placeholder.set_header(&name, value);
+        }
+    }
+    placeholder
 }
 
 /// The request as routes see it, without its body: headers, and the client address and

@@ -330,6 +330,7 @@ fn router(shared: &Arc<Shared>, settings: &HttpSettings) -> Router {
             tracing::warn!("{w}");
         }
     }
+    bosh_apps(shared, settings, &mut router);
     // mod_http_openmetrics is a global module in Prosody; enabling it anywhere serves it.
     let metrics_on = crate::core::server::globally_enabled(config, openmetrics::MODULE_NAME)
         || shared
@@ -388,6 +389,48 @@ fn host_scope(config: &Config, host: &str) -> Scope {
         }
     }
     scope
+}
+
+/// mod_bosh's `bosh` app on every host that loads it (a global module: enabled globally,
+/// every host loads it), one endpoint and session registry for all of them.
+fn bosh_apps(shared: &Arc<Shared>, settings: &HttpSettings, router: &mut Router) {
+    let config = &shared.config;
+    let mut hosts: Vec<&String> = shared.policies.keys().collect();
+    hosts.sort();
+    let hosts: Vec<&String> = hosts
+        .into_iter()
+        .filter(|h| {
+            shared.policies[*h]
+                .modules
+                .contains(crate::modules::bosh::APP_NAME)
+        })
+        .collect();
+    if hosts.is_empty() {
+        return;
+    }
+    let max_send_buffer = network_settings(config).max_send_buffer_size;
+    let endpoint = Arc::new(crate::modules::bosh::Endpoint::new(
+        shared.clone(),
+        max_send_buffer,
+    ));
+    if crate::core::server::globally_enabled(config, crate::modules::bosh::APP_NAME) {
+        // Enabled globally, Prosody's mod_bosh answers on any Host.
+        let app = crate::modules::bosh::app(endpoint);
+        for w in router.add_app(&Scope::global(), app, settings) {
+            tracing::warn!("{w}");
+        }
+        return;
+    }
+    for host in hosts {
+        let scope = host_scope(config, host);
+        for w in router.add_app(
+            &scope,
+            crate::modules::bosh::app(endpoint.clone()),
+            settings,
+        ) {
+            tracing::warn!("{w}");
+        }
+    }
 }
 
 /// mod_http_files' `files` app on every host that loads it.

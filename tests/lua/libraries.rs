@@ -241,18 +241,13 @@ fn lfs_sees_the_file_system_and_datamanager_shares_internal_storage_files() {
 
 #[test]
 fn compatibility_shims_load_and_say_what_they_cannot_do() {
-    // net.http has no client yet: a request fails through the plugin's own callback or
-    // promise; bit, import, net.http.codes, util.pposix and portmanager's service list
-    // are there for plugins that read them at load time.
+    // bit, import, net.http.codes, util.pposix and portmanager's service list are there
+    // for plugins that read them at load time (net.http requests: tests/lua/http_client.rs).
     let dir = tempfile::tempdir().expect("tempdir");
     let mut core = core_with(dir.path(), "");
     let out = eval(
         &mut core,
         r#"local r = {};
-        local http = require "net.http";
-        local rejected;
-        http.request("http://example.invalid/", {}):catch(function(e) rejected = e.code end);
-        r[#r+1] = tostring(rejected);
         local bit = require "bit";
         r[#r+1] = bit.band(0xff, 0x0f) .. "," .. bit.bor(1, 2, 4) .. "," .. bit.lshift(1, 31) .. "," .. bit.tohex(255, 4);
         local jid_bare, jid_host = import("util.jid", "bare", "host");
@@ -263,5 +258,46 @@ fn compatibility_shims_load_and_say_what_they_cannot_do() {
         r[#r+1] = tostring(next(prosody.hosts["example.test"].s2sout));
         return table.concat(r, "|")"#,
     );
-    assert_eq!(out, "0|15,7,-2147483648,00ff|a@bb|Not Found|2true|nil|nil");
+    assert_eq!(out, "15,7,-2147483648,00ff|a@bb|Not Found|2true|nil|nil");
+}
+
+#[test]
+fn xmppstream_calls_back_per_stanza_across_chunks_and_reports_errors() {
+    // mod_csi_simple's `test` command and mod_bosh parse client streams with it.
+    let out = run(r#"local xmppstream = require "util.xmppstream";
+        local r = {};
+        local session = { notopen = true };
+        local cb = { stream_ns = "http://etherx.jabber.org/streams", default_ns = "jabber:client" };
+        function cb.streamopened(s, attr) r[#r+1] = "open:" .. tostring(attr.to) .. ":" .. tostring(s.notopen) end
+        function cb.handlestanza(s, st) r[#r+1] = st.name .. ":" .. tostring(st.attr.xmlns) .. ":" .. (st:get_child_text("body") or "") end
+        function cb.streamclosed() r[#r+1] = "close" end
+        function cb.error(_, name) r[#r+1] = "error:" .. name end
+        local stream = xmppstream.new(session, cb);
+        stream:feed("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='example.com'><mess");
+        stream:feed("age to='a@example.com'><body>hi</body></message><iq type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>");
+        stream:feed("<enable xmlns='urn:xmpp:sm:3'/></stream:stream>");
+        stream:reset();
+        r[#r+1] = tostring(session.notopen);
+        stream:feed("<message/>");
+        local s2 = xmppstream.new({}, cb);
+        local ok = s2:feed("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><a></b>");
+        r[#r+1] = tostring(ok);
+        local s3 = xmppstream.new({}, cb, 100);
+        s3:feed("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'><message><body>" .. string.rep("x", 200) .. "</body></message>");
+        return table.concat(r, "|")"#);
+    assert_eq!(
+        out,
+        "open:example.com:nil|message:nil:hi|iq:nil:|enable:urn:xmpp:sm:3:|close|true|error:no-stream|open:nil:nil|error:parse-error|nil|open:nil:nil|error:stanza-too-large"
+    );
+}
+
+#[test]
+fn lxp_lom_gives_luaexpats_object_model() {
+    // mod_muc_log_http reads its stored stanzas with lom.parse.
+    let out = run(r#"local lom = require "lxp.lom";
+        local t = lom.parse("<stanza time='12:00'><message from='r@muc/nick' type='groupchat'><body>hi</body></message></stanza>");
+        local m = t[1];
+        local bad, err = lom.parse("<a>");
+        return table.concat({ t.tag, t.attr.time, t.attr[1], m.tag, m.attr.from, m[1].tag, m[1][1], tostring(bad), tostring(err ~= nil) }, "|")"#);
+    assert_eq!(out, "stanza|12:00|time|message|r@muc/nick|body|hi|nil|true");
 }

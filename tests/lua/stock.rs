@@ -529,14 +529,19 @@ async fn server_contact_info_adds_the_serverinfo_form_to_disco() {
 }
 
 #[tokio::test]
-async fn csi_simple_from_the_stock_directory_keeps_lilts_native_module() {
+async fn csi_simple_from_the_stock_directory_holds_unimportant_stanzas_while_inactive() {
     if !have_stock() {
         return;
     }
-    // Prosody's copy pauses the connection's writes (net.server), which Lilt's network
-    // layer does not offer; the native module answers instead: the feature is offered and
-    // the states are accepted (holding stanzas back is not implemented, docs/plugins.md).
-    let s = Server::start(&config(r#""csi_simple""#, "")).await;
+    // Prosody's own mod_csi_simple runs on the Lua session's `conn:pause_writes()`:
+    // unimportant stanzas wait (stamped with <delay/>), an important one flushes them in
+    // order, `csi_queue_size` flushes a full queue, and after a flush the session goes
+    // back to holding (`c2s-ondrain`, then `csi_resume_inactive_delay`).
+    let s = Server::start(&config(
+        r#""csi_simple""#,
+        "csi_queue_size = 3\ncsi_resume_inactive_delay = 0",
+    ))
+    .await;
     s.add_user("alice", "pw");
     s.add_user("bob", "pw");
     let mut bob = WsClient::connect(s.addr).await;
@@ -554,15 +559,74 @@ async fn csi_simple_from_the_stock_directory_keeps_lilts_native_module() {
     );
     let bound = ask(&mut bob, "<iq type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r</resource></bind></iq>", "b1").await;
     assert!(bound.contains("<jid>"), "{bound}");
+    // A round trip after <inactive/> so it is in effect before alice sends.
     bob.send_text("<inactive xmlns='urn:xmpp:csi:0'/>").await;
+    let pong = ask(
+        &mut bob,
+        "<iq type='get' id='p1'><query xmlns='jabber:iq:roster'/></iq>",
+        "p1",
+    )
+    .await;
+    assert!(pong.contains("type='result'"), "{pong}");
     let mut alice = WsClient::connect(s.addr).await;
     alice.login("alice", "pw", "r").await;
+    let to_bob = format!("to='bob@{HOST}/r'");
+    alice
+        .send_text(&format!("<presence xmlns='jabber:client' {to_bob}/>"))
+        .await;
+    alice
+        .send_text(&format!("<message xmlns='jabber:client' {to_bob} type='chat' id='cs1'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>"))
+        .await;
     alice
         .send_text(&format!(
-            "<presence xmlns='jabber:client' to='bob@{HOST}/r'/>"
+            "<message xmlns='jabber:client' {to_bob} type='chat' id='m1'><body>hi</body></message>"
         ))
         .await;
+    // Held ones come first, stamped; the important message last, unstamped.
+    let p = bob.next_text().await;
+    assert!(
+        p.starts_with("<presence") && p.contains("urn:xmpp:delay"),
+        "{p}"
+    );
+    let cs = bob.next_text().await;
+    assert!(
+        cs.contains("id='cs1'") && cs.contains("urn:xmpp:delay"),
+        "{cs}"
+    );
+    let m = bob.next_text().await;
+    assert!(
+        m.contains("id='m1'") && !m.contains("urn:xmpp:delay"),
+        "{m}"
+    );
+    // Holding again: three chat states wait, the fourth (queue size 3) flushes them all.
+    // The re-pause runs on two zero-delay Lua timers of the real clock (the Lua timer
+    // queue has no virtual clock), so give them a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for i in 1..=4 {
+        alice
+            .send_text(&format!("<message xmlns='jabber:client' {to_bob} type='chat' id='q{i}'><paused xmlns='http://jabber.org/protocol/chatstates'/></message>"))
+            .await;
+    }
+    for i in 1..=4 {
+        let q = bob.next_text().await;
+        assert!(q.contains(&format!("id='q{i}'")), "{q}");
+        assert_eq!(q.contains("urn:xmpp:delay"), i < 4, "{q}");
+    }
+    // Active again: stanzas go straight through.
     bob.send_text("<active xmlns='urn:xmpp:csi:0'/>").await;
-    let p = until(&mut bob, "<presence").await;
-    assert!(p.contains(&format!("from='alice@{HOST}/r'")), "{p}");
+    let pong = ask(
+        &mut bob,
+        "<iq type='get' id='p2'><query xmlns='jabber:iq:roster'/></iq>",
+        "p2",
+    )
+    .await;
+    assert!(pong.contains("type='result'"), "{pong}");
+    alice
+        .send_text(&format!("<message xmlns='jabber:client' {to_bob} type='chat' id='cs2'><active xmlns='http://jabber.org/protocol/chatstates'/></message>"))
+        .await;
+    let cs = bob.next_text().await;
+    assert!(
+        cs.contains("id='cs2'") && !cs.contains("urn:xmpp:delay"),
+        "{cs}"
+    );
 }

@@ -19,21 +19,6 @@ use super::support::{Server, WsClient, HOST};
 const STOCK_DIR: &str = "/usr/lib/prosody/modules";
 const POKE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Modules Lilt provides outside the module loader: transports set up by `net`, login and
-/// binding in the c2s stream, the native storage and account drivers, the admin socket.
-const SET_UP_BY_LILT: &[&str] = &[
-    "c2s",
-    "websocket",
-    "http",
-    "tls",
-    "bind",
-    "limits",
-    "auth_internal_hashed",
-    "register_ibr",
-    "storage_internal",
-    "admin_shell",
-];
-
 /// The outcome for one plugin on one server.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Outcome {
@@ -262,8 +247,7 @@ VirtualHost "{HOST}"
                 Box::new(move |core| {
                     // The host's module set is the configured one; what runs is a Lua
                     // module that loaded or a native module of that name.
-                    let native = lilt::modules::loader(&name).is_some()
-                        || SET_UP_BY_LILT.contains(&name.as_str());
+                    let native = lilt::modules::is_native(&name);
                     let lua = lilt::lua::eval(
                         core,
                         &format!(

@@ -66,6 +66,8 @@ enum Scenario {
     /// pings. Reports RSS base/peak/after and the bystander's round trips.
     Nonreader,
     Echo,
+    /// `pingpong` over BOSH (`/http-bind` of the `--url`'s server), PLAIN logins.
+    BoshPingpong,
 }
 
 #[derive(Debug, clap::Args)]
@@ -163,6 +165,7 @@ async fn run_scenario(args: &RunArgs) -> Result<stats::Outcome, error::BenchErro
         Scenario::Pep => scenario::pep::run(ctx, &opts).await,
         Scenario::Nonreader => scenario::nonreader::run(ctx, &opts).await,
         Scenario::Echo => scenario::echo::run(ctx, &opts).await,
+        Scenario::BoshPingpong => scenario::bosh::run(ctx, &opts, &args.password).await,
     })
 }
 

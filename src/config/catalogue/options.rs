@@ -295,6 +295,9 @@ pub static OPTIONS: &[OptionSpec] = &[
     p("http_errors_default_message", String, "\"That's all I know.\"", G, "http_errors", "error page text"),
     p("http_errors_messages", Table, "", G, "http_errors", "error page texts by status code"),
     p("consider_bosh_secure", Boolean, "false", G, "bosh", "treat every BOSH session as secure"),
+    p("bosh_max_inactivity", Duration, "60", G, "bosh", "seconds a BOSH session may hold no request before it is closed"),
+    p("bosh_max_polling", Duration, "5", G, "bosh", "shortest polling interval advertised to BOSH clients"),
+    p("bosh_max_wait", Duration, "120", G, "bosh", "longest a BOSH request is held (caps the client's wait)"),
     // mod_limits (reference §7).
     p("limits", Table, "{ c2s = { rate = \"10kb/s\", burst = \"2s\" }, s2sin = { rate = \"30kb/s\", burst = \"2s\" } }", G, "limits", "rate limits by session type (Lilt also applies limits.websocket)"),
     p("limits_resolution", Duration, "1", G, "limits", "re-check interval of throttled connections"),

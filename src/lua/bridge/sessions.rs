@@ -55,6 +55,14 @@ pub(super) fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
             with_core(|c| c.send_to(sid, Arc::new(el)))
         })?,
     )?;
+    // What a paused connection held: its `stanzas/out` filters already ran.
+    n.set(
+        "session_send_unfiltered",
+        lua.create_function(|_, (sid, st): (u64, Table)| {
+            let el = convert::lua_to_element(&st).map_err(rt)?;
+            with_core(|c| c.sessions.get(&sid).is_some_and(|s| s.send(Arc::new(el))))
+        })?,
+    )?;
     n.set(
         "session_close",
         lua.create_function(

@@ -4,9 +4,10 @@
 //! stream) only where `csi_simple` is loaded, as Prosody offers it only when some module
 //! handles those events.
 //!
-//! Lilt's `csi_simple` tracks the state but does not yet hold back unimportant stanzas
-//! while a client is inactive (the core has no outgoing-stanza filter to do it in); the
-//! XEP allows a server to do nothing with the state.
+//! Lilt's native `csi_simple` tracks the state but does not hold back unimportant
+//! stanzas; Prosody's stock mod_csi_simple on `plugin_paths` does, on the Lua session's
+//! `conn:pause_writes()` (src/lua, lua/core/sessions.lua), with `session.state` kept
+//! current from here.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -52,6 +53,8 @@ fn load_with_states(core: &mut Core, host: &str) -> States {
                 };
                 core.sessions.get(&sid)?;
                 st.borrow_mut().insert(sid, state);
+                // Lua handlers (the stock mod_csi_simple) read `session.state`.
+                crate::lua::set_session_field(core, sid, "state", state);
                 let mut refired = Event::for_session(sid);
                 refired.stanza = ev.stanza.clone();
                 core.fire(&b, event, &mut refired);

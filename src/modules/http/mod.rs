@@ -14,6 +14,6 @@ pub mod url;
 pub use app::{base_path, App, Handler, HandlerFn, Scope};
 pub use cors::Cors;
 pub use proxies::TrustedProxies;
-pub use request::{Reply, Request, Response};
+pub use request::{Deferred, Reply, Request, Response};
 pub use router::{Dispatched, Router};
 pub use settings::{CorsDefaults, CorsSpec, ErrorPageSettings, HttpSettings};

@@ -80,7 +80,47 @@ pub struct Response {
     pub body: Bytes,
     /// Set on a `101` from the WebSocket route: the server hands the socket over after it.
     pub upgrade: bool,
+    /// A response that comes later (a BOSH long poll): the server waits for it and sends
+    /// its status, headers and body with this response's headers (CORS) under them.
+    pub deferred: Option<Deferred>,
 }
+
+/// The receiving end of a response a handler answers later; dropped unanswered, the
+/// server sends this placeholder's own status and body.
+#[derive(Clone)]
+pub struct Deferred(
+    std::sync::Arc<std::sync::Mutex<Option<tokio::sync::oneshot::Receiver<Response>>>>,
+);
+
+impl Deferred {
+    /// A deferred response and the sender that completes it.
+    pub fn channel() -> (tokio::sync::oneshot::Sender<Response>, Deferred) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        (
+            tx,
+            Deferred(std::sync::Arc::new(std::sync::Mutex::new(Some(rx)))),
+        )
+    }
+
+    /// Takes the receiver (once); `None` if it was already taken.
+    pub fn take(&self) -> Option<tokio::sync::oneshot::Receiver<Response>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Deferred")
+    }
+}
+
+impl PartialEq for Deferred {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Deferred {}
 
 impl Response {
     /// An empty response with `status`.
@@ -90,6 +130,7 @@ impl Response {
             headers: Vec::new(),
             body: Bytes::new(),
             upgrade: false,
+            deferred: None,
         }
     }
 

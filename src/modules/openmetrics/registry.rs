@@ -17,14 +17,17 @@ pub enum Transport {
     Websocket,
     /// A c2s connection over raw TCP (plain, STARTTLS or direct TLS).
     C2s,
+    /// A c2s session over BOSH (XEP-0206), however many HTTP requests carry it.
+    Bosh,
 }
 
 impl Transport {
-    const ALL: [Transport; 4] = [
+    const ALL: [Transport; 5] = [
         Transport::Http,
         Transport::Https,
         Transport::Websocket,
         Transport::C2s,
+        Transport::Bosh,
     ];
 
     fn index(self) -> usize {
@@ -37,6 +40,7 @@ impl Transport {
             Transport::Https => "https",
             Transport::Websocket => "websocket",
             Transport::C2s => "c2s",
+            Transport::Bosh => "bosh",
         }
     }
 }

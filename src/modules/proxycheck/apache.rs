@@ -253,6 +253,10 @@ fn walk<'a>(
                 let Some(up) = url.and_then(|u| Upstream::parse(u)) else {
                     continue;
                 };
+                if lilt.ports.contains(&up.effective_port()) && up.reaches(&path, &lilt.bosh_path) {
+                    check_bosh(file, *line, params, chain, lilt, report);
+                    continue;
+                }
                 if !lilt.ports.contains(&up.effective_port()) || !up.reaches(&path, &lilt.ws_path) {
                     continue;
                 }
@@ -261,6 +265,38 @@ fn walk<'a>(
             }
             Item::Directive { .. } => {}
         }
+    }
+}
+
+/// A ProxyPass to Lilt's BOSH path: Host preserved, and a timeout above `bosh_max_wait`
+/// so held long polls are not cut.
+fn check_bosh(
+    file: &Path,
+    line: usize,
+    params: &[String],
+    chain: &Chain,
+    lilt: &LiltSide,
+    report: &mut ProxyReport,
+) {
+    let preserved = find(chain, "ProxyPreserveHost")
+        .is_some_and(|(a, _)| a.first().is_some_and(|v| v.eq_ignore_ascii_case("on")));
+    if !preserved {
+        report.push(Severity::Problem, file, line, "BOSH: Host is not forwarded: add ProxyPreserveHost On, or Lilt cannot pick the VirtualHost");
+    }
+    let need = lilt.bosh_max_wait;
+    let timeout = param(params, "timeout")
+        .and_then(|v| v.parse::<f64>().ok().map(|t| (t, line, "timeout=")))
+        .or_else(|| {
+            find(chain, "ProxyTimeout")
+                .and_then(|(a, l)| Some((a.first()?.parse().ok()?, l, "ProxyTimeout")))
+        });
+    match timeout {
+        Some((t, _, _)) if t > need => {}
+        Some((t, l, name)) => report.push(Severity::Problem, file, l, format!(
+            "BOSH: {name} is {t}s, not above bosh_max_wait ({need}s): Apache answers held long polls with 502/504")),
+        None if need >= 60.0 => report.push(Severity::Problem, file, line, format!(
+            "BOSH: ProxyTimeout is not set (Apache default 60s), not above bosh_max_wait ({need}s): held long polls are cut")),
+        None => {}
     }
 }
 

@@ -19,6 +19,10 @@ pub struct LiltSide {
     /// `websocket_ping_interval`, when set.
     pub ping_interval: Option<f64>,
     pub trusted: TrustedProxies,
+    /// `http_paths.bosh` (default `/http-bind`).
+    pub bosh_path: String,
+    /// `bosh_max_wait` (120 s): a BOSH location's read timeout must be above it.
+    pub bosh_max_wait: f64,
     /// The `http_file_share` location and size limit, when a host serves uploads.
     pub upload: Option<super::upload::UploadSide>,
 }
@@ -31,6 +35,8 @@ impl Default for LiltSide {
             read_timeout: 840.0,
             ping_interval: None,
             trusted: TrustedProxies::default(),
+            bosh_path: "/http-bind".into(),
+            bosh_max_wait: 120.0,
             upload: None,
         }
     }
@@ -57,6 +63,9 @@ impl LiltSide {
             if let Some(p) = t.get("websocket").and_then(Value::as_str) {
                 side.ws_path = format!("/{}", p.trim_matches('/'));
             }
+            if let Some(p) = t.get("bosh").and_then(Value::as_str) {
+                side.bosh_path = format!("/{}", p.trim_matches('/'));
+            }
         }
         side.ports = port_list(config, "http_ports", 5280);
         side.ports.extend(port_list(config, "https_ports", 5281));
@@ -64,6 +73,9 @@ impl LiltSide {
             if let Some(n) = t.get("read_timeout").and_then(Value::as_f64) {
                 side.read_timeout = n;
             }
+        }
+        if let Some(n) = g.number("bosh_max_wait") {
+            side.bosh_max_wait = n;
         }
         side.ping_interval = EdgeOptions::from_config(config)
             .ping_interval

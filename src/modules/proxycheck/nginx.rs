@@ -279,6 +279,10 @@ fn walk<'a>(
                     {
                         *found += 1;
                         check_location(file, d, pass, &up, scopes, lilt, report);
+                    } else if lilt.ports.contains(&up.effective_port())
+                        && up.reaches(&loc, &lilt.bosh_path)
+                    {
+                        check_bosh_location(file, d, scopes, lilt, report);
                     }
                 }
             }
@@ -370,6 +374,46 @@ fn check_location(
     }
     let bind = inherited(scopes, "proxy_bind").and_then(|d| d.args.first().map(String::as_str));
     check_trusted(file, pass.line, up, bind, lilt, report);
+}
+
+/// A location proxying to Lilt's BOSH path: the headers Lilt needs, and a long poll held
+/// for up to `bosh_max_wait` must neither time out in nginx nor sit in its buffers.
+fn check_bosh_location(
+    file: &Path,
+    location: &Directive,
+    scopes: &Scopes,
+    lilt: &LiltSide,
+    report: &mut ProxyReport,
+) {
+    let at = location.line;
+    let hs = headers(scopes);
+    if value_of(&hs, "Host").is_none() {
+        report.push(Severity::Problem, file, at, "BOSH: Host is not forwarded (proxy_set_header Host $host): Lilt cannot pick the VirtualHost");
+    }
+    if value_of(&hs, "X-Forwarded-For").is_none() {
+        report.push(Severity::Problem, file, at, "BOSH: X-Forwarded-For is not set (proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for): Lilt logs the proxy's address instead of the client's");
+    }
+    if value_of(&hs, "X-Forwarded-Proto").is_none() {
+        report.push(Severity::Problem, file, at, "BOSH: X-Forwarded-Proto is not set (proxy_set_header X-Forwarded-Proto $scheme): Lilt treats the session as insecure");
+    }
+    let need = lilt.bosh_max_wait;
+    match inherited(scopes, "proxy_read_timeout") {
+        Some(d) => match d.args.first().and_then(|a| parse_nginx_time(a)) {
+            Some(t) if t > need => {}
+            Some(t) => report.push(Severity::Problem, file, d.line, format!(
+                "BOSH: proxy_read_timeout is {t}s, not above bosh_max_wait ({need}s): nginx answers held long polls with 504")),
+            None => report.push(Severity::Problem, file, d.line, "proxy_read_timeout has an invalid time"),
+        },
+        None if need >= 60.0 => report.push(Severity::Problem, file, at, format!(
+            "BOSH: proxy_read_timeout is not set (nginx default 60s), not above bosh_max_wait ({need}s): nginx answers held long polls with 504")),
+        None => {}
+    }
+    let off = inherited(scopes, "proxy_buffering")
+        .is_some_and(|d| d.args.first().is_some_and(|a| a == "off"));
+    if !off {
+        let line = inherited(scopes, "proxy_buffering").map_or(at, |d| d.line);
+        report.push(Severity::Warning, file, line, "BOSH: proxy_buffering is on (nginx's default): set proxy_buffering off so long-poll answers are not held in nginx's buffers");
+    }
 }
 
 #[cfg(test)]

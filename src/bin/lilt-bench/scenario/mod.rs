@@ -3,6 +3,7 @@
 //! Every scenario is closed-loop (a session sends its next stanza when the previous reply
 //! arrived), counts what it sent against what arrived, and fails the run on any loss.
 
+pub mod bosh;
 pub mod echo;
 pub mod idle;
 pub mod iq;
