@@ -22,6 +22,8 @@
 #          --modules "mam ..." (more modules_enabled on every server, e.g. archiving)
 #          --roster-size N (contacts per roster group for presence/pep; default 10)
 #          PEP fan-out: --users 201 --roster-size 201 --modules pep --scenarios pep
+#          nonreader (hostile probe: one client never reads, 40 flood it, a bystander
+#          pings; RSS base/peak/after and the bystander p99)
 #
 # It installs nothing. It needs: cargo, and for the Prosody column `prosody` (Debian package
 # `prosody`, 0.12.x); the PNG needs fonts-dejavu-core. Missing pieces are reported and the
@@ -319,6 +321,8 @@ run_one() { # target scenario
     # PEP fan-out: one roster group of everyone (run with --roster-size >= --users and
     # --modules pep).
     pep) domain=$ROSTER_DOMAIN; extra=(--roster-size "$ROSTER_SIZE") ;;
+    # The hostile probe: a non-reading receiver, a bystander and 40 senders.
+    nonreader) users=$(( USERS < 42 ? USERS : 42 )) ;;
   esac
   if [ "$target" = ws-echo ]; then
     # The bare echo server has one scenario: frames bounced like pingpong messages.

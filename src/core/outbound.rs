@@ -30,6 +30,8 @@ struct Chan {
     /// connection stops reading past a bound: back-pressure instead of an unbounded core
     /// queue). Outside the lock: both ends touch it once per stanza.
     inflight: AtomicUsize,
+    /// Their size ([`Element::approx_bytes`](crate::xml::Element::approx_bytes)).
+    inflight_bytes: AtomicUsize,
 }
 
 impl Chan {
@@ -63,6 +65,7 @@ pub fn channel() -> (OutboundTx, OutboundRx) {
             receiver_gone: false,
         }),
         inflight: AtomicUsize::new(0),
+        inflight_bytes: AtomicUsize::new(0),
     });
     (OutboundTx { chan: chan.clone() }, OutboundRx { chan })
 }
@@ -89,12 +92,19 @@ impl OutboundTx {
         self.chan.lock().receiver_gone
     }
 
-    /// The core handled one of the stanzas the connection routed to it.
-    pub fn processed(&self) {
+    /// The core handled one of the stanzas the connection routed to it, of `bytes` (the
+    /// size it was routed with).
+    pub fn processed(&self, bytes: usize) {
         let _ = self
             .chan
             .inflight
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        let _ = self
+            .chan
+            .inflight_bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(bytes))
+            });
     }
 }
 
@@ -131,9 +141,15 @@ impl std::fmt::Debug for OutboundTx {
 }
 
 impl OutboundRx {
-    /// The connection routed a stanza to the core.
-    pub fn routed(&self) {
+    /// The connection routed a stanza of about `bytes` to the core.
+    pub fn routed(&self, bytes: usize) {
         self.chan.inflight.fetch_add(1, Ordering::Relaxed);
+        self.chan.inflight_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// The size of the routed stanzas the core has not handled yet.
+    pub fn inflight_bytes(&self) -> usize {
+        self.chan.inflight_bytes.load(Ordering::Relaxed)
     }
 
     /// Routed stanzas the core has not handled yet.
@@ -281,14 +297,18 @@ mod tests {
     #[test]
     fn routed_stanzas_count_until_the_core_handles_them() {
         let (tx, rx) = channel();
-        rx.routed();
-        rx.routed();
-        assert_eq!(rx.inflight(), 2);
-        tx.processed();
-        assert_eq!(rx.inflight(), 1);
-        tx.processed();
-        tx.processed();
-        assert_eq!(rx.inflight(), 0, "never below zero");
+        rx.routed(10);
+        rx.routed(20);
+        assert_eq!((rx.inflight(), rx.inflight_bytes()), (2, 30));
+        tx.processed(10);
+        assert_eq!((rx.inflight(), rx.inflight_bytes()), (1, 20));
+        tx.processed(20);
+        tx.processed(20);
+        assert_eq!(
+            (rx.inflight(), rx.inflight_bytes()),
+            (0, 0),
+            "never below zero"
+        );
     }
 
     #[test]

@@ -26,6 +26,26 @@ pub enum Node {
 }
 
 impl Element {
+    /// About what the tree holds in memory: its strings plus a fixed cost per element,
+    /// attribute and text node. For budgets (bytes in flight), not for exact accounting.
+    pub fn approx_bytes(&self) -> usize {
+        const PER_NODE: usize = 48;
+        let attrs: usize = self
+            .attrs
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + PER_NODE)
+            .sum();
+        let children: usize = self
+            .children
+            .iter()
+            .map(|c| match c {
+                Node::Element(e) => e.approx_bytes(),
+                Node::Text(t) => t.len() + PER_NODE,
+            })
+            .sum();
+        self.name.len() + self.ns.len() + PER_NODE + attrs + children
+    }
+
     /// `Element::new("message", "jabber:client").with_attr("type", "chat")`
     pub fn new(name: &str, ns: &str) -> Self {
         Element {

@@ -62,6 +62,9 @@ enum Scenario {
     Presence,
     /// PEP fan-out: one publisher, every other user a contact with `+notify`.
     Pep,
+    /// The hostile probe: one client never reads while 40 others flood it; a bystander
+    /// pings. Reports RSS base/peak/after and the bystander's round trips.
+    Nonreader,
     Echo,
 }
 
@@ -158,6 +161,7 @@ async fn run_scenario(args: &RunArgs) -> Result<stats::Outcome, error::BenchErro
         Scenario::Login => scenario::login::run(ctx, &opts).await,
         Scenario::Presence => scenario::presence::run(ctx, &opts).await,
         Scenario::Pep => scenario::pep::run(ctx, &opts).await,
+        Scenario::Nonreader => scenario::nonreader::run(ctx, &opts).await,
         Scenario::Echo => scenario::echo::run(ctx, &opts).await,
     })
 }

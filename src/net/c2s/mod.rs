@@ -37,6 +37,10 @@ pub use socket::Socket;
 /// socket: a flooding client waits (back-pressure) instead of filling the core's queue.
 pub const MAX_INFLIGHT: usize = 128;
 
+/// The same bound in bytes (about what the routed trees hold): 128 large stanzas from each
+/// of many senders would otherwise hold tens of megabytes in the core's queue.
+pub const MAX_INFLIGHT_BYTES: usize = 256 * 1024;
+
 /// How soon a session held back by [`MAX_INFLIGHT`] looks again.
 const INFLIGHT_RECHECK: Duration = Duration::from_millis(2);
 
@@ -67,7 +71,7 @@ pub fn drive<F: Framing>(
         tokio::pin!(timer);
         let mut armed = true;
         loop {
-            let busy = rx.inflight() >= MAX_INFLIGHT;
+            let busy = rx.inflight() >= MAX_INFLIGHT || rx.inflight_bytes() >= MAX_INFLIGHT_BYTES;
             while let Some(effect) = s.poll_effect(now(), busy) {
                 Box::pin(run_effect(
                     &mut s,
@@ -172,7 +176,7 @@ async fn run_effect<F: Framing>(
     let host = s.stream().host().unwrap_or_default().to_owned();
     match effect {
         Effect::Route(stanza) => {
-            rx.routed();
+            rx.routed(stanza.approx_bytes());
             let _ = shared.core_tx.send(CoreMsg::Stanza {
                 session: s.id(),
                 stanza,

@@ -7,6 +7,7 @@ pub mod echo;
 pub mod idle;
 pub mod iq;
 pub mod login;
+pub mod nonreader;
 pub mod pep;
 pub mod pingpong;
 pub mod presence;
