@@ -9,6 +9,8 @@ mod support;
 mod client;
 #[path = "mam/differential.rs"]
 mod differential;
+#[path = "mam/page_bench.rs"]
+mod page_bench;
 #[path = "mam/shape.rs"]
 mod shape;
 
