@@ -13,6 +13,8 @@ mod diff;
 mod differential;
 #[path = "muc/lifecycle.rs"]
 mod lifecycle;
+#[path = "muc/mam.rs"]
+mod mam;
 #[path = "muc/slixmpp.rs"]
 mod slixmpp;
 #[path = "muc/storage.rs"]

@@ -7,15 +7,23 @@
 
 #[path = "s2s/bench.rs"]
 mod bench;
+#[path = "s2s/bidi.rs"]
+mod bidi;
 #[path = "s2s/client.rs"]
 mod client;
 #[path = "s2s/dns.rs"]
 mod dns;
+#[path = "s2s/events.rs"]
+mod events;
 #[path = "s2s/hostile.rs"]
 mod hostile;
 #[path = "s2s/lilt.rs"]
 mod lilt_pair;
+#[path = "s2s/muc.rs"]
+mod muc;
 #[path = "s2s/node.rs"]
 mod node;
+#[path = "s2s/pep.rs"]
+mod pep;
 #[path = "s2s/prosody.rs"]
 mod prosody;

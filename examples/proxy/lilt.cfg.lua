@@ -28,3 +28,7 @@ VirtualHost "domain1.example"
 VirtualHost "domain2.example"
     modules_enabled = { "websocket" }
     http_external_url = "https://domain2.example/"
+
+-- XEP-0363 file sharing, served through the proxies' /file_share/ locations.
+Component "upload.domain1.example" "http_file_share"
+    http_external_url = "https://upload.domain1.example/"

@@ -27,6 +27,8 @@ pub enum Field<'a> {
     Value(&'a LuaValue),
     /// A stanza, as a `util.stanza` object.
     Stanza(&'a crate::xml::Element),
+    /// A list of stanzas (mod_smacks' `queue`).
+    Stanzas(&'a [crate::xml::Element]),
     /// A reply being built, positioned inside its first child (`st.reply(iq):query(ns)`).
     Reply(&'a crate::xml::Element),
     /// An event's `origin`: a session proxy or the host object.
@@ -54,6 +56,13 @@ fn field_value(lua: &Lua, internal: &Table, f: &Field) -> mlua::Result<Value> {
         Field::Stream(info) => dispatch::stream_origin(lua, internal, info)?,
         Field::Value(v) => convert::stored_to_lua(lua, v)?,
         Field::Stanza(el) => Value::Table(convert::element_to_lua(lua, el)?),
+        Field::Stanzas(list) => {
+            let t = lua.create_table()?;
+            for (i, el) in list.iter().enumerate() {
+                t.raw_set(i + 1, convert::element_to_lua(lua, el)?)?;
+            }
+            Value::Table(t)
+        }
         Field::Reply(el) => {
             let t = convert::element_to_lua(lua, el)?;
             let first = t.get::<Table>("tags")?.get::<Value>(1)?;

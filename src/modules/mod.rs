@@ -10,6 +10,7 @@ pub mod component;
 pub mod csi;
 pub mod disco;
 pub mod http;
+pub mod http_file_share;
 pub mod http_files;
 pub mod iq;
 pub mod lastactivity;
@@ -31,6 +32,7 @@ pub mod roster;
 pub mod s2s;
 pub mod saslauth;
 pub mod server_contact_info;
+pub mod smacks;
 pub mod time;
 pub mod tls;
 pub mod uptime;
@@ -65,6 +67,7 @@ pub fn loader(name: &str) -> Option<Loader> {
         "private" => private::load,
         "csi" => csi::load,
         "csi_simple" => csi::load_simple,
+        "smacks" => smacks::load,
         "server_contact_info" => server_contact_info::load,
         "register" => register::load,
         "roster" => roster::load,
@@ -74,10 +77,12 @@ pub fn loader(name: &str) -> Option<Loader> {
         "component" => component::load,
         "mam" => mam::load,
         "muc" => muc::load,
+        "muc_mam" => muc::mam::load,
         "pep" => pep::load,
         "bookmarks" => bookmarks::load,
         "vcard4" => vcard4::load,
         "pubsub" => pubsub::load,
+        "http_file_share" => http_file_share::load,
         _ => return None,
     })
 }
@@ -106,6 +111,7 @@ const SET_UP_ELSEWHERE: &[&str] = &[
     s2s::MODULE_NAMES[0],
     s2s::MODULE_NAMES[1],
     s2s::MODULE_NAMES[2],
+    s2s::MODULE_NAMES[3],
 ];
 
 /// Whether Lilt provides module `name` natively: it has a [`loader`], or is one of the

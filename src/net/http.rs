@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue};
@@ -97,9 +98,33 @@ impl WsIo {
 /// session task and return quickly.
 pub type WebSocketCallback = Arc<dyn Fn(WsIo, WsRequest) + Send + Sync>;
 
+/// A response body: whole, or streamed (a file being served).
+pub type Body = BoxBody<Bytes, std::io::Error>;
+
+/// A whole body as a [`Body`].
+pub fn full_body(bytes: Bytes) -> Body {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+/// A response being produced by a streaming route.
+pub type StreamingReply =
+    std::pin::Pin<Box<dyn std::future::Future<Output = hyper::Response<Body>> + Send>>;
+
+/// A route that takes the request body as it arrives instead of collected and limited by
+/// `http_max_content_size` (Prosody's `streaming_uploads`): mod_http_file_share's PUT and
+/// GET. Asked before the router, with the request's head (`body` empty).
+pub trait StreamingRoute: Send + Sync {
+    /// Whether this route answers `request`.
+    fn claims(&self, request: &Request) -> bool;
+    /// Answers it, reading `body` as it comes.
+    fn serve(&self, request: Request, body: Incoming, settings: &HttpSettings) -> StreamingReply;
+}
+
 /// Everything a connection needs: routes, options, and where upgraded sockets go.
 pub struct HttpApp {
     pub router: Router,
+    /// Asked before `router`; see [`StreamingRoute`].
+    pub streaming: Vec<Arc<dyn StreamingRoute>>,
     pub settings: HttpSettings,
     pub on_websocket: WebSocketCallback,
     /// Time allowed for the request line and headers (slowloris defence); the connection
@@ -112,6 +137,7 @@ impl HttpApp {
     pub fn new(router: Router, settings: HttpSettings, on_websocket: WebSocketCallback) -> Self {
         HttpApp {
             router,
+            streaming: Vec::new(),
             settings,
             on_websocket,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
@@ -177,10 +203,21 @@ async fn handle(
     peer: SocketAddr,
     secure: bool,
     app: Arc<HttpApp>,
-) -> hyper::Response<Full<Bytes>> {
+) -> hyper::Response<Body> {
     let on_upgrade = hyper::upgrade::on(&mut wire);
     let (parts, body) = wire.into_parts();
     let persistent = is_persistent(parts.version, &parts.headers);
+    let mut request = request_head(&parts, peer, secure, &app.settings);
+    if let Some(route) = app.streaming.iter().find(|r| r.claims(&request)) {
+        let mut response = route.serve(request, body, &app.settings).await;
+        let value = if persistent { "Keep-Alive" } else { "close" };
+        if persistent || parts.version == Version::HTTP_11 {
+            response
+                .headers_mut()
+                .insert(hyper::header::CONNECTION, HeaderValue::from_static(value));
+        }
+        return response;
+    }
     let limit = app.settings.max_content_size;
     let announced = parts
         .headers
@@ -190,31 +227,11 @@ async fn handle(
     if announced.is_some_and(|n| n > limit as u64) {
         return too_large(&app.settings);
     }
-    let body = match Limited::new(body, limit).collect().await {
+    request.body = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return too_large(&app.settings),
     };
-
-    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-    let mut request = Request::new(parts.method.as_str(), target);
-    for (name, value) in &parts.headers {
-        request.add_header(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
-    }
-    if let Some(authority) = parts.uri.authority() {
-        // An absolute-URI request line overrides the Host header (RFC 9112 3.2.2).
-        request.headers.retain(|(n, _)| n != "host");
-        request.add_header("host", authority.as_str());
-    }
-    request.body = body;
-    request.peer = peer;
-    let (ip, secure) = app.settings.trusted_proxies.resolve(
-        peer.ip(),
-        secure,
-        request.header("x-forwarded-for"),
-        request.header("x-forwarded-proto"),
-    );
-    request.ip = ip;
-    request.secure = secure;
+    let (ip, secure) = (request.ip, request.secure);
 
     let dispatched = app.router.dispatch(&request, &app.settings);
     let mut response = dispatched.response;
@@ -258,6 +275,36 @@ async fn handle(
     to_wire(response)
 }
 
+/// The request as routes see it, without its body: headers, and the client address and
+/// security after `trusted_proxies`.
+fn request_head(
+    parts: &hyper::http::request::Parts,
+    peer: SocketAddr,
+    secure: bool,
+    settings: &HttpSettings,
+) -> Request {
+    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let mut request = Request::new(parts.method.as_str(), target);
+    for (name, value) in &parts.headers {
+        request.add_header(name.as_str(), &String::from_utf8_lossy(value.as_bytes()));
+    }
+    if let Some(authority) = parts.uri.authority() {
+        // An absolute-URI request line overrides the Host header (RFC 9112 3.2.2).
+        request.headers.retain(|(n, _)| n != "host");
+        request.add_header("host", authority.as_str());
+    }
+    request.peer = peer;
+    let (ip, secure) = settings.trusted_proxies.resolve(
+        peer.ip(),
+        secure,
+        request.header("x-forwarded-for"),
+        request.header("x-forwarded-proto"),
+    );
+    request.ip = ip;
+    request.secure = secure;
+    request
+}
+
 /// Prosody's rule: `Connection: keep-alive`, or HTTP/1.1 without `Connection: close`.
 fn is_persistent(version: Version, headers: &hyper::HeaderMap) -> bool {
     let has = |token: &str| {
@@ -272,14 +319,15 @@ fn is_persistent(version: Version, headers: &hyper::HeaderMap) -> bool {
 }
 
 /// `http_max_content_size` exceeded: Prosody drops the connection; we say why first.
-fn too_large(settings: &HttpSettings) -> hyper::Response<Full<Bytes>> {
+fn too_large(settings: &HttpSettings) -> hyper::Response<Body> {
     let mut response = pages::error_page(413, None, None, &settings.errors);
     response.set_header("Connection", "close");
     to_wire(response)
 }
 
-fn to_wire(response: Response) -> hyper::Response<Full<Bytes>> {
-    let mut wire = hyper::Response::new(Full::new(response.body));
+/// A route's response as hyper sends it.
+pub fn to_wire(response: Response) -> hyper::Response<Body> {
+    let mut wire = hyper::Response::new(full_body(response.body));
     *wire.status_mut() = hyper::StatusCode::from_u16(response.status)
         .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let headers = wire.headers_mut();

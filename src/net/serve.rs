@@ -458,9 +458,10 @@ pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
             spawn_counted(&sessions, serve_ws(io, info, shared.clone()));
         })
     };
-    let app = Arc::new(
-        HttpApp::new(router, settings, on_ws).with_header_read_timeout(net.ssl_handshake_timeout),
-    );
+    let mut app =
+        HttpApp::new(router, settings, on_ws).with_header_read_timeout(net.ssl_handshake_timeout);
+    app.streaming = crate::modules::http_file_share::http::routes(&shared);
+    let app = Arc::new(app);
     let mut tasks = Vec::new();
 
     for l in http_listeners {

@@ -2,22 +2,22 @@
 
 use crate::diff::differential;
 
-const R: &str = "room@conference.example.test";
-const S: &str = "conference.example.test";
+pub const R: &str = "room@conference.example.test";
+pub const S: &str = "conference.example.test";
 
-fn join(nick: &str) -> String {
+pub fn join(nick: &str) -> String {
     format!("<presence to='{R}/{nick}'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
 }
 
-fn instant() -> String {
+pub fn instant() -> String {
     format!("<iq type='set' id='inst' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>")
 }
 
-fn configure(fields: &str) -> String {
+pub fn configure(fields: &str) -> String {
     format!("<iq type='set' id='cfg' to='{R}'><query xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#roomconfig</value></field>{fields}</x></query></iq>")
 }
 
-fn field(var: &str, value: &str) -> String {
+pub fn field(var: &str, value: &str) -> String {
     format!("<field var='muc#roomconfig_{var}'><value>{value}</value></field>")
 }
 
@@ -318,4 +318,62 @@ async fn invites_with_passwords_iqs_between_occupants_reserved_nick_disco_and_un
     ];
     let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
     differential("", &[0, 1], &steps).await;
+}
+
+pub fn say(body: &str) -> String {
+    let id: String = body.chars().filter(char::is_ascii_alphanumeric).collect();
+    format!("<message to='{R}' type='groupchat' id='{id}'><body>{body}</body></message>")
+}
+
+#[tokio::test]
+async fn a_lua_plugin_drives_rooms_through_setters_save_destroy_and_vetoes_as_in_prosody() {
+    let s = [
+        (0, join("Al")),
+        (0, instant()),
+        (1, join("Bo")),
+        (2, join("Ca")),
+        (0, say("!quiet")),
+        (0, say("!shout hello")),
+        (0, say("!rename Lounge")),
+        (0, format!("<iq type='get' id='i1' to='{R}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")),
+        (0, say("!subject Plugged in")),
+        (1, say("secret")),
+        (1, format!("<message to='{R}/Al' type='chat'><body>blocked</body></message>")),
+        (1, format!("<message to='{R}/Al' type='chat'><body>hi</body></message>")),
+        (0, say("!whisper Bo")),
+        (0, say("!kick Ca")),
+        (0, say("!kick Ca")),
+        (0, say("!info")),
+        (0, say("!configure")),
+        (0, say("!info")),
+        (0, say("!ban Bo")),
+        (0, say("!configure")),
+        (1, join("Bo")),
+        (0, format!("<iq type='set' id='m' to='{R}'><query xmlns='http://jabber.org/protocol/muc#admin'><item jid='bob@example.test' affiliation='member'/></query></iq>")),
+        (1, join("Bo")),
+        (0, say("!ban Bo")),
+        (1, join("Bo")),
+        (0, say("!persist")),
+        (0, format!("<presence to='{R}/Al' type='unavailable'/>")),
+        (0, format!("<iq type='get' id='i2' to='{R}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")),
+        (0, join("Al")),
+        (0, say("!destroy elsewhere@conference.example.test")),
+        (0, format!("<iq type='get' id='i3' to='{R}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")),
+        (1, format!("<presence to='forbidden@{S}/Bo'><x xmlns='http://jabber.org/protocol/muc'/></presence>")),
+        (1, format!("<iq type='get' id='i4' to='forbidden@{S}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>")),
+    ];
+    let steps: Vec<(usize, &str)> = s.iter().map(|(c, x)| (*c, x.as_str())).collect();
+    let got = differential(
+        "modules_enabled = { \"muc_room_control\" }",
+        &[0, 1, 2],
+        &steps,
+    )
+    .await;
+    let text = got.concat().concat().join("\n");
+    assert!(text.contains("HELLO") && !text.contains("!quiet"), "{text}");
+    assert!(text.contains("name is Lounge true false"), "{text}");
+    assert!(
+        text.contains("plugin destroy") && text.contains("Not this name"),
+        "{text}"
+    );
 }

@@ -67,6 +67,16 @@ impl TestDns {
         self.add(name, RecordType::A, RData::A(A(ip)));
     }
 
+    /// Removes every record of `domain` and the names below it (its SRV and A records).
+    pub fn forget(&self, domain: &str) {
+        let name = key(domain);
+        let below = format!(".{name}");
+        self.table
+            .lock()
+            .expect("dns table")
+            .retain(|(n, _), _| *n != name && !n.ends_with(&below));
+    }
+
     fn add(&self, name: &str, rtype: RecordType, data: RData) {
         self.table
             .lock()

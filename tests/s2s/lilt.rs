@@ -23,7 +23,7 @@ async fn pair(a: NodeSpec<'_>, b: NodeSpec<'_>) -> (TestDns, Node, Node) {
 
 /// alice@a and bob@b subscribe to each other (RFC 6121 §3 across two servers), see each
 /// other's presence and exchange messages both ways.
-async fn assert_federate(a: &Node, b: &Node) {
+pub(super) async fn assert_federate(a: &Node, b: &Node) {
     let mut alice = Client::login(a.c2s, &a.domain, "alice", PASSWORD).await;
     let mut bob = Client::login(b.c2s, &b.domain, "bob", PASSWORD).await;
     let (alice_jid, bob_jid) = (a.jid("alice"), b.jid("bob"));

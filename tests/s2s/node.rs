@@ -69,6 +69,9 @@ pub struct NodeSpec<'a> {
     pub dialback: bool,
     /// Listen for direct TLS (XEP-0368) too and publish only `_xmpps-server`.
     pub direct_tls_only: bool,
+    /// More hosts of this server (Components declared in `extra`): each gets a
+    /// certificate from the CA and, when published, SRV + A records.
+    pub also: &'a [&'a str],
 }
 
 impl<'a> NodeSpec<'a> {
@@ -81,6 +84,7 @@ impl<'a> NodeSpec<'a> {
             publish: true,
             dialback: true,
             direct_tls_only: false,
+            also: &[],
         }
     }
 
@@ -122,6 +126,9 @@ impl Node {
     pub async fn start(spec: NodeSpec<'_>, ca: &TestCa, dns: &TestDns) -> Node {
         let dir = tempfile::tempdir().expect("tempdir");
         ca.issue(dir.path(), spec.domain, spec.cert == Cert::SelfSigned);
+        for host in spec.also {
+            ca.issue(dir.path(), host, spec.cert == Cert::SelfSigned);
+        }
         let ca_path: PathBuf = dir.path().join("ca.pem");
         ca.write_pem(&ca_path);
         let data = dir.path().join("data");
@@ -173,6 +180,9 @@ VirtualHost "{domain}"
                 s2s.port(),
             );
             dns.a(&format!("xmpp.{}", spec.domain), spec.ip);
+            for host in spec.also {
+                dns.srv(host, false, &format!("xmpp.{}", spec.domain), s2s.port());
+            }
         }
         Node {
             domain: spec.domain.to_owned(),

@@ -11,12 +11,12 @@ use super::client::Client;
 use super::dns::TestDns;
 use super::node::{Node, NodeSpec, TestCa, PASSWORD};
 
-const LILT_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
-const PROSODY_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 4);
+pub(super) const LILT_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+pub(super) const PROSODY_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 4);
 /// Not under `.test`: libunbound answers the RFC 6761 names (`test.`, `invalid.`) itself
 /// with NXDOMAIN and never asks the forwarder.
-const PROSODY_DOMAIN: &str = "p.example";
-const LILT_DOMAIN: &str = "l.example";
+pub(super) const PROSODY_DOMAIN: &str = "p.example";
+pub(super) const LILT_DOMAIN: &str = "l.example";
 
 pub fn prosody_installed() -> bool {
     let ok = Path::new("/usr/bin/prosody").exists() && Path::new("/usr/bin/prosodyctl").exists();
@@ -46,7 +46,7 @@ pub struct Prosody {
 }
 
 impl Prosody {
-    fn start(ca: &TestCa, dns: &TestDns, self_signed: bool, extra: &str) -> Prosody {
+    pub(super) fn start(ca: &TestCa, dns: &TestDns, self_signed: bool, extra: &str) -> Prosody {
         Self::start_as(ca, dns, PROSODY_DOMAIN, PROSODY_IP, self_signed, extra)
     }
 
@@ -59,11 +59,28 @@ impl Prosody {
         self_signed: bool,
         extra: &str,
     ) -> Prosody {
+        Self::start_with(ca, dns, domain, ip, self_signed, extra, &[])
+    }
+
+    /// As [`Prosody::start_as`], with more hosts (Components declared in `extra`), each
+    /// certified by the CA and published in DNS.
+    pub fn start_with(
+        ca: &TestCa,
+        dns: &TestDns,
+        domain: &str,
+        ip: Ipv4Addr,
+        self_signed: bool,
+        extra: &str,
+        also: &[&str],
+    ) -> Prosody {
         let dir = tempfile::Builder::new()
             .prefix("lilt-s2s-prosody-")
             .tempdir()
             .expect("tmp");
         ca.issue(dir.path(), domain, self_signed);
+        for host in also {
+            ca.issue(dir.path(), host, self_signed);
+        }
         let ca_path = dir.path().join("ca.pem");
         ca.write_pem(&ca_path);
         let data = dir.path().join("data");
@@ -123,6 +140,9 @@ VirtualHost "{domain}"
             .expect("start prosody");
         dns.srv(domain, false, &format!("xmpp.{domain}"), s2s_port);
         dns.a(&format!("xmpp.{domain}"), ip);
+        for host in also {
+            dns.srv(host, false, &format!("xmpp.{domain}"), s2s_port);
+        }
         let c2s = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), c2s_port);
         let p = Prosody {
             dir,
@@ -154,7 +174,7 @@ VirtualHost "{domain}"
         assert!(out.status.success(), "prosodyctl register: {out:?}");
     }
 
-    fn log(&self) -> String {
+    pub(super) fn log(&self) -> String {
         let read = |n: &str| std::fs::read_to_string(self.dir.path().join(n)).unwrap_or_default();
         format!(
             "--- stdout ---\n{}\n--- prosody.log ---\n{}",
@@ -179,7 +199,7 @@ impl Drop for Prosody {
 
 /// alice@l.example (Lilt) and pete@p.example (Prosody): subscription handshake both ways,
 /// presence, and messages both ways.
-async fn assert_federate(lilt: &Node, prosody: &Prosody) {
+pub(super) async fn assert_federate(lilt: &Node, prosody: &Prosody) {
     let mut alice = Client::login(lilt.c2s, &lilt.domain, "alice", PASSWORD).await;
     let mut pete = Client::login(prosody.c2s, PROSODY_DOMAIN, "pete", PASSWORD).await;
     let (alice_jid, pete_jid) = (lilt.jid("alice"), format!("pete@{PROSODY_DOMAIN}"));

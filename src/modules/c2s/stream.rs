@@ -290,6 +290,11 @@ impl C2sStream {
             if policy.modules.contains("csi_simple") {
                 features.push_child(Element::new("csi", ns::CSI));
             }
+            if policy.modules.contains("smacks") {
+                for f in crate::modules::smacks::features() {
+                    features.push_child(f);
+                }
+            }
             // Module features offered after authentication (Prosody's `stream-features`).
             if policy.modules.contains("roster") {
                 features.push_child(Element::new("ver", ns::ROSTER_VER));
@@ -521,6 +526,17 @@ impl C2sStream {
             self.apply_step(saslauth::scram_loaded(*n, creds), &mut out);
         }
         out
+    }
+
+    /// A resumed session (XEP-0198): the stream takes over the bound JID of the session
+    /// it resumed, as if it had bound it.
+    pub fn on_resumed(&mut self, full: Arc<str>) {
+        self.phase = Phase::Bound;
+        if jid_parts(&full) == self.username.as_deref().zip(self.host.as_deref()) {
+            self.username = None;
+            self.host = None;
+        }
+        self.full_jid = Some(full);
     }
 
     /// The core's answer to [`Action::Bind`].

@@ -277,7 +277,39 @@ impl Room {
             }
         }
         x.push_child(pb.done());
+        if opts.mam.as_ref().is_some_and(|m| !m.all_rooms) {
+            x.push_child(
+                Field::new(
+                    Some(super::mam::FORM_FIELD),
+                    "boolean",
+                    Some("Enable archiving?"),
+                )
+                .flag(Some(self.archiving(opts)))
+                .done(),
+            );
+        }
         x
+    }
+
+    /// A room turned members-only: unaffiliated occupants are removed with 322.
+    pub fn remove_non_members(&mut self, opts: &Options, out: &mut Vec<Element>) {
+        let kicked: Vec<_> = self
+            .occupants
+            .iter()
+            .filter(|o| self.affiliation(&o.bare_jid, opts) <= Affiliation::None)
+            .cloned()
+            .collect();
+        for mut occ in kicked {
+            occ.role = Role::None;
+            self.remove_occupant(&occ.nick);
+            // Prosody announces these without the previous role: only the removed
+            // occupant hears of it.
+            let publish = Publish {
+                base: vec![status(322)],
+                ..Publish::default()
+            };
+            self.publicise(&occ, &publish, opts, out);
+        }
     }
 
     /// A submitted `muc#owner` form. Returns the error to answer with, if any; on success
@@ -383,6 +415,12 @@ impl Room {
                         codes.push(if a { 172 } else { 173 });
                     }
                 }
+                super::mam::FORM_FIELD if opts.mam.as_ref().is_some_and(|m| !m.all_rooms) => {
+                    // mod_muc_mam's own hook: no 104, always 170 or 171.
+                    let on = flag.unwrap_or(false);
+                    c.archiving = Some(on);
+                    codes.push(if on { 170 } else { 171 });
+                }
                 "muc#roomconfig_historylength" => {
                     if let Ok(n) = text.trim().parse::<u32>() {
                         c.history_length = (n != super::room::DEFAULT_HISTORY_LENGTH).then_some(n);
@@ -419,25 +457,16 @@ impl Room {
                 _ => {}
             }
         }
-        self.config.locked = None;
+        if self.config.locked.take().is_some() {
+            self.events
+                .push(super::room::MucEvent::new("muc-room-unlocked"));
+        }
+        self.events
+            .push(super::room::MucEvent::new("muc-config-submitted"));
+        // Before the owner's answer, as Prosody fires it.
+        super::room::MucEvent::mark_own(&mut self.events, Some(out.len()));
         if members_only_on {
-            let kicked: Vec<_> = self
-                .occupants
-                .iter()
-                .filter(|o| self.affiliation(&o.bare_jid, opts) <= Affiliation::None)
-                .cloned()
-                .collect();
-            for mut occ in kicked {
-                occ.role = Role::None;
-                self.remove_occupant(&occ.nick);
-                // Prosody announces these without the previous role: only the removed
-                // occupant hears of it.
-                let publish = Publish {
-                    base: vec![status(322)],
-                    ..Publish::default()
-                };
-                self.publicise(&occ, &publish, opts, out);
-            }
+            self.remove_non_members(opts, out);
         }
         if let Some(old) = broadcast_change {
             for occ in self.occupants.clone() {

@@ -73,6 +73,13 @@ impl Room {
         if opts.occupant_id {
             q.push_child(feature(super::broadcast::OCCUPANT_ID));
         }
+        if opts.mam.is_some() {
+            if self.archiving(opts) {
+                q.push_child(feature(super::mam::NS));
+                q.push_child(feature(super::mam::NS_EXTENDED));
+            }
+            q.push_child(feature(super::mam::SID));
+        }
         let mut identity = Element::new("identity", ns::DISCO_INFO)
             .with_attr("category", "conference")
             .with_attr("type", "text");

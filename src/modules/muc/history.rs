@@ -79,6 +79,10 @@ impl Room {
         if maxchars.is_none() && maxstanzas.is_none() && since.is_none() {
             maxstanzas = Some(self.config.default_history_messages(opts) as usize);
         }
+        if let Some(list) = self.archive_history(to, maxchars, maxstanzas, since, opts) {
+            out.extend(list);
+            return;
+        }
         let maxstanzas = maxstanzas.unwrap_or(self.history.len());
         let mut n = 0;
         let mut chars = 0;

@@ -126,22 +126,12 @@ impl Room {
             let newjid = child.attr("jid").map(str::to_owned);
             let reason = text("reason");
             let password = text("password");
-            self.destroy(
-                newjid.as_deref(),
-                reason.as_deref(),
-                password.as_deref(),
-                opts,
-                out,
-            );
+            let mut told = Vec::new();
+            let after = self.destroy_room(newjid, reason, password, now, opts, &mut told);
+            out.extend(told);
+            // The owner's answer comes after everyone's unavailable presence.
             out.push(result_for(stanza));
-            self.events
-                .push(super::room::MucEvent::new("muc-room-destroyed"));
-            if self.config.persistent && opts.tombstones {
-                self.make_tombstone(now, reason, newjid, opts);
-                return After::Kept;
-            }
-            self.config.persistent = false;
-            return After::Emptied;
+            return after;
         }
         if child.name == "x" && child.ns == DATA {
             match self.process_form(child, &from, opts, out) {
@@ -165,6 +155,35 @@ impl Room {
             None,
         ));
         After::Kept
+    }
+
+    /// `room:destroy(newjid, reason, password)`: everyone is told, `muc-room-destroyed`
+    /// fires, and a persistent room leaves a tombstone when `muc_tombstones` is on.
+    pub fn destroy_room(
+        &mut self,
+        newjid: Option<String>,
+        reason: Option<String>,
+        password: Option<String>,
+        now: f64,
+        opts: &Options,
+        out: &mut Vec<Element>,
+    ) -> After {
+        self.destroy(
+            newjid.as_deref(),
+            reason.as_deref(),
+            password.as_deref(),
+            opts,
+            out,
+        );
+        self.events
+            .push(super::room::MucEvent::new("muc-room-destroyed"));
+        self.archive_tail.clear();
+        if self.config.persistent && opts.tombstones {
+            self.make_tombstone(now, reason, newjid, opts);
+            return After::Kept;
+        }
+        self.config.persistent = false;
+        After::Emptied
     }
 
     /// What is left of a destroyed persistent room (`muc_tombstones`).

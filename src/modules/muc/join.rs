@@ -68,6 +68,15 @@ impl Room {
             .push(MucEvent::occupant("muc-occupant-joined", &occ));
         MucEvent::mark_own(&mut self.events, Some(out.len()));
         self.send_subject(&real, out);
+        // After history (50) and the subject (20), as Prosody's handlers order it.
+        self.events.push(MucEvent {
+            real: Some(real.clone()),
+            ..MucEvent::occupant("muc-occupant-session-new", &occ)
+        });
+        MucEvent::mark_own(&mut self.events, Some(out.len()));
+        if self.config.locked.is_some() {
+            self.events.push(MucEvent::new("muc-room-locked"));
+        }
         self.events.push(MucEvent::new("muc-room-created"));
         MucEvent::mark_own(&mut self.events, None);
     }
@@ -219,6 +228,11 @@ impl Room {
         if joined {
             self.send_history(stanza, now, opts, out);
             self.send_subject(&real, out);
+            self.events.push(MucEvent {
+                real: Some(real.clone()),
+                ..MucEvent::occupant("muc-occupant-session-new", &dest)
+            });
+            MucEvent::mark_own(&mut self.events, Some(out.len()));
         }
         After::Kept
     }

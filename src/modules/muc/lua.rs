@@ -15,72 +15,16 @@ use crate::lua::bridge::CoreGuard;
 use crate::lua::{convert, LuaHost};
 use crate::xml::Element;
 
-/// Prosody-shaped getters over the snapshot's `_data`, `_affiliations`, `_occupants`.
-const ROOM_MT: &str = r#"
-local room_mt = {};
-room_mt.__index = room_mt;
-local function data(self, k) return self._data[k]; end
-function room_mt:get_name() return data(self, "name"); end
-function room_mt:get_description() return data(self, "description"); end
-function room_mt:get_language() return data(self, "language"); end
-function room_mt:get_password() return data(self, "password"); end
-function room_mt:get_members_only() return data(self, "members_only"); end
-function room_mt:get_allow_member_invites() return data(self, "allow_member_invites"); end
-function room_mt:get_moderated() return data(self, "moderated"); end
-function room_mt:get_persistent() return data(self, "persistent"); end
-room_mt.is_persistent = room_mt.get_persistent;
-function room_mt:get_hidden() return data(self, "hidden"); end
-function room_mt:get_public() return not data(self, "hidden"); end
-function room_mt:get_changesubject() return data(self, "changesubject"); end
-function room_mt:get_whois() return data(self, "whois") or "moderators"; end
-function room_mt:get_affiliation(jid)
-	local bare = jid:gsub("/.*$", "");
-	local host = bare:gsub("^[^@]*@", "");
-	local a = self._affiliations[bare];
-	if not a and self._affiliations[host] == "outcast" then a = "outcast"; end
-	return a;
-end
-function room_mt:get_occupant_by_nick(nick) return self._occupants[nick]; end
-function room_mt:get_occupant_by_real_jid(real)
-	for _, o in pairs(self._occupants) do
-		if o.sessions[real] then return o; end
-	end
-end
-function room_mt:has_occupant() return next(self._occupants) ~= nil; end
-function room_mt:each_occupant() return next, self._occupants, nil; end
-function room_mt:get_role(nick) local o = self._occupants[nick]; return o and o.role; end
-local M = {};
-function M.fire(native, snapshot, host, name, event)
-	event.room = setmetatable(snapshot, room_mt);
-	return native.fire(host, name, event);
-end
--- prosody.hosts[muc].modules.muc: mod_muc's exports over room snapshots.
-function M.api(native, host)
-	local function wrap(r) return r and setmetatable(r, room_mt) or nil; end
-	local api = { native = true, module = { name = "muc", host = host, native = true } };
-	function api.get_room_from_jid(jid) return wrap(native.muc_room(host, jid)); end
-	local function iterate(live_only)
-		local list, i = native.muc_rooms(host, live_only), 0;
-		return function()
-			i = i + 1;
-			return wrap(list[i]);
-		end
-	end
-	function api.each_room(live_only) return iterate(live_only); end
-	function api.all_rooms() return iterate(false); end
-	function api.live_rooms() return iterate(true); end
-	api.room_mt = room_mt;
-	return api;
-end
-return M;
-"#;
+/// Prosody's room methods over snapshots (getters) and the native room (the rest).
+const ROOM_MT: &str = include_str!("room_mt.lua");
 
 /// The Lua side of the room objects (compiled once per VM).
 fn room_lib(lua: &Lua) -> mlua::Result<Table> {
     if let Some(t) = lua.named_registry_value::<Option<Table>>("lilt.muc")? {
         return Ok(t);
     }
-    let t: Table = lua.load(ROOM_MT).set_name("muc room").eval()?;
+    let native: Table = lua.load("return require 'lilt.native'").eval()?;
+    let t: Table = lua.load(ROOM_MT).set_name("muc room").call(native)?;
     lua.set_named_registry_value("lilt.muc", t.clone())?;
     Ok(t)
 }
@@ -107,18 +51,17 @@ pub fn install(lua: &Lua, native: &Table) -> mlua::Result<()> {
                 .collect::<mlua::Result<Vec<_>>>()
         })?,
     )?;
-    let native_ref = native.clone();
     native.set(
         "muc_api",
-        lua.create_function(move |lua, host: String| {
+        lua.create_function(|lua, host: String| {
             let api: Function = room_lib(lua)?.get("api")?;
-            api.call::<Table>((native_ref.clone(), host))
+            api.call::<Table>(host)
         })?,
     )?;
-    Ok(())
+    super::lua_room::install(lua, native)
 }
 
-fn find_room(core: &mut Core, host: &str, jid: &str) -> Option<Room> {
+pub fn find_room(core: &mut Core, host: &str, jid: &str) -> Option<Room> {
     let store = core.shared.store.clone();
     let service = core.state::<super::MucState>().services.get(host)?;
     if let Some(r) = service.rooms.get(jid) {
@@ -153,7 +96,7 @@ fn list_rooms(core: &mut Core, host: &str, live_only: bool) -> Vec<Room> {
 }
 
 /// The Lua VM, if a Lua handler is hooked on `event` of `host`.
-fn hooked<'a>(core: &'a Core, host: &str, event: &str) -> Option<&'a LuaHost> {
+pub fn hooked<'a>(core: &'a Core, host: &str, event: &str) -> Option<&'a LuaHost> {
     let h = core.hosts.get(host)?;
     if !h.events.has_handlers(event) {
         return None;
@@ -161,9 +104,11 @@ fn hooked<'a>(core: &'a Core, host: &str, event: &str) -> Option<&'a LuaHost> {
     core.lua.as_ref()
 }
 
-fn snapshot(lua: &Lua, room: &Room) -> mlua::Result<Table> {
+/// A room as Lua sees it: `jid`, `_host`, `_data`, `_affiliations`, `_occupants`.
+pub fn snapshot(lua: &Lua, room: &Room) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     t.set("jid", room.jid.as_str())?;
+    t.set("_host", room.jid.split_once('@').map_or("", |(_, h)| h))?;
     let d = lua.create_table()?;
     let c = &room.config;
     d.set("name", c.name.as_deref())?;
@@ -181,6 +126,9 @@ fn snapshot(lua: &Lua, room: &Room) -> mlua::Result<Table> {
     d.set("changesubject", c.changesubject.then_some(true))?;
     d.set("whois", c.whois_anyone.then_some("anyone"))?;
     d.set("subject", c.subject.as_deref())?;
+    d.set("subject_from", c.subject_from.as_deref())?;
+    d.set("history_length", c.history_length)?;
+    d.set("locked", c.locked)?;
     t.set("_data", d)?;
     let affs = lua.create_table()?;
     for (j, a) in &room.affiliations {
@@ -189,23 +137,28 @@ fn snapshot(lua: &Lua, room: &Room) -> mlua::Result<Table> {
     t.set("_affiliations", affs)?;
     let occs = lua.create_table()?;
     for o in &room.occupants {
-        let ot = lua.create_table()?;
-        ot.set("nick", o.nick.as_str())?;
-        ot.set("bare_jid", o.bare_jid.as_str())?;
-        ot.set("role", o.role.as_str())?;
-        ot.set("jid", o.primary.as_str())?;
-        let sessions = lua.create_table()?;
-        for real in o.real_jids() {
-            sessions.set(real, true)?;
-        }
-        ot.set("sessions", sessions)?;
-        occs.set(o.nick.as_str(), ot)?;
+        occs.set(o.nick.as_str(), occupant_table(lua, o)?)?;
     }
     t.set("_occupants", occs)?;
     Ok(t)
 }
 
-fn fire(
+/// An occupant as Lua sees it: `nick`, `bare_jid`, `role`, `jid`, `sessions`.
+pub fn occupant_table(lua: &Lua, o: &super::occupant::Occupant) -> mlua::Result<Table> {
+    let ot = lua.create_table()?;
+    ot.set("nick", o.nick.as_str())?;
+    ot.set("bare_jid", o.bare_jid.as_str())?;
+    ot.set("role", o.role.as_str())?;
+    ot.set("jid", o.primary.as_str())?;
+    let sessions = lua.create_table()?;
+    for real in o.real_jids() {
+        sessions.set(real, true)?;
+    }
+    ot.set("sessions", sessions)?;
+    Ok(ot)
+}
+
+pub fn fire(
     core: &mut Core,
     host: &str,
     name: &str,
@@ -222,13 +175,12 @@ fn fire(
     let event = lua.create_table()?;
     fill(&lua, &event)?;
     let snap = snapshot(&lua, room)?;
-    let native: Table = lua.load("return require 'lilt.native'").eval()?;
     let runner: Function = room_lib(&lua)?.get("fire")?;
-    let r: Value = runner.call((native, snap, host, name, event.clone()))?;
+    let r: Value = runner.call((snap, host, name, event.clone()))?;
     Ok((r, event))
 }
 
-fn origin_value(lua: &Lua, origin: &Origin) -> mlua::Result<Value> {
+pub fn origin_value(lua: &Lua, origin: &Origin) -> mlua::Result<Value> {
     let proxy: Function = LuaHost::internal(lua)?.get("origin_proxy")?;
     match origin {
         Origin::Session(sid) => proxy.call(("session", *sid)),
@@ -329,12 +281,21 @@ pub fn notify(
         }
         if let Some(nick) = &e.nick {
             ev.set("nick", nick.as_str())?;
-            let occ = lua.create_table()?;
-            occ.set("nick", nick.as_str())?;
-            occ.set("bare_jid", e.jid.as_deref())?;
+            let occ = match room.occupant(nick) {
+                Some(o) => occupant_table(lua, o)?,
+                None => {
+                    let occ = lua.create_table()?;
+                    occ.set("nick", nick.as_str())?;
+                    occ.set("bare_jid", e.jid.as_deref())?;
+                    occ
+                }
+            };
             ev.set("occupant", occ)?;
         } else if let Some(j) = &e.jid {
             ev.set("jid", j.as_str())?;
+        }
+        if let Some(real) = &e.real {
+            ev.set("jid", real.as_str())?;
         }
         if let Some(a) = e.affiliation {
             ev.set("affiliation", a)?;

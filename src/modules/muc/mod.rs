@@ -3,7 +3,8 @@
 //! handler is fed a stanza and `now` and pushes the stanzas to send; `service.rs` keeps
 //! the rooms of one MUC host and the wiring in this file routes what they return.
 //!
-//! Not here: MUC archives (mod_muc_mam), the Lua room API (see docs/muc.md).
+//! Lua plugins see rooms through lua.rs (events after the fact), lua_events.rs (events
+//! that may stop or change what the room does) and lua_room.rs (room methods).
 
 pub mod admin;
 pub mod affiliation;
@@ -11,9 +12,14 @@ pub mod broadcast;
 pub mod config_form;
 pub mod disco;
 pub mod history;
+pub mod invite;
 pub mod iq;
 pub mod join;
 pub mod lua;
+pub mod lua_events;
+pub mod lua_room;
+pub mod mam;
+pub mod mam_query;
 pub mod message;
 pub mod occupant;
 pub mod options;
@@ -36,6 +42,8 @@ use service::Service;
 #[derive(Default)]
 pub struct MucState {
     pub services: HashMap<String, Service>,
+    /// mod_muc_mam's options for hosts where it loaded before mod_muc.
+    pub mam: HashMap<String, mam::MamOptions>,
 }
 
 /// The bare part of a JID string.
@@ -69,7 +77,8 @@ pub fn load(core: &mut Core, host: &str) {
         tracing::error!("mod_muc can only be loaded on a component (host {host})");
         return;
     }
-    let opts = Options::from_config(core.options(), host);
+    let mut opts = Options::from_config(core.options(), host);
+    opts.mam = core.state::<MucState>().mam.remove(host);
     if let Some(h) = core.hosts.get_mut(host) {
         h.features.insert(broadcast::MUC.to_owned());
     }
@@ -98,15 +107,20 @@ pub fn load(core: &mut Core, host: &str) {
 }
 
 fn dispatch(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
-    if lua_veto(core, host, ev) {
+    if lua_events::before(core, host, ev).is_some() || lua_veto(core, host, ev) {
+        return Some(true);
+    }
+    if mam_query::handle(core, host, ev) {
         return Some(true);
     }
     let stanza = ev.stanza.as_ref()?;
     let mut out = Vec::new();
     let store = core.shared.store.clone();
+    let lua_stanzas = message_events_hooked(core, host);
     let handled = {
         let state = core.state::<MucState>();
         let service = state.services.get_mut(host)?;
+        service.lua_stanzas = lua_stanzas;
         service.handle(stanza, now(), &store, &mut out)
     };
     lua_config_form(core, host, stanza, &mut out);
@@ -114,6 +128,13 @@ fn dispatch(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
         Some(s) => std::mem::take(&mut s.events),
         None => Vec::new(),
     };
+    mam::flush(core, host);
+    for (room_jid, _) in events
+        .iter()
+        .filter(|(_, e)| e.name == "muc-room-destroyed")
+    {
+        mam::forget(core, host, room_jid);
+    }
     events.retain(|(_, e)| {
         core.hosts
             .get(host)
@@ -131,6 +152,13 @@ fn dispatch(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
         notify(core, host, &room_jid, &origin, &e);
     }
     handled.then_some(true)
+}
+
+/// Whether a Lua handler wants the message events that carry a copy of each message.
+pub fn message_events_hooked(core: &Core, host: &str) -> bool {
+    core.hosts.get(host).is_some_and(|h| {
+        h.events.has_handlers("muc-broadcast-message") || h.events.has_handlers("muc-add-history")
+    })
 }
 
 fn notify(core: &mut Core, host: &str, room_jid: &str, origin: &Origin, e: &room::MucEvent) {

@@ -45,6 +45,8 @@ pub struct Options {
     pub registration_include_form: bool,
     pub occupant_id: bool,
     pub new_storage_format: bool,
+    /// mod_muc_mam's options when it is loaded on this host.
+    pub mam: Option<super::mam::MamOptions>,
 }
 
 impl Options {
@@ -107,6 +109,7 @@ impl Options {
             registration_include_form: flag("muc_registration_include_form", false),
             occupant_id: flag("muc_occupant_id", true),
             new_storage_format: flag("new_muc_storage_format", true),
+            mam: None,
         }
     }
 

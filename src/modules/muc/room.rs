@@ -93,6 +93,13 @@ pub struct Room {
     /// What happened while handling the current stanza, for Lua plugins (drained by
     /// the service after each stanza).
     pub events: Vec<MucEvent>,
+    /// Whether a Lua handler wants `muc-broadcast-message`/`muc-add-history`: without
+    /// one, no copy of each message is made for the event (set by the service).
+    pub lua_stanzas: bool,
+    /// Archive items to write (mod_muc_mam), drained by the service.
+    pub archive_out: super::mam::Pending,
+    /// The newest archived messages, for join history from the archive.
+    pub archive_tail: VecDeque<super::mam::Archived>,
 }
 
 /// A room event Lua plugins may hook (fired after the room handled the stanza).
@@ -103,6 +110,8 @@ pub struct MucEvent {
     pub nick: Option<String>,
     /// The bare JID concerned, if any.
     pub jid: Option<String>,
+    /// The real full JID of the session concerned (`muc-occupant-session-new`'s `jid`).
+    pub real: Option<String>,
     pub affiliation: Option<&'static str>,
     pub stanza: Option<Element>,
     /// The event comes with the `origin` of the stanza (Prosody passes it for joins,
@@ -118,6 +127,7 @@ impl MucEvent {
             name,
             nick: None,
             jid: None,
+            real: None,
             affiliation: None,
             stanza: None,
             with_origin: false,
@@ -152,6 +162,9 @@ impl Room {
             occupants: Vec::new(),
             history: VecDeque::new(),
             events: Vec::new(),
+            lua_stanzas: false,
+            archive_out: Vec::new(),
+            archive_tail: VecDeque::new(),
         }
     }
 

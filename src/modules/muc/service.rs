@@ -29,6 +29,10 @@ pub struct Service {
     saved: HashMap<String, LuaValue>,
     /// Room events of the last stanza, by room JID, for Lua plugins.
     pub events: Vec<(String, MucEvent)>,
+    /// Whether Lua handlers want message events (see `Room::lua_stanzas`), set per stanza.
+    pub lua_stanzas: bool,
+    /// Archive appends of the last stanza (mod_muc_mam), written by mod.rs.
+    pub archive: super::mam::Pending,
 }
 
 impl Service {
@@ -40,6 +44,8 @@ impl Service {
             tick: 0,
             saved: HashMap::new(),
             events: Vec::new(),
+            lua_stanzas: false,
+            archive: Vec::new(),
         }
     }
 
@@ -69,7 +75,7 @@ impl Service {
         let rs = RoomStore { store, host: &host };
         let mut room = match self.rooms.remove(&room_jid) {
             Some(r) => Some(r),
-            None => match rs.load(&room_jid) {
+            None => match self.load(&rs, &room_jid) {
                 Ok(r) => {
                     if let Some(r) = &r {
                         self.saved.insert(
@@ -131,11 +137,49 @@ impl Service {
                 return true;
             }
         };
+        room.lua_stanzas = self.lua_stanzas;
         let after = self.route(&mut room, stanza, &to, now, out);
         // Chat traffic changes nothing stored: skip building the record to compare.
         let chat = stanza.name == "message"
             && stanza.get_child("subject", ns::CLIENT).is_none()
             && stanza.get_child("x", super::broadcast::MUC_USER).is_none();
+        self.finish(room, after, chat, now, &rs);
+        true
+    }
+
+    /// Runs `f` on a live or stored room for the Lua room API (`room:set_name`, …) and
+    /// then saves, caches or forgets it as after a stanza. None: no such room.
+    pub fn act<R>(
+        &mut self,
+        jid: &str,
+        now: f64,
+        store: &InternalStore,
+        out: &mut Vec<Element>,
+        f: impl FnOnce(&mut Room, &Options, &mut Vec<Element>) -> (R, After),
+    ) -> Option<R> {
+        let host = self.opts.host.clone();
+        let rs = RoomStore { store, host: &host };
+        let mut room = match self.rooms.remove(jid) {
+            Some(r) => r,
+            None => {
+                let r = self.load(&rs, jid).ok().flatten()?;
+                self.saved.insert(
+                    jid.to_owned(),
+                    room_to_lua(&r, self.opts.new_storage_format),
+                );
+                r
+            }
+        };
+        room.lua_stanzas = self.lua_stanzas;
+        let (r, after) = f(&mut room, &self.opts, out);
+        self.finish(room, after, false, now, &rs);
+        Some(r)
+    }
+
+    /// After a room handled something: events queued for Lua, then the room is saved
+    /// and cached, or forgotten when it emptied and is not persistent.
+    fn finish(&mut self, mut room: Room, after: After, chat: bool, now: f64, rs: &RoomStore<'_>) {
+        let room_jid = room.jid.clone();
         self.take_events(&mut room);
         let told = self
             .events
@@ -148,7 +192,7 @@ impl Service {
         match after {
             After::Emptied => {
                 if room.config.persistent {
-                    self.keep(room, now, &rs);
+                    self.keep(room, now, rs);
                 } else {
                     if self.saved.remove(&room_jid).is_some() {
                         let _ = rs.delete(&room_jid);
@@ -157,12 +201,30 @@ impl Service {
                 }
             }
             After::Kept if chat => self.cache(room),
-            After::Kept => self.keep(room, now, &rs),
+            After::Kept => self.keep(room, now, rs),
         }
-        true
+    }
+
+    /// A stored room, with its newest archived messages when mod_muc_mam is loaded.
+    fn load(
+        &self,
+        rs: &RoomStore<'_>,
+        jid: &str,
+    ) -> Result<Option<Room>, crate::storage::StorageError> {
+        let mut room = rs.load(jid)?;
+        if let Some(r) = room.as_mut().filter(|_| self.opts.mam.is_some()) {
+            let items = rs
+                .store
+                .archive_list(rs.host, Some(r.node()), super::mam::STORE)
+                .unwrap_or_default();
+            let n = r.config.history_length(&self.opts) as usize;
+            r.archive_tail = super::mam::tail_of(items, n);
+        }
+        Ok(room)
     }
 
     fn take_events(&mut self, room: &mut Room) {
+        self.archive.append(&mut room.archive_out);
         for e in room.events.drain(..) {
             self.events.push((room.jid.clone(), e));
         }

@@ -19,6 +19,8 @@ pub struct LiltSide {
     /// `websocket_ping_interval`, when set.
     pub ping_interval: Option<f64>,
     pub trusted: TrustedProxies,
+    /// The `http_file_share` location and size limit, when a host serves uploads.
+    pub upload: Option<super::upload::UploadSide>,
 }
 
 impl Default for LiltSide {
@@ -29,6 +31,7 @@ impl Default for LiltSide {
             read_timeout: 840.0,
             ping_interval: None,
             trusted: TrustedProxies::default(),
+            upload: None,
         }
     }
 }
@@ -68,6 +71,7 @@ impl LiltSide {
         if g.get("trusted_proxies").is_some() {
             side.trusted = TrustedProxies::parse(g.strings("trusted_proxies")).0;
         }
+        side.upload = super::upload::from_config(config);
         side
     }
 

@@ -7,6 +7,7 @@ pub mod apache;
 pub mod lilt_side;
 pub mod nginx;
 mod target;
+pub mod upload;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -121,6 +122,9 @@ pub fn check_many(files: &[(PathBuf, String)], lilt: &LiltSide, report: &mut Pro
         };
         total += found;
         report.locations.push((file.clone(), found));
+        if let Some(side) = &lilt.upload {
+            upload::check(file, text, side, report);
+        }
     }
     if total == 0 {
         let file = files

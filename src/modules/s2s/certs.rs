@@ -94,8 +94,16 @@ impl Checker {
         match verifier.verify_server_cert(end, intermediates, &name, &[], UnixTime::now()) {
             Ok(_) => CertStatus::Valid,
             Err(Error::InvalidCertificate(e)) => match e {
+                // The chain is good; a certificate without supported SANs may still name
+                // the domain in its subject CN (Prosody's util.x509 fallback).
                 CertificateError::NotValidForName
-                | CertificateError::NotValidForNameContext { .. } => CertStatus::WrongName,
+                | CertificateError::NotValidForNameContext { .. } => {
+                    if super::identity::cn_matches(end.as_ref(), domain) {
+                        CertStatus::Valid
+                    } else {
+                        CertStatus::WrongName
+                    }
+                }
                 CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
                     CertStatus::Expired
                 }
@@ -319,5 +327,19 @@ mod tests {
         let chain = [leaf.der().clone()];
         assert_eq!(checker.check(&chain, "muc.a.test"), CertStatus::Valid);
         assert_eq!(checker.check(&chain, "x.muc.a.test"), CertStatus::WrongName);
+    }
+
+    #[test]
+    fn a_trusted_certificate_without_subject_alt_names_is_valid_for_its_common_name() {
+        let (ca, ca_key) = ca();
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "a.test");
+        let leaf = p.signed_by(&key, &ca, &ca_key).expect("leaf");
+        let checker = Checker::new(roots(&ca));
+        let chain = [leaf.der().clone()];
+        assert_eq!(checker.check(&chain, "a.test"), CertStatus::Valid);
+        assert_eq!(checker.check(&chain, "b.test"), CertStatus::WrongName);
     }
 }

@@ -12,9 +12,11 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::bidi;
 use super::certs::CertStatus;
 use super::conn::{to_client_ns, xml_error, Conn, ConnError};
 use super::dialback;
+use super::events::StreamView;
 use super::routes::{self, on_core, Cmd, CmdTx};
 use super::stream::{self, Addressing, Offer};
 use super::S2sContext;
@@ -36,6 +38,13 @@ struct In {
     /// Remote domains authenticated on this stream.
     authed: HashSet<String>,
     starttls_offered: bool,
+    /// Bidi (XEP-0288) was offered on this stream, and then requested by the peer.
+    bidi_offered: bool,
+    bidi: bool,
+    /// Stanzas for the peer held while a restarted stream has no header of ours yet.
+    bidi_pending: Vec<Arc<Element>>,
+    /// TLS was on when a domain authenticated (for the Lua session view).
+    secure: bool,
     /// A stream restart is owed our header when the next one opens (after TLS/SASL).
     opened_once: bool,
 }
@@ -81,6 +90,10 @@ pub async fn serve(ctx: Arc<S2sContext>, tcp: TcpStream, peer: SocketAddr, direc
         cert: CertStatus::None,
         authed: HashSet::new(),
         starttls_offered: false,
+        bidi_offered: false,
+        bidi: false,
+        bidi_pending: Vec::new(),
+        secure: false,
         opened_once: false,
     };
     let settings = ctx.settings.clone();
@@ -128,6 +141,34 @@ pub async fn serve(ctx: Arc<S2sContext>, tcp: TcpStream, peer: SocketAddr, direc
     }
     if let (Some(to), Some(from)) = (&s.to, &s.from) {
         tracing::debug!("s2s: incoming {from} -> {to} ({peer}) closed");
+    }
+    {
+        // Stanzas for the peer that reached a bidi stream after it ended are routed again.
+        rx.close();
+        let mut leftovers = Vec::new();
+        while let Ok(cmd) = rx.try_recv() {
+            if let Cmd::Stanza(st) = cmd {
+                let st = Arc::try_unwrap(st).unwrap_or_else(|st| (*st).clone());
+                let ends = |a: &str| st.attr(a).and_then(domain);
+                if let (Some(local), Some(remote)) = (ends("from"), ends("to")) {
+                    leftovers.push((local, remote, st));
+                }
+            }
+        }
+        let tx = s.tx.clone();
+        let view = match (&s.to, &s.from) {
+            (Some(local), Some(remote)) => Some(StreamView {
+                local: local.clone(),
+                remote: remote.clone(),
+                outgoing: false,
+                secure: s.secure,
+                authed: !s.authed.is_empty(),
+            }),
+            _ => None,
+        };
+        on_core(&ctx.shared, move |core| {
+            routes::incoming_closed(core, &tx, view, leftovers)
+        });
     }
 }
 
@@ -180,13 +221,39 @@ impl In {
                     if self.ctx.shared.is_unlimited(&local, &domain) {
                         conn.lift_limits();
                     }
+                    self.became_route(conn, &local, &domain, "dialback");
                     self.authed.insert(domain);
                 }
                 Flow::Continue
             }
             Cmd::Close(e) => Flow::Close(e),
+            Cmd::Stanza(st) if self.bidi => {
+                if conn.header_sent {
+                    conn.push(&st);
+                } else {
+                    self.bidi_pending.push(st);
+                }
+                Flow::Continue
+            }
             Cmd::Stanza(_) | Cmd::Dialback(_) => Flow::Continue,
         }
+    }
+
+    /// `remote` authenticated with `mechanism`: the core fires the events, and on a bidi
+    /// stream this stream becomes the route back.
+    fn became_route(&mut self, conn: &Conn, local: &str, remote: &str, mechanism: &'static str) {
+        self.secure = conn.is_tls();
+        let view = StreamView {
+            local: local.to_owned(),
+            remote: remote.to_owned(),
+            outgoing: false,
+            secure: self.secure,
+            authed: true,
+        };
+        let bidi = self.bidi.then(|| self.tx.clone());
+        on_core(&self.ctx.shared, move |core| {
+            routes::incoming_authenticated(core, view, mechanism, bidi);
+        });
     }
 
     fn cert_valid_for(&self, conn: &Conn, domain: &str) -> bool {
@@ -257,11 +324,19 @@ impl In {
                 && self.cert.is_valid()
                 && !self.authed.contains(self.from.as_deref().unwrap_or("")),
             dialback: self.ctx.dialback_hosts.contains(&host),
+            bidi: self.authed.is_empty()
+                && !self.bidi
+                && self.ctx.bidi_hosts.contains(&host)
+                && bidi::allowed(self.ctx.settings.require_encryption, conn.is_tls()),
         };
         self.starttls_offered = starttls;
+        self.bidi_offered = offer.bidi;
         match stream::incoming_features(offer, !self.authed.is_empty()) {
             Ok(features) => {
                 conn.push(&features);
+                for st in std::mem::take(&mut self.bidi_pending) {
+                    conn.push(&st);
+                }
                 Flow::Continue
             }
             Err(e) => Flow::Close(Some(e)),
@@ -276,6 +351,11 @@ impl In {
                 Flow::StartTls
             }
             (ns::SASL, "auth") => self.on_sasl(conn, &el),
+            (bidi::NS, "bidi") if self.bidi_offered && self.authed.is_empty() => {
+                tracing::debug!(peer = %self.peer, "s2s: bidirectional stream requested");
+                self.bidi = true;
+                Flow::Continue
+            }
             (dialback::NS, "result") => self.on_dialback_result(&el),
             (dialback::NS, "verify") => {
                 // Typed verifies on an incoming stream are answers to no one: ignored.
@@ -413,6 +493,8 @@ impl In {
         {
             conn.lift_limits();
         }
+        let local = self.to.clone().unwrap_or_default();
+        self.became_route(conn, &local, &from, "EXTERNAL");
         self.authed.insert(from);
         // The peer restarts the stream on the same connection.
         conn.restart();

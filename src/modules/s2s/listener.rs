@@ -176,6 +176,11 @@ pub fn context(shared: &Arc<Shared>) -> S2sContext {
         .filter(|h| modules(h).contains("dialback"))
         .cloned()
         .collect();
+    let bidi_hosts: HashSet<String> = served
+        .iter()
+        .filter(|h| modules(h).contains(super::bidi::MODULE_NAME))
+        .cloned()
+        .collect();
     let lookup = CertificateLookup::new(tls::certs_dir(
         config.config_dir(),
         config.global().string("certificates").as_deref(),
@@ -234,6 +239,7 @@ pub fn context(shared: &Arc<Shared>) -> S2sContext {
         connectors,
         anonymous_connector,
         dialback_hosts,
+        bidi_hosts,
         served: served.into_iter().collect(),
         s2s_hosts,
         runtime: tokio::runtime::Handle::current(),

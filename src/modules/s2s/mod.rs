@@ -6,13 +6,17 @@
 //! the authentication policy ([`settings`]) and the negotiation rules ([`stream`]) are
 //! sans-IO and unit-tested.
 //!
-//! Not done here: XEP-0288 bidi streams (never offered, never requested), DANE, and the
-//! xmppAddr/SRV-ID identities (dNSName SANs are matched, as Prosody 0.12.3 effectively does).
+//! mod_s2s_bidi (XEP-0288) is here too ([`bidi`]). Not done: DANE, and the xmppAddr/SRV-ID
+//! identities (dNSName SANs, and the subject CN when no supported SAN is present
+//! ([`identity`]), are matched, as Prosody 0.12.3 effectively does).
 
+pub mod bidi;
 pub mod certs;
 mod conn;
 pub mod dialback;
 pub mod dns;
+pub mod events;
+pub mod identity;
 mod incoming;
 pub mod listener;
 mod outgoing;
@@ -30,7 +34,7 @@ pub use routes::route;
 use settings::S2sSettings;
 
 /// The module names this folder implements.
-pub const MODULE_NAMES: [&str; 3] = ["s2s", "dialback", "s2s_auth_certs"];
+pub const MODULE_NAMES: [&str; 4] = ["s2s", "dialback", "s2s_auth_certs", bidi::MODULE_NAME];
 
 /// Everything connection tasks share, built once when the listeners start.
 pub struct S2sContext {
@@ -49,6 +53,8 @@ pub struct S2sContext {
     pub anonymous_connector: TlsConnector,
     /// Local hosts where mod_dialback is loaded.
     pub dialback_hosts: HashSet<String>,
+    /// Local hosts where mod_s2s_bidi is loaded.
+    pub bidi_hosts: HashSet<String>,
     /// Every host this server serves (VirtualHosts and Components).
     pub served: HashSet<String>,
     /// Local hosts that speak s2s at all (VirtualHosts and Components without

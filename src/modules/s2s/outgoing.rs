@@ -10,8 +10,9 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::bidi;
 use super::certs::CertStatus;
-use super::conn::{xml_error, Conn, ConnError};
+use super::conn::{to_client_ns, xml_error, Conn, ConnError};
 use super::dialback;
 use super::dns;
 use super::routes::{self, on_core, Cmd};
@@ -38,6 +39,9 @@ struct Out {
     external_tried: bool,
     external_ok: bool,
     pending_dialback: Vec<Element>,
+    /// We asked for a bidirectional stream (XEP-0288): once authenticated, the peer's
+    /// stanzas come over this stream too.
+    bidi: bool,
 }
 
 /// Runs the route `local -> remote` (`id`) until it ends, then tells the core.
@@ -60,6 +64,7 @@ pub(super) async fn run(
         external_tried: false,
         external_ok: false,
         pending_dialback: Vec::new(),
+        bidi: false,
     };
     let outcome = match out.connect().await {
         Ok(conn) => out.drive(conn, id, &mut rx).await,
@@ -300,9 +305,51 @@ impl Out {
                 });
                 Step::Continue
             }
-            // No bidi: nothing else is expected on an outgoing stream.
+            (ns::SERVER, "message" | "presence" | "iq")
+                if self.bidi && (self.authed || self.external_ok) =>
+            {
+                self.on_bidi_stanza(el)
+            }
+            // Nothing else is expected on an outgoing stream.
             _ => Step::Continue,
         }
+    }
+
+    /// A stanza from the peer on our bidi stream: it must come from the domain we
+    /// authenticated and go to a host we serve (as on an incoming stream).
+    fn on_bidi_stanza(&mut self, el: Element) -> Step {
+        let domain = |a: &str| {
+            el.attr(a)
+                .and_then(|j| crate::xmpp::jid::Jid::parse(j).ok())
+                .map(|j| j.domain().to_owned())
+        };
+        let (Some(from), Some(to)) = (domain("from"), domain("to")) else {
+            return Step::Close(
+                Some(stream_error("improper-addressing", None, None)),
+                Err("improper-addressing".into()),
+            );
+        };
+        if from != self.remote {
+            tracing::warn!(
+                "s2s: stanza claiming to be from {from} on a bidi stream to {}",
+                self.remote
+            );
+            return Step::Close(
+                Some(stream_error("not-authorized", None, None)),
+                Err("not-authorized".into()),
+            );
+        }
+        if !self.ctx.served.contains(&to) {
+            return Step::Close(
+                Some(stream_error("host-unknown", None, None)),
+                Err("host-unknown".into()),
+            );
+        }
+        let stanza = to_client_ns(el);
+        on_core(&self.ctx.shared, move |core| {
+            routes::inbound(core, to, stanza)
+        });
+        Step::Continue
     }
 
     fn gone(&self, reason: String) -> Outcome {
@@ -363,6 +410,16 @@ impl Out {
         }
         if self.authed {
             return Step::Continue;
+        }
+        if next != Next::StartTls
+            && !self.bidi
+            && self.ctx.bidi_hosts.contains(&self.local)
+            && bidi::offered(features)
+            && bidi::allowed(self.ctx.settings.require_encryption, conn.is_tls())
+        {
+            tracing::debug!("s2s: {} -> {} requesting bidi", self.local, self.remote);
+            conn.push(&bidi::request());
+            self.bidi = true;
         }
         match next {
             Next::StartTls => {
@@ -437,8 +494,13 @@ impl Out {
         }
         self.authed = true;
         let (local, remote) = (self.local.clone(), self.remote.clone());
+        let mechanism = if self.external_ok {
+            "EXTERNAL"
+        } else {
+            "dialback"
+        };
         on_core(&self.ctx.shared, move |core| {
-            routes::established(core, &local, &remote, id)
+            routes::established(core, &local, &remote, id, encrypted, mechanism)
         });
         Step::Continue
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use super::events::{self, StreamView};
 use super::S2sContext;
 use crate::core::router::post_stanza;
 use crate::core::session::CoreTask;
@@ -39,6 +40,10 @@ struct Route {
     tx: CmdTx,
     authed: bool,
     queue: Vec<Element>,
+    /// An incoming bidi stream (XEP-0288) serving as this route.
+    bidi: bool,
+    /// TLS on the stream (for the Lua session view).
+    secure: bool,
 }
 
 /// s2s state on the core thread (`core.state::<Routes>()`).
@@ -132,6 +137,8 @@ fn new_route(core: &mut Core, ctx: &Arc<S2sContext>, local: &str, remote: &str) 
             tx: tx.clone(),
             authed: false,
             queue: Vec::new(),
+            bidi: false,
+            secure: false,
         },
     );
     tracing::debug!("s2s: new outgoing route {local} -> {remote}");
@@ -146,7 +153,14 @@ fn new_route(core: &mut Core, ctx: &Arc<S2sContext>, local: &str, remote: &str) 
 }
 
 /// The outgoing route `id` is authenticated: flush its queue (`s2sout-established`).
-pub fn established(core: &mut Core, local: &str, remote: &str, id: u64) {
+pub fn established(
+    core: &mut Core,
+    local: &str,
+    remote: &str,
+    id: u64,
+    secure: bool,
+    mechanism: &'static str,
+) {
     let routes = core.state::<Routes>();
     let Some(r) = routes.out.get_mut(&(local.to_owned(), remote.to_owned())) else {
         return;
@@ -155,10 +169,106 @@ pub fn established(core: &mut Core, local: &str, remote: &str, id: u64) {
         return;
     }
     r.authed = true;
+    r.secure = secure;
     for s in std::mem::take(&mut r.queue) {
         let _ = r.tx.send(Cmd::Stanza(Arc::new(s)));
     }
     tracing::info!("s2s: outgoing {local} -> {remote} established");
+    let view = StreamView {
+        local: local.to_owned(),
+        remote: remote.to_owned(),
+        outgoing: true,
+        secure,
+        authed: true,
+    };
+    events::authenticated(core, &view, mechanism);
+    events::set_s2sout(core, local, remote, Some(&view));
+    events::established(core, &view);
+}
+
+/// `remote` authenticated on an incoming stream that asked for bidi (XEP-0288): unless a
+/// route `local -> remote` is already up, that stream becomes it (Prosody registers it
+/// in `hosts[local].s2sout[remote]`). Returns whether it did.
+fn bidi_established(core: &mut Core, local: &str, remote: &str, secure: bool, tx: CmdTx) -> bool {
+    let routes = core.state::<Routes>();
+    let key = (local.to_owned(), remote.to_owned());
+    if routes
+        .out
+        .get(&key)
+        .is_some_and(|r| !r.tx.is_closed() && (r.authed || r.bidi))
+    {
+        return false;
+    }
+    routes.next_id += 1;
+    let id = routes.next_id;
+    // A route still coming up hands its queue over and is left to end on its own.
+    let queue = routes.out.remove(&key).map(|r| r.queue).unwrap_or_default();
+    for s in queue {
+        let _ = tx.send(Cmd::Stanza(Arc::new(s)));
+    }
+    routes.out.insert(
+        key,
+        Route {
+            id,
+            tx,
+            authed: true,
+            queue: Vec::new(),
+            bidi: true,
+            secure,
+        },
+    );
+    tracing::info!("s2s: incoming bidi stream {remote} -> {local} is the route back");
+    true
+}
+
+/// `remote` authenticated on an incoming stream to `local` (with `mechanism`): the Lua
+/// events, and on a bidi stream (`bidi` holds its sender) the route back.
+pub fn incoming_authenticated(
+    core: &mut Core,
+    view: StreamView,
+    mechanism: &'static str,
+    bidi: Option<CmdTx>,
+) {
+    events::authenticated(core, &view, mechanism);
+    let (local, remote) = (view.local.clone(), view.remote.clone());
+    if let Some(tx) = bidi {
+        if bidi_established(core, &local, &remote, view.secure, tx) {
+            events::set_s2sout(core, &local, &remote, Some(&view));
+        }
+    }
+    events::established(core, &view);
+}
+
+/// An incoming stream ended (`view` names it once its domains are known): the routes it
+/// served as a bidi stream go with it, and the stanzas handed to it too late
+/// (`leftovers`, as (local, remote, stanza)) are routed again.
+pub fn incoming_closed(
+    core: &mut Core,
+    tx: &CmdTx,
+    view: Option<StreamView>,
+    leftovers: Vec<(String, String, Element)>,
+) {
+    let routes = core.state::<Routes>();
+    let mut gone = Vec::new();
+    routes.out.retain(|k, r| {
+        let ours = r.bidi && r.tx.same_channel(tx);
+        if ours {
+            gone.push(k.clone());
+        }
+        !ours
+    });
+    for (local, remote) in gone {
+        events::set_s2sout(core, &local, &remote, None);
+    }
+    if let Some(view) = &view {
+        events::destroyed(core, view, None);
+    }
+    let Some(ctx) = core.state::<Routes>().ctx.clone() else {
+        return;
+    };
+    for (local, remote, s) in leftovers {
+        send_out(core, &ctx, &local, &remote, s);
+    }
 }
 
 /// The outgoing route `id` ended; what was still queued is bounced to its senders.
@@ -186,6 +296,17 @@ pub fn closed(
     let Some(route) = route else {
         return;
     };
+    let view = StreamView {
+        local: local.to_owned(),
+        remote: remote.to_owned(),
+        outgoing: true,
+        secure: route.secure,
+        authed: route.authed,
+    };
+    if route.authed {
+        events::set_s2sout(core, local, remote, None);
+    }
+    events::destroyed(core, &view, Some(reason));
     if !route.queue.is_empty() {
         tracing::info!(
             "s2s: bouncing {} queued stanzas for {remote}: {reason}",
@@ -248,9 +369,11 @@ pub fn verify_key(
     let existing = routes
         .out
         .get(&(local.clone(), remote.clone()))
-        .map(|r| r.tx.clone());
+        .map(|r| (r.tx.clone(), r.bidi));
     let tx = match existing {
-        Some(tx) if !tx.is_closed() => tx,
+        // Not over an incoming bidi stream: `db:verify` goes to the authoritative server
+        // on a stream of our own.
+        Some((tx, false)) if !tx.is_closed() => tx,
         _ => new_route(core, &ctx, &local, &remote),
     };
     let _ = tx.send(Cmd::Dialback(el));
@@ -308,6 +431,19 @@ pub fn outgoing_routes(core: &mut Core) -> Vec<(String, String, bool)> {
         .out
         .iter()
         .map(|((l, r), route)| (l.clone(), r.clone(), route.authed))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The routes that are incoming bidi streams, as (local host, remote domain), sorted.
+pub fn bidi_routes(core: &mut Core) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = core
+        .state::<Routes>()
+        .out
+        .iter()
+        .filter(|(_, r)| r.bidi)
+        .map(|((l, r), _)| (l.clone(), r.clone()))
         .collect();
     out.sort();
     out

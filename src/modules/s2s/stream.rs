@@ -93,6 +93,8 @@ pub struct Offer {
     /// SASL EXTERNAL (TLS with a certificate valid for the stream's `from`).
     pub external: bool,
     pub dialback: bool,
+    /// XEP-0288 bidirectional streams (mod_s2s_bidi).
+    pub bidi: bool,
 }
 
 /// The `<stream:features>` for `offer`; nothing to offer a stream that has not
@@ -114,6 +116,9 @@ pub fn incoming_features(offer: Offer, any_authenticated: bool) -> Result<Elemen
     }
     if offer.dialback {
         features.push_child(Element::new("dialback", dialback::FEATURE_NS));
+    }
+    if offer.bidi {
+        features.push_child(super::bidi::feature());
     }
     if features.children.is_empty() && !any_authenticated {
         return Err(stream_error(
@@ -279,6 +284,7 @@ mod tests {
                 starttls: Some(true),
                 external: false,
                 dialback: true,
+                bidi: false,
             },
             false,
         )

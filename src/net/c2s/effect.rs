@@ -31,6 +31,8 @@ pub enum Effect {
     CollectFeatures(StreamInfo, Element),
     /// Write what is queued, run the TLS handshake; answer [`Answer::Tls`].
     StartTls,
+    /// Answer: [`Answer::Resumed`] (a `<resume/>`: ask the old session's task).
+    Resume(Box<super::session::sm::ResumeRequest>),
     /// The core must forget the session now (`error`: the unavailable presence's reason);
     /// the connection may still be flushing.
     Unbind(Option<String>),
@@ -44,6 +46,14 @@ pub enum Answer {
     Registered(Element),
     Bound(Result<Arc<str>, BindRefusal>),
     Features(Element),
+    /// The old session handed over, or why there is none.
+    Resumed(
+        Box<super::session::sm::ResumeRequest>,
+        Result<
+            crate::modules::smacks::registry::Handover,
+            crate::modules::smacks::registry::NotFound,
+        >,
+    ),
     /// The TLS handshake finished (`Some`: with this `tls-exporter` value, `None` inside:
     /// none offered) or failed (`None`).
     Tls(Option<Option<Vec<u8>>>),

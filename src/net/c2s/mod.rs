@@ -25,6 +25,7 @@ use tokio::time::Instant;
 use crate::core::outbound::{OutboundRx, OutboundTx};
 use crate::core::{CoreMsg, Shared};
 use crate::modules::openmetrics::{metrics, monitor};
+use crate::modules::smacks;
 use crate::net::c2s_session;
 use crate::net::tcp::C2sTls;
 pub use effect::{Answer, Effect, State};
@@ -130,11 +131,39 @@ pub fn drive<F: Framing>(
                     armed = false;
                     s.on_timer(now());
                 }
+                // A resuming connection asks for this session (stream management); a
+                // closure, not an async fn: every idle session's future holds it.
+                req = std::future::poll_fn(|cx| smacks::registry::poll_takeover(&mut s.sm, cx)),
+                    if s.is_resumable() =>
+                {
+                    if s.on_takeover(req) {
+                        break;
+                    }
+                }
             }
         }
-        if s.is_bound() {
+        if let Some(req) = s.take_pending_takeover() {
+            // Resumed on another connection: the session goes on there, this one ends.
+            drop(socket);
+            if let Some(mut handover) = s.handover() {
+                handover.rx = Some(rx);
+                let _ = req.reply.send(handover);
+            }
+        } else if let Some((sm, full_jid)) = s.take_hibernation() {
+            drop(socket);
+            let h = smacks::hibernate::Hibernating {
+                shared: s.shared().clone(),
+                id: s.id(),
+                full_jid,
+                sm,
+                rx,
+            };
+            Box::pin(smacks::hibernate::run(h)).await;
+        } else if s.is_bound() {
             metrics().session_unbound();
-            unbind(s.shared(), &s, s.reason().map(str::to_owned));
+            let reason = s.reason().map(str::to_owned);
+            let shared = s.shared().clone();
+            unbind(&shared, &mut s, reason);
         }
         match s.reason() {
             Some(reason) if s.stream().is_authenticated() => {
@@ -157,11 +186,14 @@ pub fn drive<F: Framing>(
     }
 }
 
-fn unbind<F: Framing>(shared: &Shared, s: &C2sSession<F>, error: Option<String>) {
-    let _ = shared.core_tx.send(CoreMsg::Unbind {
-        session: s.id(),
-        error,
-    });
+/// Unbinds the session on the core; unacked stream-management stanzas go where
+/// Prosody sends them first.
+fn unbind<F: Framing>(shared: &Shared, s: &mut C2sSession<F>, error: Option<String>) {
+    let unacked = s.take_unacked();
+    let full = (!unacked.is_empty())
+        .then(|| s.stream().full_jid().map(Arc::<str>::from))
+        .flatten();
+    smacks::destroy::unbind_with_unacked(shared, s.id(), full, unacked, error);
 }
 
 async fn run_effect<F: Framing>(
@@ -223,6 +255,17 @@ async fn run_effect<F: Framing>(
         Effect::CollectFeatures(info, features) => {
             let features = c2s_session::collect_features(shared, info, features).await;
             s.answer(Answer::Features(features), now());
+        }
+        Effect::Resume(req) => {
+            let result = smacks::registry::take(shared, &req.bare, &req.previd).await;
+            let result = result.map(|mut handover| {
+                if let Some(old) = handover.rx.take() {
+                    // The core's queue to the resumed session now feeds this connection.
+                    *rx = old;
+                }
+                handover
+            });
+            s.answer(Answer::Resumed(req, result), now());
         }
         Effect::StartTls => {
             let upgraded = start_tls(s, socket, tls, &host).await;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod actions;
+pub mod sm;
 
 use super::effect::{Answer, Effect, State};
 use super::framing::{Framing, Input};
@@ -79,6 +80,8 @@ pub struct C2sSession<F: Framing> {
     opened: bool,
     /// Our header for the current stream was sent.
     header_sent: bool,
+    /// Stream management, once the peer enabled it (boxed: most sessions never do).
+    pub(super) sm: Option<Box<crate::modules::smacks::state::SmState>>,
 }
 
 impl<F: Framing> C2sSession<F> {
@@ -140,6 +143,7 @@ impl<F: Framing> C2sSession<F> {
             unbind_due: false,
             opened: false,
             header_sent: false,
+            sm: None,
         }
     }
 
@@ -270,6 +274,9 @@ impl<F: Framing> C2sSession<F> {
         self.bytes_out += n as u64;
         self.out.consume(n);
         self.timers.write = (!self.out.is_empty()).then(|| now + self.settings.send_timeout);
+        if self.out.is_empty() {
+            self.sm_drained(now);
+        }
     }
 
     /// A write failed.
@@ -301,7 +308,9 @@ impl<F: Framing> C2sSession<F> {
             }
             match self.parser.next_event() {
                 Ok(Some(ev)) => {
-                    self.on_event(ev, now);
+                    if let Some(effect) = self.on_event(ev, now) {
+                        return Some(effect);
+                    }
                     continue;
                 }
                 Ok(None) => {}
@@ -361,6 +370,10 @@ impl<F: Framing> C2sSession<F> {
                 self.stream.on_tls_established(exporter);
                 Vec::new()
             }
+            Answer::Resumed(req, result) => {
+                self.on_resumed(*req, result, _now);
+                Vec::new()
+            }
             Answer::Tls(None) => {
                 self.reason = Some(Cow::Borrowed("TLS handshake failed"));
                 self.failed = true;
@@ -379,6 +392,7 @@ impl<F: Framing> C2sSession<F> {
         match msg {
             Outbound::Stanza(el) => {
                 metrics().stanza_out();
+                self.sm_outgoing(&el);
                 self.push_element(&el, now);
             }
             Outbound::Close(err) => self.close_with(err.map(|e| *e), now),
@@ -394,10 +408,19 @@ impl<F: Framing> C2sSession<F> {
             State::Flushing(until) => Some(until),
             _ => None,
         };
-        [t.read_resume, t.write, closing, unauth, flushing, t.trim_at]
-            .into_iter()
-            .flatten()
-            .fold(self.keepalive.deadline(), Instant::min)
+        let sm = self.sm_deadline();
+        [
+            t.read_resume,
+            t.write,
+            closing,
+            unauth,
+            flushing,
+            t.trim_at,
+            sm,
+        ]
+        .into_iter()
+        .flatten()
+        .fold(self.keepalive.deadline(), Instant::min)
     }
 
     /// Runs what is due at `now`; the deadlines that end the session first.
@@ -435,6 +458,9 @@ impl<F: Framing> C2sSession<F> {
         }
         if due(self.timers.read_resume) {
             self.timers.read_resume = None;
+        }
+        if due(self.sm_deadline()) {
+            self.sm_on_timer(now);
         }
         if due(self.timers.trim_at) {
             self.timers.trim_at = None;

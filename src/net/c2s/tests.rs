@@ -463,3 +463,6 @@ over_every_framing!(
     entity_caps,
     authenticated_features_carry_the_server_entity_caps
 );
+
+#[path = "sm_tests.rs"]
+mod sm_tests;

@@ -52,6 +52,7 @@ impl<F: Framing> C2sSession<F> {
             Action::Forward(_) if self.timers.closing_since.is_some() => None,
             Action::Forward(el) => {
                 metrics().stanza_in();
+                self.sm_incoming(&el, now);
                 Some(Effect::Route(el))
             }
             Action::Authenticated { username } => {
@@ -115,20 +116,25 @@ impl<F: Framing> C2sSession<F> {
         tracing::info!(ip = ?self.ip(), host, "SASL authentication failed ({condition})");
     }
 
-    pub(super) fn on_event(&mut self, ev: StreamEvent, now: Instant) {
+    pub(super) fn on_event(&mut self, ev: StreamEvent, now: Instant) -> Option<Effect> {
         let actions = match ev {
             StreamEvent::Open(header) => self.stream.on_open(&header, &self.shared.policies),
-            StreamEvent::Stanza(el) => self.stream.on_stanza(el, &self.shared.policies),
+            StreamEvent::Stanza(el) => match self.is_sm_element(&el) {
+                Some(xmlns) => return self.on_sm_element(el, xmlns, now),
+                None => self.stream.on_stanza(el, &self.shared.policies),
+            },
             StreamEvent::Close => {
+                self.sm_before_close();
                 if self.timers.closing_since.is_none() {
                     self.framing.close_stream(self.out.buf());
                 }
                 self.framing.end(false, self.out.buf());
                 self.finish(now, None);
-                return;
+                return None;
             }
         };
         self.push_actions(actions);
+        None
     }
 
     /// Runs `more` before the actions still queued, in order.
@@ -182,6 +188,7 @@ impl<F: Framing> C2sSession<F> {
             self.header_sent = true;
         }
         let had_error = error.is_some();
+        self.sm_before_close();
         if let Some(e) = &error {
             if self.reason.is_none() {
                 let condition = e.child_elements().next().map(|c| c.name.to_string());
