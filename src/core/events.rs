@@ -216,6 +216,30 @@ pub fn fire(core: &mut Core, bus: &Bus, name: &str, event: &mut Event) -> HookRe
     result
 }
 
+/// Runs the handlers of `name` on `bus` whose priority is below `below`, without the
+/// wrappers: how a handler that took an event to wait for something (mod_mam waiting for
+/// its archive write) lets the rest of the chain go on once it is done.
+pub fn fire_below(
+    core: &mut Core,
+    bus: &Bus,
+    name: &str,
+    below: f64,
+    event: &mut Event,
+) -> HookResult {
+    let list = bus_ref(core, bus).and_then(|b| b.snapshot(name));
+    let rest: Vec<Entry> = list
+        .iter()
+        .flat_map(|l| l.iter())
+        .filter(|e| e.priority < below)
+        .cloned()
+        .collect();
+    let result = run_handlers(core, event, Some(&rest));
+    if core.lua.as_ref().is_some_and(|h| h.filters.has_pending()) {
+        crate::lua::filters::flush(core);
+    }
+    result
+}
+
 fn fire_inner(core: &mut Core, bus: &Bus, name: &str, event: &mut Event) -> HookResult {
     let (list, chain) = match bus_ref(core, bus) {
         Some(b) => (b.snapshot(name), b.wrapper_chain(name)),

@@ -165,6 +165,21 @@ pub fn post_stanza(core: &mut Core, origin: Origin, mut stanza: Element, preeven
         }
     }
 
+    post_routed(core, origin, stanza, to_type, target_host, to_self);
+}
+
+/// What follows the `pre-*` events: the stanza goes to a remote domain, or fires
+/// `<kind><to_type>` on its local host (a handler that held a stanza during `pre-*`
+/// continues it here; see [`post_after_pre`]).
+fn post_routed(
+    core: &mut Core,
+    origin: Origin,
+    stanza: Element,
+    to_type: &'static str,
+    target_host: String,
+    to_self: bool,
+) {
+    let name = stanza.name.clone();
     if !core.is_local_host(&target_host) {
         route_remote(core, &origin, stanza);
         return;
@@ -182,6 +197,27 @@ pub fn post_stanza(core: &mut Core, origin: Origin, mut stanza: Element, preeven
     if let Some(stanza) = ev.stanza.take() {
         unhandled(core, &origin, &stanza);
     }
+}
+
+/// Routes a stanza whose `pre-*` event a handler held and has finished (its `to` is as
+/// `post_stanza` left it: removed when addressed to the sender's own bare JID).
+/// `origin_host` is the sender's host (its session may have gone meanwhile: the message
+/// it sent is still delivered).
+pub fn post_after_pre(
+    core: &mut Core,
+    origin: Origin,
+    origin_host: String,
+    stanza: Element,
+    to_self: bool,
+) {
+    let (to_type, target_host) = match stanza.attr("to") {
+        None => ("/bare", origin_host),
+        Some(to) => match classify(core, to) {
+            Some(t) => t,
+            None => return,
+        },
+    };
+    post_routed(core, origin, stanza, to_type, target_host, to_self);
 }
 
 /// True when `jid` is the full or bare JID of a bound session (so it is prepared).

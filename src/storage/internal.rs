@@ -6,7 +6,10 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use super::error::StorageError;
+use super::index::{ArchiveIndex, IndexCache, IndexEntry};
 use super::lua_value::{LuaTable, LuaValue};
 use super::serialization::{parse_list_source, parse_lua_source, to_list_item, to_lua_source};
 
@@ -40,11 +43,37 @@ fn encode_keeping(s: &str, keep: impl Fn(u8) -> bool) -> String {
 #[derive(Debug, Clone)]
 pub struct InternalStore {
     data_path: PathBuf,
+    /// Archive indexes (see [`super::index`]).
+    index: IndexCache,
 }
 
 impl InternalStore {
     pub fn new(data_path: PathBuf) -> InternalStore {
-        InternalStore { data_path }
+        InternalStore {
+            data_path,
+            index: IndexCache::default(),
+        }
+    }
+
+    /// The index of an archive as its file is now (`None`: no archive).
+    pub fn archive_index(
+        &self,
+        host: &str,
+        user: Option<&str>,
+        store: &str,
+    ) -> Result<Option<Arc<ArchiveIndex>>, StorageError> {
+        self.index.get(&self.file_path(host, user, store, "list")?)
+    }
+
+    /// The items `entries` (from [`Self::archive_index`]) point at, in that order.
+    pub fn archive_read(
+        &self,
+        host: &str,
+        user: Option<&str>,
+        store: &str,
+        entries: &[&IndexEntry],
+    ) -> Result<Vec<LuaValue>, StorageError> {
+        super::index::read_items(&self.file_path(host, user, store, "list")?, entries)
     }
 
     pub fn data_path(&self) -> &Path {
@@ -176,7 +205,8 @@ impl InternalStore {
         }
         let path = self.file_path(host, user, store, "list")?;
         ensure_parent(&path)?;
-        let line: String = items.iter().map(to_list_item).collect();
+        let texts: Vec<String> = items.iter().map(to_list_item).collect();
+        let line = texts.concat();
         let mut file = OpenOptions::new()
             .append(true)
             .create(true)
@@ -199,7 +229,12 @@ impl InternalStore {
                 }
                 None => {}
             }
+            self.index.forget(&path);
             return Err(StorageError::io(&path, e));
+        }
+        match len_before {
+            Some(offset) => self.index.appended(&path, offset, items, &texts),
+            None => self.index.forget(&path),
         }
         Ok(())
     }
@@ -227,6 +262,7 @@ impl InternalStore {
         items: &[LuaValue],
     ) -> Result<(), StorageError> {
         let path = self.file_path(host, user, store, "list")?;
+        self.index.forget(&path);
         if items.is_empty() {
             return remove_file(&path);
         }

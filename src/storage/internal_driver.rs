@@ -5,11 +5,8 @@
 use std::fs;
 use std::io;
 
-use std::io::BufRead;
-
-use super::driver::{
-    filter_items, item_str, item_when, ArchiveQuery, Driver, StoreKind, StoreResult,
-};
+use super::driver::{ArchiveQuery, Driver, StoreKind, StoreResult};
+use super::index::IndexEntry;
 use super::internal::{encode_path_part, InternalStore, GLOBAL_DIR};
 use super::lua_value::LuaValue;
 use super::StorageError;
@@ -34,66 +31,7 @@ pub fn decode_path_part(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Reads a `.list` file one `item(...)` at a time, so a query holds one page, not the
-/// file: an item ends at a line ending in `);` where the text so far parses.
-struct ListItems {
-    lines: io::Lines<io::BufReader<fs::File>>,
-    chunk: String,
-    path: std::path::PathBuf,
-}
-
-impl Iterator for ListItems {
-    type Item = StoreResult<LuaValue>;
-
-    fn next(&mut self) -> Option<StoreResult<LuaValue>> {
-        loop {
-            let line = match self.lines.next() {
-                Some(Ok(line)) => line,
-                Some(Err(e)) => return Some(Err(StorageError::io(&self.path, e))),
-                None if self.chunk.trim().is_empty() => return None,
-                None => {
-                    let chunk = std::mem::take(&mut self.chunk);
-                    let parsed = super::serialization::parse_list_source(&chunk);
-                    return match parsed {
-                        Ok(mut items) if items.len() == 1 => items.pop().map(Ok),
-                        Ok(_) => None,
-                        Err(e) => Some(Err(e.in_file(&self.path))),
-                    };
-                }
-            };
-            self.chunk.push_str(&line);
-            self.chunk.push('\n');
-            if line.trim_end().ends_with(");") {
-                if let Ok(mut items) = super::serialization::parse_list_source(&self.chunk) {
-                    self.chunk.clear();
-                    if let Some(item) = items.pop() {
-                        return Some(Ok(item));
-                    }
-                }
-            }
-        }
-    }
-}
-
 impl InternalStore {
-    fn list_items(
-        &self,
-        host: &str,
-        user: Option<&str>,
-        store: &str,
-    ) -> StoreResult<Option<ListItems>> {
-        let path = self.file_path(host, user, store, "list")?;
-        match fs::File::open(&path) {
-            Ok(f) => Ok(Some(ListItems {
-                lines: io::BufReader::new(f).lines(),
-                chunk: String::new(),
-                path,
-            })),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StorageError::io(&path, e)),
-        }
-    }
-
     fn host_dir(&self, host: &str) -> std::path::PathBuf {
         if host.is_empty() {
             self.data_path().join(GLOBAL_DIR)
@@ -119,6 +57,43 @@ fn ext_kind(name: &str) -> Option<(&str, StoreKind)> {
     } else {
         name.strip_suffix(".list")
             .map(|stem| (stem, StoreKind::Archive))
+    }
+}
+
+/// [`filter_items`]'s semantics over index entries: `after`/`before` are positions in
+/// the whole archive (an unknown one selects nothing), then the filters, the direction
+/// and the limit.
+fn find_in_index<'a>(entries: &'a [IndexEntry], q: &ArchiveQuery) -> Vec<&'a IndexEntry> {
+    let position = |key: &str| entries.iter().position(|e| &*e.key == key);
+    let lo = match &q.after {
+        Some(k) => match position(k) {
+            Some(p) => p + 1,
+            None => return Vec::new(),
+        },
+        None => 0,
+    };
+    let hi = match &q.before {
+        Some(k) => match position(k) {
+            Some(p) => p,
+            None => return Vec::new(),
+        },
+        None => entries.len(),
+    };
+    if lo >= hi {
+        return Vec::new();
+    }
+    let matches = |e: &&IndexEntry| {
+        q.start.is_none_or(|s| e.when >= s)
+            && q.end.is_none_or(|end| e.when <= end)
+            && q.with.as_deref().is_none_or(|w| &*e.with == w)
+            && q.key.as_deref().is_none_or(|k| &*e.key == k)
+    };
+    let limit = q.limit.unwrap_or(usize::MAX);
+    let window = entries[lo..hi].iter();
+    if q.reverse {
+        window.rev().filter(matches).take(limit).collect()
+    } else {
+        window.filter(matches).take(limit).collect()
     }
 }
 
@@ -184,8 +159,7 @@ impl Driver for InternalStore {
         InternalStore::archive_replace(self, host, user, store, items)
     }
 
-    /// Forward queries stream the file and stop at `limit`; backward ones read it all
-    /// (the format has no index to walk back from).
+    /// Pages through the archive's index and reads only the items returned.
     fn archive_find(
         &self,
         host: &str,
@@ -193,59 +167,17 @@ impl Driver for InternalStore {
         store: &str,
         q: &ArchiveQuery,
     ) -> StoreResult<Vec<LuaValue>> {
-        if q.reverse || q.before.is_some() {
-            return Ok(filter_items(
-                InternalStore::archive_list(self, host, user, store)?,
-                q,
-            ));
-        }
-        let Some(items) = self.list_items(host, user, store)? else {
+        let Some(index) = self.archive_index(host, user, store)? else {
             return Ok(Vec::new());
         };
-        let limit = q.limit.unwrap_or(usize::MAX);
-        let mut waiting_for = q.after.as_deref();
-        let mut out = Vec::new();
-        for item in items {
-            if out.len() >= limit {
-                break;
-            }
-            let item = item?;
-            if let Some(after) = waiting_for {
-                if item_str(&item, "key") == Some(after) {
-                    waiting_for = None;
-                }
-                continue;
-            }
-            let when = item_when(&item).unwrap_or(0.0);
-            let keep = q.start.is_none_or(|s| when >= s)
-                && q.end.is_none_or(|e| when <= e)
-                && q.with
-                    .as_deref()
-                    .is_none_or(|w| item_str(&item, "with") == Some(w))
-                && q.key
-                    .as_deref()
-                    .is_none_or(|k| item_str(&item, "key") == Some(k));
-            if keep {
-                out.push(item);
-            }
-        }
-        if waiting_for.is_some() {
-            // `after` names no item: nothing follows it.
-            return Ok(Vec::new());
-        }
-        Ok(out)
+        let picked = find_in_index(&index.entries, q);
+        self.archive_read(host, user, store, &picked)
     }
 
     fn archive_count(&self, host: &str, user: Option<&str>, store: &str) -> StoreResult<usize> {
-        let Some(items) = self.list_items(host, user, store)? else {
-            return Ok(0);
-        };
-        let mut n = 0;
-        for item in items {
-            item?;
-            n += 1;
-        }
-        Ok(n)
+        Ok(self
+            .archive_index(host, user, store)?
+            .map_or(0, |ix| ix.len()))
     }
 
     fn users(&self, host: &str, store: &str, kind: StoreKind) -> StoreResult<Vec<Option<String>>> {

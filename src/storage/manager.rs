@@ -193,6 +193,12 @@ impl Storage {
         &self.internal
     }
 
+    /// The internal driver when it serves `store` on `host` (its archives have an index,
+    /// see [`super::index`]).
+    pub fn indexed(&self, host: &str, store: &str) -> Option<&InternalStore> {
+        (self.driver_name(host, store) == "internal").then_some(&*self.internal)
+    }
+
     /// The name of the driver serving `store` on `host`.
     pub fn driver_name(&self, host: &str, store: &str) -> &str {
         self.hosts

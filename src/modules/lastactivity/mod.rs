@@ -114,18 +114,33 @@ pub fn load(core: &mut Core, host: &str) {
                 .and_then(|f| Jid::parse(f).ok())
                 .map(|j| j.bare().to_string())
                 .unwrap_or_default();
-            let allowed = to.is_none()
-                || is_contact_subscribed(&core.shared.store, &host_name, &username, &from_bare);
-            let reply = if allowed {
-                let last = map.borrow().get(&username).cloned();
-                last_reply(
-                    stanza,
-                    last.as_ref().map(|l| (now() - l.when, l.status.as_deref())),
-                )
-            } else {
-                stanza_error_reply(stanza, "auth", "forbidden", None)
+            let (request, origin, map) = (stanza.clone(), ev.origin.clone(), map.clone());
+            let (h, u) = (host_name.clone(), username.clone());
+            let key = crate::storage::executor::key(&host_name, Some(&username), "roster");
+            let answer = move |core: &mut Core, allowed: bool| {
+                let reply = if allowed {
+                    let last = map.borrow().get(&username).cloned();
+                    last_reply(
+                        &request,
+                        last.as_ref().map(|l| (now() - l.when, l.status.as_deref())),
+                    )
+                } else {
+                    stanza_error_reply(&request, "auth", "forbidden", None)
+                };
+                core.reply(&origin, reply);
             };
-            core.reply(&ev.origin, reply);
+            if to.is_none() {
+                answer(core, true);
+                return Some(true);
+            }
+            // The subscription is read from the stored roster, on the storage executor
+            // (after any roster save queued before it).
+            crate::storage::call::spawn(
+                core,
+                key,
+                move |st| is_contact_subscribed(st, &h, &u, &from_bare),
+                answer,
+            );
             Some(true)
         }),
     );

@@ -2,61 +2,82 @@
 //! entries for queries, preferences, and the daily expiry job over the `archive_cleanup`
 //! map. Every store call of mod_mam is in this file.
 
-use crate::core::{Bus, Core, Event};
+use crate::core::events::HookResult;
+use crate::core::{Bus, Core, Event, Origin};
 use crate::modules::offline::{stamp, stanza_lua};
-use crate::storage::{LuaKey, LuaTable, LuaValue, StorageError};
+use crate::storage::{call, LuaKey, LuaTable, LuaValue, Storage, StorageError};
 use crate::xml::Element;
 
-use super::find::Entry;
+use super::find::{find, Entry, FindError, Query};
+use super::hold::{self, Queue, Step};
 use super::prefs::{Policy, Prefs};
 use super::{policy, settings, MamState};
+use crate::storage::index::IndexEntry;
 
 const CLEANUP_STORE: &str = "archive_cleanup";
 
 /// Decides, stores and stamps one message for `user@host`'s archive (Prosody's
-/// `message_handler` after the stanza-id stripping).
-pub fn store_if_wanted(core: &mut Core, ev: &mut Event, host: &str, user: &str, with: &str) {
-    let Some(stanza) = ev.stanza.as_ref() else {
-        return;
+/// `message_handler` after the stanza-id stripping). An archived message is taken out of
+/// its event (`Some(true)`) and goes on, stamped, once its write is durable; a message
+/// that is not archived but has held messages ahead of it in `queue` waits its turn.
+pub fn store_if_wanted(
+    core: &mut Core,
+    ev: &mut Event,
+    target: (&str, &str, &str),
+    queue: Queue,
+    step: Step,
+) -> HookResult {
+    let (host, user, with) = target;
+    let Some(copy) = wanted(core, ev, host, user, with) else {
+        if hold::busy(core, &queue) {
+            hold::wait_turn(core, queue, step, ev);
+            return Some(true);
+        }
+        return None;
     };
+    let when = now();
+    let key = format!(
+        "{}{}",
+        crate::core::bind::short_id(),
+        crate::core::bind::short_id()
+    );
+    let origin = ev.origin.clone();
+    let ticket = hold::hold(core, queue.clone(), step, ev);
+    let (h, u, k) = (host.to_owned(), user.to_owned(), key.clone());
+    let stamp_copy = copy.clone();
+    append(core, host, user, &copy, when, with, key, move |core, ok| {
+        let stamp = ok.then(|| (format!("{u}@{h}"), k.clone()));
+        if ok {
+            mark_for_cleanup(core, &h, &u, when);
+            added(core, &h, origin, stamp_copy, &u, &k);
+        }
+        hold::written(core, &queue, ticket, stamp);
+    });
+    Some(true)
+}
+
+/// The copy to archive, when the message is to be archived at all.
+fn wanted(core: &mut Core, ev: &Event, host: &str, user: &str, with: &str) -> Option<Element> {
+    let stanza = ev.stanza.as_ref()?;
     let (should, reason) = policy::should_store(stanza);
     if !should {
         tracing::trace!("Not archiving stanza ({reason})");
-        return;
+        return None;
     }
     let s = settings(core, host);
-    let Some(copy) = policy::storable_copy(stanza, &s.strip_namespaces) else {
-        return;
-    };
-    if !shall_store(core, host, user, with) {
-        return;
-    }
-    let when = now();
-    match append(core, host, user, &copy, when, with) {
-        Ok(key) => {
-            if let Some(stanza) = ev.stanza.as_mut() {
-                stanza.push_child(
-                    Element::new("stanza-id", policy::STANZA_ID)
-                        .with_attr("by", format!("{user}@{host}"))
-                        .with_attr("id", key.as_str()),
-                );
-            }
-            mark_for_cleanup(core, host, user, when);
-            added(core, host, ev, copy, user, &key);
-        }
-        Err(e) => tracing::error!("Could not archive stanza: {e}"),
-    }
+    let copy = policy::storable_copy(stanza, &s.strip_namespaces)?;
+    shall_store(core, host, user, with).then_some(copy)
 }
 
 /// `archive-message-added`, for plugins that listen (nobody native does).
-fn added(core: &mut Core, host: &str, ev: &Event, copy: Element, user: &str, key: &str) {
+fn added(core: &mut Core, host: &str, origin: Origin, copy: Element, user: &str, key: &str) {
     let bus = Bus::Host(host.to_owned());
     let hooked = core
         .hosts
         .get(host)
         .is_some_and(|h| h.events.has_handlers("archive-message-added"));
     if hooked {
-        let mut added = Event::stanza(ev.origin.clone(), copy);
+        let mut added = Event::stanza(origin, copy);
         added.error = Some(format!("{user} {key}"));
         core.fire(&bus, "archive-message-added", &mut added);
     }
@@ -64,7 +85,9 @@ fn added(core: &mut Core, host: &str, ev: &Event, copy: Element, user: &str, key
 
 /// The owner's rule for `with`, else their default, else the server's.
 fn shall_store(core: &mut Core, host: &str, user: &str, with: &str) -> bool {
-    if !core.shared.accounts.exists(host, user).unwrap_or(false) {
+    // A bound session proves the account exists (no store read per message).
+    let bound = core.bare_sessions.contains_key(&format!("{user}@{host}"));
+    if !bound && !core.shared.accounts.exists(host, user).unwrap_or(false) {
         return false;
     }
     let p = prefs(core, host, user, false);
@@ -88,20 +111,35 @@ fn shall_store(core: &mut Core, host: &str, user: &str, with: &str) -> bool {
 pub fn prefs(core: &mut Core, host: &str, user: &str, explicit: bool) -> Prefs {
     let s = settings(core, host);
     let store = format!("{}_prefs", s.store);
-    match core.shared.store.get(host, Some(user), &store) {
+    let cache_key = (host.to_owned(), user.to_owned());
+    let stored = match core.state::<PrefsCache>().0.get(&cache_key) {
+        Some(v) => Ok(v.clone()),
+        None => core.shared.store.get(host, Some(user), &store),
+    };
+    if let Ok(v) = &stored {
+        remember(core, host, user, v.clone());
+    }
+    match stored {
         Ok(Some(v)) => Prefs::from_lua(&v),
         Ok(None) if s.smart_enable && explicit => {
             let p = Prefs {
                 default: Some(s.default_policy),
                 ..Prefs::default()
             };
-            if let Err(e) = core
-                .shared
-                .store
-                .set(host, Some(user), &store, Some(&p.to_lua()))
-            {
-                tracing::error!("Could not store archive preferences of {user}@{host}: {e}");
-            }
+            let value = p.to_lua();
+            remember(core, host, user, Some(value.clone()));
+            let (h, u) = (host.to_owned(), user.to_owned());
+            let key = crate::storage::executor::key(host, Some(user), &store);
+            call::spawn(
+                core,
+                key,
+                move |st| st.set(&h, Some(&u), &store, Some(&value)),
+                move |_core, r: Result<(), StorageError>| {
+                    if let Err(e) = r {
+                        tracing::error!("Could not store archive preferences: {e}");
+                    }
+                },
+            );
             p
         }
         Ok(None) if s.smart_enable => Prefs {
@@ -116,15 +154,41 @@ pub fn prefs(core: &mut Core, host: &str, user: &str, explicit: bool) -> Prefs {
     }
 }
 
-pub fn set_prefs(core: &mut Core, host: &str, user: &str, p: &Prefs) -> Result<(), StorageError> {
-    let store = format!("{}_prefs", settings(core, host).store);
-    core.shared
-        .store
-        .set(host, Some(user), &store, Some(&p.to_lua()))
+/// Stored preferences by (host, user), read once per process: they are consulted for
+/// every archived message and change only through [`set_prefs`] or [`prefs`].
+#[derive(Default)]
+struct PrefsCache(std::collections::HashMap<(String, String), Option<LuaValue>>);
+
+fn remember(core: &mut Core, host: &str, user: &str, value: Option<LuaValue>) {
+    core.state::<PrefsCache>()
+        .0
+        .insert((host.to_owned(), user.to_owned()), value);
 }
 
-/// Appends with Prosody's internal-driver quota: at the limit, expired entries go first,
-/// then the oldest until 99 % of the limit remain.
+pub fn set_prefs(core: &mut Core, host: &str, user: &str, p: &Prefs) -> Result<(), StorageError> {
+    let store = format!("{}_prefs", settings(core, host).store);
+    let value = p.to_lua();
+    let result = core
+        .shared
+        .store
+        .set(host, Some(user), &store, Some(&value));
+    match &result {
+        Ok(()) => remember(core, host, user, Some(value)),
+        Err(_) => {
+            core.state::<PrefsCache>()
+                .0
+                .remove(&(host.to_owned(), user.to_owned()));
+        }
+    }
+    result
+}
+
+/// Appends on the storage executor with Prosody's internal-driver quota: at the limit,
+/// expired entries go first, then the oldest until 99 % of the limit remain. While the
+/// count is known and below the limit the append joins a batch (one flush for many);
+/// otherwise one job counts, trims and appends. `then` runs on the core once the entry
+/// is durable (`true`) or the write failed.
+#[allow(clippy::too_many_arguments)]
 fn append(
     core: &mut Core,
     host: &str,
@@ -132,36 +196,12 @@ fn append(
     stanza: &Element,
     when: f64,
     with: &str,
-) -> Result<String, StorageError> {
+    key: String,
+    then: impl FnOnce(&mut Core, bool) + 'static,
+) {
     let s = settings(core, host);
-    let count_key = (host.to_owned(), user.to_owned());
-    let count = match core.state::<MamState>().counts.get(&count_key) {
-        Some(c) => *c,
-        None => core
-            .shared
-            .store
-            .archive_list(host, Some(user), &s.store)?
-            .len(),
-    };
-    let mut count = count;
-    if count >= s.item_limit {
-        let mut items = core.shared.store.archive_list(host, Some(user), &s.store)?;
-        if let Some(after) = s.expires_after {
-            let cutoff = now() - after;
-            items.retain(|i| item_when(i).is_none_or(|w| w > cutoff));
-        }
-        if items.len() >= s.item_limit {
-            let keep = (s.item_limit as f64 * 0.99).floor() as usize;
-            let drop = items.len().saturating_sub(keep);
-            items.drain(..drop);
-        }
-        core.shared
-            .store
-            .archive_replace(host, Some(user), &s.store, &items)?;
-        count = items.len();
-    }
-    let mut item = stanza_lua::preserialize(stanza);
-    if let Some(t) = item.as_table_mut() {
+    let mut value = stanza_lua::preserialize(stanza);
+    if let Some(t) = value.as_table_mut() {
         let mut attr = t
             .field("attr")
             .and_then(LuaValue::as_table)
@@ -170,16 +210,69 @@ fn append(
         attr.set("stamp", stamp::datetime(when));
         t.set("attr", attr);
     }
-    let key = format!(
-        "{}{}",
-        crate::core::bind::short_id(),
-        crate::core::bind::short_id()
+    let item = crate::storage::internal::archive_item(&key, when, with, &value);
+    let count_key = (host.to_owned(), user.to_owned());
+    let exec_key = crate::storage::executor::key(host, Some(user), &s.store);
+    let known = core.state::<MamState>().counts.get(&count_key).copied();
+    if let Some(count) = known.filter(|c| c + 1 < s.item_limit) {
+        core.state::<MamState>()
+            .counts
+            .insert(count_key.clone(), count + 1);
+        call::append(core, exec_key, item, move |core, result| {
+            if let Err(e) = &result {
+                tracing::error!("Could not archive stanza: {e}");
+                core.state::<MamState>().counts.remove(&count_key);
+            }
+            then(core, result.is_ok());
+        });
+        return;
+    }
+    let (h, u) = (host.to_owned(), user.to_owned());
+    let (limit, expires_after) = (s.item_limit, s.expires_after);
+    call::spawn(
+        core,
+        exec_key,
+        move |st| quota_append(st, (&h, &u, &s.store), &item, limit, expires_after),
+        move |core, result| match result {
+            Ok(count) => {
+                core.state::<MamState>().counts.insert(count_key, count);
+                then(core, true);
+            }
+            Err(e) => {
+                tracing::error!("Could not archive stanza: {e}");
+                core.state::<MamState>().counts.remove(&count_key);
+                then(core, false);
+            }
+        },
     );
-    core.shared
-        .store
-        .archive_append(host, Some(user), &s.store, &key, when, with, &item)?;
-    core.state::<MamState>().counts.insert(count_key, count + 1);
-    Ok(key)
+}
+
+/// Counts, trims at the quota and appends (on the storage executor); answers the count
+/// after the append.
+fn quota_append(
+    st: &Storage,
+    (host, user, store): (&str, &str, &str),
+    item: &LuaValue,
+    limit: usize,
+    expires_after: Option<f64>,
+) -> Result<usize, StorageError> {
+    let mut count = st.archive_count(host, Some(user), store)?;
+    if count >= limit {
+        let mut items = st.archive_list(host, Some(user), store)?;
+        if let Some(after) = expires_after {
+            let cutoff = now() - after;
+            items.retain(|i| item_when(i).is_none_or(|w| w > cutoff));
+        }
+        if items.len() >= limit {
+            let keep = (limit as f64 * 0.99).floor() as usize;
+            let drop = items.len().saturating_sub(keep);
+            items.drain(..drop);
+        }
+        st.archive_replace(host, Some(user), store, &items)?;
+        count = items.len();
+    }
+    st.archive_append_item(host, Some(user), store, item)?;
+    Ok(count + 1)
 }
 
 fn item_when(item: &LuaValue) -> Option<f64> {
@@ -193,15 +286,102 @@ fn item_when(item: &LuaValue) -> Option<f64> {
     })
 }
 
-/// Every entry of the archive, oldest first, with the stored item as its value.
-pub fn entries(
-    core: &mut Core,
-    host: &str,
-    user: &str,
-) -> Result<Vec<Entry<LuaValue>>, StorageError> {
-    let store = settings(core, host).store;
-    let items = core.shared.store.archive_list(host, Some(user), &store)?;
-    Ok(items
+/// One page of a query, read on the storage executor.
+pub struct Page {
+    /// (id, time, message) in the order the query returns them.
+    pub rows: Vec<(String, f64, Option<Element>)>,
+    /// Entries matching the filters, before paging.
+    pub total: usize,
+    /// Whether the page reaches the end (nothing beyond `max`).
+    pub complete: bool,
+}
+
+/// Why a page could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PageError {
+    #[error(transparent)]
+    Find(#[from] FindError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Runs `q` (its limit one past `max`, to tell whether more follow) over `user@host`'s
+/// archive: through the index on the internal driver, reading only the page's items;
+/// other drivers list the archive and filter it.
+pub fn page(
+    st: &Storage,
+    (host, user, store): (&str, &str, &str),
+    q: &Query,
+    max: usize,
+) -> Result<Page, PageError> {
+    if let Some(internal) = st.indexed(host, store) {
+        let Some(index) = internal.archive_index(host, Some(user), store)? else {
+            return Ok(find(&[] as &[IndexEntry], q).map(|(_, total)| Page {
+                rows: Vec::new(),
+                total,
+                complete: true,
+            })?);
+        };
+        let (found, total) = find(&index.entries, q)?;
+        let complete = found.len() <= max;
+        let shown: Vec<&IndexEntry> = found.into_iter().take(max).collect();
+        let items = internal.archive_read(host, Some(user), store, &shown)?;
+        let rows = shown
+            .iter()
+            .zip(items)
+            .map(|(e, item)| (e.key.to_string(), e.when, message_of(&item)))
+            .collect();
+        return Ok(Page {
+            rows,
+            total,
+            complete,
+        });
+    }
+    let entries = entries(st.archive_list(host, Some(user), store)?);
+    let (found, total) = find(&entries, q)?;
+    let complete = found.len() <= max;
+    let rows = found
+        .into_iter()
+        .take(max)
+        .map(|e| (e.key.clone(), e.when, message_of(&e.value)))
+        .collect();
+    Ok(Page {
+        rows,
+        total,
+        complete,
+    })
+}
+
+/// An entry's (id, time).
+pub type Bound = (String, f64);
+
+/// The first and last entries (XEP-0313 metadata).
+pub fn bounds(
+    st: &Storage,
+    (host, user, store): (&str, &str, &str),
+) -> Result<Option<(Bound, Bound)>, StorageError> {
+    let pair = |k: &str, w: f64| (k.to_owned(), w);
+    if let Some(internal) = st.indexed(host, store) {
+        let Some(index) = internal.archive_index(host, Some(user), store)? else {
+            return Ok(None);
+        };
+        return Ok(index
+            .entries
+            .first()
+            .zip(index.entries.last())
+            .map(|(a, b)| (pair(&a.key, a.when), pair(&b.key, b.when))));
+    }
+    let entries = entries(st.archive_list(host, Some(user), store)?);
+    Ok(entries
+        .first()
+        .zip(entries.last())
+        .map(|(a, b)| (pair(&a.key, a.when), pair(&b.key, b.when))))
+}
+
+/// Stored items as query entries, oldest first.
+fn entries(items: Vec<LuaValue>) -> Vec<Entry<LuaValue>> {
+    items
         .into_iter()
         .enumerate()
         .map(|(i, item)| {
@@ -224,7 +404,7 @@ pub fn entries(
                 value: item,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// The stored message of an entry, without the storage fields.
@@ -235,33 +415,48 @@ pub fn message_of(item: &LuaValue) -> Option<Element> {
     Some(msg)
 }
 
+/// The (host, date, user) triples already noted in the cleanup index by this process.
+#[derive(Default)]
+struct Marked(std::collections::HashSet<(String, String, String)>);
+
 /// Notes that `user` has messages from `when`'s day (map `archive_cleanup`, user = the
-/// date, key = the user), once per user and day.
+/// date, key = the user), once per user and day, on the storage executor.
 fn mark_for_cleanup(core: &mut Core, host: &str, user: &str, when: f64) {
     if settings(core, host).expires_after.is_none() {
         return;
     }
     let date = stamp::datetime(when)[..10].to_owned();
-    let mut day = match core.shared.store.get(host, Some(&date), CLEANUP_STORE) {
-        Ok(Some(LuaValue::Table(t))) => t,
-        Ok(_) => LuaTable::new(),
-        Err(e) => {
-            tracing::error!("Could not read the archive cleanup index: {e}");
-            return;
-        }
-    };
-    if day.get(&LuaKey::Str(user.to_owned())).is_some() {
+    let mark = (host.to_owned(), date.clone(), user.to_owned());
+    if !core.state::<Marked>().0.insert(mark) {
         return;
     }
-    day.set(LuaKey::Str(user.to_owned()), LuaValue::Bool(true));
-    let value = LuaValue::Table(day);
-    if let Err(e) = core
-        .shared
-        .store
-        .set(host, Some(&date), CLEANUP_STORE, Some(&value))
-    {
-        tracing::error!("Could not write the archive cleanup index: {e}");
-    }
+    let (host, user) = (host.to_owned(), user.to_owned());
+    let key = crate::storage::executor::key(&host, Some(&date), CLEANUP_STORE);
+    call::spawn(
+        core,
+        key,
+        move |st| {
+            let mut day = match st.get(&host, Some(&date), CLEANUP_STORE)? {
+                Some(LuaValue::Table(t)) => t,
+                _ => LuaTable::new(),
+            };
+            if day.get(&LuaKey::Str(user.clone())).is_some() {
+                return Ok(());
+            }
+            day.set(LuaKey::Str(user), LuaValue::Bool(true));
+            st.set(
+                &host,
+                Some(&date),
+                CLEANUP_STORE,
+                Some(&LuaValue::Table(day)),
+            )
+        },
+        |_core, result: Result<(), StorageError>| {
+            if let Err(e) = result {
+                tracing::error!("Could not write the archive cleanup index: {e}");
+            }
+        },
+    );
 }
 
 /// Removes expired entries of every user the cleanup index names for days up to the

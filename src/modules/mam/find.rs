@@ -12,6 +12,38 @@ pub struct Entry<T> {
     pub value: T,
 }
 
+/// What a query needs of an entry: stored entries and the internal driver's index
+/// entries (which point at their item in the `.list` file) both answer it.
+pub trait Indexed {
+    fn key(&self) -> &str;
+    fn when(&self) -> f64;
+    fn with(&self) -> &str;
+}
+
+impl<T> Indexed for Entry<T> {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn when(&self) -> f64 {
+        self.when
+    }
+    fn with(&self) -> &str {
+        &self.with
+    }
+}
+
+impl Indexed for crate::storage::index::IndexEntry {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn when(&self) -> f64 {
+        self.when
+    }
+    fn with(&self) -> &str {
+        &self.with
+    }
+}
+
 /// What a query asks for (Prosody's query table).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Query {
@@ -36,19 +68,20 @@ pub enum FindError {
 
 /// The matching entries in the order they are returned, and the total count of
 /// entries that matched the filters (before paging).
-pub fn find<'a, T>(
-    entries: &'a [Entry<T>],
-    q: &Query,
-) -> Result<(Vec<&'a Entry<T>>, usize), FindError> {
-    let mut items: Vec<&Entry<T>> = entries
+pub fn find<'a, E: Indexed>(entries: &'a [E], q: &Query) -> Result<(Vec<&'a E>, usize), FindError> {
+    let mut items: Vec<&E> = entries
         .iter()
-        .filter(|e| q.ids.as_ref().is_none_or(|ids| ids.contains(&e.key)))
-        .filter(|e| q.with.as_ref().is_none_or(|w| &e.with == w))
-        .filter(|e| q.start.is_none_or(|s| e.when >= s))
-        .filter(|e| q.end.is_none_or(|end| e.when <= end))
+        .filter(|e| {
+            q.ids
+                .as_ref()
+                .is_none_or(|ids| ids.iter().any(|i| i == e.key()))
+        })
+        .filter(|e| q.with.as_deref().is_none_or(|w| e.with() == w))
+        .filter(|e| q.start.is_none_or(|s| e.when() >= s))
+        .filter(|e| q.end.is_none_or(|end| e.when() <= end))
         .collect();
     let total = items.len();
-    let position = |items: &[&Entry<T>], key: &str| items.iter().position(|e| e.key == key);
+    let position = |items: &[&E], key: &str| items.iter().position(|e| e.key() == key);
     // `skip` items are passed over; iteration stops at `stop_key`.
     let (skip, stop_key) = if q.reverse {
         items.reverse();
@@ -65,7 +98,7 @@ pub fn find<'a, T>(
     };
     let mut out = Vec::new();
     for e in items.into_iter().skip(skip) {
-        if q.limit.is_some_and(|l| out.len() >= l) || stop_key == Some(e.key.as_str()) {
+        if q.limit.is_some_and(|l| out.len() >= l) || stop_key == Some(e.key()) {
             break;
         }
         out.push(e);

@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod find;
+pub mod hold;
 pub mod policy;
 pub mod prefs;
 pub mod query;
@@ -14,6 +15,7 @@ pub mod query;
 use std::collections::HashSet;
 use std::rc::Rc;
 
+use crate::core::events::HookResult;
 use crate::core::{Bus, Core, Event, Origin, SessionId};
 use crate::xml::Element;
 use crate::xmpp::jid::Jid;
@@ -120,10 +122,7 @@ pub fn load(core: &mut Core, host: &str) {
             &bus,
             &format!("pre-message/{kind}"),
             0.0,
-            Rc::new(|core, ev| {
-                archive_outgoing(core, ev);
-                None
-            }),
+            Rc::new(move |core, ev| archive_outgoing(core, ev, kind)),
         );
         // The sender's own stanza-id leaves with carbons (−0.5) only, never to the peer.
         core.hook(
@@ -143,10 +142,7 @@ pub fn load(core: &mut Core, host: &str) {
             &bus,
             &format!("message/{kind}"),
             0.0,
-            Rc::new(|core, ev| {
-                archive_incoming(core, ev);
-                None
-            }),
+            Rc::new(move |core, ev| archive_incoming(core, ev, kind)),
         );
     }
     query::hook(core, &bus);
@@ -214,48 +210,48 @@ pub fn add_disco_features(query: &mut Element) {
 }
 
 /// `pre-message/*`: a local client's message, archived for the sender.
-fn archive_outgoing(core: &mut Core, ev: &mut Event) {
+fn archive_outgoing(core: &mut Core, ev: &mut Event, kind: &str) -> HookResult {
     let Origin::Session(id) = ev.origin else {
-        return;
+        return None;
     };
-    let Some(s) = core.sessions.get(&id) else {
-        return;
-    };
+    let s = core.sessions.get(&id)?;
     let (user, host, own) = (
         s.username().to_owned(),
         s.host().to_owned(),
         s.bare_jid().to_owned(),
     );
-    let Some(stanza) = ev.stanza.as_mut() else {
-        return;
-    };
+    let stanza = ev.stanza.as_mut()?;
     let with = match stanza.attr("to") {
         Some(to) => bare_of(to),
         None => own.clone(),
     };
     policy::strip_stanza_id(stanza, &own);
-    archive::store_if_wanted(core, ev, &host, &user, &with);
+    let step = hold::Step {
+        bus: Bus::Host(host.clone()),
+        name: format!("pre-message/{kind}"),
+    };
+    let queue = hold::Queue::Outgoing(id, host.clone());
+    archive::store_if_wanted(core, ev, (&host, &user, &with), queue, step)
 }
 
 /// `message/*`: a message to a local account, archived for the recipient.
-fn archive_incoming(core: &mut Core, ev: &mut Event) {
-    let Some(stanza) = ev.stanza.as_mut() else {
-        return;
-    };
-    let Some(target) = stanza
+fn archive_incoming(core: &mut Core, ev: &mut Event, kind: &str) -> HookResult {
+    let stanza = ev.stanza.as_mut()?;
+    let target = stanza
         .attr("to")
         .or(stanza.attr("from"))
-        .and_then(|t| Jid::parse(t).ok())
-    else {
-        return;
-    };
-    let Some(user) = target.node().map(str::to_owned) else {
-        return;
-    };
+        .and_then(|t| Jid::parse(t).ok())?;
+    let user = target.node().map(str::to_owned)?;
     let host = target.domain().to_owned();
     let with = stanza.attr("from").map(bare_of).unwrap_or_default();
-    policy::strip_stanza_id(stanza, &format!("{user}@{host}"));
-    archive::store_if_wanted(core, ev, &host, &user, &with);
+    let owner = format!("{user}@{host}");
+    policy::strip_stanza_id(stanza, &owner);
+    let step = hold::Step {
+        bus: Bus::Host(host.clone()),
+        name: format!("message/{kind}"),
+    };
+    let queue = hold::Queue::Incoming(owner);
+    archive::store_if_wanted(core, ev, (&host, &user, &with), queue, step)
 }
 
 fn bare_of(jid: &str) -> String {

@@ -12,7 +12,7 @@ use crate::xmpp::error::stanza_error_reply;
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
-use super::find::{find, FindError, Query};
+use super::find::{FindError, Query};
 use super::prefs::Prefs;
 use super::{archive, settings, MamState, NS};
 
@@ -79,26 +79,40 @@ pub fn hook(core: &mut Core, bus: &Bus) {
         Rc::new(|core, ev| {
             let (user, host) = owner(core, ev)?;
             let stanza = ev.stanza.as_ref()?;
-            let entries = match archive::entries(core, &host, &user) {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::error!("Archive metadata query failed: {e}");
-                    let e = stanza_error_reply(stanza, "cancel", "internal-server-error", None);
-                    core.reply(&ev.origin, e);
-                    return Some(true);
-                }
-            };
-            let mut meta = Element::new("metadata", NS);
-            for (name, e) in [("start", entries.first()), ("end", entries.last())] {
-                if let Some(e) = e {
-                    meta.push_child(
-                        Element::new(name, NS)
-                            .with_attr("id", e.key.as_str())
-                            .with_attr("timestamp", stamp::datetime(e.when)),
-                    );
-                }
-            }
-            core.reply(&ev.origin, result_for(stanza).with_child(meta));
+            let (request, origin) = (stanza.clone(), ev.origin.clone());
+            let store = settings(core, &host).store;
+            let key = crate::storage::executor::key(&host, Some(&user), &store);
+            crate::storage::call::spawn(
+                core,
+                key,
+                move |st| archive::bounds(st, (&host, &user, &store)),
+                move |core, result| {
+                    let bounds = match result {
+                        Ok(b) => b,
+                        Err(e) => {
+                            tracing::error!("Archive metadata query failed: {e}");
+                            let e = stanza_error_reply(
+                                &request,
+                                "cancel",
+                                "internal-server-error",
+                                None,
+                            );
+                            return core.reply(&origin, e);
+                        }
+                    };
+                    let mut meta = Element::new("metadata", NS);
+                    if let Some((first, last)) = bounds {
+                        for (name, (id, when)) in [("start", first), ("end", last)] {
+                            meta.push_child(
+                                Element::new(name, NS)
+                                    .with_attr("id", id.as_str())
+                                    .with_attr("timestamp", stamp::datetime(when)),
+                            );
+                        }
+                    }
+                    core.reply(&origin, result_for(&request).with_child(meta));
+                },
+            );
             Some(true)
         }),
     );
@@ -260,81 +274,120 @@ fn run_query(core: &mut Core, ev: &Event, host: &str, user: &str) {
     q.limit = Some(if max == 0 { 0 } else { max + 1 });
     let flip = reverse != query.get_child("flip-page", NS).is_some();
 
-    let entries = match archive::entries(core, host, user) {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!("Archive query by {user} failed: {e}");
-            let e = stanza_error_reply(stanza, "cancel", "internal-server-error", None);
-            return core.reply(&ev.origin, e);
-        }
-    };
-    let (page, total) = match find(&entries, &q) {
-        Ok(r) => r,
-        Err(FindError::ItemNotFound) => {
-            let e = stanza_error_reply(stanza, "modify", "item-not-found", None);
-            return core.reply(&ev.origin, e);
-        }
-    };
-    let complete = page.len() <= max;
-    let shown: Vec<_> = page.into_iter().take(max).collect();
-    let queryid = query.attr("queryid");
-    let to = stanza.attr("from").unwrap_or("");
-    let mut results: Vec<Element> = Vec::with_capacity(shown.len());
-    for e in &shown {
-        let Some(mut msg) = archive::message_of(&e.value) else {
-            continue;
+    let include_total = s.include_total;
+    let queryid = query.attr("queryid").map(str::to_owned);
+    let request = stanza.clone();
+    let origin = ev.origin.clone();
+    let (h, u, store) = (host.to_owned(), user.to_owned(), s.store.clone());
+    let key = crate::storage::executor::key(host, Some(user), &s.store);
+    crate::storage::call::spawn(
+        core,
+        key,
+        move |st| archive::page(st, (&h, &u, &store), &q, max),
+        move |core, result| {
+            let answer = Answer {
+                request,
+                origin,
+                queryid,
+                max,
+                reverse,
+                flip,
+                include_total,
+            };
+            answer.send(core, result)
+        },
+    );
+}
+
+/// What a query's answer needs once its page is read.
+struct Answer {
+    request: Element,
+    origin: Origin,
+    queryid: Option<String>,
+    max: usize,
+    reverse: bool,
+    flip: bool,
+    include_total: bool,
+}
+
+impl Answer {
+    fn send(self, core: &mut Core, result: Result<archive::Page, archive::PageError>) {
+        let stanza = &self.request;
+        let page = match result {
+            Ok(p) => p,
+            Err(archive::PageError::Find(FindError::ItemNotFound)) => {
+                let e = stanza_error_reply(stanza, "modify", "item-not-found", None);
+                return core.reply(&self.origin, e);
+            }
+            Err(e) => {
+                tracing::error!("Archive query failed: {e}");
+                let e = stanza_error_reply(stanza, "cancel", "internal-server-error", None);
+                return core.reply(&self.origin, e);
+            }
         };
-        msg.ns = ns::CLIENT.into();
-        let mut result = Element::new("result", NS).with_attr("id", e.key.as_str());
-        if let Some(qid) = queryid {
-            result.set_attr("queryid", qid);
+        let (max, reverse, flip) = (self.max, self.reverse, self.flip);
+        let complete = page.complete;
+        let total = page.total;
+        let shown = &page.rows;
+        let to = stanza.attr("from").unwrap_or("");
+        let mut results: Vec<Element> = Vec::with_capacity(shown.len());
+        for (key, when, msg) in shown {
+            let Some(mut msg) = msg.clone() else {
+                continue;
+            };
+            msg.ns = ns::CLIENT.into();
+            let mut result = Element::new("result", NS).with_attr("id", key.as_str());
+            if let Some(qid) = &self.queryid {
+                result.set_attr("queryid", qid.as_str());
+            }
+            let forwarded = Element::new("forwarded", FORWARD)
+                .with_child(
+                    Element::new("delay", ns::DELAY).with_attr("stamp", stamp::datetime(*when)),
+                )
+                .with_child(msg);
+            let mut m = Element::new("message", ns::CLIENT).with_attr("to", to);
+            if let Some(from) = stanza.attr("to") {
+                m.set_attr("from", from);
+            }
+            results.push(m.with_child(result.with_child(forwarded)));
         }
-        let forwarded = Element::new("forwarded", FORWARD)
-            .with_child(
-                Element::new("delay", ns::DELAY).with_attr("stamp", stamp::datetime(e.when)),
-            )
-            .with_child(msg);
-        let mut m = Element::new("message", ns::CLIENT).with_attr("to", to);
-        if let Some(from) = stanza.attr("to") {
-            m.set_attr("from", from);
+        if flip {
+            results.reverse();
         }
-        results.push(m.with_child(result.with_child(forwarded)));
-    }
-    if flip {
-        results.reverse();
-    }
-    let sid = match ev.origin {
-        Origin::Session(id) => Some(id),
-        Origin::Host(_) => None,
-    };
-    for m in results {
-        if let Some(id) = sid {
-            core.send_to(id, Arc::new(m));
+        let ev_origin = self.origin.clone();
+        let sid = match ev_origin {
+            Origin::Session(id) => Some(id),
+            Origin::Host(_) => None,
+        };
+        for m in results {
+            if let Some(id) = sid {
+                core.send_to(id, Arc::new(m));
+            }
         }
+        let (mut first, mut last) = (
+            shown.first().map(|e| e.0.clone()),
+            shown.last().map(|e| e.0.clone()),
+        );
+        if reverse {
+            std::mem::swap(&mut first, &mut last);
+        }
+        let mut set = Element::new("set", RSM);
+        if let Some(f) = first {
+            set.push_child(Element::new("first", RSM).with_text(f));
+        }
+        if let Some(l) = last {
+            set.push_child(Element::new("last", RSM).with_text(l));
+        }
+        if self.include_total || max == 0 {
+            set.push_child(Element::new("count", RSM).with_text(total.to_string()));
+        }
+        let mut fin = Element::new("fin", NS);
+        if complete {
+            fin.set_attr("complete", "true");
+        }
+        core.reply(
+            &self.origin,
+            result_for(stanza).with_child(fin.with_child(set)),
+        );
     }
-    let (mut first, mut last) = (
-        shown.first().map(|e| e.key.clone()),
-        shown.last().map(|e| e.key.clone()),
-    );
-    if reverse {
-        std::mem::swap(&mut first, &mut last);
-    }
-    let mut set = Element::new("set", RSM);
-    if let Some(f) = first {
-        set.push_child(Element::new("first", RSM).with_text(f));
-    }
-    if let Some(l) = last {
-        set.push_child(Element::new("last", RSM).with_text(l));
-    }
-    if s.include_total || max == 0 {
-        set.push_child(Element::new("count", RSM).with_text(total.to_string()));
-    }
-    let mut fin = Element::new("fin", NS);
-    if complete {
-        fin.set_attr("complete", "true");
-    }
-    core.reply(
-        &ev.origin,
-        result_for(stanza).with_child(fin.with_child(set)),
-    );
 }

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use crate::core::{Bus, Core};
 use crate::modules::iq::result_for;
 use crate::modules::private::preserialize::{deserialize, preserialize, Xmlns};
+use crate::storage::Storage;
 use crate::xml::Element;
 use crate::xmpp::error::stanza_error_reply;
 use crate::xmpp::jid::Jid;
@@ -25,10 +26,18 @@ pub fn load(core: &mut Core, host: &str) {
             &format!("iq/{kind}/{}:vCard", ns::VCARD),
             0.0,
             Rc::new(move |core, ev| {
-                let stanza = ev.stanza.as_ref()?;
+                let stanza = ev.stanza.as_ref()?.clone();
                 let me = core.origin_username(&ev.origin)?;
-                let reply = handle(core, &host_name, &me, stanza);
-                core.reply(&ev.origin, reply);
+                // Ordered with other vCard work of the one who asks (reads of another's
+                // vCard may pass a write of it, as they may in Prosody).
+                let key = crate::storage::executor::key(&host_name, Some(&me), STORE);
+                let (host, origin) = (host_name.clone(), ev.origin.clone());
+                crate::storage::call::spawn(
+                    core,
+                    key,
+                    move |st| handle(st, &host, &me, &stanza),
+                    move |core, reply| core.reply(&origin, reply),
+                );
                 Some(true)
             }),
         );
@@ -38,8 +47,8 @@ pub fn load(core: &mut Core, host: &str) {
     }
 }
 
-fn handle(core: &Core, host: &str, me: &str, stanza: &Element) -> Element {
-    let store = &core.shared.store;
+/// Answers a vCard IQ (on the storage executor).
+fn handle(store: &Storage, host: &str, me: &str, stanza: &Element) -> Element {
     let to = stanza.attr("to");
     if stanza.attr("type") == Some("get") {
         // To the host: its own (host-level) vCard.
