@@ -1,8 +1,11 @@
 //! The native half of `net.http.request`: one outgoing HTTP/1.1 request per call, made
 //! on a task (hyper's client connection over a TCP stream), its answer handed back to
 //! the core thread, where `lua/net/http.lua` runs the plugin's callback or settles its
-//! promise. Plain `http://` only: `https://` is refused with a reason the plugin sees.
+//! promise. `https://` goes over rustls, the server's certificate checked against
+//! `ssl.cafile` from the global section (else the system bundle) for the URL's host.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -25,20 +28,51 @@ struct Call {
     url: String,
     headers: Vec<(String, String)>,
     body: Option<Vec<u8>>,
+    /// Trust anchors for `https://` (`None`: the system bundle).
+    cafile: Option<PathBuf>,
 }
+
+/// A connection to make the request over.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> Io for T {}
 
 async fn perform(call: Call) -> Answer {
     let uri: hyper::Uri = call.url.parse().map_err(|e| format!("invalid URL: {e}"))?;
-    match uri.scheme_str() {
-        Some("http") => {}
+    let tls = match uri.scheme_str() {
+        Some("http") => false,
+        Some("https") => true,
         Some(other) => return Err(format!("unsupported URL scheme '{other}'")),
         None => return Err("invalid URL: no scheme".into()),
-    }
+    };
     let host = uri.host().ok_or("invalid URL: no host")?.to_owned();
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port))
+    let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+    let bare_host = host.trim_matches(['[', ']']).to_owned();
+    let stream = tokio::net::TcpStream::connect((bare_host.as_str(), port))
         .await
         .map_err(|e| format!("connection refused: {e}"))?;
+    if tls {
+        let name = rustls::pki_types::ServerName::try_from(bare_host)
+            .map_err(|e| format!("invalid URL host: {e}"))?;
+        let roots = crate::modules::s2s::certs::load_roots(call.cafile.as_deref());
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, stream)
+            .await
+            .map_err(|e| format!("TLS handshake failed: {e}"))?;
+        exchange(stream, call, &uri, host).await
+    } else {
+        exchange(stream, call, &uri, host).await
+    }
+}
+
+/// Sends the request over `stream` and reads the whole answer.
+async fn exchange(stream: impl Io, call: Call, uri: &hyper::Uri, host: String) -> Answer {
     let io = hyper_util::rt::TokioIo::new(stream);
     let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
         .await
@@ -140,13 +174,24 @@ pub fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
                         hs.push(pair?);
                     }
                 }
+                let (tx, cafile) = with_core(|c| {
+                    let config = &c.shared.config;
+                    let cafile = match config.global().get_raw("ssl") {
+                        Some(crate::config::Value::Table(t)) => t
+                            .get("cafile")
+                            .and_then(crate::config::Value::as_str)
+                            .map(|p| config.config_dir().join(p)),
+                        _ => None,
+                    };
+                    (c.shared.core_tx.clone(), cafile)
+                })?;
                 let call = Call {
                     method,
                     url,
                     headers: hs,
                     body: body.map(|b| b.as_bytes().to_vec()),
+                    cafile,
                 };
-                let tx = with_core(|c| c.shared.core_tx.clone())?;
                 let handle = tokio::runtime::Handle::try_current()
                     .map_err(|_| rt("no runtime to make HTTP requests on"))?;
                 handle.spawn(async move {
