@@ -19,8 +19,6 @@ async fn message_to_offline_user_is_delivered_with_delay_at_login() {
         .dir
         .path()
         .join("data/example%2etest/offline/bob.list");
-    // Stored on the storage executor: durable shortly after, not before the next stanza.
-    eventually(|| list.exists()).await;
     let text = std::fs::read_to_string(&list).expect("archive written");
     assert!(text.starts_with("item({"), "{text}");
     assert!(text.contains("[\"with\"] = \"\";"), "{text}");
@@ -33,9 +31,8 @@ async fn message_to_offline_user_is_delivered_with_delay_at_login() {
         .await;
     assert!(find(&got, &["<message"]).is_none(), "{got:?}");
     let mut b2 = Client::login(&server, "bob", "tablet").await;
-    b2.send("<presence/>").await;
-    // Offline messages are read off the core thread: they follow the presence shortly.
-    let m = &b2.expect(&["<message", "id='m1'"]).await;
+    let got = b2.exchange("<presence/>").await;
+    let m = must_find(&got, &["<message", "id='m1'"]);
     assert!(m.contains("<body>hello &amp; bye</body>"), "{m}");
     assert!(m.contains("from='alice@example.test/pc'"), "{m}");
     assert!(
@@ -47,7 +44,7 @@ async fn message_to_offline_user_is_delivered_with_delay_at_login() {
         !head.contains("stamp"),
         "the storage stamp is not sent: {m}"
     );
-    eventually(|| !list.exists()).await;
+    assert!(!list.exists(), "archive cleared after delivery");
     let _ = b.sync().await;
 }
 
@@ -57,17 +54,12 @@ async fn offline_archive_survives_a_restart() {
     let mut a = Client::login(&first, "alice", "pc").await;
     a.exchange("<message to='bob@example.test' id='keep'><body>still here</body></message>")
         .await;
-    let list = first
-        .dir
-        .path()
-        .join("data/example%2etest/offline/bob.list");
-    eventually(|| list.exists()).await;
     let data = first.dir.path().join("data");
     // A second server process state on the same data directory.
     let second = support::Server::start(&im_config_at(&data)).await;
     let mut b = Client::login(&second, "bob", "phone").await;
-    b.send("<presence/>").await;
-    let m = &b.expect(&["<message", "id='keep'"]).await;
+    let got = b.exchange("<presence/>").await;
+    let m = must_find(&got, &["<message", "id='keep'"]);
     assert!(
         m.contains("<body>still here</body>") && m.contains("urn:xmpp:delay"),
         "{m}"
@@ -92,15 +84,4 @@ async fn headline_and_error_messages_are_not_stored() {
         .path()
         .join("data/example%2etest/offline/bob.list")
         .exists());
-}
-
-/// Waits (up to 10 s) for a store write that runs off the core thread to land.
-async fn eventually(cond: impl Fn() -> bool) {
-    for _ in 0..1000 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("the store never reached the expected state");
 }

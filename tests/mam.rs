@@ -41,7 +41,7 @@ async fn a_chat_message_is_archived_for_both_parties_and_stamped_with_a_stanza_i
     let s = Server::start(&config("")).await;
     let (mut a, mut b) = pair(&s).await;
     a.exchange(&chat(&format!("bob@{HOST}"), "hello")).await;
-    let got = b.until("<body>hello</body>").await;
+    let got = b.sync().await;
     let msg = got
         .iter()
         .find(|f| f.contains("<body>hello</body>"))
@@ -82,7 +82,7 @@ async fn chat_states_alone_and_no_store_hints_are_not_archived() {
         "<message to='bob@{HOST}' type='headline'><body>news</body></message>"
     ))
     .await;
-    b.until("<body>news</body>").await;
+    b.sync().await;
     let got = b
         .exchange("<iq type='set' id='q'><query xmlns='urn:xmpp:mam:2'/></iq>")
         .await;

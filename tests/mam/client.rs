@@ -44,40 +44,9 @@ impl Client {
         }
     }
 
-    /// Collects frames until one containing `needle` (included) has arrived, then up to
-    /// a sync point: for messages delivered once their archive write is durable.
-    pub async fn until(&mut self, needle: &str) -> Vec<String> {
-        let mut seen = Vec::new();
-        loop {
-            let t = self.ws.next_text().await;
-            let found = t.contains(needle);
-            seen.push(t);
-            if found {
-                break;
-            }
-        }
-        seen.extend(self.sync().await);
-        seen
-    }
-
-    /// Sends and collects what arrives up to the sync point, and for an IQ up to its own
-    /// answer too: a store-backed answer (an archive query) may come after the ping's.
     pub async fn exchange(&mut self, xml: &str) -> Vec<String> {
         self.send(xml).await;
-        let mut seen = self.sync().await;
-        let iq_id = xml
-            .starts_with("<iq")
-            .then(|| xml.split("id='").nth(1).and_then(|r| r.split('\'').next()))
-            .flatten();
-        if let Some(id) = iq_id {
-            let (single, double) = (format!("id='{id}'"), format!("id=\"{id}\""));
-            let answered =
-                |f: &String| f.starts_with("<iq") && (f.contains(&single) || f.contains(&double));
-            while !seen.iter().any(answered) {
-                seen.push(self.ws.next_text().await);
-            }
-        }
-        seen
+        self.sync().await
     }
 }
 

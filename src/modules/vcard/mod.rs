@@ -8,7 +8,6 @@ use std::rc::Rc;
 use crate::core::{Bus, Core};
 use crate::modules::iq::result_for;
 use crate::modules::private::preserialize::{deserialize, preserialize, Xmlns};
-use crate::storage::Storage;
 use crate::xml::Element;
 use crate::xmpp::error::stanza_error_reply;
 use crate::xmpp::jid::Jid;
@@ -26,18 +25,10 @@ pub fn load(core: &mut Core, host: &str) {
             &format!("iq/{kind}/{}:vCard", ns::VCARD),
             0.0,
             Rc::new(move |core, ev| {
-                let stanza = ev.stanza.as_ref()?.clone();
+                let stanza = ev.stanza.as_ref()?;
                 let me = core.origin_username(&ev.origin)?;
-                // Ordered with other vCard work of the one who asks (reads of another's
-                // vCard may pass a write of it, as they may in Prosody).
-                let key = crate::storage::executor::key(&host_name, Some(&me), STORE);
-                let (host, origin) = (host_name.clone(), ev.origin.clone());
-                crate::storage::call::spawn(
-                    core,
-                    key,
-                    move |st| handle(st, &host, &me, &stanza),
-                    move |core, reply| core.reply(&origin, reply),
-                );
+                let reply = handle(core, &host_name, &me, stanza);
+                core.reply(&ev.origin, reply);
                 Some(true)
             }),
         );
@@ -47,8 +38,8 @@ pub fn load(core: &mut Core, host: &str) {
     }
 }
 
-/// Answers a vCard IQ (on the storage executor).
-fn handle(store: &Storage, host: &str, me: &str, stanza: &Element) -> Element {
+fn handle(core: &Core, host: &str, me: &str, stanza: &Element) -> Element {
+    let store = &core.shared.store;
     let to = stanza.attr("to");
     if stanza.attr("type") == Some("get") {
         // To the host: its own (host-level) vCard.
