@@ -93,28 +93,17 @@ impl ProsodyStore {
         }
     }
 
-    /// Runs `job` on the executor queue of `store_name` (or now, without one); a failure
-    /// there is logged, as nobody waits for it any more.
+    /// Runs `job` now, so the reply that follows is sent only once the write is durable
+    /// (Prosody answers a publish after its store has it). The executor path (write
+    /// behind, reply first) lost that guarantee and waits for a reply-after-durable
+    /// continuation; until then writes stay on the core thread.
     fn write(
         &self,
-        user: Option<&str>,
-        store_name: &str,
+        _user: Option<&str>,
+        _store_name: &str,
         job: impl FnOnce(&InternalStore) -> Result<(), StorageError> + Send + 'static,
     ) -> Result<(), StorageError> {
-        let Some(shared) = &self.shared else {
-            return job(&self.store);
-        };
-        let key = crate::storage::executor::key(&self.host, user, store_name);
-        let pending = self.pending.clone();
-        pending.fetch_add(1, Ordering::SeqCst);
-        let what = format!("{}/{store_name}", user.unwrap_or(&self.host));
-        shared.store_exec.run(key, move |st| {
-            if let Err(e) = job(st) {
-                tracing::error!("Could not save pubsub data {what}: {e}");
-            }
-            pending.fetch_sub(1, Ordering::SeqCst);
-        });
-        Ok(())
+        job(&self.store)
     }
 
     fn item_store(&self, node: &str) -> String {
