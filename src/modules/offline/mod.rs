@@ -35,6 +35,11 @@ pub const DEFAULT_LIMIT: usize = 10_000;
 #[derive(Default)]
 struct Counts(std::collections::HashMap<String, usize>);
 
+/// Accounts whose quota refusal was logged at warn since their last delivery: a flood
+/// to one full account logs one line, not one per message.
+#[derive(Default)]
+struct Warned(std::collections::HashSet<String>);
+
 fn limit(core: &Core, host: &str) -> usize {
     let h = core.shared.config.host(host);
     h.integer("offline_message_limit")
@@ -69,7 +74,11 @@ pub fn load(core: &mut Core, host: &str) {
                     .unwrap_or(0),
             };
             if count >= limit(core, &host) {
-                tracing::warn!("Offline message quota of {jid} reached; not storing");
+                if core.state::<Warned>().0.insert(jid.clone()) {
+                    tracing::warn!("Offline message quota of {jid} reached; not storing");
+                } else {
+                    tracing::debug!("Offline message quota of {jid} reached; not storing");
+                }
                 return None;
             }
             match store(core, &host, &user, stanza, now()) {
@@ -178,7 +187,9 @@ pub fn deliver(
             (false, _) => break,
         }
     }
-    core.state::<Counts>().0.remove(&format!("{user}@{host}"));
+    let jid = format!("{user}@{host}");
+    core.state::<Warned>().0.remove(&jid);
+    core.state::<Counts>().0.remove(&jid);
     if seen > 0 {
         core.shared
             .store
