@@ -8,7 +8,7 @@ use super::records::{self, In, Out};
 use crate::modules::limits::SessionKind;
 use crate::modules::openmetrics::Transport;
 use crate::net::c2s::{Failure, Framing, Input};
-use crate::xml::{Element, Node};
+use crate::xml::Element;
 use crate::xmpp::ns;
 
 /// The c2s side of a BOSH session: decodes the task's input records.
@@ -58,7 +58,8 @@ impl Framing for BoshFraming {
     fn element(&self, el: &Element, out: &mut Vec<u8>) {
         let mut s = String::with_capacity(256);
         let tag = if el.ns == ns::STREAMS {
-            write_stream_level(el, &mut s);
+            // The response body declares the `stream:` prefix.
+            crate::net::c2s::framing::write_stream_prefixed(el, "", &mut s);
             if el.name == "error" {
                 Out::Error
             } else {
@@ -100,33 +101,6 @@ fn stream_header(to: &str) -> Vec<u8> {
     crate::xml::escape(to, &mut s);
     s.push_str("'>");
     s.into_bytes()
-}
-
-/// `<stream:features>` / `<stream:error>` with the prefix the response body declares.
-fn write_stream_level(el: &Element, s: &mut String) {
-    s.push_str("<stream:");
-    s.push_str(&el.name);
-    for (k, v) in &el.attrs {
-        s.push(' ');
-        s.push_str(k);
-        s.push_str("='");
-        crate::xml::escape(v, s);
-        s.push('\'');
-    }
-    if el.children.is_empty() {
-        s.push_str("/>");
-        return;
-    }
-    s.push('>');
-    for child in &el.children {
-        match child {
-            Node::Element(c) => c.write_xml(s, ns::STREAMS),
-            Node::Text(t) => crate::xml::escape(t, s),
-        }
-    }
-    s.push_str("</stream:");
-    s.push_str(&el.name);
-    s.push('>');
 }
 
 #[cfg(test)]

@@ -79,3 +79,36 @@ pub trait Framing: Send + 'static {
     /// Whether keepalive pings expect pongs (a TCP space gets none).
     fn pings_answered(&self) -> bool;
 }
+
+/// Writes a stream-level element (`<stream:features>`, `<stream:error>`) with the `stream:`
+/// prefix, `decls` (namespace declarations, with a leading space, or empty when the
+/// enclosing document declares them) after its name, and its children in the streams
+/// namespace.
+pub fn write_stream_prefixed(el: &crate::xml::Element, decls: &str, s: &mut String) {
+    use crate::xml::Node;
+    use crate::xmpp::ns;
+    s.push_str("<stream:");
+    s.push_str(&el.name);
+    s.push_str(decls);
+    for (k, v) in &el.attrs {
+        s.push(' ');
+        s.push_str(k);
+        s.push_str("='");
+        crate::xml::escape(v, s);
+        s.push('\'');
+    }
+    if el.children.is_empty() {
+        s.push_str("/>");
+        return;
+    }
+    s.push('>');
+    for child in &el.children {
+        match child {
+            Node::Element(c) => c.write_xml(s, ns::STREAMS),
+            Node::Text(t) => crate::xml::escape(t, s),
+        }
+    }
+    s.push_str("</stream:");
+    s.push_str(&el.name);
+    s.push('>');
+}

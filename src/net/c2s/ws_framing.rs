@@ -11,7 +11,7 @@ use crate::modules::websocket::conversion::{frame_to_stream, open_frame, CLOSE_F
 use crate::modules::websocket::framing::{
     encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
 };
-use crate::xml::{Element, Node};
+use crate::xml::Element;
 use crate::xmpp::error::stream_error;
 use crate::xmpp::ns;
 
@@ -175,37 +175,19 @@ pub fn element_frame(el: &Element) -> String {
     s
 }
 
+/// The WebSocket framing declares the namespaces on each stream-level element.
+const STREAM_DECLS: &str = concat!(
+    " xmlns='jabber:client' xmlns:stream='",
+    "http://etherx.jabber.org/streams",
+    "'"
+);
+
 fn write_element_frame(el: &Element, s: &mut String) {
     if el.ns != ns::STREAMS {
         el.write_xml(s, "");
         return;
     }
-    s.push_str("<stream:");
-    s.push_str(&el.name);
-    s.push_str(" xmlns='jabber:client' xmlns:stream='");
-    s.push_str(ns::STREAMS);
-    s.push('\'');
-    for (k, v) in &el.attrs {
-        s.push(' ');
-        s.push_str(k);
-        s.push_str("='");
-        crate::xml::escape(v, s);
-        s.push('\'');
-    }
-    if el.children.is_empty() {
-        s.push_str("/>");
-        return;
-    }
-    s.push('>');
-    for child in &el.children {
-        match child {
-            Node::Element(c) => c.write_xml(s, ns::STREAMS),
-            Node::Text(t) => crate::xml::escape(t, s),
-        }
-    }
-    s.push_str("</stream:");
-    s.push_str(&el.name);
-    s.push('>');
+    super::framing::write_stream_prefixed(el, STREAM_DECLS, s);
 }
 
 #[cfg(test)]
