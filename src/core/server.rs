@@ -356,8 +356,11 @@ const BATCH: usize = 256;
 
 fn handle(core: &mut Core, msg: CoreMsg) {
     match msg {
-        CoreMsg::Stanza { session, stanza } => {
-            let bytes = stanza.approx_bytes();
+        CoreMsg::Stanza {
+            session,
+            stanza,
+            bytes,
+        } => {
             router::process_stanza(core, session, stanza);
             // The connection reads on once the core has caught up with it.
             if let Some(s) = core.sessions.get(&session) {

@@ -55,6 +55,9 @@ pub enum CoreMsg {
     Stanza {
         session: SessionId,
         stanza: Element,
+        /// Its size as the connection counted it in flight (`Element::approx_bytes`),
+        /// handed back when the core has handled it.
+        bytes: usize,
     },
     /// The connection is gone (or closing); `error` is the reason for the unavailable
     /// presence ("Disconnected: <error>").

@@ -208,10 +208,12 @@ async fn run_effect<F: Framing>(
     let host = s.stream().host().unwrap_or_default().to_owned();
     match effect {
         Effect::Route(stanza) => {
-            rx.routed(stanza.approx_bytes());
+            let bytes = stanza.approx_bytes();
+            rx.routed(bytes);
             let _ = shared.core_tx.send(CoreMsg::Stanza {
                 session: s.id(),
                 stanza,
+                bytes,
             });
         }
         Effect::Unbind(error) => unbind(shared, s, error),
