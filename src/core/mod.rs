@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod bind;
 pub mod events;
+pub mod hold;
 pub mod outbound;
 pub mod router;
 pub mod server;

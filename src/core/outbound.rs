@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
+use super::hold::Gate;
 use super::session::Outbound;
 
 struct State {
@@ -22,6 +23,9 @@ struct State {
     waker: Option<Waker>,
     senders: usize,
     receiver_gone: bool,
+    /// Output waiting for a write to become durable (see [`super::hold`]); `None` while
+    /// nothing is held, which is nearly always.
+    gate: Option<Box<Gate>>,
 }
 
 struct Chan {
@@ -63,6 +67,7 @@ pub fn channel() -> (OutboundTx, OutboundRx) {
             waker: None,
             senders: 1,
             receiver_gone: false,
+            gate: None,
         }),
         inflight: AtomicUsize::new(0),
         inflight_bytes: AtomicUsize::new(0),
@@ -78,6 +83,10 @@ impl OutboundTx {
             if st.receiver_gone {
                 return Err(Closed(msg));
             }
+            if let Some(gate) = st.gate.as_mut() {
+                gate.push(msg);
+                return Ok(());
+            }
             st.queue.push_back(msg);
             st.waker.take()
         };
@@ -90,6 +99,13 @@ impl OutboundTx {
 
     pub fn is_closed(&self) -> bool {
         self.chan.lock().receiver_gone
+    }
+
+    /// A handle for holding this channel's output (see [`super::hold`]).
+    pub fn gate(&self) -> GateRef {
+        GateRef {
+            chan: self.chan.clone(),
+        }
     }
 
     /// The core handled one of the stanzas the connection routed to it, of `bytes` (the
@@ -131,6 +147,63 @@ impl Drop for OutboundTx {
         if let Some(w) = waker {
             w.wake();
         }
+    }
+}
+
+/// Holds and releases a channel's output; not a sender (the receiver's end of stream does
+/// not wait for it), and usable from any thread.
+#[derive(Clone)]
+pub struct GateRef {
+    chan: Arc<Chan>,
+}
+
+impl GateRef {
+    pub(super) fn mark(&self) -> u64 {
+        let mut st = self.chan.lock();
+        st.gate.get_or_insert_with(Box::default).mark()
+    }
+
+    pub(super) fn set_filling(&self, ticket: Option<u64>) -> Option<u64> {
+        let mut st = self.chan.lock();
+        st.gate.as_mut().and_then(|g| g.set_filling(ticket))
+    }
+
+    /// Releases a hold: what waited behind it (up to the next hold) is queued now.
+    pub(super) fn release(&self, ticket: u64) {
+        let (waker, freed) = {
+            let mut st = self.chan.lock();
+            let Some(gate) = st.gate.as_mut() else {
+                return;
+            };
+            let out = gate.release(ticket);
+            let freed = if gate.is_empty() {
+                st.gate.take()
+            } else {
+                None
+            };
+            if st.receiver_gone {
+                (None, (out, freed))
+            } else {
+                let woke = !out.is_empty();
+                st.queue.extend(out);
+                (woke.then(|| st.waker.take()).flatten(), (Vec::new(), freed))
+            }
+        };
+        drop(freed);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Messages waiting behind holds (tests, logs).
+    pub fn held(&self) -> usize {
+        self.chan.lock().gate.as_ref().map_or(0, |g| g.waiting())
+    }
+}
+
+impl std::fmt::Debug for GateRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GateRef")
     }
 }
 
@@ -204,7 +277,7 @@ impl Drop for OutboundRx {
             let mut st = self.chan.lock();
             st.receiver_gone = true;
             st.waker = None;
-            std::mem::take(&mut st.queue)
+            (std::mem::take(&mut st.queue), st.gate.take())
         };
         // Stanzas are dropped outside the lock.
         drop(queued);
