@@ -361,7 +361,9 @@ fn handle(core: &mut Core, msg: CoreMsg) {
             stanza,
             bytes,
         } => {
-            router::process_stanza(core, session, stanza);
+            // Writes a handler queues for it hold the session's answers (core::hold).
+            let gate = core.sessions.get(&session).map(|s| s.tx.gate());
+            super::hold::handling(gate, || router::process_stanza(core, session, stanza));
             // The connection reads on once the core has caught up with it.
             if let Some(s) = core.sessions.get(&session) {
                 s.tx.processed(bytes);

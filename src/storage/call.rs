@@ -15,8 +15,9 @@ use super::driver::StoreResult;
 use super::executor::StoreKey;
 use super::lua_value::LuaValue;
 use super::manager::Storage;
+use crate::core::hold::{self, Hold};
 use crate::core::session::{CoreMsg, CoreTask};
-use crate::core::Core;
+use crate::core::{Core, Origin};
 
 type Continuation = Box<dyn FnOnce(&mut Core, Box<dyn std::any::Any + Send>)>;
 
@@ -47,6 +48,30 @@ where
             resume(core, id, out)
         }))));
     });
+}
+
+/// [`spawn`], with the output of `origin`'s session held from now until `then` has run
+/// (see [`crate::core::hold`]): what `then` sends takes the place of the request, and
+/// the answers to the session's later stanzas wait behind it, as if the store call had
+/// been synchronous. For every call whose answer says the write was done.
+pub fn spawn_held<T, W, C>(core: &mut Core, origin: &Origin, key: StoreKey, work: W, then: C)
+where
+    T: Send + 'static,
+    W: FnOnce(&Storage) -> T + Send + 'static,
+    C: FnOnce(&mut Core, T) + 'static,
+{
+    let hold = hold::begin(core, origin);
+    spawn(core, key, work, move |core, out| {
+        fill(hold, core, |core| then(core, out))
+    });
+}
+
+/// Runs `f` with its output to the held session in the hold's place, then releases it.
+pub fn fill<R>(hold: Option<Hold>, core: &mut Core, f: impl FnOnce(&mut Core) -> R) -> R {
+    match hold {
+        Some(h) => h.fill(|| f(core)),
+        None => f(core),
+    }
 }
 
 /// Appends an assembled archive item (see [`super::internal::archive_item`]) to

@@ -15,8 +15,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::core::bind::short_id;
-use crate::core::{Bus, Core, Origin};
+use crate::core::events::fire_below;
+use crate::core::hold::{self, Hold};
+use crate::core::{Bus, Core, Event, Origin};
 use crate::storage::driver::item_str;
+use crate::storage::{call, executor};
 use crate::storage::{ArchiveQuery, LuaValue};
 use crate::xml::Element;
 use crate::xmpp::jid::Jid;
@@ -65,32 +68,34 @@ pub fn load(core: &mut Core, host: &str) {
             let user = target.node()?.to_owned();
             let host = target.domain().to_owned();
             let jid = format!("{user}@{host}");
-            let count = match core.state::<Counts>().0.get(&jid) {
-                Some(n) => *n,
-                None => core
-                    .shared
-                    .store
-                    .archive_count(&host, Some(&user), STORE)
-                    .unwrap_or(0),
-            };
-            if count >= limit(core, &host) {
-                if core.state::<Warned>().0.insert(jid.clone()) {
-                    tracing::warn!("Offline message quota of {jid} reached; not storing");
-                } else {
-                    tracing::debug!("Offline message quota of {jid} reached; not storing");
-                }
-                return None;
-            }
-            match store(core, &host, &user, stanza, now()) {
-                Ok(()) => {
-                    core.state::<Counts>().0.insert(jid, count + 1);
-                    Some(true)
-                }
-                Err(e) => {
-                    tracing::error!("Could not store offline message for {user}@{host}: {e}");
-                    None
+            if let Some(&count) = core.state::<Counts>().0.get(&jid) {
+                if count >= limit(core, &host) {
+                    quota_reached(core, &jid);
+                    return None;
                 }
             }
+            // The sender's answers (the ping after the message, a bounce) wait until the
+            // message is on disk: acknowledged means durable.
+            let hold = hold::begin(core, &ev.origin);
+            let mut taken = Event::stanza(ev.origin.clone(), stanza.clone());
+            taken.to_self = ev.to_self;
+            if core.state::<Counts>().0.contains_key(&jid) {
+                handle(core, taken, hold, host, user);
+                return Some(true);
+            }
+            // Counted once, on the storage executor; the message waits for it.
+            let key = executor::key(&host, Some(&user), STORE);
+            let (h, u) = (host.clone(), user.clone());
+            call::spawn(
+                core,
+                key,
+                move |st| st.archive_count(&h, Some(&u), STORE).unwrap_or(0),
+                move |core, n| {
+                    core.state::<Counts>().0.entry(jid).or_insert(n);
+                    handle(core, taken, hold, host, user);
+                },
+            );
+            Some(true)
         }),
     );
     core.hook(
@@ -103,17 +108,149 @@ pub fn load(core: &mut Core, host: &str) {
             };
             let s = core.sessions.get(&sid)?;
             let (user, host) = (s.username().to_owned(), s.host().to_owned());
-            if let Err(e) = deliver(core, sid, &host, &user) {
-                tracing::error!("Could not load offline messages of {user}@{host}: {e}");
-            }
+            // What else reaches the session meanwhile waits behind its offline messages.
+            let hold = hold::begin(core, &ev.origin);
+            deliver_from(core, sid, hold, host, user, None, 0);
             Some(true)
         }),
     );
 }
 
-/// Appends one message to `user`'s offline archive, as Prosody's storage does: the
-/// preserialized stanza with `attr.stamp`, plus `key`, `when` and `with` (mod_offline
-/// passes an empty `with`).
+/// Stores a message taken from `message/offline/handle` on the storage executor (batched
+/// with other appends to the same archive); when the store fails or the quota is reached,
+/// the handlers below this one, then the bounce, get it after all.
+fn handle(core: &mut Core, ev: Event, hold: Option<Hold>, host: String, user: String) {
+    let jid = format!("{user}@{host}");
+    let count = core.state::<Counts>().0.get(&jid).copied().unwrap_or(0);
+    if count >= limit(core, &host) {
+        quota_reached(core, &jid);
+        return call::fill(hold, core, |core| refused(core, &host, ev));
+    }
+    let Some(stanza) = ev.stanza.as_ref() else {
+        return;
+    };
+    core.state::<Counts>().0.insert(jid.clone(), count + 1);
+    let item = item_for(stanza, now());
+    let key = executor::key(&host, Some(&user), STORE);
+    call::append(core, key, item, move |core, result| {
+        call::fill(hold, core, |core| {
+            if let Err(e) = result {
+                tracing::error!("Could not store offline message for {jid}: {e}");
+                core.state::<Counts>().0.remove(&jid);
+                refused(core, &host, ev);
+            }
+        })
+    });
+}
+
+fn quota_reached(core: &mut Core, jid: &str) {
+    if core.state::<Warned>().0.insert(jid.to_owned()) {
+        tracing::warn!("Offline message quota of {jid} reached; not storing");
+    } else {
+        tracing::debug!("Offline message quota of {jid} reached; not storing");
+    }
+}
+
+/// The message was not stored: the rest of `message/offline/handle`, then the bounce
+/// Prosody sends when nothing took it.
+fn refused(core: &mut Core, host: &str, mut ev: Event) {
+    let bus = Bus::Host(host.to_owned());
+    if fire_below(core, &bus, "message/offline/handle", -1.0, &mut ev).is_some() {
+        return;
+    }
+    if let Some(stanza) = ev.stanza.take() {
+        crate::core::router::unhandled(core, &ev.origin, &stanza);
+    }
+}
+
+/// Delivers `user`'s offline messages to `sid` one page at a time, each page read on the
+/// storage executor (in order after the appends queued before), then removes what was
+/// delivered; the session's other output waits behind `hold` until the last page.
+fn deliver_from(
+    core: &mut Core,
+    sid: crate::core::SessionId,
+    hold: Option<Hold>,
+    host: String,
+    user: String,
+    after: Option<String>,
+    seen: usize,
+) {
+    let key = executor::key(&host, Some(&user), STORE);
+    let (h, u) = (host.clone(), user.clone());
+    let query = ArchiveQuery {
+        after,
+        limit: Some(PAGE),
+        ..ArchiveQuery::default()
+    };
+    call::spawn(
+        core,
+        key,
+        move |st| st.archive_find(&h, Some(&u), STORE, &query),
+        move |core, page| {
+            let page = match page {
+                Ok(p) => p,
+                Err(e) => {
+                    return tracing::error!("Could not load offline messages of {user}@{host}: {e}")
+                }
+            };
+            let seen = seen + page.len();
+            let last_key = page
+                .last()
+                .and_then(|i| item_str(i, "key"))
+                .map(str::to_owned);
+            let send = |core: &mut Core| {
+                for item in &page {
+                    if let Some(msg) = with_delay(item, &host) {
+                        core.send_to(sid, Arc::new(msg));
+                    }
+                }
+            };
+            match &hold {
+                Some(h) => h.fill(|| send(core)),
+                None => send(core),
+            }
+            match last_key {
+                // A full page continues after its last key (an item without a key, which
+                // only hand-made lists have, ends the delivery there).
+                Some(k) if page.len() == PAGE => {
+                    deliver_from(core, sid, hold, host, user, Some(k), seen)
+                }
+                _ => delivered(core, host, user, seen),
+            }
+        },
+    );
+}
+
+/// Removes the `seen` delivered messages (all of them, unless more were stored
+/// meanwhile, which stay).
+fn delivered(core: &mut Core, host: String, user: String, seen: usize) {
+    let jid = format!("{user}@{host}");
+    core.state::<Warned>().0.remove(&jid);
+    core.state::<Counts>().0.remove(&jid);
+    if seen == 0 {
+        return;
+    }
+    let key = executor::key(&host, Some(&user), STORE);
+    call::spawn(
+        core,
+        key,
+        move |st| {
+            if st.archive_count(&host, Some(&user), STORE)? <= seen {
+                return st.archive_replace(&host, Some(&user), STORE, &[]);
+            }
+            let rest = st.archive_list(&host, Some(&user), STORE)?;
+            st.archive_replace(&host, Some(&user), STORE, &rest[seen.min(rest.len())..])
+        },
+        |_core, result: Result<(), crate::storage::StorageError>| {
+            if let Err(e) = result {
+                tracing::error!("Could not remove delivered offline messages: {e}");
+            }
+        },
+    );
+}
+
+/// Appends one message to `user`'s offline archive synchronously (tools, and callers off
+/// the core thread).
 pub fn store(
     core: &Core,
     host: &str,
@@ -121,6 +258,14 @@ pub fn store(
     stanza: &Element,
     when: f64,
 ) -> Result<(), crate::storage::StorageError> {
+    core.shared
+        .store
+        .archive_append_item(host, Some(user), STORE, &item_for(stanza, when))
+}
+
+/// An offline archive item as Prosody's storage keeps it: the preserialized stanza with
+/// `attr.stamp`, plus `key`, `when` and `with` (mod_offline passes an empty `with`).
+fn item_for(stanza: &Element, when: f64) -> LuaValue {
     let mut item = stanza_lua::preserialize(stanza);
     if let Some(t) = item.as_table_mut() {
         let mut attr = t
@@ -133,69 +278,7 @@ pub fn store(
     }
     // util.id.medium: 24 URL-safe characters.
     let key = format!("{}{}", short_id(), short_id());
-    core.shared
-        .store
-        .archive_append(host, Some(user), STORE, &key, when, "", &item)
-}
-
-/// Sends `user`'s offline messages to `sid` a page at a time, each with its `<delay/>`,
-/// then deletes them. Answers how many were sent.
-pub fn deliver(
-    core: &mut Core,
-    sid: crate::core::SessionId,
-    host: &str,
-    user: &str,
-) -> Result<usize, crate::storage::StorageError> {
-    let mut after: Option<String> = None;
-    let (mut sent, mut seen) = (0, 0);
-    loop {
-        let query = ArchiveQuery {
-            after: after.clone(),
-            limit: Some(PAGE),
-            ..ArchiveQuery::default()
-        };
-        let page = core
-            .shared
-            .store
-            .archive_find(host, Some(user), STORE, &query)?;
-        seen += page.len();
-        let full = page.len() == PAGE;
-        let last_key = page
-            .last()
-            .and_then(|i| item_str(i, "key"))
-            .map(str::to_owned);
-        for item in &page {
-            if let Some(msg) = with_delay(item, host) {
-                core.send_to(sid, Arc::new(msg));
-                sent += 1;
-            }
-        }
-        match (full, last_key) {
-            (true, Some(key)) => after = Some(key),
-            // A full page whose last item has no key cannot be continued from: the rest
-            // comes in one piece (Prosody always writes keys; hand-made lists may not).
-            (true, None) => {
-                let rest = core.shared.store.archive_list(host, Some(user), STORE)?;
-                for item in rest.iter().skip(sent) {
-                    if let Some(msg) = with_delay(item, host) {
-                        core.send_to(sid, Arc::new(msg));
-                        sent += 1;
-                    }
-                }
-                break;
-            }
-            (false, _) => break,
-        }
-    }
-    let jid = format!("{user}@{host}");
-    core.state::<Warned>().0.remove(&jid);
-    core.state::<Counts>().0.remove(&jid);
-    if seen > 0 {
-        core.shared
-            .store
-            .archive_replace(host, Some(user), STORE, &[])?;
-    }
-    Ok(sent)
+    crate::storage::internal::archive_item(&key, when, "", &item)
 }
 
 /// A stored message as delivered: the stanza with its `<delay/>`.

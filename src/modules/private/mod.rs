@@ -25,10 +25,19 @@ pub fn load(core: &mut Core, host: &str) {
         &format!("iq/self/{}:query", ns::PRIVATE),
         0.0,
         Rc::new(move |core, ev| {
-            let stanza = ev.stanza.as_ref()?;
+            let stanza = ev.stanza.as_ref()?.clone();
             let username = core.origin_username(&ev.origin)?;
-            let reply = handle(core, &host_name, &username, stanza);
-            core.reply(&ev.origin, reply);
+            // On the storage executor; the asker's answers wait for it (a set is answered
+            // once durable).
+            let key = crate::storage::executor::key(&host_name, Some(&username), STORE);
+            let (host, origin) = (host_name.clone(), ev.origin.clone());
+            crate::storage::call::spawn_held(
+                core,
+                &ev.origin,
+                key,
+                move |st| handle(st, &host, &username, &stanza),
+                move |core, reply| core.reply(&origin, reply),
+            );
             Some(true)
         }),
     );
@@ -37,8 +46,13 @@ pub fn load(core: &mut Core, host: &str) {
     }
 }
 
-/// Answers one `jabber:iq:private` get or set of `username`.
-pub fn handle(core: &Core, host: &str, username: &str, stanza: &Element) -> Element {
+/// Answers one `jabber:iq:private` get or set of `username` (on the storage executor).
+pub fn handle(
+    store: &crate::storage::Storage,
+    host: &str,
+    username: &str,
+    stanza: &Element,
+) -> Element {
     let Some(query) = stanza.get_child("query", ns::PRIVATE) else {
         return stanza_error_reply(stanza, "modify", "bad-request", None);
     };
@@ -48,7 +62,6 @@ pub fn handle(core: &Core, host: &str, username: &str, stanza: &Element) -> Elem
     }
     let tag = tags[0];
     let key = format!("{}:{}", tag.name, tag.ns);
-    let store = &core.shared.store;
     let current = match store.get(host, Some(username), STORE) {
         Ok(v) => v,
         Err(e) => {

@@ -93,17 +93,33 @@ impl ProsodyStore {
         }
     }
 
-    /// Runs `job` now, so the reply that follows is sent only once the write is durable
-    /// (Prosody answers a publish after its store has it). The executor path (write
-    /// behind, reply first) lost that guarantee and waits for a reply-after-durable
-    /// continuation; until then writes stay on the core thread.
+    /// Runs `job` on the executor queue of `store_name` (or now, without one). The
+    /// session whose stanza is being handled is held (`core::hold::current`) until the
+    /// job is done, so the publish's answer, sent after this returns, leaves only once the
+    /// write is durable, as Prosody answers after its store has it. A failure is logged:
+    /// the answer has been decided by then (Prosody would answer an error).
     fn write(
         &self,
-        _user: Option<&str>,
-        _store_name: &str,
+        user: Option<&str>,
+        store_name: &str,
         job: impl FnOnce(&InternalStore) -> Result<(), StorageError> + Send + 'static,
     ) -> Result<(), StorageError> {
-        job(&self.store)
+        let Some(shared) = &self.shared else {
+            return job(&self.store);
+        };
+        let key = crate::storage::executor::key(&self.host, user, store_name);
+        let pending = self.pending.clone();
+        pending.fetch_add(1, Ordering::SeqCst);
+        let what = format!("{}/{store_name}", user.unwrap_or(&self.host));
+        let hold = crate::core::hold::current();
+        shared.store_exec.run(key, move |st| {
+            if let Err(e) = job(st) {
+                tracing::error!("Could not save pubsub data {what}: {e}");
+            }
+            pending.fetch_sub(1, Ordering::SeqCst);
+            drop(hold);
+        });
+        Ok(())
     }
 
     fn item_store(&self, node: &str) -> String {

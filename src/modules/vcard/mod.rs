@@ -8,6 +8,7 @@ use std::rc::Rc;
 use crate::core::{Bus, Core};
 use crate::modules::iq::result_for;
 use crate::modules::private::preserialize::{deserialize, preserialize, Xmlns};
+use crate::storage::{call, executor, Storage};
 use crate::xml::Element;
 use crate::xmpp::error::stanza_error_reply;
 use crate::xmpp::jid::Jid;
@@ -25,10 +26,20 @@ pub fn load(core: &mut Core, host: &str) {
             &format!("iq/{kind}/{}:vCard", ns::VCARD),
             0.0,
             Rc::new(move |core, ev| {
-                let stanza = ev.stanza.as_ref()?;
+                let stanza = ev.stanza.as_ref()?.clone();
                 let me = core.origin_username(&ev.origin)?;
-                let reply = handle(core, &host_name, &me, stanza);
-                core.reply(&ev.origin, reply);
+                // On the storage executor, in order with other work on the vCard it reads
+                // or writes; the asker's answers wait for it (a set is answered durable).
+                let owner = owner(&stanza, &me);
+                let key = executor::key(&host_name, owner.as_deref(), STORE);
+                let (host, origin) = (host_name.clone(), ev.origin.clone());
+                call::spawn_held(
+                    core,
+                    &ev.origin,
+                    key,
+                    move |st| handle(st, &host, &me, &stanza),
+                    move |core, reply| core.reply(&origin, reply),
+                );
                 Some(true)
             }),
         );
@@ -38,15 +49,20 @@ pub fn load(core: &mut Core, host: &str) {
     }
 }
 
-fn handle(core: &Core, host: &str, me: &str, stanza: &Element) -> Element {
-    let store = &core.shared.store;
+/// Whose vCard a request reads or writes (`None`: the host's own).
+fn owner(stanza: &Element, me: &str) -> Option<String> {
+    match stanza.attr("to") {
+        Some(t) => Jid::parse(t).ok().and_then(|j| j.node().map(str::to_owned)),
+        None => Some(me.to_owned()),
+    }
+}
+
+/// Answers a vCard IQ (on the storage executor).
+fn handle(store: &Storage, host: &str, me: &str, stanza: &Element) -> Element {
     let to = stanza.attr("to");
     if stanza.attr("type") == Some("get") {
         // To the host: its own (host-level) vCard.
-        let user = match to {
-            Some(t) => Jid::parse(t).ok().and_then(|j| j.node().map(str::to_owned)),
-            None => Some(me.to_owned()),
-        };
+        let user = owner(stanza, me);
         let found = store.get(host, user.as_deref(), STORE).ok().flatten();
         return match found.as_ref().and_then(deserialize) {
             Some(vcard) => result_for(stanza).with_child(vcard),
