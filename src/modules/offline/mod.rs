@@ -215,15 +215,16 @@ fn deliver_from(
                 Some(k) if page.len() == PAGE => {
                     deliver_from(core, sid, hold, host, user, Some(k), seen)
                 }
-                _ => delivered(core, host, user, seen),
+                _ => delivered(core, hold, host, user, seen),
             }
         },
     );
 }
 
 /// Removes the `seen` delivered messages (all of them, unless more were stored
-/// meanwhile, which stay).
-fn delivered(core: &mut Core, host: String, user: String, seen: usize) {
+/// meanwhile, which stay); the session's other output waits for that too, as in Prosody,
+/// where the removal is done before anything else reaches it.
+fn delivered(core: &mut Core, hold: Option<Hold>, host: String, user: String, seen: usize) {
     let jid = format!("{user}@{host}");
     core.state::<Warned>().0.remove(&jid);
     core.state::<Counts>().0.remove(&jid);
@@ -241,10 +242,11 @@ fn delivered(core: &mut Core, host: String, user: String, seen: usize) {
             let rest = st.archive_list(&host, Some(&user), STORE)?;
             st.archive_replace(&host, Some(&user), STORE, &rest[seen.min(rest.len())..])
         },
-        |_core, result: Result<(), crate::storage::StorageError>| {
+        move |_core, result: Result<(), crate::storage::StorageError>| {
             if let Err(e) = result {
                 tracing::error!("Could not remove delivered offline messages: {e}");
             }
+            drop(hold);
         },
     );
 }
