@@ -82,8 +82,9 @@ pub fn hook(core: &mut Core, bus: &Bus) {
             let (request, origin) = (stanza.clone(), ev.origin.clone());
             let store = settings(core, &host).store;
             let key = crate::storage::executor::key(&host, Some(&user), &store);
-            crate::storage::call::spawn(
+            crate::storage::call::spawn_held(
                 core,
+                &ev.origin,
                 key,
                 move |st| archive::bounds(st, (&host, &user, &store)),
                 move |core, result| {
@@ -280,8 +281,9 @@ fn run_query(core: &mut Core, ev: &Event, host: &str, user: &str) {
     let origin = ev.origin.clone();
     let (h, u, store) = (host.to_owned(), user.to_owned(), s.store.clone());
     let key = crate::storage::executor::key(host, Some(user), &s.store);
-    crate::storage::call::spawn(
+    crate::storage::call::spawn_held(
         core,
+        &ev.origin,
         key,
         move |st| archive::page(st, (&h, &u, &store), &q, max),
         move |core, result| {
