@@ -14,7 +14,7 @@ use crate::core::{Bus, Core, Event, Origin};
 use crate::modules::iq::result_for;
 use crate::modules::presence::presence;
 use crate::modules::roster::manager;
-use crate::storage::{LuaKey, LuaTable, LuaValue};
+use crate::storage::{call, executor, LuaKey, LuaTable, LuaValue};
 use crate::xml::Element;
 use crate::xmpp::error::stanza_error_reply;
 use crate::xmpp::jid::Jid;
@@ -242,19 +242,77 @@ fn edit(core: &mut Core, ev: &mut Event) -> Option<bool> {
             }
         }
     }
+    // The new list counts at once (what arrives from now on is checked against it); it
+    // is saved on the storage executor, and the answer, the presence changes and the
+    // pushes follow once it is durable, with the asker's later answers behind them.
     let value = LuaValue::Table(updated.clone());
-    if let Err(e) = core
-        .shared
-        .store
-        .set(&host, Some(&user), STORE, Some(&value))
-    {
-        let text = e.to_string();
-        let reply = stanza_error_reply(stanza, "wait", "internal-server-error", Some(&text));
-        core.reply(&ev.origin, reply);
-        return Some(true);
-    }
-    core.state::<Blocklists>().map.insert(bare.clone(), updated);
-    core.reply(&ev.origin, result_for(stanza));
+    let before = core.state::<Blocklists>().map.insert(bare.clone(), updated);
+    let edit = Edited {
+        request: stanza.clone(),
+        origin: ev.origin.clone(),
+        user,
+        host,
+        bare,
+        action,
+        old,
+        send_unavailable,
+        send_available,
+        remove_pending,
+    };
+    let key = executor::key(&edit.host, Some(&edit.user), STORE);
+    let (h, u) = (edit.host.clone(), edit.user.clone());
+    call::spawn_held(
+        core,
+        &ev.origin,
+        key,
+        move |st| st.set(&h, Some(&u), STORE, Some(&value)),
+        move |core, result| match result {
+            Ok(()) => saved(core, edit),
+            Err(e) => {
+                let cache = &mut core.state::<Blocklists>().map;
+                match before {
+                    Some(list) => cache.insert(edit.bare.clone(), list),
+                    None => cache.remove(&edit.bare),
+                };
+                let text = e.to_string();
+                let reply =
+                    stanza_error_reply(&edit.request, "wait", "internal-server-error", Some(&text));
+                core.reply(&edit.origin, reply);
+            }
+        },
+    );
+    Some(true)
+}
+
+/// A blocklist change whose save is under way, and what follows it.
+struct Edited {
+    request: Element,
+    origin: Origin,
+    user: String,
+    host: String,
+    bare: String,
+    action: Element,
+    old: LuaTable,
+    send_unavailable: Vec<String>,
+    send_available: Vec<String>,
+    remove_pending: Vec<String>,
+}
+
+/// The change is durable: the answer, the presence it implies, the pushes.
+fn saved(core: &mut Core, edit: Edited) {
+    let Edited {
+        request,
+        origin,
+        user,
+        host,
+        bare,
+        action,
+        old,
+        send_unavailable,
+        send_available,
+        remove_pending,
+    } = edit;
+    core.reply(&origin, result_for(&request));
 
     let from_host = Origin::Host(host.clone());
     for jid in send_unavailable {
@@ -308,7 +366,6 @@ fn edit(core: &mut Core, ev: &mut Event) -> Option<bool> {
             .with_child(action.clone());
         core.send_to(sid, Arc::new(push));
     }
-    Some(true)
 }
 
 fn now() -> i64 {

@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 use crate::core::{Bus, Core, Origin};
 use crate::modules::iq::result_for;
+use crate::storage::{call, executor};
 use crate::xml::Element;
 use crate::xmpp::error::{stanza_error_reply, stream_error};
 use crate::xmpp::jid::nodeprep;
@@ -70,57 +71,101 @@ fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
         .next()
         .is_some_and(|c| c.name == "remove")
     {
-        if let Err(e) = core.shared.accounts.delete(host, user) {
-            tracing::error!("Could not delete the account {user}@{host}: {e}");
-            core.reply(
-                origin,
-                stanza_error_reply(
-                    stanza,
-                    "cancel",
-                    "service-unavailable",
-                    Some(crate::storage::error::SAVE_FAILED),
-                ),
-            );
-            return;
-        }
-        tracing::info!("User removed their account: {user}@{host}");
-        crate::lua::events::user_deleted(core, host, user);
-        crate::modules::pep::delete_user(core, host, user);
-        // Prosody's usermanager purges every store of a deleted user.
-        if let Err(e) = core.shared.store.purge(host, user) {
-            tracing::warn!("Could not remove all data of {user}@{host}: {e}");
-        }
-        // The answer goes out before the stream closes.
-        core.reply(origin, result_for(stanza));
-        if let Origin::Session(sid) = origin {
-            crate::lua::events::user_deregistered(core, host, user, *sid);
-        }
-        let bare = format!("{user}@{host}");
-        let sessions = core.bare_sessions.get(&bare).cloned().unwrap_or_default();
-        for id in sessions {
-            core.close_session(
-                id,
-                Some(stream_error(
-                    "not-authorized",
-                    Some("Account deleted"),
-                    None,
-                )),
-            );
-        }
+        remove(core, origin, user, host, stanza);
         return;
     }
     let username = query.get_child("username", r).map(Element::text);
     let password = query.get_child("password", r).map(Element::text);
     let reply = match (username, password) {
         (Some(u), Some(p)) if nodeprep(&u).ok().as_deref() == Some(user) => {
-            match core.shared.accounts.set_password(host, user, &p) {
-                Ok(()) => result_for(stanza),
-                Err(_) => stanza_error_reply(stanza, "wait", "internal-server-error", None),
-            }
+            // On the storage executor; answered (and the session's later answers sent)
+            // once the new password is durable.
+            let (shared, h, u, request) = (
+                core.shared.clone(),
+                host.to_owned(),
+                user.to_owned(),
+                stanza.clone(),
+            );
+            let o = origin.clone();
+            call::spawn_held(
+                core,
+                origin,
+                executor::key(host, Some(user), "accounts"),
+                move |_| shared.accounts.set_password(&h, &u, &p).is_ok(),
+                move |core, ok| {
+                    let reply = match ok {
+                        true => result_for(&request),
+                        false => {
+                            stanza_error_reply(&request, "wait", "internal-server-error", None)
+                        }
+                    };
+                    core.reply(&o, reply);
+                },
+            );
+            return;
         }
         _ => stanza_error_reply(stanza, "modify", "bad-request", None),
     };
     core.reply(origin, reply);
+}
+
+/// `<remove/>`: deletes the account, then (as Prosody's usermanager) fires `user-deleted`
+/// and purges its stores, each on the storage executor with the session's answers held;
+/// the answer goes out before the streams close.
+fn remove(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Element) {
+    let (shared, h, u) = (core.shared.clone(), host.to_owned(), user.to_owned());
+    let (origin, request) = (origin.clone(), stanza.clone());
+    let (host, user) = (host.to_owned(), user.to_owned());
+    call::spawn_held(
+        core,
+        &origin.clone(),
+        executor::key(&host, Some(&user), "accounts"),
+        move |_| shared.accounts.delete(&h, &u).map_err(|e| e.to_string()),
+        move |core, result| {
+            if let Err(e) = result {
+                tracing::error!("Could not delete the account {user}@{host}: {e}");
+                let text = Some(crate::storage::error::SAVE_FAILED);
+                let e = stanza_error_reply(&request, "cancel", "service-unavailable", text);
+                return core.reply(&origin, e);
+            }
+            tracing::info!("User removed their account: {user}@{host}");
+            crate::lua::events::user_deleted(core, &host, &user);
+            crate::modules::pep::delete_user(core, &host, &user);
+            let (h, u) = (host.clone(), user.clone());
+            call::spawn_held(
+                core,
+                &origin.clone(),
+                executor::key(&host, Some(&user), "accounts"),
+                move |st| st.purge(&h, &u),
+                move |core, purged| {
+                    if let Err(e) = purged {
+                        tracing::warn!("Could not remove all data of {user}@{host}: {e}");
+                    }
+                    removed(core, &origin, &user, &host, &request);
+                },
+            );
+        },
+    );
+}
+
+/// The account is gone: the answer, then its streams are closed.
+fn removed(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Element) {
+    core.reply(origin, result_for(stanza));
+    if let Origin::Session(sid) = origin {
+        crate::lua::events::user_deregistered(core, host, user, *sid);
+    }
+    let bare = format!("{user}@{host}");
+    let sessions = core.bare_sessions.get(&bare).cloned().unwrap_or_default();
+    for id in sessions {
+        core.close_session(
+            id,
+            Some(stream_error(
+                "not-authorized",
+                Some("Account deleted"),
+                None,
+            )),
+        );
+    }
 }
 
 #[cfg(test)]
