@@ -38,6 +38,9 @@ pub struct Gate {
     items: VecDeque<Item>,
     /// The hold whose continuation is sending now: its output goes before its mark.
     filling: Option<u64>,
+    /// Stanzas of the session (and their bytes) handled while it was held: they count
+    /// as in flight until the gate is empty again.
+    deferred: (usize, usize),
 }
 
 impl Gate {
@@ -90,6 +93,17 @@ impl Gate {
             }
         }
         out
+    }
+
+    /// A stanza of `bytes` of the held session was handled.
+    pub fn defer(&mut self, bytes: usize) {
+        self.deferred.0 += 1;
+        self.deferred.1 += bytes;
+    }
+
+    /// The handled stanzas still counted in flight, and their bytes.
+    pub fn deferred(&self) -> (usize, usize) {
+        self.deferred
     }
 
     /// No hold is taken and nothing waits.

@@ -115,3 +115,16 @@ fn the_current_session_is_held_only_while_its_stanza_is_handled() {
     drop(hold);
     assert_eq!(names(&mut rx), ["answer"]);
 }
+
+#[test]
+fn stanzas_handled_while_held_stay_in_flight_until_the_gate_is_empty() {
+    let (tx, rx) = channel();
+    rx.routed(100);
+    rx.routed(50);
+    let hold = Hold::on(tx.gate());
+    tx.processed(100);
+    tx.processed(50);
+    assert_eq!((rx.inflight(), rx.inflight_bytes()), (2, 150));
+    drop(hold);
+    assert_eq!((rx.inflight(), rx.inflight_bytes()), (0, 0));
+}

@@ -111,12 +111,25 @@ impl OutboundTx {
     /// The core handled one of the stanzas the connection routed to it, of `bytes` (the
     /// size it was routed with).
     pub fn processed(&self, bytes: usize) {
+        // While the session's output is held, its stanzas count as in flight until the
+        // holds are released: a sender whose writes wait for the disk stops being read
+        // (back-pressure) instead of queueing answers without end.
+        if let Some(gate) = self.chan.lock().gate.as_mut() {
+            gate.defer(bytes);
+            return;
+        }
+        self.chan.settle(1, bytes);
+    }
+}
+
+impl Chan {
+    fn settle(&self, count: usize, bytes: usize) {
         let _ = self
-            .chan
             .inflight
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(count))
+            });
         let _ = self
-            .chan
             .inflight_bytes
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                 Some(n.saturating_sub(bytes))
@@ -181,10 +194,14 @@ impl GateRef {
             } else {
                 None
             };
+            let settled = freed.as_ref().map_or((0, 0), |g| g.deferred());
+            if settled.0 > 0 {
+                self.chan.settle(settled.0, settled.1);
+            }
             if st.receiver_gone {
                 (None, (out, freed))
             } else {
-                let woke = !out.is_empty();
+                let woke = !out.is_empty() || settled.0 > 0;
                 st.queue.extend(out);
                 (woke.then(|| st.waker.take()).flatten(), (Vec::new(), freed))
             }
