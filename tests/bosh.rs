@@ -8,6 +8,8 @@ mod client;
 mod common;
 #[path = "proxy/mod.rs"]
 mod proxy;
+#[path = "bosh/round_trip.rs"]
+mod round_trip;
 mod support;
 
 use client::{attrs_of, post, Session, NS};
