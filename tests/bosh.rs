@@ -6,6 +6,8 @@
 #[path = "bosh/client.rs"]
 mod client;
 mod common;
+#[path = "bosh/malformed.rs"]
+mod malformed;
 #[path = "proxy/mod.rs"]
 mod proxy;
 #[path = "bosh/round_trip.rs"]
@@ -366,16 +368,48 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// `LILT_BOSH_POLLS` long polls at once (default 2 000; the 10 000 with
-/// `LILT_BOSH_POLLS=10000`), each its own session holding one request: all are answered
-/// after `wait`, and the process's RSS (server and clients together) stays bounded.
+/// `LILT_BOSH_POLLS` long polls at once (default 2 000), each its own session holding one
+/// request: all are answered after `wait`, and the process's RSS (server and clients
+/// together) stays bounded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_long_polls_are_answered_with_memory_bounded() {
     let n: usize = std::env::var("LILT_BOSH_POLLS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
-    let s = server("").await;
+    long_polls(n).await;
+}
+
+/// The 10 000 concurrent long polls. Ignored: creating the sessions one HTTP
+/// connection each takes most of its ~90 s in debug on the 2-core machine (figures in
+/// docs/bosh.md). Needs 2 descriptors per poll in this one process: the test raises its
+/// soft limit to the hard one (`ulimit -Hn` ≥ 20 500).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "about 90 s in debug; run with --ignored"]
+async fn ten_thousand_concurrent_long_polls_are_answered_with_memory_bounded() {
+    long_polls(10_000).await;
+}
+
+/// Raises this process's soft descriptor limit to its hard limit.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain libc calls on a stack value they fill or read.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+async fn long_polls(n: usize) {
+    raise_fd_limit();
+    // Creating thousands of sessions takes longer than the default 60 s of inactivity the
+    // first ones may spend waiting for their poll.
+    let s = server("bosh_max_inactivity = 600").await;
     let before = rss_kib();
     let mut sessions = Vec::with_capacity(n);
     for chunk in 0..n.div_ceil(200) {

@@ -97,6 +97,7 @@ pub fn spawn(s: Spawn, first: Incoming) {
     let first = Request {
         rid,
         terminate: first.body.is_terminate(),
+        broken: first.body.broken,
         payload: first.body.payload,
         reply: first.reply,
     };
@@ -135,6 +136,7 @@ async fn run(
                 let req = Request {
                     rid: i.body.rid().unwrap_or(u64::MAX),
                     terminate: i.body.is_terminate(),
+                    broken: i.body.broken,
                     payload: i.body.payload,
                     reply: i.reply,
                 };
