@@ -383,15 +383,15 @@ async fn many_concurrent_long_polls_are_answered_with_memory_bounded() {
 /// The 10 000 concurrent long polls. Ignored: creating the sessions one HTTP
 /// connection each takes most of its ~90 s in debug on the 2-core machine (figures in
 /// docs/bosh.md). Needs 2 descriptors per poll in this one process: the test raises its
-/// soft limit to the hard one (`ulimit -Hn` ≥ 20 500).
+/// soft limit to the hard one and needs `ulimit -Hn` ≥ 20 500.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "about 90 s in debug; run with --ignored"]
 async fn ten_thousand_concurrent_long_polls_are_answered_with_memory_bounded() {
     long_polls(10_000).await;
 }
 
-/// Raises this process's soft descriptor limit to its hard limit.
-fn raise_fd_limit() {
+/// Raises this process's soft descriptor limit to its hard limit; returns it.
+fn raise_fd_limit() -> u64 {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -403,10 +403,17 @@ fn raise_fd_limit() {
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }
     }
+    lim.rlim_cur as u64
 }
 
 async fn long_polls(n: usize) {
-    raise_fd_limit();
+    // Client and server end of every held poll live in this one process.
+    let limit = raise_fd_limit();
+    assert!(
+        limit >= 2 * n as u64 + 500,
+        "{n} polls need a descriptor limit of {} (hard limit is {limit})",
+        2 * n + 500
+    );
     // Creating thousands of sessions takes longer than the default 60 s of inactivity the
     // first ones may spend waiting for their poll.
     let s = server("bosh_max_inactivity = 600").await;

@@ -540,6 +540,52 @@ async fn expired_files_are_gone_after_cleanup() {
     assert!(stats.contains("total") && stats.contains('0'), "{stats}");
 }
 
+/// The expiry job runs on the core's timers: nothing is pruned before its first run, and
+/// when the core's clock reaches it (fired here as of a minute after start, on the core
+/// thread) the expired upload is gone.
+#[tokio::test]
+async fn the_expiry_job_on_the_core_timers_removes_an_expired_upload() {
+    use lilt::core::session::CoreTask;
+    let (s, port) = server("http_file_share_expires_after = 1").await;
+    let mut a = login(&s, "alice").await;
+    let r = iq(&mut a, "e1", &request("gone.txt", "3", Some("text/plain"))).await;
+    let (path, token) = slot_of(&r, port);
+    let put = put_head(port, &path, Some(&token), 3);
+    assert_eq!(http(s.addr, &put, b"bye").await.0, 201);
+    // Old enough to expire (slot times are whole seconds), but the job has not run.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let get = get_head("GET", port, &path, "");
+    assert_eq!(http(s.addr, &get, b"").await.0, 200);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let fire = CoreTask(Box::new(move |core: &mut lilt::core::Core| {
+        let pending = core.timers.len();
+        let at = std::time::Instant::now() + lilt::modules::http_file_share::cleanup::FIRST_RUN;
+        lilt::core::timers::run_due(core, at);
+        let _ = tx.send(pending);
+    }));
+    s.shared
+        .core_tx
+        .send(lilt::core::CoreMsg::Task(fire))
+        .expect("core");
+    // The daily prune and the weekly recount.
+    assert!(rx.await.expect("core ran the task") >= 2);
+    // The prune itself runs on the storage executor.
+    let mut status = 0;
+    for _ in 0..100 {
+        status = http(s.addr, &get, b"").await.0;
+        if status == 404 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 404);
+    let left: Vec<_> = std::fs::read_dir(upload_dir(&s))
+        .expect("dir")
+        .flatten()
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 #[tokio::test]
 async fn cors_preflight_allows_the_authorization_header() {
     let (s, port) = server("").await;

@@ -325,7 +325,13 @@ pub async fn core_loop(mut core: Core, mut rx: mpsc::UnboundedReceiver<CoreMsg>)
     // Lua timers (`module:add_timer`) and Lua HTTP handlers run on this thread too.
     let mut lua_http = crate::lua::core_started(&mut core);
     loop {
-        let deadline = crate::lua::next_deadline(&core);
+        let deadline = match (
+            crate::lua::next_deadline(&core),
+            core.timers.next_deadline(),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let msg = tokio::select! {
             m = rx.recv() => m,
             Some(call) = crate::lua::http::recv(&mut lua_http) => {
@@ -333,7 +339,9 @@ pub async fn core_loop(mut core: Core, mut rx: mpsc::UnboundedReceiver<CoreMsg>)
                 continue;
             }
             () = crate::lua::timers::sleep_until(deadline) => {
-                crate::lua::run_due(&mut core, std::time::Instant::now());
+                let now = std::time::Instant::now();
+                crate::lua::run_due(&mut core, now);
+                super::timers::run_due(&mut core, now);
                 continue;
             }
         };

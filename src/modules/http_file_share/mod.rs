@@ -63,11 +63,7 @@ pub fn load(core: &mut Core, host: &str) {
         });
     }
     if settings.prunes() {
-        cleanup::start(
-            Arc::downgrade(&core.shared),
-            settings.clone(),
-            total.clone(),
-        );
+        cleanup::start(core, settings.clone(), total.clone());
     }
     let bus = Bus::Host(host.to_owned());
     core.hook(
