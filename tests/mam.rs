@@ -2,8 +2,9 @@
 //! what is archived, stanza-ids, queries with forms and paging, preferences, metadata,
 //! and the same script against Debian's Prosody 0.12.3 with its stock mod_mam.
 
-mod common;
-mod support;
+#[path = "harness/mod.rs"]
+mod harness;
+use harness::{common, support};
 
 #[path = "mam/client.rs"]
 mod client;
@@ -13,6 +14,8 @@ mod differential;
 mod page_bench;
 #[path = "mam/shape.rs"]
 mod shape;
+#[path = "mam/smacks.rs"]
+mod smacks;
 
 use client::Client;
 use support::{base_config, Server, HOST};
