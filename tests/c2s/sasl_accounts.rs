@@ -5,14 +5,11 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
-use hmac::{Hmac, Mac};
-use sha2::Digest;
-
 use lilt::modules::auth_internal_hashed::Accounts;
 use lilt::storage::Storage;
 use lilt::xmpp::sasl::{SaslError, ScramHash, ScramServer};
+
+use crate::harness::scram::ScramClient;
 
 fn prosody_accounts(hash: ScramHash) -> (tempfile::TempDir, Accounts) {
     let dir = tempfile::tempdir().unwrap();
@@ -28,21 +25,6 @@ fn prosody_accounts(hash: ScramHash) -> (tempfile::TempDir, Accounts) {
     (dir, Accounts::new(store, hash))
 }
 
-fn hmac(hash: ScramHash, key: &[u8], msg: &[u8]) -> Vec<u8> {
-    match hash {
-        ScramHash::Sha1 => {
-            let mut m = Hmac::<sha1::Sha1>::new_from_slice(key).unwrap();
-            m.update(msg);
-            m.finalize().into_bytes().to_vec()
-        }
-        _ => {
-            let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
-            m.update(msg);
-            m.finalize().into_bytes().to_vec()
-        }
-    }
-}
-
 /// An independent SCRAM client: runs the whole exchange against `ScramServer`, looking the
 /// user up in `accounts`, and checks the server signature it gets back.
 fn client_exchange(
@@ -51,56 +33,19 @@ fn client_exchange(
     user: &str,
     password: &str,
 ) -> Result<String, SaslError> {
-    let client_nonce = "Zm9vYmFyYmF6cXV4";
-    let first_bare = format!("n={user},r={client_nonce}");
+    let mut client = ScramClient::new(hash, user, "Zm9vYmFyYmF6cXV4", None);
     let (state, username) =
-        ScramServer::new(hash).client_first(format!("n,,{first_bare}").as_bytes())?;
+        ScramServer::new(hash).client_first(client.client_first().as_bytes())?;
     let creds = accounts
         .scram_credentials("example.test", &username, hash)
         .unwrap();
     let (state, challenge) = state.server_first(creds);
     let challenge = String::from_utf8(challenge).unwrap();
-    let mut nonce = "";
-    let mut salt = Vec::new();
-    let mut iterations = 0u32;
-    for attr in challenge.split(',') {
-        match attr.split_at(2) {
-            ("r=", v) => nonce = v,
-            ("s=", v) => salt = B64.decode(v).unwrap(),
-            ("i=", v) => iterations = v.parse().unwrap(),
-            _ => panic!("unexpected attribute in {challenge}"),
-        }
-    }
-    assert!(nonce.starts_with(client_nonce));
-    let mut salted = vec![0u8; if hash == ScramHash::Sha1 { 20 } else { 32 }];
-    match hash {
-        ScramHash::Sha1 => {
-            pbkdf2::pbkdf2_hmac::<sha1::Sha1>(password.as_bytes(), &salt, iterations, &mut salted)
-        }
-        _ => {
-            pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), &salt, iterations, &mut salted)
-        }
-    }
-    let client_key = hmac(hash, &salted, b"Client Key");
-    let stored_key = match hash {
-        ScramHash::Sha1 => sha1::Sha1::digest(&client_key).to_vec(),
-        _ => sha2::Sha256::digest(&client_key).to_vec(),
-    };
-    let without_proof = format!("c=biws,r={nonce}");
-    let auth_message = format!("{first_bare},{challenge},{without_proof}");
-    let signature = hmac(hash, &stored_key, auth_message.as_bytes());
-    let proof: Vec<u8> = client_key
-        .iter()
-        .zip(&signature)
-        .map(|(a, b)| a ^ b)
-        .collect();
-    let final_msg = format!("{without_proof},p={}", B64.encode(proof));
+    let final_msg = client.client_final(&challenge, password);
     let (server_final, username) = state.client_final(final_msg.as_bytes())?;
-    let server_key = hmac(hash, &salted, b"Server Key");
-    let expected = hmac(hash, &server_key, auth_message.as_bytes());
     assert_eq!(
         String::from_utf8(server_final).unwrap(),
-        format!("v={}", B64.encode(expected))
+        client.expected_server_final()
     );
     Ok(username)
 }

@@ -10,14 +10,14 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use rustls::pki_types::ServerName;
-use sha1::{Digest, Sha1};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::scram::ScramClient;
 use lilt::config::Config;
 use lilt::core::Shared;
+use lilt::xmpp::sasl::ScramHash;
 
 pub const HOST: &str = "example.test";
 /// A VirtualHost with no certificate (and so no STARTTLS).
@@ -313,52 +313,18 @@ impl XmppClient {
         password: &str,
         binding: Option<&[u8]>,
     ) -> String {
-        let (mech, gs2) = match binding {
-            Some(_) => ("SCRAM-SHA-1-PLUS", "p=tls-exporter,,"),
-            None => ("SCRAM-SHA-1", "n,,"),
-        };
-        let cnonce = "rOprNGfwEbeRWgbNEkqO";
-        let first_bare = format!("n={user},r={cnonce}");
+        let mut scram = ScramClient::new(ScramHash::Sha1, user, "rOprNGfwEbeRWgbNEkqO", binding);
         self.send(&format!(
-            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='{mech}'>{}</auth>",
-            B64.encode(format!("{gs2}{first_bare}"))
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='{}'>{}</auth>",
+            scram.mechanism(),
+            B64.encode(scram.client_first())
         ))
         .await;
         let got = self.read_until("</challenge>").await;
         let start = got.find('>').expect("challenge start") + 1;
         let server_first =
             String::from_utf8(B64.decode(&got[start..got.len() - 12]).expect("b64")).expect("utf8");
-        let mut nonce = "";
-        let mut salt = Vec::new();
-        let mut iterations = 0;
-        for attr in server_first.split(',') {
-            match attr.split_at(2) {
-                ("r=", v) => nonce = v,
-                ("s=", v) => salt = B64.decode(v).expect("salt"),
-                ("i=", v) => iterations = v.parse().expect("iterations"),
-                _ => {}
-            }
-        }
-        let mut salted = [0u8; 20];
-        pbkdf2::pbkdf2_hmac::<Sha1>(password.as_bytes(), &salt, iterations, &mut salted);
-        let hmac = |key: &[u8], data: &[u8]| {
-            let mut m = Hmac::<Sha1>::new_from_slice(key).expect("hmac key");
-            m.update(data);
-            m.finalize().into_bytes().to_vec()
-        };
-        let client_key = hmac(&salted, b"Client Key");
-        let stored_key = Sha1::digest(&client_key).to_vec();
-        let mut cbind = gs2.as_bytes().to_vec();
-        cbind.extend_from_slice(binding.unwrap_or_default());
-        let without_proof = format!("c={},r={nonce}", B64.encode(cbind));
-        let auth_message = format!("{first_bare},{server_first},{without_proof}");
-        let signature = hmac(&stored_key, auth_message.as_bytes());
-        let proof: Vec<u8> = client_key
-            .iter()
-            .zip(&signature)
-            .map(|(a, b)| a ^ b)
-            .collect();
-        let final_msg = format!("{without_proof},p={}", B64.encode(proof));
+        let final_msg = scram.client_final(&server_first, password);
         self.send(&format!(
             "<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</response>",
             B64.encode(final_msg)
