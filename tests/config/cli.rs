@@ -2,15 +2,10 @@
 //! ./config then /etc/prosody), `about`, and the commands that wait for other slices.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
-    let p = dir.join(rel);
-    fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    fs::write(&p, text).expect("write");
-    p
-}
+use crate::tree::write;
 
 fn lilt(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lilt"));

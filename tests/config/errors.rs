@@ -1,33 +1,11 @@
 //! Load failures (reference §1.7): each names `file:line` and gives a one-line reason; the
 //! CLI prints Prosody's banner and exits 1.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use lilt::config::{Config, ConfigError};
 
-fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
-    let p = dir.join(rel);
-    fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    fs::write(&p, text).expect("write");
-    p
-}
-
-fn lilt(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lilt"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("LILT_CONFIG")
-        .env_remove("PROSODY_CONFIG")
-        .output()
-        .expect("run lilt");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::tree::{lilt, write};
 
 /// Runs `lilt check config` on a tree whose main file is `main` and asserts exit 1 with an
 /// `Error: <file>:<line>: <reason>` line.

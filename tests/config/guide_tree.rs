@@ -3,25 +3,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use lilt::config::check::{check, Severity};
 use lilt::config::Config;
 
-fn lilt(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lilt"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("LILT_CONFIG")
-        .env_remove("PROSODY_CONFIG")
-        .output()
-        .expect("run lilt");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::tree::lilt;
 
 fn bundled() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/prosody.cfg.lua")

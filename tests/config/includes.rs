@@ -2,16 +2,11 @@
 //! in directory parts, sorted load order, include loops reported with the chain.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use lilt::config::{Config, ConfigError, Value};
 
-fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
-    let p = dir.join(rel);
-    fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    fs::write(&p, text).expect("write");
-    p
-}
+use crate::tree::write;
 
 #[test]
 fn include_resolves_against_the_including_file_not_the_cwd() {

@@ -1,31 +1,7 @@
 //! `lilt check config --json`: one object with the files in load order and exactly the
 //! options set in each section.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
-    let p = dir.join(rel);
-    fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    fs::write(&p, text).expect("write");
-    p
-}
-
-fn lilt(args: &[&str], cwd: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lilt"))
-        .args(args)
-        .current_dir(cwd)
-        .env_remove("LILT_CONFIG")
-        .env_remove("PROSODY_CONFIG")
-        .output()
-        .expect("run lilt");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::tree::{lilt, write};
 
 #[test]
 fn json_prints_files_and_exactly_the_options_set_per_section() {

@@ -13,3 +13,4 @@ mod json;
 mod modules;
 mod sections;
 mod system;
+mod tree;

@@ -21,19 +21,6 @@ VirtualHost "{HOST}"
     )
 }
 
-/// Sends `xml` and returns the first stanza that answers id `id`.
-async fn ask(c: &mut WsClient, xml: &str, id: &str) -> String {
-    // RFC 7395: every stanza carries its namespace.
-    c.send_text(&xml.replacen("<iq ", "<iq xmlns='jabber:client' ", 1))
-        .await;
-    loop {
-        let t = c.next_text().await;
-        if t.contains(&format!("id='{id}'")) {
-            return t;
-        }
-    }
-}
-
 async fn logged_in(s: &Server) -> WsClient {
     s.add_user("alice", "pw");
     let mut c = WsClient::connect(s.addr).await;

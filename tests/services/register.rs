@@ -22,18 +22,6 @@ VirtualHost "{HOST}"
     )
 }
 
-async fn ask(c: &mut WsClient, xml: &str, id: &str) -> String {
-    // RFC 7395: every stanza carries its namespace.
-    c.send_text(&xml.replacen("<iq ", "<iq xmlns='jabber:client' ", 1))
-        .await;
-    loop {
-        let t = c.next_text().await;
-        if t.contains(&format!("id='{id}'")) {
-            return t;
-        }
-    }
-}
-
 async fn auth(c: &mut WsClient, user: &str, password: &str) -> String {
     let payload = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"));
     c.send_text(&format!(

@@ -328,6 +328,19 @@ impl WsClient {
     }
 }
 
+/// Sends the IQ `xml` (the jabber:client namespace added, as RFC 7395 wants on every
+/// stanza) and returns the first stanza that answers id `id`.
+pub async fn ask(c: &mut WsClient, xml: &str, id: &str) -> String {
+    c.send_text(&xml.replacen("<iq ", "<iq xmlns='jabber:client' ", 1))
+        .await;
+    loop {
+        let t = c.next_text().await;
+        if t.contains(&format!("id='{id}'")) {
+            return t;
+        }
+    }
+}
+
 pub fn parse_frame(buf: &[u8]) -> Option<(WsFrame, usize)> {
     if buf.len() < 2 {
         return None;
