@@ -189,7 +189,7 @@ fn acknowledged_account_writes_survive_sigkill() {
         let mut child = Command::new(std::env::current_exe().expect("test binary"))
             .args([
                 "--exact",
-                "burst_writer_child",
+                "accounts::burst_writer_child",
                 "--nocapture",
                 "--test-threads=1",
             ])

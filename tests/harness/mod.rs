@@ -4,6 +4,7 @@
 //! It holds no tests of its own; each crate uses the parts it needs.
 #![allow(dead_code)]
 
+pub mod alone;
 pub mod common;
 pub mod http_support;
 pub mod im_support;
