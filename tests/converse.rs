@@ -13,5 +13,9 @@ mod common;
 #[path = "web/converse/runner.rs"]
 mod runner;
 
+#[path = "web/converse/mam.rs"]
+mod mam;
 #[path = "web/converse/muc.rs"]
 mod muc;
+#[path = "web/converse/pep.rs"]
+mod pep;

@@ -63,6 +63,7 @@ export async function scenario(name, body) {
   try {
     await body(browser);
     console.log(`${name} passed`);
+    if (process.env.LILT_CONSOLE_ALWAYS === "1") dumpConsoles();
   } catch (e) {
     failed = true;
     console.log("FAILED: " + (e && e.stack || e));
@@ -117,6 +118,9 @@ export async function device(browser, who, { user, password, transport = "ws", s
       play_sounds: false,
       show_desktop_notifications: false,
       whitelisted_plugins: ["lilt-probe"],
+      // The scenarios chat between accounts that are not contacts (Converse drops such
+      // messages by default).
+      allow_non_roster_messaging: true,
       ...settings,
     });
   }, { jid, password, url: transport === "bosh" ? env.bosh : env.ws, transport, settings, process_loglevel });
@@ -132,9 +136,12 @@ export async function device(browser, who, { user, password, transport = "ws", s
   return { context, page, jid, api, who };
 }
 
-/** Waits until `selector` matches an element whose text contains `text`. */
+/**
+ * Waits until `selector` matches an element whose text contains `text`. Attached is
+ * enough: in fullscreen mode Converse renders chats that are not in front hidden.
+ */
 export async function seeText(dev, selector, text, what) {
-  await dev.page.locator(selector, { hasText: text }).first().waitFor({ timeout: STEP_MS })
+  await dev.page.locator(selector, { hasText: text }).first().waitFor({ state: "attached", timeout: STEP_MS })
     .catch(() => { throw new Error(`${dev.who}: ${what}: no "${selector}" with text ${JSON.stringify(text)} within ${STEP_MS} ms`); });
 }
 
@@ -155,4 +162,52 @@ export async function until(cond, what, ms = STEP_MS) {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A `w`×`h` PNG of one colour, made here so the tests carry no binary files. */
+export async function png(w, h, [r, g, b]) {
+  const { deflateSync } = await import("node:zlib");
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const byte of buf) c = crcTable[(c ^ byte) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // colour type: RGB
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array(w).fill([r, g, b]).flat())]);
+  const raw = Buffer.concat(Array(h).fill(row));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+/** Sends `xml` (an IQ, as text) on the device's connection; resolves with the answer's XML. */
+export function iq(dev, xml) {
+  return dev.page.evaluate(async (xml) => {
+    const c = window.lilt_converse;
+    const el = new DOMParser().parseFromString(xml, "text/xml").documentElement;
+    try {
+      const answer = await c.api.sendIQ(el, 10000, false);
+      return new XMLSerializer().serializeToString(answer);
+    } catch (e) {
+      return e && e.outerHTML !== undefined ? e.outerHTML : "error: " + String(e);
+    }
+  }, xml);
 }

@@ -19,7 +19,7 @@ await scenario("converse muc", async (browser) => {
     user: "alice", password: "alice-secret", settings: { muc_history_max_stanzas: 20 },
   });
   step("connected", { jid: alice.jid });
-  await alice.api((c, { room }) => c.api.rooms.open(room, { nick: "alice" }), { room });
+  await alice.api(async (c, { room }) => { await c.api.rooms.open(room, { nick: "alice" }); }, { room });
   const muc = `converse-muc[jid="${room}"]`;
   await seeText(alice, `${muc} .chat-head__desc`, subject, "the room's subject in the heading");
   step("subject", { subject });

@@ -84,12 +84,40 @@ pub fn slixmpp_installed() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// A config with everything Converse.js uses, one VirtualHost `localhost` with a MUC and
-/// an upload component; `extra` goes in the global section, `upload` in the upload
-/// component's. The page is served by http_files from `@DIR@/www`.
+/// The modules of Prosody 0.12's default config that Lilt has (Converse 14 relies on
+/// some of them: without `blocklist`, opening a chat with a non-contact never finishes),
+/// plus the web transports and the page's http_files.
+pub const BASE_MODULES: &[&str] = &[
+    "websocket",
+    "bosh",
+    "http",
+    "http_files",
+    "disco",
+    "roster",
+    "saslauth",
+    "blocklist",
+    "bookmarks",
+    "carbons",
+    "pep",
+    "private",
+    "smacks",
+    "vcard4",
+    "vcard_legacy",
+    "csi_simple",
+    "ping",
+    "time",
+    "uptime",
+    "version",
+    "offline",
+];
+
+/// A config with everything Converse.js uses plus `modules`, one VirtualHost `localhost`
+/// with a MUC and an upload component; `extra` goes in the global section, `upload` in the
+/// upload component's. The page is served by http_files from `@DIR@/www`.
 pub fn config(modules: &[&str], extra: &str, upload: &str) -> String {
-    let modules = modules
+    let modules = BASE_MODULES
         .iter()
+        .chain(modules)
         .map(|m| format!("{m:?}"))
         .collect::<Vec<_>>()
         .join(", ");
@@ -108,7 +136,7 @@ c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 consider_websocket_secure = true
 consider_bosh_secure = true
-modules_enabled = {{ "websocket", "http", "http_files", "disco", "saslauth", "roster", "ping", {modules} }}
+modules_enabled = {{ {modules} }}
 http_files_dir = "@DIR@/www"
 http_paths = {{ files = "/" }}
 {extra}
