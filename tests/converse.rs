@@ -13,9 +13,15 @@ mod common;
 #[path = "web/converse/runner.rs"]
 mod runner;
 
+#[path = "web/converse/bosh.rs"]
+mod bosh;
 #[path = "web/converse/mam.rs"]
 mod mam;
 #[path = "web/converse/muc.rs"]
 mod muc;
 #[path = "web/converse/pep.rs"]
 mod pep;
+#[path = "proxy/mod.rs"]
+mod proxy;
+#[path = "web/converse/upload.rs"]
+mod upload;

@@ -8,6 +8,10 @@
 // LILT_WS / LILT_BOSH (endpoint URLs; default below LILT_URL), LILT_PROXIED=1 (names map
 // to loopback and the proxy's self-signed certificate is accepted), CHROMIUM.
 import { chromium } from "playwright-core";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 export const env = {
   base: need("LILT_URL"),
@@ -27,9 +31,11 @@ export function need(name) {
   return v;
 }
 
-/** One JSON line per finished step; tests/converse.rs asserts on them. */
+const started = Date.now();
+
+/** One JSON line per finished step (with ms since start); tests/converse.rs asserts on them. */
 export function step(name, fields = {}) {
-  console.log(JSON.stringify({ step: name, ok: true, ...fields }));
+  console.log(JSON.stringify({ step: name, ok: true, ms: Date.now() - started, ...fields }));
 }
 
 const pages = [];
@@ -52,7 +58,10 @@ export async function scenario(name, body) {
     headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      ...(env.proxied ? ["--host-resolver-rules=MAP * 127.0.0.1", "--ignore-certificate-errors"] : [])],
+      // Proxied: the guide's names map to loopback; the page (served from disk under the
+      // proxy's origin) must be allowed to open its WebSocket to that loopback address.
+      ...(env.proxied ? ["--host-resolver-rules=MAP * 127.0.0.1", "--ignore-certificate-errors",
+        "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests"] : [])],
   });
   let failed = false;
   const timer = setTimeout(() => {
@@ -62,7 +71,7 @@ export async function scenario(name, body) {
   }, 100000);
   try {
     await body(browser);
-    console.log(`${name} passed`);
+    console.log(`${name} passed in ${Date.now() - started} ms`);
     if (process.env.LILT_CONSOLE_ALWAYS === "1") dumpConsoles();
   } catch (e) {
     failed = true;
@@ -89,7 +98,17 @@ function dumpConsoles() {
  */
 export async function device(browser, who, { user, password, transport = "ws", settings = {} }) {
   const context = await browser.newContext({ ignoreHTTPSErrors: env.proxied });
-  await context.route("**/*", (r) => (ours(r.request().url()) ? r.continue() : r.abort()));
+  await context.route("**/*", (r) => {
+    const url = new URL(r.request().url());
+    // Behind the guide's proxy only the XMPP paths reach Lilt, so the page and Converse's
+    // files come from disk under the proxy's origin (same origin as its /http-bind).
+    if (env.proxied && url.origin === new URL(env.base).origin && (url.pathname === "/" || url.pathname.startsWith("/dist/"))) {
+      const path = url.pathname === "/" ? join(here, "index.html")
+        : join(here, "../node_modules/converse.js", decodeURIComponent(url.pathname));
+      return r.fulfill({ path });
+    }
+    return ours(url.href) ? r.continue() : r.abort();
+  });
   const page = await context.newPage();
   const log = { who, lines: [] };
   pages.push(log);
@@ -164,8 +183,11 @@ export async function until(cond, what, ms = STEP_MS) {
   }
 }
 
-/** A `w`×`h` PNG of one colour, made here so the tests carry no binary files. */
-export async function png(w, h, [r, g, b]) {
+/**
+ * A `w`×`h` PNG of one colour, or of noise when `rgb` is "noise" (so its size is about
+ * 3·w·h bytes), made here so the tests carry no binary files.
+ */
+export async function png(w, h, rgb) {
   const { deflateSync } = await import("node:zlib");
   const crcTable = Array.from({ length: 256 }, (_, n) => {
     let c = n;
@@ -190,8 +212,11 @@ export async function png(w, h, [r, g, b]) {
   ihdr.writeUInt32BE(h, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 2; // colour type: RGB
-  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array(w).fill([r, g, b]).flat())]);
-  const raw = Buffer.concat(Array(h).fill(row));
+  let seed = 12345;
+  const noise = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+  const pixel = () => (rgb === "noise" ? [noise(), noise(), noise()] : rgb);
+  const raw = Buffer.concat(Array.from({ length: h }, () =>
+    Buffer.from([0, ...Array.from({ length: w }, pixel).flat()])));
   return Buffer.concat([
     Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
     chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0)),

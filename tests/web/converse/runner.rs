@@ -115,6 +115,11 @@ pub const BASE_MODULES: &[&str] = &[
 /// with a MUC and an upload component; `extra` goes in the global section, `upload` in the
 /// upload component's. The page is served by http_files from `@DIR@/www`.
 pub fn config(modules: &[&str], extra: &str, upload: &str) -> String {
+    config_for(DOMAIN, modules, extra, upload)
+}
+
+/// [`config`] for another domain (the proxy tests use the guide's names).
+pub fn config_for(domain: &str, modules: &[&str], extra: &str, upload: &str) -> String {
     let modules = BASE_MODULES
         .iter()
         .chain(modules)
@@ -140,9 +145,9 @@ modules_enabled = {{ {modules} }}
 http_files_dir = "@DIR@/www"
 http_paths = {{ files = "/" }}
 {extra}
-VirtualHost "{DOMAIN}"
-Component "conference.{DOMAIN}" "muc"
-Component "upload.{DOMAIN}" "http_file_share"
+VirtualHost "{domain}"
+Component "conference.{domain}" "muc"
+Component "upload.{domain}" "http_file_share"
 {upload}
 "#
     )
@@ -151,6 +156,11 @@ Component "upload.{DOMAIN}" "http_file_share"
 /// The server for one scenario, with `users` registered (password `<user>-secret`) and
 /// the page's directory in place.
 pub fn start(config_text: &str, users: &[&str]) -> TestServer {
+    start_on(DOMAIN, config_text, users)
+}
+
+/// [`start`] with the accounts on `domain`.
+pub fn start_on(domain: &str, config_text: &str, users: &[&str]) -> TestServer {
     let dir = ServerDir::new(config_text);
     let www = dir.path().join("www");
     std::fs::create_dir_all(&www).expect("www dir");
@@ -165,7 +175,7 @@ pub fn start(config_text: &str, users: &[&str]) -> TestServer {
     )
     .expect("link Converse's dist");
     for u in users {
-        dir.register(u, DOMAIN, &format!("{u}-secret"));
+        dir.register(u, domain, &format!("{u}-secret"));
     }
     dir.start()
 }
