@@ -1,7 +1,7 @@
 //! IM features with a real client library: `tests/interop/im-scenarios.mjs` (@xmpp/client 0.13
 //! over WebSocket) drives roster pushes, the subscription handshake, offline delivery,
 //! carbons, blocking, vCard and private storage against Lilt; the same scripts run against
-//! Debian's Prosody as a control. `tests/interop_im_data.rs` covers the shared data dir.
+//! Debian's Prosody as a control. `tests/interop/im_data.rs` covers the shared data dir.
 //! Needs node + `tests/interop/node_modules` (and prosody for the control): `bash .ci/run`.
 
 use crate::common;
