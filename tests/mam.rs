@@ -221,3 +221,30 @@ async fn the_archive_file_is_prosodys_list_format() {
     assert!(list.contains("[\"stamp\"] = \""), "{list}");
     assert!(list.contains("[\"key\"] = \""), "{list}");
 }
+
+/// Clients decide whether to query the archive from the account's disco#info (Converse.js
+/// does): the features must be there, as Prosody's mod_mam adds them.
+#[tokio::test]
+async fn the_accounts_disco_info_advertises_mam_and_stanza_ids() {
+    let s = Server::start(&config("")).await;
+    let (mut a, _b) = pair(&s).await;
+    let got = a
+        .exchange(&format!(
+            "<iq type='get' id='d1' to='alice@{HOST}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"
+        ))
+        .await;
+    let reply = got
+        .iter()
+        .find(|f| f.contains("id='d1'"))
+        .expect("disco#info answered");
+    for var in [
+        "urn:xmpp:mam:2",
+        "urn:xmpp:mam:2#extended",
+        "urn:xmpp:sid:0",
+    ] {
+        assert!(
+            reply.contains(&format!("var='{var}'")),
+            "{var} in the account's disco#info: {reply}"
+        );
+    }
+}
