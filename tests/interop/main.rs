@@ -14,3 +14,21 @@ mod im;
 mod im_data;
 mod prosody_accounts;
 mod websocket;
+
+/// The domain the IM scenarios and data phases run on.
+pub const DOMAIN: &str = "example.test";
+
+/// The harness's minimal config plus the IM modules the scenarios need, as Prosody's side
+/// has them (offline is autoloaded, as in Prosody).
+pub fn im_config() -> String {
+    let base = common::minimal_config(DOMAIN);
+    let line = r#""saslauth", "roster" }"#;
+    assert!(
+        base.contains(line),
+        "minimal_config changed; update im_config:\n{base}"
+    );
+    base.replace(
+        line,
+        r#""saslauth", "roster", "carbons", "blocklist", "vcard_legacy", "private" }"#,
+    )
+}

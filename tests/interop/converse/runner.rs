@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::{describe, repo_root, run_with_timeout, ServerDir, TestServer};
+use crate::common::{describe, python, repo_root, run_with_timeout, ServerDir, TestServer};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 /// The domain every scenario logs in to; `*.localhost` resolves to loopback in Chromium,
@@ -71,10 +71,8 @@ pub fn ready(extra: &[(&str, bool)]) -> bool {
     crate::common::missing_dependency(&what)
 }
 
-pub fn python() -> String {
-    std::env::var("LILT_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
+/// Whether slixmpp imports, as one entry of [`ready`]'s list (the harness's
+/// `slixmpp_available` panics on its own).
 pub fn slixmpp_installed() -> bool {
     Command::new(python())
         .args(["-c", "import slixmpp"])
