@@ -327,6 +327,7 @@ fn add_host(core: &mut Core, name: &str, is_component: bool, modules: BTreeSet<S
         crate::lua::provide_module(core, name, m);
     }
     crate::lua::host_ready(core, name);
+    crate::modules::csi::host_ready(core, name);
 }
 
 /// Runs the core loop until shutdown.
