@@ -9,7 +9,9 @@
 //! tests that use them). Without them the tests fail saying what is missing; with
 //! `LILT_SKIP_INTEROP=1` they are skipped, except under CI (`CI` set), where they never are.
 
-mod common;
+#[path = "harness/mod.rs"]
+mod harness;
+use harness::{common, proxy};
 #[path = "web/converse/runner.rs"]
 mod runner;
 
@@ -21,7 +23,5 @@ mod mam;
 mod muc;
 #[path = "web/converse/pep.rs"]
 mod pep;
-#[path = "proxy/mod.rs"]
-mod proxy;
 #[path = "web/converse/upload.rs"]
 mod upload;
