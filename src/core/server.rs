@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::session::CoreTask;
 use super::shared::{C2sSettings, HostPolicy};
 use super::{bind, router, Core, CoreMsg, Host, Shared};
-use crate::config::{Config, Value};
+use crate::config::{catalogue, Config, Value};
 use crate::modules::auth_internal_hashed::Accounts;
 use crate::modules::limits::{AuthPolicy, AuthThrottle, LimitValue, LimitsConfig};
 use crate::storage::Storage;
@@ -66,11 +66,13 @@ pub fn host_modules(config: &Config, host: &str) -> BTreeSet<String> {
 
 fn policy_for(config: &Config, host: &str) -> HostPolicy {
     let s = config.host(host);
+    let spec = |o| catalogue::read::<bool>(config, Some(host), o).unwrap_or_default();
+    // The deprecated `require_encryption` counts when the new name is unset.
     let require_encryption = s
-        .boolean("c2s_require_encryption")
+        .boolean(catalogue::C2S_REQUIRE_ENCRYPTION.name)
         .or_else(|| s.boolean("require_encryption"))
-        .unwrap_or(true);
-    let allow_plain = s.boolean("allow_unencrypted_plain_auth").unwrap_or(false);
+        .unwrap_or_else(|| spec(&catalogue::C2S_REQUIRE_ENCRYPTION));
+    let allow_plain = spec(&catalogue::ALLOW_UNENCRYPTED_PLAIN_AUTH);
     let insecure = if s.get("insecure_sasl_mechanisms").is_some() {
         s.set("insecure_sasl_mechanisms")
     } else if allow_plain {
@@ -102,9 +104,8 @@ fn policy_for(config: &Config, host: &str) -> HostPolicy {
         insecure_mechanisms: insecure,
         disabled_mechanisms: disabled,
         password_hash,
-        conflict_resolve: s
-            .string("conflict_resolve")
-            .unwrap_or_else(|| "kick_old".into()),
+        conflict_resolve: catalogue::read(config, Some(host), &catalogue::CONFLICT_RESOLVE)
+            .unwrap_or_default(),
         modules: host_modules(config, host),
     }
 }
@@ -121,26 +122,34 @@ fn c2s_settings(config: &Config) -> C2sSettings {
             _ => None,
         })
     };
-    let stanza = g.integer("c2s_stanza_size_limit").unwrap_or(262_144).max(0) as usize;
+    // Each default is the catalogue's; a value of the wrong shape reads as the default.
+    let bytes = |o| {
+        catalogue::read::<i64>(config, None, o)
+            .unwrap_or_default()
+            .max(0) as usize
+    };
+    let secs = |o| catalogue::read::<f64>(config, None, o).unwrap_or_default();
+    let stanza = bytes(&catalogue::C2S_STANZA_SIZE_LIMIT);
     C2sSettings {
         stanza_size_limit: stanza,
-        unauthed_stanza_size_limit: g
-            .integer("c2s_unauthed_stanza_size_limit")
-            .unwrap_or(10_000)
-            .max(0) as usize,
-        max_child_elements: g.integer("c2s_max_child_elements").unwrap_or(25_000).max(0) as usize,
-        c2s_timeout: g.number("c2s_timeout").unwrap_or(300.0),
+        unauthed_stanza_size_limit: bytes(&catalogue::C2S_UNAUTHED_STANZA_SIZE_LIMIT),
+        max_child_elements: bytes(&catalogue::C2S_MAX_CHILD_ELEMENTS),
+        c2s_timeout: secs(&catalogue::C2S_TIMEOUT),
         close_timeout: g
             .number("websocket_close_timeout")
-            .or_else(|| g.number("c2s_close_timeout"))
-            .unwrap_or(5.0),
+            .unwrap_or_else(|| secs(&catalogue::C2S_CLOSE_TIMEOUT)),
         read_timeout: net("read_timeout").unwrap_or(840.0),
         send_timeout: net("send_timeout").unwrap_or(180.0),
         frame_buffer_limit: g
             .integer("websocket_frame_buffer_limit")
             .map(|v| v.max(0) as usize)
             .unwrap_or(stanza * 2),
-        consider_websocket_secure: g.boolean("consider_websocket_secure").unwrap_or(false),
+        consider_websocket_secure: catalogue::read(
+            config,
+            None,
+            &catalogue::CONSIDER_WEBSOCKET_SECURE,
+        )
+        .unwrap_or_default(),
     }
 }
 
@@ -318,6 +327,7 @@ fn add_host(core: &mut Core, name: &str, is_component: bool, modules: BTreeSet<S
         crate::lua::provide_module(core, name, m);
     }
     crate::lua::host_ready(core, name);
+    crate::modules::csi::host_ready(core, name);
 }
 
 /// Runs the core loop until shutdown.

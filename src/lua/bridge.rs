@@ -43,16 +43,30 @@ impl Drop for CoreGuard {
     }
 }
 
-/// Runs `f` with the core of the current entry into Lua.
-pub fn with_core<R>(f: impl FnOnce(&mut Core) -> R) -> mlua::Result<R> {
-    let ptr = CORE.with(Cell::get);
+/// Runs `f` with the core of the current entry into Lua. The core is taken for the
+/// length of `f`: a `with_core` inside `f` (native code that already holds the core
+/// reaching for it again) gets an error instead of a second `&mut Core`. Lua entered
+/// from inside `f` enters with `f`'s own borrow ([`CoreGuard::enter`]), so hooks that
+/// fire hooks still reach the core.
+pub(crate) fn with_core<R>(f: impl FnOnce(&mut Core) -> R) -> mlua::Result<R> {
+    let ptr = CORE.with(|c| c.replace(std::ptr::null_mut()));
     if ptr.is_null() {
-        return Err(mlua::Error::runtime("the core is not reachable here"));
+        return Err(mlua::Error::runtime(
+            "the core is not reachable here (no Lua entry, or it is already borrowed)",
+        ));
     }
+    // Puts the pointer back when `f` ends, by return or by unwinding.
+    struct Restore(*mut Core);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CORE.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(ptr);
     // SAFETY: the pointer was made from a `&mut Core` by `CoreGuard::enter` in a frame
     // that is still on this thread's stack (the guard restores the previous pointer when
-    // that frame ends), and that frame does not touch the core while Lua runs. Each
-    // callback's borrow ends before it returns to Lua, so no two borrows overlap.
+    // that frame ends), and that frame does not touch the core while Lua runs. The slot
+    // is empty while `f` runs, so this is the only borrow made from it until `f` ends.
     let core = unsafe { &mut *ptr };
     Ok(f(core))
 }

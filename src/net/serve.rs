@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, Value};
+use crate::config::{catalogue, Config, Value};
 use crate::core::Shared;
 use crate::modules::http::{CorsSpec, HttpSettings, Router, Scope, TrustedProxies};
 use crate::modules::http_files;
@@ -145,8 +145,8 @@ pub(crate) fn interface_options(config: &Config, service: &str) -> InterfaceOpti
         local_interfaces: strings_opt(config, "local_interfaces"),
         interfaces: strings_opt(config, "interfaces"),
         interface: g.string("interface"),
-        use_ipv4: g.boolean("use_ipv4").unwrap_or(true),
-        use_ipv6: g.boolean("use_ipv6").unwrap_or(true),
+        use_ipv4: catalogue::read(config, None, &catalogue::USE_IPV4).unwrap_or_default(),
+        use_ipv6: catalogue::read(config, None, &catalogue::USE_IPV6).unwrap_or_default(),
     }
 }
 

@@ -16,6 +16,36 @@ use std::time::{Duration, Instant};
 
 use super::metrics::LimitCounters;
 
+use crate::config::catalogue::{OptionSpec, OptionType, Scope};
+
+/// The options this file reads (collected into the option catalogue).
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::prosody(
+        "limit_auth_period",
+        OptionType::Number,
+        "30",
+        Scope::Global,
+        "limit_auth",
+        "seconds in which limit_auth_max failed logins are earned back (community mod_limit_auth)",
+    ),
+    OptionSpec::prosody(
+        "limit_auth_max",
+        OptionType::Integer,
+        "5",
+        Scope::Global,
+        "limit_auth",
+        "failed logins allowed per address in a row (community mod_limit_auth)",
+    ),
+    OptionSpec::extension(
+        "limit_auth_account_max",
+        OptionType::Integer,
+        "4 * limit_auth_max",
+        Scope::Global,
+        "limit_auth",
+        "failed logins allowed per account from all addresses together",
+    ),
+];
+
 /// `limit_auth_period` default, seconds.
 pub const DEFAULT_AUTH_PERIOD_SECS: f64 = 30.0;
 /// `limit_auth_max` default: failures allowed per period.

@@ -2,7 +2,7 @@
 //! of the right shape, else the entry's default parsed the same way (one default, written
 //! once, in the catalogue).
 
-use crate::config::catalogue::{OptionSpec, Scope};
+use super::{OptionSpec, Scope};
 use crate::config::{Config, Section};
 
 /// A Rust type an option can be read as.
