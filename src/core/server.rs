@@ -15,7 +15,7 @@ use crate::config::{Config, Value};
 use crate::modules::auth_internal_hashed::Accounts;
 use crate::modules::limits::{AuthPolicy, AuthThrottle, LimitValue, LimitsConfig};
 use crate::storage::Storage;
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::sasl::ScramHash;
 
 /// Why the server could not run.
@@ -377,13 +377,15 @@ fn handle(core: &mut Core, msg: CoreMsg) {
             crate::modules::s2s::routes::shutdown(core);
             let ids: Vec<_> = core.sessions.keys().copied().collect();
             for id in ids {
-                let err = stream_error("system-shutdown", reason.as_deref(), None);
+                let err = StreamError::new(StreamCondition::SystemShutdown)
+                    .with_text_opt(reason.clone())
+                    .element();
                 core.close_session(id, Some(err));
                 bind::unbind(core, id, reason.clone());
             }
             // External components are told too (Prosody closes every session).
             for link in core.host_links.values() {
-                let e = stream_error("system-shutdown", None, None);
+                let e = StreamError::new(StreamCondition::SystemShutdown).element();
                 let _ = link.tx.send(super::Outbound::Close(Some(Box::new(e))));
             }
             let _ = done.send(());

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::metrics::LimitCounters;
+use crate::xmpp::error::{StreamCondition, StreamError};
 
 /// `limit_auth_period` default, seconds.
 pub const DEFAULT_AUTH_PERIOD_SECS: f64 = 30.0;
@@ -113,10 +114,15 @@ pub struct Refusal {
 
 impl Refusal {
     /// The stream error condition to close with.
-    pub const CONDITION: &'static str = "policy-violation";
+    pub const CONDITION: StreamCondition = StreamCondition::PolicyViolation;
 
     pub fn condition(&self) -> &'static str {
-        Self::CONDITION
+        Self::CONDITION.name()
+    }
+
+    /// The stream error to close with.
+    pub fn stream_error(&self) -> StreamError {
+        StreamError::new(Self::CONDITION).with_text(self.text())
     }
 
     /// Human-readable text for the stream error's `<text/>`.

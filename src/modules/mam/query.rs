@@ -8,7 +8,7 @@ use crate::core::{Bus, Core, Event, Origin};
 use crate::modules::iq::result_for;
 use crate::modules::offline::stamp;
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -59,8 +59,9 @@ pub fn hook(core: &mut Core, bus: &Bus) {
                 if let Err(e) = archive::set_prefs(core, &host, &user, &new) {
                     tracing::error!("Could not store archive preferences of {user}@{host}: {e}");
                     let text = "Error storing preferences";
-                    let e =
-                        stanza_error_reply(stanza, "cancel", "internal-server-error", Some(text));
+                    let e = StanzaError::cancel(StanzaCondition::InternalServerError)
+                        .with_text(text.to_owned())
+                        .reply(stanza);
                     core.reply(&ev.origin, e);
                     return Some(true);
                 }
@@ -91,12 +92,8 @@ pub fn hook(core: &mut Core, bus: &Bus) {
                         Ok(b) => b,
                         Err(e) => {
                             tracing::error!("Archive metadata query failed: {e}");
-                            let e = stanza_error_reply(
-                                &request,
-                                "cancel",
-                                "internal-server-error",
-                                None,
-                            );
+                            let e = StanzaError::cancel(StanzaCondition::InternalServerError)
+                                .reply(&request);
                             return core.reply(&origin, e);
                         }
                     };
@@ -247,7 +244,9 @@ fn run_query(core: &mut Core, ev: &Event, host: &str, user: &str) {
     archive::prefs(core, host, user, true);
     let s = settings(core, host);
     let bad = |core: &Core, text: &str| {
-        let e = stanza_error_reply(stanza, "modify", "bad-request", Some(text));
+        let e = StanzaError::modify(StanzaCondition::BadRequest)
+            .with_text(text.to_owned())
+            .reply(stanza);
         core.reply(&ev.origin, e);
     };
     let mut q = match query.get_child("x", ns::DATA_FORMS).map(read_form) {
@@ -316,12 +315,12 @@ impl Answer {
         let page = match result {
             Ok(p) => p,
             Err(archive::PageError::Find(FindError::ItemNotFound)) => {
-                let e = stanza_error_reply(stanza, "modify", "item-not-found", None);
+                let e = StanzaError::modify(StanzaCondition::ItemNotFound).reply(stanza);
                 return core.reply(&self.origin, e);
             }
             Err(e) => {
                 tracing::error!("Archive query failed: {e}");
-                let e = stanza_error_reply(stanza, "cancel", "internal-server-error", None);
+                let e = StanzaError::cancel(StanzaCondition::InternalServerError).reply(stanza);
                 return core.reply(&self.origin, e);
             }
         };

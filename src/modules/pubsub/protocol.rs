@@ -6,7 +6,7 @@ use super::error::PubsubError;
 use super::service::{Relations, Service, PUBSUB};
 use crate::modules::iq::result_for;
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -18,7 +18,7 @@ fn prep(jid: Option<&str>) -> Option<String> {
 }
 
 fn bad_request(text: String) -> PubsubError {
-    PubsubError::Other("modify", "bad-request", Some(text))
+    PubsubError::Other(StanzaError::modify(StanzaCondition::BadRequest).with_text(text))
 }
 
 fn pubsub_reply(stanza: &Element, xmlns: &str, child: Element) -> Element {
@@ -31,7 +31,7 @@ pub fn handle_iq(service: &mut Service, stanza: &Element, rel: &dyn Relations) -
     let pubsub = stanza.child_elements().next()?;
     let from = stanza.attr("from").unwrap_or_default().to_owned();
     let Some(action) = pubsub.child_elements().next() else {
-        return Some(stanza_error_reply(stanza, "cancel", "bad-request", None));
+        return Some(StanzaError::cancel(StanzaCondition::BadRequest).reply(stanza));
     };
     let owner = pubsub.ns == PUBSUB_OWNER;
     let itype = stanza.attr("type").unwrap_or_default();
