@@ -22,12 +22,12 @@ use crate::xmpp::sasl::ScramHash;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {
-    #[error("{0}")]
-    Listen(String),
+    #[error(transparent)]
+    Listen(#[from] crate::net::listener::StartError),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
-    #[error("{0}")]
-    Config(String),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageConfigError),
 }
 
 /// Modules that every host gets whether or not the config names them (reference §1.5),
@@ -424,7 +424,7 @@ pub fn run(config: Config) -> Result<(), RunError> {
         .build()
         .map_err(RunError::Runtime)?;
     // Unknown drivers and unreachable databases stop the start, before any listener.
-    let store = Storage::from_config(&config).map_err(|e| RunError::Config(e.to_string()))?;
+    let store = Storage::from_config(&config)?;
     rt.block_on(async move {
         let (shared, rx) = build_with_storage(config, store);
         // Handlers first: a SIGHUP right after the listeners are up must not kill us.

@@ -154,15 +154,16 @@ fn query_form() -> Element {
         .with_child(field("ids", "list-multi"))
 }
 
-/// The form's fields, or the error text Prosody answers with.
-fn read_form(form: &Element) -> Result<Query, String> {
+/// The form's fields, or the `bad-request` Prosody answers with.
+fn read_form(form: &Element) -> Result<Query, StanzaError> {
+    let bad = |text: String| StanzaError::modify(StanzaCondition::BadRequest).with_text(text);
     let form_type = form
         .child_elements()
         .find(|f| f.name == "field" && f.attr("var") == Some("FORM_TYPE"))
         .map(|f| value(f).unwrap_or_default())
         .unwrap_or_default();
     if form_type != NS {
-        return Err(format!("Unexpected FORM_TYPE, expected '{NS}'"));
+        return Err(bad(format!("Unexpected FORM_TYPE, expected '{NS}'")));
     }
     let mut q = Query::default();
     let field = |name: &str| {
@@ -177,12 +178,12 @@ fn read_form(form: &Element) -> Result<Query, String> {
                     None => j.domain().to_owned(),
                 })
             }
-            Err(_) => return Err(format!("Invalid JID: {raw}")),
+            Err(_) => return Err(bad(format!("Invalid JID: {raw}"))),
         }
     }
     for (name, slot) in [("start", &mut q.start), ("end", &mut q.end)] {
         if let Some(raw) = field(name).and_then(value) {
-            *slot = Some(stamp::parse(&raw).ok_or_else(|| "invalid timestamp".to_owned())?);
+            *slot = Some(stamp::parse(&raw).ok_or_else(|| bad("invalid timestamp".to_owned()))?);
         }
     }
     q.before = field("before-id").and_then(value);
@@ -243,14 +244,8 @@ fn run_query(core: &mut Core, ev: &Event, host: &str, user: &str) {
     }
     archive::prefs(core, host, user, true);
     let s = settings(core, host);
-    let bad = |core: &Core, text: &str| {
-        let e = StanzaError::modify(StanzaCondition::BadRequest)
-            .with_text(text.to_owned())
-            .reply(stanza);
-        core.reply(&ev.origin, e);
-    };
     let mut q = match query.get_child("x", ns::DATA_FORMS).map(read_form) {
-        Some(Err(text)) => return bad(core, &text),
+        Some(Err(e)) => return core.reply(&ev.origin, e.reply(stanza)),
         Some(Ok(q)) => q,
         None => Query::default(),
     };

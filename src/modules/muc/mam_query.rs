@@ -81,11 +81,8 @@ pub fn handle(core: &mut Core, host: &str, ev: &Event) -> bool {
             }
             let q = match read(query, mam.max_results) {
                 Ok(q) => q,
-                Err(text) => {
-                    let e = StanzaError::modify(StanzaCondition::BadRequest)
-                        .with_text(text)
-                        .reply(stanza);
-                    core.reply(&ev.origin, e);
+                Err(e) => {
+                    core.reply(&ev.origin, e.reply(stanza));
                     return true;
                 }
             };
@@ -139,7 +136,9 @@ fn form() -> Element {
         .with_child(field("ids", "list-multi"))
 }
 
-fn read(query: &Element, max_results: usize) -> Result<Query, String> {
+/// The query's form and RSM set, or the `bad-request` Prosody answers with.
+fn read(query: &Element, max_results: usize) -> Result<Query, StanzaError> {
+    let bad = |text: String| StanzaError::modify(StanzaCondition::BadRequest).with_text(text);
     let mut q = Query::default();
     if let Some(form) = query.get_child("x", ns::DATA_FORMS) {
         let field = |name: &str| {
@@ -152,11 +151,12 @@ fn read(query: &Element, max_results: usize) -> Result<Query, String> {
                 .map(Element::text)
         };
         if value("FORM_TYPE").as_deref() != Some(NS) {
-            return Err(format!("Unexpected FORM_TYPE, expected '{NS}'"));
+            return Err(bad(format!("Unexpected FORM_TYPE, expected '{NS}'")));
         }
         for (name, slot) in [("start", &mut q.start), ("end", &mut q.end)] {
             if let Some(raw) = value(name) {
-                *slot = Some(stamp::parse(&raw).ok_or_else(|| "invalid timestamp".to_owned())?);
+                *slot =
+                    Some(stamp::parse(&raw).ok_or_else(|| bad("invalid timestamp".to_owned()))?);
             }
         }
         q.before = value("before-id");

@@ -79,6 +79,47 @@ impl PubsubError {
     }
 }
 
+/// Why one field of a submitted config or options form was refused: the client's input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FieldError {
+    #[error("Invalid boolean representation:{0}")]
+    Boolean(String),
+    #[error("not a number")]
+    NotANumber,
+    #[error("not an integer")]
+    NotAnInteger,
+    #[error("out of bounds")]
+    OutOfBounds,
+}
+
+/// The refused fields of a submitted form, by option name; shown as Prosody's
+/// "field: message; field: message" text of a `modify/bad-request`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormError(pub Vec<(&'static str, FieldError)>);
+
+impl std::fmt::Display for FormError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (name, e)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{name}: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for FormError {}
+
+impl From<FormError> for PubsubError {
+    fn from(e: FormError) -> Self {
+        PubsubError::Other(
+            StanzaError::modify(StanzaCondition::BadRequest).with_text(e.to_string()),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

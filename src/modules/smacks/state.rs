@@ -11,7 +11,7 @@ use super::queue::{AckError, SmQueue};
 use super::registry::TakeoverRx;
 use super::Settings;
 use crate::xml::Element;
-use crate::xmpp::error::StreamCondition;
+use crate::xmpp::error::{StanzaCondition, StreamCondition};
 use crate::xmpp::ns;
 
 /// Stream management of one session.
@@ -174,7 +174,7 @@ pub fn enabled(xmlns: &str, token: Option<&str>, resume: Option<&str>, max: u64)
 /// `<failed/>` with an optional stanza-error condition, `h` and `previd`.
 pub fn failed(
     xmlns: &str,
-    condition: Option<&str>,
+    condition: Option<StanzaCondition>,
     h: Option<u64>,
     previd: Option<&str>,
 ) -> Element {
@@ -186,7 +186,7 @@ pub fn failed(
         el.set_attr("previd", previd);
     }
     if let Some(c) = condition {
-        el.push_child(Element::new(c, ns::STANZAS));
+        el.push_child(Element::new(c.name(), ns::STANZAS));
     }
     el
 }

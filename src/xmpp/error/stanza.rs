@@ -24,7 +24,7 @@ pub struct StanzaError {
     /// Element text of the condition itself: the new address of `gone`/`redirect`.
     pub uri: Option<String>,
     /// The application-specific condition, after `<text/>`.
-    pub extra: Option<Element>,
+    pub extra: Option<Box<Element>>,
 }
 
 impl StanzaError {
@@ -77,7 +77,7 @@ impl StanzaError {
     }
 
     pub fn with_child(mut self, extra: Element) -> Self {
-        self.extra = Some(extra);
+        self.extra = Some(Box::new(extra));
         self
     }
 
@@ -97,7 +97,7 @@ impl StanzaError {
             error.push_child(Element::new("text", ns::STANZAS).with_text(text.as_ref()));
         }
         if let Some(extra) = &self.extra {
-            error.push_child(extra.clone());
+            error.push_child(Element::clone(extra));
         }
         error
     }
@@ -128,7 +128,7 @@ impl StanzaError {
                     found = StanzaCondition::from_name(&child.name);
                 }
             } else if extra.is_none() {
-                extra = Some(child.clone());
+                extra = Some(Box::new(child.clone()));
             }
         }
         Some(Self {

@@ -20,7 +20,7 @@ pub struct StreamError {
     /// Element text of the condition itself: the host of `see-other-host`.
     pub host: Option<String>,
     /// The application-specific condition, after `<text/>`.
-    pub extra: Option<Element>,
+    pub extra: Option<Box<Element>>,
 }
 
 impl StreamError {
@@ -50,7 +50,7 @@ impl StreamError {
     }
 
     pub fn with_child(mut self, extra: Element) -> Self {
-        self.extra = Some(extra);
+        self.extra = Some(Box::new(extra));
         self
     }
 
@@ -66,7 +66,7 @@ impl StreamError {
             error.push_child(Element::new("text", ns::STREAM_ERRORS).with_text(text.as_ref()));
         }
         if let Some(extra) = &self.extra {
-            error.push_child(extra.clone());
+            error.push_child(Element::clone(extra));
         }
         error
     }
@@ -88,7 +88,7 @@ impl StreamError {
                     found = StreamCondition::from_name(&child.name);
                 }
             } else if extra.is_none() {
-                extra = Some(child.clone());
+                extra = Some(Box::new(child.clone()));
             }
         }
         Some(Self {

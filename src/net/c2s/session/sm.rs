@@ -17,7 +17,7 @@ use crate::modules::smacks::state::{self as sm, parse_h, AckOutcome, SmState};
 use crate::modules::smacks::{self, events, Settings};
 use crate::net::c2s_session::unix_now;
 use crate::xml::Element;
-use crate::xmpp::error::{StreamCondition, StreamError};
+use crate::xmpp::error::{StanzaCondition, StreamCondition, StreamError};
 use crate::xmpp::ns;
 
 /// A `<resume/>` waiting for the old session's task.
@@ -68,7 +68,7 @@ impl<F: Framing> C2sSession<F> {
             "resume" => {
                 if self.stream.is_bound() || self.bound {
                     tracing::warn!("Tried to resume after resource binding");
-                    let f = sm::failed(xmlns, Some("unexpected-request"), None, None);
+                    let f = sm::failed(xmlns, Some(StanzaCondition::UnexpectedRequest), None, None);
                     self.push_element(&f, now);
                     return None;
                 }
@@ -100,7 +100,7 @@ impl<F: Framing> C2sSession<F> {
         };
         if let Some(why) = refusal {
             tracing::warn!("Failed to enable smacks: {why}");
-            let f = sm::failed(xmlns, Some("unexpected-request"), None, None);
+            let f = sm::failed(xmlns, Some(StanzaCondition::UnexpectedRequest), None, None);
             self.push_element(&f, now);
             return;
         }
@@ -283,7 +283,7 @@ impl<F: Framing> C2sSession<F> {
         let h = match result {
             Err(NotFound::Expired(h)) => {
                 tracing::debug!("Tried to resume old expired session with id {}", req.previd);
-                let f = sm::failed(xmlns, Some("item-not-found"), Some(h), None);
+                let f = sm::failed(xmlns, Some(StanzaCondition::ItemNotFound), Some(h), None);
                 return self.push_element(&f, now);
             }
             Err(NotFound::Unknown) => {
@@ -291,7 +291,7 @@ impl<F: Framing> C2sSession<F> {
                     "Tried to resume non-existent session with id {}",
                     req.previd
                 );
-                let f = sm::failed(xmlns, Some("item-not-found"), None, None);
+                let f = sm::failed(xmlns, Some(StanzaCondition::ItemNotFound), None, None);
                 return self.push_element(&f, now);
             }
             Ok(h) => h,
