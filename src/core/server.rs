@@ -15,19 +15,19 @@ use crate::config::{catalogue, Config, Value};
 use crate::modules::auth_internal_hashed::Accounts;
 use crate::modules::limits::{AuthPolicy, AuthThrottle, LimitValue, LimitsConfig};
 use crate::storage::Storage;
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::sasl::ScramHash;
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {
-    #[error("{0}")]
-    Listen(String),
+    #[error(transparent)]
+    Listen(#[from] crate::net::listener::StartError),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
-    #[error("{0}")]
-    Config(String),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageConfigError),
 }
 
 /// Modules that every host gets whether or not the config names them (reference §1.5),
@@ -395,13 +395,15 @@ fn handle(core: &mut Core, msg: CoreMsg) {
             crate::modules::s2s::routes::shutdown(core);
             let ids: Vec<_> = core.sessions.keys().copied().collect();
             for id in ids {
-                let err = stream_error("system-shutdown", reason.as_deref(), None);
+                let err = StreamError::new(StreamCondition::SystemShutdown)
+                    .with_text_opt(reason.clone())
+                    .element();
                 core.close_session(id, Some(err));
                 bind::unbind(core, id, reason.clone());
             }
             // External components are told too (Prosody closes every session).
             for link in core.host_links.values() {
-                let e = stream_error("system-shutdown", None, None);
+                let e = StreamError::new(StreamCondition::SystemShutdown).element();
                 let _ = link.tx.send(super::Outbound::Close(Some(Box::new(e))));
             }
             let _ = done.send(());
@@ -440,7 +442,7 @@ pub fn run(config: Config) -> Result<(), RunError> {
         .build()
         .map_err(RunError::Runtime)?;
     // Unknown drivers and unreachable databases stop the start, before any listener.
-    let store = Storage::from_config(&config).map_err(|e| RunError::Config(e.to_string()))?;
+    let store = Storage::from_config(&config)?;
     rt.block_on(async move {
         let (shared, rx) = build_with_storage(config, store);
         // Handlers first: a SIGHUP right after the listeners are up must not kill us.

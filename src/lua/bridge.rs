@@ -15,6 +15,7 @@ mod storage;
 
 use super::{convert, dispatch, loader, sources};
 use crate::core::{Bus, Core};
+use crate::storage::stanza::ParseError;
 
 thread_local! {
     static CORE: Cell<*mut Core> = const { Cell::new(std::ptr::null_mut()) };
@@ -225,7 +226,7 @@ fn basics(lua: &Lua, n: &Table) -> mlua::Result<()> {
         "xml_parse",
         lua.create_function(|lua, text: String| match parse_xml(&text) {
             Ok(el) => Ok((Value::Table(convert::element_to_lua(lua, &el)?), Value::Nil)),
-            Err(e) => Ok((Value::Nil, Value::String(lua.create_string(&e)?))),
+            Err(e) => Ok((Value::Nil, Value::String(lua.create_string(e.to_string())?))),
         })?,
     )?;
     n.set(
@@ -241,7 +242,7 @@ fn basics(lua: &Lua, n: &Table) -> mlua::Result<()> {
 }
 
 /// Parses one element (with its children) the way a stream would deliver it.
-fn parse_xml(text: &str) -> Result<crate::xml::Element, String> {
+fn parse_xml(text: &str) -> Result<crate::xml::Element, ParseError> {
     use crate::xml::{Limits, StreamEvent, StreamParser};
     let mut p = StreamParser::new(Limits {
         max_stanza_bytes: 1 << 24,
@@ -251,13 +252,13 @@ fn parse_xml(text: &str) -> Result<crate::xml::Element, String> {
     });
     let head =
         "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
-    p.feed(head.as_bytes()).map_err(|e| e.to_string())?;
-    p.feed(text.as_bytes()).map_err(|e| e.to_string())?;
+    p.feed(head.as_bytes())?;
+    p.feed(text.as_bytes())?;
     loop {
-        match p.next_event().map_err(|e| e.to_string())? {
+        match p.next_event()? {
             Some(StreamEvent::Stanza(el)) => return Ok(el),
             Some(StreamEvent::Open(_)) => continue,
-            _ => return Err("incomplete XML".into()),
+            _ => return Err(ParseError::Incomplete),
         }
     }
 }

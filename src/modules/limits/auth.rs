@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::metrics::LimitCounters;
+use crate::xmpp::error::{StreamCondition, StreamError};
 
 use crate::config::catalogue::{OptionSpec, OptionType, Scope};
 
@@ -143,10 +144,15 @@ pub struct Refusal {
 
 impl Refusal {
     /// The stream error condition to close with.
-    pub const CONDITION: &'static str = "policy-violation";
+    pub const CONDITION: StreamCondition = StreamCondition::PolicyViolation;
 
     pub fn condition(&self) -> &'static str {
-        Self::CONDITION
+        Self::CONDITION.name()
+    }
+
+    /// The stream error to close with.
+    pub fn stream_error(&self) -> StreamError {
+        StreamError::new(Self::CONDITION).with_text(self.text())
     }
 
     /// Human-readable text for the stream error's `<text/>`.

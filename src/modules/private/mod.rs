@@ -10,7 +10,7 @@ use crate::core::{Bus, Core};
 use crate::modules::iq::result_for;
 use crate::storage::lua_value::{LuaTable, LuaValue};
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::ns;
 use preserialize::{deserialize, preserialize, Xmlns};
 
@@ -40,11 +40,11 @@ pub fn load(core: &mut Core, host: &str) {
 /// Answers one `jabber:iq:private` get or set of `username`.
 pub fn handle(core: &Core, host: &str, username: &str, stanza: &Element) -> Element {
     let Some(query) = stanza.get_child("query", ns::PRIVATE) else {
-        return stanza_error_reply(stanza, "modify", "bad-request", None);
+        return StanzaError::modify(StanzaCondition::BadRequest).reply(stanza);
     };
     let tags: Vec<&Element> = query.child_elements().collect();
     if tags.len() != 1 {
-        return stanza_error_reply(stanza, "modify", "bad-format", None);
+        return StanzaError::modify(StanzaCondition::BadFormat).reply(stanza);
     }
     let tag = tags[0];
     let key = format!("{}:{}", tag.name, tag.ns);
@@ -52,12 +52,9 @@ pub fn handle(core: &Core, host: &str, username: &str, stanza: &Element) -> Elem
     let current = match store.get(host, Some(username), STORE) {
         Ok(v) => v,
         Err(e) => {
-            return stanza_error_reply(
-                stanza,
-                "wait",
-                "internal-server-error",
-                Some(&e.to_string()),
-            )
+            return StanzaError::wait(StanzaCondition::InternalServerError)
+                .with_text(e.to_string())
+                .reply(stanza)
         }
     };
     if stanza.attr("type") == Some("get") {
@@ -87,11 +84,8 @@ pub fn handle(core: &Core, host: &str, username: &str, stanza: &Element) -> Elem
     }
     match store.set(host, Some(username), STORE, Some(&LuaValue::Table(map))) {
         Ok(()) => result_for(stanza),
-        Err(e) => stanza_error_reply(
-            stanza,
-            "wait",
-            "internal-server-error",
-            Some(&e.to_string()),
-        ),
+        Err(e) => StanzaError::wait(StanzaCondition::InternalServerError)
+            .with_text(e.to_string())
+            .reply(stanza),
     }
 }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use crate::core::{Bus, Core, Origin};
 use crate::modules::iq::result_for;
 use crate::xml::Element;
-use crate::xmpp::error::{stanza_error_reply, stream_error};
+use crate::xmpp::error::{StanzaCondition, StanzaError, StreamCondition, StreamError};
 use crate::xmpp::jid::nodeprep;
 use crate::xmpp::ns;
 
@@ -74,12 +74,9 @@ fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
             tracing::error!("Could not delete the account {user}@{host}: {e}");
             core.reply(
                 origin,
-                stanza_error_reply(
-                    stanza,
-                    "cancel",
-                    "service-unavailable",
-                    Some(crate::storage::error::SAVE_FAILED),
-                ),
+                StanzaError::cancel(StanzaCondition::ServiceUnavailable)
+                    .with_text(crate::storage::error::SAVE_FAILED)
+                    .reply(stanza),
             );
             return;
         }
@@ -100,11 +97,11 @@ fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
         for id in sessions {
             core.close_session(
                 id,
-                Some(stream_error(
-                    "not-authorized",
-                    Some("Account deleted"),
-                    None,
-                )),
+                Some(
+                    StreamError::new(StreamCondition::NotAuthorized)
+                        .with_text("Account deleted")
+                        .element(),
+                ),
             );
         }
         return;
@@ -115,10 +112,10 @@ fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
         (Some(u), Some(p)) if nodeprep(&u).ok().as_deref() == Some(user) => {
             match core.shared.accounts.set_password(host, user, &p) {
                 Ok(()) => result_for(stanza),
-                Err(_) => stanza_error_reply(stanza, "wait", "internal-server-error", None),
+                Err(_) => StanzaError::wait(StanzaCondition::InternalServerError).reply(stanza),
             }
         }
-        _ => stanza_error_reply(stanza, "modify", "bad-request", None),
+        _ => StanzaError::modify(StanzaCondition::BadRequest).reply(stanza),
     };
     core.reply(origin, reply);
 }
