@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 pub use error::ConfigError;
-pub use hostname::prep_host_name;
+pub use hostname::{prep_host_name, HostNameError};
 pub use section::Section;
 pub use value::{format_number, Table, Value};
 

@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::session::{BindError, BindRequest};
 use super::{Bus, Core, Event, Session, SessionId};
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StanzaCondition, StreamCondition, StreamError};
 
 /// Prosody's `util.id.short()`: 12 URL-safe random characters.
 pub fn short_id() -> String {
@@ -39,11 +39,10 @@ pub fn bind(core: &mut Core, req: BindRequest) {
     if let Some(&old) = core.full_sessions.get(full.as_str()) {
         match policy.as_str() {
             "kick_new" | "refuse" => {
-                let _ = req.reply.send(Err(BindError {
-                    error_type: "cancel",
-                    condition: "conflict",
-                    text: Some("Resource already exists".into()),
-                }));
+                let _ = req
+                    .reply
+                    .send(Err(BindError::cancel(StanzaCondition::Conflict)
+                        .with_text("Resource already exists")));
                 return;
             }
             "increment" => {
@@ -64,11 +63,11 @@ pub fn bind(core: &mut Core, req: BindRequest) {
             _ => {
                 core.close_session(
                     old,
-                    Some(stream_error(
-                        "conflict",
-                        Some("Replaced by new connection"),
-                        None,
-                    )),
+                    Some(
+                        StreamError::new(StreamCondition::Conflict)
+                            .with_text("Replaced by new connection")
+                            .element(),
+                    ),
                 );
                 unbind(core, old, Some("Replaced by new connection".into()));
             }

@@ -11,6 +11,7 @@ pub mod router;
 pub mod server;
 pub mod session;
 pub mod shared;
+pub mod timers;
 
 use std::any::{Any, TypeId};
 use std::collections::{BTreeSet, HashMap};
@@ -127,6 +128,8 @@ pub struct Core {
     pub reloaded_config: Option<Arc<crate::config::Config>>,
     /// Hosts served over a connection (external components), by domain.
     pub host_links: HashMap<String, HostLink>,
+    /// Native modules' timers, run by the core loop ([`timers::run_due`]).
+    pub timers: timers::Timers,
 }
 
 impl Core {
@@ -143,6 +146,7 @@ impl Core {
             lua: None,
             reloaded_config: None,
             host_links: HashMap::new(),
+            timers: timers::Timers::default(),
         }
     }
 

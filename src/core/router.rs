@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{Bus, Core, Event, Origin, SessionId};
 use crate::xml::{CompactString, Element};
-use crate::xmpp::error::{stanza_error_reply, stream_error};
+use crate::xmpp::error::{StanzaCondition, StanzaError, StreamCondition, StreamError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -41,7 +41,7 @@ fn process_filtered(core: &mut Core, session: SessionId, mut stanza: Element) {
         if core.fire(&Bus::Host(host), &name, &mut ev).is_none() {
             core.close_session(
                 session,
-                Some(stream_error("unsupported-stanza-type", None, None)),
+                Some(StreamError::new(StreamCondition::UnsupportedStanzaType).element()),
             );
         }
         return;
@@ -54,27 +54,23 @@ fn process_filtered(core: &mut Core, session: SessionId, mut stanza: Element) {
     }
     if stanza.name == "iq" {
         if !matches!(stype.as_str(), "get" | "set" | "result" | "error") {
-            let e = stanza_error_reply(&stanza, "modify", "bad-request", Some("Invalid IQ type"));
+            let e = StanzaError::modify(StanzaCondition::BadRequest)
+                .with_text("Invalid IQ type")
+                .reply(&stanza);
             core.reply(&origin, e);
             return;
         }
         if stanza.attr("id").is_none() {
-            let e = stanza_error_reply(
-                &stanza,
-                "modify",
-                "bad-request",
-                Some("Missing required 'id' attribute"),
-            );
+            let e = StanzaError::modify(StanzaCondition::BadRequest)
+                .with_text("Missing required 'id' attribute")
+                .reply(&stanza);
             core.reply(&origin, e);
             return;
         }
         if (stype == "get" || stype == "set") && stanza.child_elements().count() != 1 {
-            let e = stanza_error_reply(
-                &stanza,
-                "modify",
-                "bad-request",
-                Some("Incorrect number of children for IQ stanza"),
-            );
+            let e = StanzaError::modify(StanzaCondition::BadRequest)
+                .with_text("Incorrect number of children for IQ stanza")
+                .reply(&stanza);
             core.reply(&origin, e);
             return;
         }
@@ -95,7 +91,9 @@ fn process_filtered(core: &mut Core, session: SessionId, mut stanza: Element) {
             Err(_) => {
                 if stype != "error" && stype != "result" {
                     let text = format!("The destination address is invalid: {to}");
-                    let e = stanza_error_reply(&stanza, "modify", "jid-malformed", Some(&text));
+                    let e = StanzaError::modify(StanzaCondition::JidMalformed)
+                        .with_text(text)
+                        .reply(&stanza);
                     core.reply(&origin, e);
                 }
                 return;
@@ -293,7 +291,7 @@ pub fn unhandled(core: &mut Core, origin: &Origin, stanza: &Element) {
         "Unhandled {} stanza of type {stype:?}; replying service-unavailable",
         stanza.name
     );
-    let e = stanza_error_reply(stanza, "cancel", "service-unavailable", None);
+    let e = StanzaError::cancel(StanzaCondition::ServiceUnavailable).reply(stanza);
     core.reply(origin, e);
 }
 
@@ -307,12 +305,9 @@ pub fn route_remote(core: &mut Core, origin: &Origin, stanza: Element) {
     if stype == "error" || stype == "result" {
         return;
     }
-    let e = stanza_error_reply(
-        &stanza,
-        "cancel",
-        "not-allowed",
-        Some("Communication with remote domains is not enabled"),
-    );
+    let e = StanzaError::cancel(StanzaCondition::NotAllowed)
+        .with_text("Communication with remote domains is not enabled")
+        .reply(&stanza);
     core.reply(origin, e);
 }
 

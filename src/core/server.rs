@@ -11,23 +11,23 @@ use tokio::sync::{mpsc, oneshot};
 use super::session::CoreTask;
 use super::shared::{C2sSettings, HostPolicy};
 use super::{bind, router, Core, CoreMsg, Host, Shared};
-use crate::config::{Config, Value};
+use crate::config::{catalogue, Config, Value};
 use crate::modules::auth_internal_hashed::Accounts;
 use crate::modules::limits::{AuthPolicy, AuthThrottle, LimitValue, LimitsConfig};
 use crate::storage::Storage;
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::sasl::ScramHash;
 
 /// Why the server could not run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {
-    #[error("{0}")]
-    Listen(String),
+    #[error(transparent)]
+    Listen(#[from] crate::net::listener::StartError),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
-    #[error("{0}")]
-    Config(String),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageConfigError),
 }
 
 /// Modules that every host gets whether or not the config names them (reference §1.5),
@@ -66,11 +66,13 @@ pub fn host_modules(config: &Config, host: &str) -> BTreeSet<String> {
 
 fn policy_for(config: &Config, host: &str) -> HostPolicy {
     let s = config.host(host);
+    let spec = |o| catalogue::read::<bool>(config, Some(host), o).unwrap_or_default();
+    // The deprecated `require_encryption` counts when the new name is unset.
     let require_encryption = s
-        .boolean("c2s_require_encryption")
+        .boolean(catalogue::C2S_REQUIRE_ENCRYPTION.name)
         .or_else(|| s.boolean("require_encryption"))
-        .unwrap_or(true);
-    let allow_plain = s.boolean("allow_unencrypted_plain_auth").unwrap_or(false);
+        .unwrap_or_else(|| spec(&catalogue::C2S_REQUIRE_ENCRYPTION));
+    let allow_plain = spec(&catalogue::ALLOW_UNENCRYPTED_PLAIN_AUTH);
     let insecure = if s.get("insecure_sasl_mechanisms").is_some() {
         s.set("insecure_sasl_mechanisms")
     } else if allow_plain {
@@ -102,9 +104,8 @@ fn policy_for(config: &Config, host: &str) -> HostPolicy {
         insecure_mechanisms: insecure,
         disabled_mechanisms: disabled,
         password_hash,
-        conflict_resolve: s
-            .string("conflict_resolve")
-            .unwrap_or_else(|| "kick_old".into()),
+        conflict_resolve: catalogue::read(config, Some(host), &catalogue::CONFLICT_RESOLVE)
+            .unwrap_or_default(),
         modules: host_modules(config, host),
     }
 }
@@ -121,26 +122,34 @@ fn c2s_settings(config: &Config) -> C2sSettings {
             _ => None,
         })
     };
-    let stanza = g.integer("c2s_stanza_size_limit").unwrap_or(262_144).max(0) as usize;
+    // Each default is the catalogue's; a value of the wrong shape reads as the default.
+    let bytes = |o| {
+        catalogue::read::<i64>(config, None, o)
+            .unwrap_or_default()
+            .max(0) as usize
+    };
+    let secs = |o| catalogue::read::<f64>(config, None, o).unwrap_or_default();
+    let stanza = bytes(&catalogue::C2S_STANZA_SIZE_LIMIT);
     C2sSettings {
         stanza_size_limit: stanza,
-        unauthed_stanza_size_limit: g
-            .integer("c2s_unauthed_stanza_size_limit")
-            .unwrap_or(10_000)
-            .max(0) as usize,
-        max_child_elements: g.integer("c2s_max_child_elements").unwrap_or(25_000).max(0) as usize,
-        c2s_timeout: g.number("c2s_timeout").unwrap_or(300.0),
+        unauthed_stanza_size_limit: bytes(&catalogue::C2S_UNAUTHED_STANZA_SIZE_LIMIT),
+        max_child_elements: bytes(&catalogue::C2S_MAX_CHILD_ELEMENTS),
+        c2s_timeout: secs(&catalogue::C2S_TIMEOUT),
         close_timeout: g
             .number("websocket_close_timeout")
-            .or_else(|| g.number("c2s_close_timeout"))
-            .unwrap_or(5.0),
+            .unwrap_or_else(|| secs(&catalogue::C2S_CLOSE_TIMEOUT)),
         read_timeout: net("read_timeout").unwrap_or(840.0),
         send_timeout: net("send_timeout").unwrap_or(180.0),
         frame_buffer_limit: g
             .integer("websocket_frame_buffer_limit")
             .map(|v| v.max(0) as usize)
             .unwrap_or(stanza * 2),
-        consider_websocket_secure: g.boolean("consider_websocket_secure").unwrap_or(false),
+        consider_websocket_secure: catalogue::read(
+            config,
+            None,
+            &catalogue::CONSIDER_WEBSOCKET_SECURE,
+        )
+        .unwrap_or_default(),
     }
 }
 
@@ -318,6 +327,7 @@ fn add_host(core: &mut Core, name: &str, is_component: bool, modules: BTreeSet<S
         crate::lua::provide_module(core, name, m);
     }
     crate::lua::host_ready(core, name);
+    crate::modules::csi::host_ready(core, name);
 }
 
 /// Runs the core loop until shutdown.
@@ -325,7 +335,13 @@ pub async fn core_loop(mut core: Core, mut rx: mpsc::UnboundedReceiver<CoreMsg>)
     // Lua timers (`module:add_timer`) and Lua HTTP handlers run on this thread too.
     let mut lua_http = crate::lua::core_started(&mut core);
     loop {
-        let deadline = crate::lua::next_deadline(&core);
+        let deadline = match (
+            crate::lua::next_deadline(&core),
+            core.timers.next_deadline(),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let msg = tokio::select! {
             m = rx.recv() => m,
             Some(call) = crate::lua::http::recv(&mut lua_http) => {
@@ -333,7 +349,9 @@ pub async fn core_loop(mut core: Core, mut rx: mpsc::UnboundedReceiver<CoreMsg>)
                 continue;
             }
             () = crate::lua::timers::sleep_until(deadline) => {
-                crate::lua::run_due(&mut core, std::time::Instant::now());
+                let now = std::time::Instant::now();
+                crate::lua::run_due(&mut core, now);
+                super::timers::run_due(&mut core, now);
                 continue;
             }
         };
@@ -379,13 +397,15 @@ fn handle(core: &mut Core, msg: CoreMsg) {
             crate::modules::s2s::routes::shutdown(core);
             let ids: Vec<_> = core.sessions.keys().copied().collect();
             for id in ids {
-                let err = stream_error("system-shutdown", reason.as_deref(), None);
+                let err = StreamError::new(StreamCondition::SystemShutdown)
+                    .with_text_opt(reason.clone())
+                    .element();
                 core.close_session(id, Some(err));
                 bind::unbind(core, id, reason.clone());
             }
             // External components are told too (Prosody closes every session).
             for link in core.host_links.values() {
-                let e = stream_error("system-shutdown", None, None);
+                let e = StreamError::new(StreamCondition::SystemShutdown).element();
                 let _ = link.tx.send(super::Outbound::Close(Some(Box::new(e))));
             }
             let _ = done.send(());
@@ -424,7 +444,7 @@ pub fn run(config: Config) -> Result<(), RunError> {
         .build()
         .map_err(RunError::Runtime)?;
     // Unknown drivers and unreachable databases stop the start, before any listener.
-    let store = Storage::from_config(&config).map_err(|e| RunError::Config(e.to_string()))?;
+    let store = Storage::from_config(&config)?;
     rt.block_on(async move {
         let (shared, rx) = build_with_storage(config, store);
         // Handlers first: a SIGHUP right after the listeners are up must not kill us.

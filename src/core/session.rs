@@ -40,13 +40,8 @@ pub struct BindRequest {
     pub reply: oneshot::Sender<Result<Arc<str>, BindError>>,
 }
 
-/// Why a bind was refused, as the stanza error to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BindError {
-    pub error_type: &'static str,
-    pub condition: &'static str,
-    pub text: Option<String>,
-}
+/// Why a bind was refused: the stanza error to answer the bind with.
+pub type BindError = crate::xmpp::error::StanzaError;
 
 /// Messages into the core thread.
 #[derive(Debug)]

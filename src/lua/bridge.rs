@@ -15,6 +15,7 @@ mod storage;
 
 use super::{convert, dispatch, loader, sources};
 use crate::core::{Bus, Core};
+use crate::storage::stanza::ParseError;
 
 thread_local! {
     static CORE: Cell<*mut Core> = const { Cell::new(std::ptr::null_mut()) };
@@ -43,16 +44,30 @@ impl Drop for CoreGuard {
     }
 }
 
-/// Runs `f` with the core of the current entry into Lua.
-pub fn with_core<R>(f: impl FnOnce(&mut Core) -> R) -> mlua::Result<R> {
-    let ptr = CORE.with(Cell::get);
+/// Runs `f` with the core of the current entry into Lua. The core is taken for the
+/// length of `f`: a `with_core` inside `f` (native code that already holds the core
+/// reaching for it again) gets an error instead of a second `&mut Core`. Lua entered
+/// from inside `f` enters with `f`'s own borrow ([`CoreGuard::enter`]), so hooks that
+/// fire hooks still reach the core.
+pub(crate) fn with_core<R>(f: impl FnOnce(&mut Core) -> R) -> mlua::Result<R> {
+    let ptr = CORE.with(|c| c.replace(std::ptr::null_mut()));
     if ptr.is_null() {
-        return Err(mlua::Error::runtime("the core is not reachable here"));
+        return Err(mlua::Error::runtime(
+            "the core is not reachable here (no Lua entry, or it is already borrowed)",
+        ));
     }
+    // Puts the pointer back when `f` ends, by return or by unwinding.
+    struct Restore(*mut Core);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CORE.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(ptr);
     // SAFETY: the pointer was made from a `&mut Core` by `CoreGuard::enter` in a frame
     // that is still on this thread's stack (the guard restores the previous pointer when
-    // that frame ends), and that frame does not touch the core while Lua runs. Each
-    // callback's borrow ends before it returns to Lua, so no two borrows overlap.
+    // that frame ends), and that frame does not touch the core while Lua runs. The slot
+    // is empty while `f` runs, so this is the only borrow made from it until `f` ends.
     let core = unsafe { &mut *ptr };
     Ok(f(core))
 }
@@ -211,7 +226,7 @@ fn basics(lua: &Lua, n: &Table) -> mlua::Result<()> {
         "xml_parse",
         lua.create_function(|lua, text: String| match parse_xml(&text) {
             Ok(el) => Ok((Value::Table(convert::element_to_lua(lua, &el)?), Value::Nil)),
-            Err(e) => Ok((Value::Nil, Value::String(lua.create_string(&e)?))),
+            Err(e) => Ok((Value::Nil, Value::String(lua.create_string(e.to_string())?))),
         })?,
     )?;
     n.set(
@@ -227,7 +242,7 @@ fn basics(lua: &Lua, n: &Table) -> mlua::Result<()> {
 }
 
 /// Parses one element (with its children) the way a stream would deliver it.
-fn parse_xml(text: &str) -> Result<crate::xml::Element, String> {
+fn parse_xml(text: &str) -> Result<crate::xml::Element, ParseError> {
     use crate::xml::{Limits, StreamEvent, StreamParser};
     let mut p = StreamParser::new(Limits {
         max_stanza_bytes: 1 << 24,
@@ -237,13 +252,13 @@ fn parse_xml(text: &str) -> Result<crate::xml::Element, String> {
     });
     let head =
         "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
-    p.feed(head.as_bytes()).map_err(|e| e.to_string())?;
-    p.feed(text.as_bytes()).map_err(|e| e.to_string())?;
+    p.feed(head.as_bytes())?;
+    p.feed(text.as_bytes())?;
     loop {
-        match p.next_event().map_err(|e| e.to_string())? {
+        match p.next_event()? {
             Some(StreamEvent::Stanza(el)) => return Ok(el),
             Some(StreamEvent::Open(_)) => continue,
-            _ => return Err("incomplete XML".into()),
+            _ => return Err(ParseError::Incomplete),
         }
     }
 }

@@ -296,7 +296,7 @@ pub async fn register_with_events(
     password: String,
     iq: crate::xml::Element,
 ) -> crate::xml::Element {
-    use crate::xmpp::error::stanza_error_reply;
+    use crate::xmpp::error::{named_error_reply, StanzaCondition, StanzaError};
     let (tx, rx) = tokio::sync::oneshot::channel();
     let (i, u, p) = (info.clone(), username.clone(), password.clone());
     notify(&shared, move |core| {
@@ -304,10 +304,10 @@ pub async fn register_with_events(
     });
     // The core gone means the server is stopping: nothing to veto, nothing to create.
     let Ok(decision) = rx.await else {
-        return stanza_error_reply(&iq, "wait", "internal-server-error", None);
+        return StanzaError::wait(StanzaCondition::InternalServerError).reply(&iq);
     };
     if let Err(v) = decision {
-        return stanza_error_reply(&iq, &v.error_type, &v.condition, v.text.as_deref());
+        return named_error_reply(&iq, &v.error_type, &v.condition, v.text.as_deref());
     }
     let host = info.host.clone();
     let reply = crate::modules::register::ibr::register_blocking(

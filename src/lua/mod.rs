@@ -133,7 +133,12 @@ pub fn provide_module(core: &mut Core, host: &str, name: &str) -> provenance::Pr
                     found.path
                 );
                 // The first line says why; the log keeps the traceback.
-                let why = e.lines().next().unwrap_or_default().trim_end_matches(':');
+                let text = e.to_string();
+                let why = text
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches(':');
                 Provider::Missing(format!("{} failed to load: {why}", found.path))
             }
         },
@@ -189,10 +194,24 @@ fn named_by_config(config: &crate::config::Config, host: &str, name: &str) -> bo
         || name.starts_with("auth_")
 }
 
+/// Why a Lua plugin did not load: no Lua runtime (ours), or the plugin's own error (its
+/// code, or the operator's choice of it).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    #[error("the Lua runtime is not available")]
+    NoRuntime,
+    /// The module manager's refusal, in its words.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Lua(#[from] mlua::Error),
+}
+
 /// Runs the Lua module manager's `load_module` for `name` on `host`.
-fn load_lua(core: &mut Core, host: &str, name: &str) -> Result<(), String> {
+fn load_lua(core: &mut Core, host: &str, name: &str) -> Result<(), LoadError> {
     let Some(lua) = ensure_started(core) else {
-        return Err("the Lua runtime is not available".into());
+        return Err(LoadError::NoRuntime);
     };
     let guard = bridge::CoreGuard::enter(core);
     sandbox::reset_budget(&lua);
@@ -202,8 +221,8 @@ fn load_lua(core: &mut Core, host: &str, name: &str) -> Result<(), String> {
     drop(guard);
     match result {
         Ok((true, _)) => Ok(()),
-        Ok((false, err)) => Err(err.unwrap_or_default()),
-        Err(e) => Err(e.to_string()),
+        Ok((false, err)) => Err(LoadError::Refused(err.unwrap_or_default())),
+        Err(e) => Err(LoadError::Lua(e)),
     }
 }
 

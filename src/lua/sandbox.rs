@@ -6,6 +6,7 @@ use std::cell::Cell;
 
 use mlua::{HookTriggers, Lua, VmState};
 
+use crate::config::catalogue::{OptionSpec, OptionType, Scope};
 use crate::config::Config;
 
 /// Instructions between two checks of the budget.
@@ -15,6 +16,26 @@ const CHECK_EVERY: u32 = 10_000;
 /// first few stops of one entry, so a plugin catching the error in a loop still ends.
 const GRACE: u64 = 200_000;
 const GRACED_STOPS: u32 = 3;
+
+/// The options this file reads (collected into the option catalogue).
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::extension(
+        "lua_instruction_budget",
+        OptionType::Integer,
+        "50000000",
+        Scope::Global,
+        "lua",
+        "instructions one call into a Lua plugin may run before it is stopped with an error",
+    ),
+    OptionSpec::extension(
+        "lua_memory_limit",
+        OptionType::Bytes,
+        "268435456",
+        Scope::Global,
+        "lua",
+        "bytes the Lua VM may allocate",
+    ),
+];
 
 /// Default instructions one call into Lua may run (`lua_instruction_budget`).
 pub const DEFAULT_BUDGET: u64 = 50_000_000;

@@ -12,10 +12,8 @@ use crate::core::{
 };
 use crate::modules::c2s::stream::C2sStream;
 use crate::xml::Element;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::sasl::ScramCredentials;
-
-/// The stanza error a refused bind is answered with: (type, condition, text).
-pub type BindRefusal = (String, String, Option<String>);
 
 /// SCRAM credentials of `username@host` (None: no such user, or no host policy).
 pub async fn load_scram(
@@ -76,7 +74,7 @@ pub async fn bind(
     shared: &Shared,
     who: Binder<'_>,
     resource: String,
-) -> Result<Arc<str>, BindRefusal> {
+) -> Result<Arc<str>, StanzaError> {
     let (reply_tx, reply_rx) = oneshot::channel();
     let req = BindRequest {
         session: who.session,
@@ -89,19 +87,13 @@ pub async fn bind(
         tx: who.tx,
         reply: reply_tx,
     };
-    let internal = || {
-        (
-            "cancel".to_owned(),
-            "internal-server-error".to_owned(),
-            None,
-        )
-    };
+    let internal = || StanzaError::cancel(StanzaCondition::InternalServerError);
     if shared.core_tx.send(CoreMsg::Bind(req)).is_err() {
         return Err(internal());
     }
     match reply_rx.await {
         Ok(Ok(full)) => Ok(full),
-        Ok(Err(e)) => Err((e.error_type.to_owned(), e.condition.to_owned(), e.text)),
+        Ok(Err(e)) => Err(e),
         Err(_) => Err(internal()),
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, Value};
+use crate::config::{catalogue, Config, Value};
 use crate::core::Shared;
 use crate::modules::http::{CorsSpec, HttpSettings, Router, Scope, TrustedProxies};
 use crate::modules::http_files;
@@ -23,7 +23,7 @@ use crate::modules::websocket::route::{self as ws_route, WebSocketSettings};
 use crate::net::c2s::SessionSettings;
 use crate::net::http::{serve_connection, HttpApp, WebSocketCallback, WsRequest};
 use crate::net::listener::{
-    bind_all, resolve_addresses, InterfaceOptions, ServiceSpec, SocketOptions,
+    bind_all, resolve_addresses, InterfaceOptions, ServiceSpec, SocketOptions, StartError,
 };
 use crate::net::settings::{NetworkSettings, SettingValue};
 use crate::net::tcp::{self as c2s_tcp, C2sTls};
@@ -145,8 +145,8 @@ pub(crate) fn interface_options(config: &Config, service: &str) -> InterfaceOpti
         local_interfaces: strings_opt(config, "local_interfaces"),
         interfaces: strings_opt(config, "interfaces"),
         interface: g.string("interface"),
-        use_ipv4: g.boolean("use_ipv4").unwrap_or(true),
-        use_ipv6: g.boolean("use_ipv6").unwrap_or(true),
+        use_ipv4: catalogue::read(config, None, &catalogue::USE_IPV4).unwrap_or_default(),
+        use_ipv6: catalogue::read(config, None, &catalogue::USE_IPV6).unwrap_or_default(),
     }
 }
 
@@ -451,26 +451,21 @@ fn files_apps(shared: &Shared, settings: &HttpSettings, router: &mut Router) {
 }
 
 /// Builds the HTTP app and binds the `http`/`https` services.
-pub async fn start(shared: Arc<Shared>) -> Result<Listeners, String> {
+pub async fn start(shared: Arc<Shared>) -> Result<Listeners, StartError> {
     let config = &shared.config;
     let net = network_settings(config);
     let options = SocketOptions::from_settings(&net);
 
     // Bind first: https_redirect and the printed URLs need the real ports.
-    let http_addrs = resolve_addresses(&ServiceSpec::HTTP, &interface_options(config, "http"))
-        .map_err(|e| e.to_string())?;
-    let http_listeners = bind_all("http", &http_addrs, &net, options).map_err(|e| e.to_string())?;
-    let https_addrs = resolve_addresses(&ServiceSpec::HTTPS, &interface_options(config, "https"))
-        .map_err(|e| e.to_string())?;
+    let http_addrs = resolve_addresses(&ServiceSpec::HTTP, &interface_options(config, "http"))?;
+    let http_listeners = bind_all("http", &http_addrs, &net, options)?;
+    let https_addrs = resolve_addresses(&ServiceSpec::HTTPS, &interface_options(config, "https"))?;
     let mut https_listeners = Vec::new();
     let mut acceptor = None;
     if !https_addrs.is_empty() {
         acceptor = tls_acceptor(&shared);
         match &acceptor {
-            Some(_) => {
-                https_listeners =
-                    bind_all("https", &https_addrs, &net, options).map_err(|e| e.to_string())?
-            }
+            Some(_) => https_listeners = bind_all("https", &https_addrs, &net, options)?,
             None => tracing::warn!(
                 "No certificate found for the https service; not listening on {https_addrs:?}"
             ),
@@ -581,9 +576,8 @@ fn bind_c2s_service(
     net: &NetworkSettings,
     options: SocketOptions,
     spec: &ServiceSpec,
-) -> Result<Vec<crate::net::listener::BoundListener>, String> {
-    let addrs = resolve_addresses(spec, &interface_options(config, spec.name))
-        .map_err(|e| e.to_string())?;
+) -> Result<Vec<crate::net::listener::BoundListener>, StartError> {
+    let addrs = resolve_addresses(spec, &interface_options(config, spec.name))?;
     if addrs.is_empty() {
         return Ok(Vec::new());
     }
@@ -644,7 +638,7 @@ fn start_c2s(
     net: &NetworkSettings,
     sessions: &Arc<AtomicUsize>,
     tasks: &mut Vec<JoinHandle<()>>,
-) -> Result<(Vec<SocketAddr>, Vec<SocketAddr>), String> {
+) -> Result<(Vec<SocketAddr>, Vec<SocketAddr>), StartError> {
     let config = &shared.config;
     let g = config.global();
     // The c2s ports are mod_c2s's: with it disabled everywhere there are none (Prosody).

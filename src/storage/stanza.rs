@@ -100,8 +100,18 @@ pub fn to_xml(el: &Element) -> String {
     out
 }
 
+/// Why a stored (or Lua-supplied) element did not parse: the data is at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    #[error(transparent)]
+    Xml(#[from] crate::xml::XmlError),
+    #[error("incomplete XML")]
+    Incomplete,
+}
+
 /// Parses one stored element (its implied namespace `jabber:client`).
-pub fn parse_xml(text: &str) -> Result<Element, String> {
+pub fn parse_xml(text: &str) -> Result<Element, ParseError> {
     use crate::xml::{Limits, StreamEvent, StreamParser};
     let mut p = StreamParser::new(Limits {
         max_stanza_bytes: 1 << 26,
@@ -111,13 +121,13 @@ pub fn parse_xml(text: &str) -> Result<Element, String> {
     });
     let head =
         "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>";
-    p.feed(head.as_bytes()).map_err(|e| e.to_string())?;
-    p.feed(text.as_bytes()).map_err(|e| e.to_string())?;
+    p.feed(head.as_bytes())?;
+    p.feed(text.as_bytes())?;
     loop {
-        match p.next_event().map_err(|e| e.to_string())? {
+        match p.next_event()? {
             Some(StreamEvent::Stanza(el)) => return Ok(el),
             Some(StreamEvent::Open(_)) => continue,
-            _ => return Err("incomplete XML".into()),
+            _ => return Err(ParseError::Incomplete),
         }
     }
 }

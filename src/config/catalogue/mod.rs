@@ -3,8 +3,30 @@
 //! default, scope and status. `lilt check config` and docs/config.md are driven by it.
 
 mod options;
+mod read;
 
-pub use options::OPTIONS;
+pub use options::*;
+pub use read::{read, FromOption};
+
+/// Every catalogued option: the central list (Prosody's core and the modules not yet
+/// on the module handle), then what each handle module's definition declares, then the
+/// option lists declared beside the code that reads them.
+pub fn all() -> impl Iterator<Item = &'static OptionSpec> {
+    OPTIONS
+        .iter()
+        .chain(
+            crate::modules::MODULES
+                .iter()
+                .flat_map(|d| d.options.iter()),
+        )
+        .chain(DECLARED_BESIDE_READERS.iter().flat_map(|l| l.iter()))
+}
+
+/// Option lists kept next to the code that reads them (one line per list).
+const DECLARED_BESIDE_READERS: &[&[OptionSpec]] = &[
+    crate::modules::limits::auth::OPTIONS,
+    crate::lua::sandbox::OPTIONS,
+];
 
 /// How an option's value is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,9 +82,46 @@ pub struct OptionSpec {
     pub summary: &'static str,
 }
 
+impl OptionSpec {
+    /// An option Prosody 0.12 reads the same way, for a module's definition.
+    pub const fn prosody(
+        name: &'static str,
+        ty: OptionType,
+        default: &'static str,
+        scope: Scope,
+        module: &'static str,
+        summary: &'static str,
+    ) -> Self {
+        OptionSpec {
+            name,
+            ty,
+            default,
+            scope,
+            status: Status::Prosody,
+            module,
+            summary,
+        }
+    }
+
+    /// A Lilt extension (not in Prosody 0.12), for a module's definition.
+    pub const fn extension(
+        name: &'static str,
+        ty: OptionType,
+        default: &'static str,
+        scope: Scope,
+        module: &'static str,
+        summary: &'static str,
+    ) -> Self {
+        OptionSpec {
+            status: Status::Extension,
+            ..Self::prosody(name, ty, default, scope, module, summary)
+        }
+    }
+}
+
 /// The catalogue entry for `name`.
 pub fn lookup(name: &str) -> Option<&'static OptionSpec> {
-    OPTIONS.iter().find(|o| o.name == name)
+    all().find(|o| o.name == name)
 }
 
 /// True when Prosody reads `name` from the global section only: a catalogue entry with
@@ -90,8 +149,7 @@ pub fn is_known(name: &str) -> bool {
 /// The closest catalogue name, for a did-you-mean hint.
 pub fn suggest(name: &str) -> Option<&'static str> {
     let limit = (name.len() / 4).clamp(1, 3);
-    OPTIONS
-        .iter()
+    all()
         .map(|o| (edit_distance(name, o.name), o.name))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -115,7 +173,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 /// The catalogue as a Markdown table (the "Option catalogue" section of docs/config.md).
 pub fn markdown_table() -> String {
     let mut out = String::from("| option | type | default | scope | status | read by | meaning |\n|---|---|---|---|---|---|---|\n");
-    for o in OPTIONS {
+    for o in all() {
         let status = match o.status {
             Status::Prosody => "Prosody".to_string(),
             Status::Extension => "Lilt extension".to_string(),
@@ -152,7 +210,7 @@ mod tests {
 
     #[test]
     fn catalogue_names_are_unique() {
-        let mut names: Vec<_> = OPTIONS.iter().map(|o| o.name).collect();
+        let mut names: Vec<_> = all().map(|o| o.name).collect();
         names.sort_unstable();
         let before = names.len();
         names.dedup();
@@ -173,5 +231,55 @@ mod tests {
         assert_eq!(suggest("modules_enable"), Some("modules_enabled"));
         assert_eq!(suggest("http_prots"), Some("http_ports"));
         assert_eq!(suggest("completely_different_thing"), None);
+    }
+
+    #[test]
+    fn options_read_outside_the_central_list_are_catalogued() {
+        for name in [
+            "limit_auth_period",
+            "limit_auth_max",
+            "limit_auth_account_max",
+            "lua_instruction_budget",
+            "lua_memory_limit",
+        ] {
+            assert!(lookup(name).is_some(), "{name} is read but not catalogued");
+        }
+    }
+
+    #[test]
+    fn catalogued_defaults_match_what_the_code_falls_back_to() {
+        let default = |name: &str| lookup(name).map(|o| o.default);
+        let budget = crate::lua::sandbox::DEFAULT_BUDGET.to_string();
+        assert_eq!(default("lua_instruction_budget"), Some(budget.as_str()));
+        let memory = crate::lua::sandbox::DEFAULT_MEMORY_LIMIT.to_string();
+        assert_eq!(default("lua_memory_limit"), Some(memory.as_str()));
+        let max = crate::modules::limits::auth::DEFAULT_AUTH_MAX.to_string();
+        assert_eq!(default("limit_auth_max"), Some(max.as_str()));
+        let period = crate::modules::limits::auth::DEFAULT_AUTH_PERIOD_SECS;
+        assert_eq!(
+            default("limit_auth_period").map(str::parse::<f64>),
+            Some(Ok(period))
+        );
+    }
+
+    #[test]
+    fn a_spec_reads_the_config_value_else_its_default() {
+        let path = std::path::Path::new("/nonexistent/prosody.cfg.lua");
+        let unset = crate::config::Config::load_str(path, "").expect("parses");
+        let set = crate::config::Config::load_str(path, "c2s_stanza_size_limit = 1000\n")
+            .expect("parses");
+        assert_eq!(
+            read::<i64>(&unset, None, &C2S_STANZA_SIZE_LIMIT),
+            Some(262_144)
+        );
+        assert_eq!(read::<i64>(&set, None, &C2S_STANZA_SIZE_LIMIT), Some(1000));
+        assert_eq!(
+            read::<bool>(&unset, Some("a.test"), &C2S_REQUIRE_ENCRYPTION),
+            Some(true)
+        );
+        assert_eq!(
+            read::<String>(&unset, Some("a.test"), &CONFLICT_RESOLVE).as_deref(),
+            Some("kick_old")
+        );
     }
 }

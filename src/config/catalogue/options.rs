@@ -67,6 +67,96 @@ const fn obs(name: &'static str, instead: &'static str) -> OptionSpec {
     }
 }
 
+/// Options read where their default would otherwise be repeated (startup wiring).
+pub const C2S_TIMEOUT: OptionSpec = p(
+    "c2s_timeout",
+    Duration,
+    "300",
+    G,
+    "c2s",
+    "seconds an unauthenticated session may live",
+);
+pub const C2S_CLOSE_TIMEOUT: OptionSpec = p(
+    "c2s_close_timeout",
+    Duration,
+    "5",
+    G,
+    "c2s",
+    "seconds to wait for the client's closing tag",
+);
+pub const C2S_STANZA_SIZE_LIMIT: OptionSpec = p(
+    "c2s_stanza_size_limit",
+    Bytes,
+    "262144",
+    G,
+    "c2s",
+    "largest stanza after authentication",
+);
+pub const C2S_UNAUTHED_STANZA_SIZE_LIMIT: OptionSpec = p(
+    "c2s_unauthed_stanza_size_limit",
+    Bytes,
+    "10000",
+    G,
+    "c2s",
+    "largest stanza before authentication",
+);
+pub const C2S_MAX_CHILD_ELEMENTS: OptionSpec = p(
+    "c2s_max_child_elements",
+    Integer,
+    "25000",
+    G,
+    "c2s",
+    "most descendant elements in one stanza",
+);
+pub const C2S_REQUIRE_ENCRYPTION: OptionSpec = p(
+    "c2s_require_encryption",
+    Boolean,
+    "true",
+    H,
+    "c2s",
+    "refuse authentication on unencrypted client connections",
+);
+pub const ALLOW_UNENCRYPTED_PLAIN_AUTH: OptionSpec = p(
+    "allow_unencrypted_plain_auth",
+    Boolean,
+    "false",
+    H,
+    "saslauth",
+    "offer PLAIN on insecure connections",
+);
+pub const CONSIDER_WEBSOCKET_SECURE: OptionSpec = p(
+    "consider_websocket_secure",
+    Boolean,
+    "false",
+    G,
+    "websocket",
+    "treat every WebSocket session as secure",
+);
+pub const USE_IPV4: OptionSpec = p(
+    "use_ipv4",
+    Boolean,
+    "true",
+    G,
+    "core",
+    "listen and connect over IPv4",
+);
+pub const USE_IPV6: OptionSpec = p(
+    "use_ipv6",
+    Boolean,
+    "true",
+    G,
+    "core",
+    "listen and connect over IPv6",
+);
+pub const CONFLICT_RESOLVE: OptionSpec = p(
+    "conflict_resolve",
+    String,
+    "\"kick_old\"",
+    H,
+    "sessionmanager",
+    "resource conflict policy: kick_old, kick_new, increment, random",
+);
+
 /// Every option Lilt knows.
 pub static OPTIONS: &[OptionSpec] = &[
     // Core, global (reference §1.9, §1.10).
@@ -78,8 +168,8 @@ pub static OPTIONS: &[OptionSpec] = &[
     p("umask", String, "\"027\"", G, "core", "file creation mask"),
     p("gc", Table, "", G, "core", "Lua garbage collector settings"),
     p("error_library", Table, "", G, "core", "util.error registry settings"),
-    p("use_ipv4", Boolean, "true", G, "core", "listen and connect over IPv4"),
-    p("use_ipv6", Boolean, "true", G, "core", "listen and connect over IPv6"),
+    USE_IPV4,
+    USE_IPV6,
     p("interfaces", Array, "{ \"*\", \"::\" }", G, "portmanager", "addresses public services listen on"),
     p("interface", String, "", G, "portmanager", "single-address form of interfaces"),
     p("local_interfaces", Array, "{ \"127.0.0.1\", \"::1\" }", G, "portmanager", "addresses private services listen on"),
@@ -98,7 +188,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     p("storage_archive_item_limit", Integer, "10000", H, "storage_internal", "items per archive"),
     p("authentication", String, "\"internal_hashed\"", H, "usermanager", "authentication provider (auth_<name>)"),
     p("authorization", String, "\"internal\"", H, "usermanager", "authorization provider (authz_<name>)"),
-    p("conflict_resolve", String, "\"kick_old\"", H, "sessionmanager", "resource conflict policy: kick_old, kick_new, increment, random"),
+    CONFLICT_RESOLVE,
     p("prosodyctl_timeout", Number, "5", G, "prosodyctl", "seconds prosodyctl waits for the server"),
     p("data_path", Path, "\"data\"", G, "core", "data directory, relative to the working directory"),
     p("plugin_paths", Array, "{}", G, "pluginloader", "extra plugin directories"),
@@ -130,14 +220,14 @@ pub static OPTIONS: &[OptionSpec] = &[
     p("c2s_direct_tls_interfaces", Array, "", G, "c2s", "direct-TLS client addresses"),
     p("c2s_direct_tls_ssl", Table, "", G, "c2s", "TLS settings of the direct-TLS client service"),
     p("c2s_ssl", Table, "", H, "tls", "TLS settings for client STARTTLS"),
-    p("c2s_timeout", Duration, "300", G, "c2s", "seconds an unauthenticated session may live"),
-    p("c2s_close_timeout", Duration, "5", G, "c2s", "seconds to wait for the client's closing tag"),
-    p("c2s_stanza_size_limit", Bytes, "262144", G, "c2s", "largest stanza after authentication"),
-    p("c2s_unauthed_stanza_size_limit", Bytes, "10000", G, "c2s", "largest stanza before authentication"),
-    p("c2s_max_child_elements", Integer, "25000", G, "c2s", "most descendant elements in one stanza"),
+    C2S_TIMEOUT,
+    C2S_CLOSE_TIMEOUT,
+    C2S_STANZA_SIZE_LIMIT,
+    C2S_UNAUTHED_STANZA_SIZE_LIMIT,
+    C2S_MAX_CHILD_ELEMENTS,
     p("c2s_tcp_keepalives", Boolean, "tcp_keepalives", G, "c2s", "SO_KEEPALIVE on client connections"),
     p("tcp_keepalives", Boolean, "true", G, "c2s", "SO_KEEPALIVE default"),
-    p("c2s_require_encryption", Boolean, "true", H, "c2s", "refuse authentication on unencrypted client connections"),
+    C2S_REQUIRE_ENCRYPTION,
     p("s2s_require_encryption", Boolean, "true", H, "s2s", "require TLS on server-to-server connections"),
     p("s2s_secure_auth", Boolean, "false", H, "s2s", "require valid certificates for s2s"),
     p("s2s_secure_domains", Set, "{}", H, "s2s", "domains that must authenticate with certificates"),
@@ -157,7 +247,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     x("s2s_resolver", String, "(system resolver)", G, "s2s", "DNS server for s2s lookups, \"ip\" or \"ip:port\""),
     x("s2s_idle_timeout", Duration, "(never)", G, "s2s", "close an outgoing s2s route idle this many seconds"),
     // SASL and accounts (reference §9.3, §9.8).
-    p("allow_unencrypted_plain_auth", Boolean, "false", H, "saslauth", "offer PLAIN on insecure connections"),
+    ALLOW_UNENCRYPTED_PLAIN_AUTH,
     p("insecure_sasl_mechanisms", Set, "{ \"PLAIN\", \"LOGIN\" }", H, "saslauth", "mechanisms hidden on insecure connections"),
     p("disable_sasl_mechanisms", Set, "{ \"DIGEST-MD5\" }", H, "saslauth", "mechanisms never offered"),
     p("password_hash", String, "\"SHA-1\"", H, "auth_internal_hashed", "SCRAM hash for stored passwords"),
@@ -250,7 +340,7 @@ pub static OPTIONS: &[OptionSpec] = &[
     p("http_file_share_secret", String, "", H, "http_file_share", "key of the upload tokens (random per start when unset)"),
     p("http_file_share_base_url", String, "", H, "http_file_share", "external base URL of the files; disables local serving and expiry"),
     // mod_websocket (reference §5.1).
-    p("consider_websocket_secure", Boolean, "false", G, "websocket", "treat every WebSocket session as secure"),
+    CONSIDER_WEBSOCKET_SECURE,
     p("websocket_frame_buffer_limit", Bytes, "2 * c2s_stanza_size_limit", G, "websocket", "bytes buffered while reassembling frames"),
     p("websocket_frame_fragment_limit", Integer, "8", G, "websocket", "read chunks kept before collapsing the frame buffer"),
     p("websocket_get_response_text", String, "\"It works! Now point your WebSocket client to this URL to connect to Prosody.\"", G, "websocket", "text of the page shown on a plain GET"),

@@ -204,8 +204,12 @@ fn virtual_host_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
                 host_name_error(file, line, "Host must have a name".into()),
             ));
         };
-        let name = prep_host_name("Host", &name)
-            .map_err(|reason| raise(&shared, host_name_error(file.clone(), line, reason)))?;
+        let name = prep_host_name("Host", &name).map_err(|reason| {
+            raise(
+                &shared,
+                host_name_error(file.clone(), line, reason.to_string()),
+            )
+        })?;
         let index = enter_section(&shared, name, SectionKind::VirtualHost, file, line)
             .map_err(|e| raise(&shared, e))?;
         let sh = shared.clone();
@@ -245,8 +249,12 @@ fn component_fn(lua: &Lua, shared: &Shared) -> mlua::Result<mlua::Function> {
                 host_name_error(file, line, "Component must have a name".into()),
             ));
         };
-        let name = prep_host_name("Component", &name)
-            .map_err(|reason| raise(&shared, host_name_error(file.clone(), line, reason)))?;
+        let name = prep_host_name("Component", &name).map_err(|reason| {
+            raise(
+                &shared,
+                host_name_error(file.clone(), line, reason.to_string()),
+            )
+        })?;
         let kind = SectionKind::Component {
             module: "component".into(),
         };

@@ -69,7 +69,7 @@ pub(super) fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
             |_, (sid, condition, text): (u64, Option<String>, Option<String>)| {
                 with_core(|c| {
                     let err = condition
-                        .map(|cond| crate::xmpp::error::stream_error(&cond, text.as_deref(), None));
+                        .map(|cond| crate::xmpp::error::named_stream_error(&cond, text.as_deref()));
                     c.close_session(sid, err);
                 })
             },

@@ -9,6 +9,7 @@ use super::command::{parse, Arg, Line};
 use super::{modules, sessions};
 use crate::config::Config;
 use crate::core::Core;
+use crate::xmpp::error::{StreamCondition, StreamError};
 
 /// The answer to one console line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +149,9 @@ fn memory(core: &Core) -> Reply {
 fn shutdown(core: &mut Core, reason: Option<String>) -> Reply {
     let ids: Vec<_> = core.sessions.keys().copied().collect();
     for id in ids {
-        let error = crate::xmpp::error::stream_error("system-shutdown", reason.as_deref(), None);
+        let error = StreamError::new(StreamCondition::SystemShutdown)
+            .with_text_opt(reason.clone())
+            .element();
         core.close_session(id, Some(error));
     }
     tracing::info!(

@@ -4,6 +4,7 @@
 use super::command::Arg;
 use super::console::{arg, Reply};
 use crate::core::{Core, Session};
+use crate::xmpp::error::{StreamCondition, StreamError};
 
 pub fn run(core: &mut Core, method: &str, args: &[Arg]) -> Reply {
     match method {
@@ -111,9 +112,11 @@ fn close(core: &mut Core, matches: impl Fn(&Session) -> bool, text: Option<Strin
         .map(|s| s.id)
         .collect();
     for id in &ids {
-        let error = text
-            .as_deref()
-            .map(|t| crate::xmpp::error::stream_error("undefined-condition", Some(t), None));
+        let error = text.as_deref().map(|t| {
+            StreamError::new(StreamCondition::UndefinedCondition)
+                .with_text(t.to_owned())
+                .element()
+        });
         core.close_session(*id, error);
     }
     Reply::ok(Vec::new(), format!("Total: {} sessions closed", ids.len()))

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use super::is_blocked;
 use crate::core::{Bus, Core, Event, Origin};
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 
 const ERRORS: &str = "urn:xmpp:blocking:errors";
@@ -74,7 +74,7 @@ fn bounce(core: &mut Core, ev: &Event) -> Option<bool> {
     let stanza = ev.stanza.as_ref()?;
     core.reply(
         &ev.origin,
-        stanza_error_reply(stanza, "cancel", "service-unavailable", None),
+        StanzaError::cancel(StanzaCondition::ServiceUnavailable).reply(stanza),
     );
     Some(true)
 }
@@ -140,12 +140,9 @@ fn bounce_outgoing(core: &mut Core, ev: &mut Event) -> Option<bool> {
     if !drop_outgoing(core, ev) {
         return None;
     }
-    let mut e = stanza_error_reply(
-        stanza,
-        "cancel",
-        "not-acceptable",
-        Some("You have blocked this JID"),
-    );
+    let mut e = StanzaError::cancel(StanzaCondition::NotAcceptable)
+        .with_text("You have blocked this JID")
+        .reply(stanza);
     if let Some(err) = e.get_child_mut("error", crate::xmpp::ns::CLIENT) {
         err.push_child(Element::new("blocked", ERRORS));
     }

@@ -16,7 +16,7 @@ use crate::modules::presence::presence;
 use crate::modules::roster::manager;
 use crate::storage::{call, executor, LuaKey, LuaTable, LuaValue};
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -188,7 +188,7 @@ fn edit(core: &mut Core, ev: &mut Event) -> Option<bool> {
         else {
             core.reply(
                 &ev.origin,
-                stanza_error_reply(stanza, "modify", "jid-malformed", None),
+                StanzaError::modify(StanzaCondition::JidMalformed).reply(stanza),
             );
             return Some(true);
         };
@@ -206,7 +206,7 @@ fn edit(core: &mut Core, ev: &mut Event) -> Option<bool> {
     if blocking && new.is_empty() {
         core.reply(
             &ev.origin,
-            stanza_error_reply(stanza, "modify", "bad-request", None),
+            StanzaError::modify(StanzaCondition::BadRequest).reply(stanza),
         );
         return Some(true);
     }
@@ -275,8 +275,9 @@ fn edit(core: &mut Core, ev: &mut Event) -> Option<bool> {
                     None => cache.remove(&edit.bare),
                 };
                 let text = e.to_string();
-                let reply =
-                    stanza_error_reply(&edit.request, "wait", "internal-server-error", Some(&text));
+                let reply = StanzaError::wait(StanzaCondition::InternalServerError)
+                    .with_text(text)
+                    .reply(&edit.request);
                 core.reply(&edit.origin, reply);
             }
         },

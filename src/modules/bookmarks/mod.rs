@@ -18,7 +18,7 @@ use crate::modules::pubsub::protocol::PUBSUB_EVENT;
 use crate::modules::pubsub::service::{Item, Relations, Service, ServiceEvent, PUBSUB};
 use crate::storage::lua_value::{LuaKey, LuaValue};
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::ns;
 
 pub const NS: &str = "urn:xmpp:bookmarks:1";
@@ -153,14 +153,16 @@ pub fn publish_to_pep(
     Ok(())
 }
 
-fn condition(e: &PubsubError) -> &'static str {
-    match e {
-        PubsubError::Forbidden => "forbidden",
-        PubsubError::ItemNotFound => "item-not-found",
-        PubsubError::Storage => "internal-server-error",
-        PubsubError::PersistentItemsUnsupported => "feature-not-implemented",
-        _ => "undefined-condition",
-    }
+/// The `cancel` error a failed PEP read is answered with (the pubsub error's condition).
+fn retrieve_failed(e: &PubsubError) -> StanzaError {
+    let condition = match e {
+        PubsubError::Forbidden => StanzaCondition::Forbidden,
+        PubsubError::ItemNotFound => StanzaCondition::ItemNotFound,
+        PubsubError::Storage => StanzaCondition::InternalServerError,
+        PubsubError::PersistentItemsUnsupported => StanzaCondition::FeatureNotImplemented,
+        _ => StanzaCondition::UndefinedCondition,
+    };
+    StanzaError::cancel(condition).with_text("Failed to retrieve bookmarks from PEP")
 }
 
 pub fn load(core: &mut Core, host: &str) {
@@ -280,12 +282,7 @@ fn private_xml(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
             Ok(items) => result_for(&stanza)
                 .with_child(Element::new("query", ns::PRIVATE).with_child(legacy_storage(&items))),
             Err(PubsubError::ItemNotFound) => result_for(&stanza).with_child(query.clone()),
-            Err(e) => stanza_error_reply(
-                &stanza,
-                "cancel",
-                condition(&e),
-                Some("Failed to retrieve bookmarks from PEP"),
-            ),
+            Err(e) => retrieve_failed(&e).reply(&stanza),
         }
     } else {
         store_reply(core, host, &user, &full, &stanza, &storage)
@@ -306,12 +303,9 @@ fn store_reply(
         publish_to_pep(s, rel, full, storage, true)
     }) {
         Ok(()) => result_for(stanza),
-        Err(_) => stanza_error_reply(
-            stanza,
-            "cancel",
-            "internal-server-error",
-            Some("Failed to store bookmarks to PEP"),
-        ),
+        Err(_) => StanzaError::cancel(StanzaCondition::InternalServerError)
+            .with_text("Failed to store bookmarks to PEP")
+            .reply(stanza),
     }
 }
 
@@ -339,22 +333,14 @@ fn legacy_pep(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
                         ),
                 ),
             ),
-            Err(e) => stanza_error_reply(
-                &stanza,
-                "cancel",
-                condition(&e),
-                Some("Failed to retrieve bookmarks from PEP"),
-            ),
+            Err(e) => retrieve_failed(&e).reply(&stanza),
         }
     } else {
         let publish = pubsub.get_child("publish", PUBSUB)?;
         if publish.attr("node") == Some(NS_OLD) {
-            stanza_error_reply(
-                &stanza,
-                "modify",
-                "not-allowed",
-                Some("Your client does XEP-0402 version 0.3.0 but 0.4.0+ is required"),
-            )
+            StanzaError::modify(StanzaCondition::NotAllowed)
+                .with_text("Your client does XEP-0402 version 0.3.0 but 0.4.0+ is required")
+                .reply(&stanza)
         } else if publish.attr("node") == Some(LEGACY) {
             let storage = publish
                 .get_child("item", PUBSUB)?

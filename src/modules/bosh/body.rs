@@ -2,7 +2,7 @@
 //! stream parser's limits, its payload re-serialised in `jabber:client` for the c2s
 //! session, and the response bodies Prosody 0.12 sends, attribute for attribute.
 
-use crate::xml::{Element, Limits, Node, StreamEvent, StreamParser};
+use crate::xml::{Element, Limits, Node, StreamEvent, StreamParser, XmlError};
 use crate::xmpp::ns;
 
 pub const NS_HTTPBIND: &str = "http://jabber.org/protocol/httpbind";
@@ -14,6 +14,17 @@ pub struct Body {
     pub el: Element,
     /// The child elements serialised for the c2s parser (empty: no payload).
     pub payload: Vec<u8>,
+    /// The `<body>` start tag parsed but what followed did not ([`start_tag`]).
+    pub broken: Option<Broken>,
+}
+
+/// How the payload of a body whose start tag parsed was broken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Broken {
+    /// A syntax error: the request is refused with `bad-request` (its rid still counts).
+    Syntax,
+    /// XML that XMPP forbids: the session ends with `bad-format`.
+    Forbidden,
 }
 
 impl Body {
@@ -44,6 +55,11 @@ impl Body {
 pub enum BodyError {
     #[error("not well-formed or over the size limit: {0}")]
     Xml(String),
+    /// XML that XMPP forbids (comments, processing instructions, DTDs) or a stanza with
+    /// too many children: Prosody's stream parser reports these to the session, which
+    /// ends with `bad-format`; plain syntax errors only refuse the request.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("the request is not a BOSH <body/>")]
     NotBody,
     #[error("incomplete request body")]
@@ -62,7 +78,10 @@ pub fn parse(raw: &[u8], max_bytes: usize) -> Result<Body, BodyError> {
         ns::CLIENT,
         ns::STREAMS
     );
-    let xml = |e: crate::xml::XmlError| BodyError::Xml(e.to_string());
+    let xml = |e: crate::xml::XmlError| match e {
+        XmlError::Restricted(_) | XmlError::TooManyChildren => BodyError::Forbidden(e.to_string()),
+        e => BodyError::Xml(e.to_string()),
+    };
     p.feed(open.as_bytes()).map_err(xml)?;
     p.feed(raw).map_err(xml)?;
     let mut body = None;
@@ -89,7 +108,23 @@ pub fn parse(raw: &[u8], max_bytes: usize) -> Result<Body, BodyError> {
     Ok(Body {
         el,
         payload: payload.into_bytes(),
+        broken: None,
     })
+}
+
+/// The `<body>` start tag of a request whose whole did not parse, so a broken payload
+/// can be told to its session (Prosody's parser has read the tag, and so the `sid` and
+/// `rid`, before it meets the error). `None` when the tag itself is not a body's.
+pub fn start_tag(raw: &[u8], max_bytes: usize, broken: Broken) -> Option<Body> {
+    let end = raw.iter().position(|&b| b == b'>')?;
+    if end == 0 || raw[end - 1] == b'/' {
+        return None;
+    }
+    let mut alone = raw[..=end].to_vec();
+    alone.extend_from_slice(b"</body>");
+    let mut body = parse(&alone, max_bytes).ok()?;
+    body.broken = Some(broken);
+    Some(body)
 }
 
 /// Children that inherited the body's namespace are `jabber:client` stanzas (Prosody's
@@ -231,5 +266,27 @@ mod tests {
              inactivity='60' polling='5' wait='60' authid='abc' secure='true' ver='1.6' \
              from='example.test' xmlns:xmpp='urn:xmpp:xbosh' xmpp:version='1.0'>"
         );
+    }
+
+    #[test]
+    fn the_start_tag_of_a_broken_body_still_names_its_session() {
+        let raw = b"<body xmlns='http://jabber.org/protocol/httpbind' rid='7' sid='s1'>\
+                    <message><unclosed></message></body>";
+        assert!(matches!(parse(raw, 10_000), Err(BodyError::Xml(_))));
+        let raw = b"<body xmlns='http://jabber.org/protocol/httpbind' rid='7' sid='s1'>\
+                    <!-- a comment --></body>";
+        assert!(matches!(parse(raw, 10_000), Err(BodyError::Forbidden(_))));
+        let b = start_tag(raw, 10_000, Broken::Syntax).expect("start tag");
+        assert_eq!(b.broken, Some(Broken::Syntax));
+        assert_eq!((b.sid(), b.rid()), (Some("s1"), Some(7)));
+        assert!(b.payload.is_empty());
+        // Not a body at all, or a whole body that is empty: nothing to tell a session.
+        assert!(start_tag(b"<iq sid='s1'><x></iq>", 10_000, Broken::Syntax).is_none());
+        assert!(start_tag(
+            b"<body xmlns='http://jabber.org/protocol/httpbind' sid='s1'/>",
+            10_000,
+            Broken::Syntax
+        )
+        .is_none());
     }
 }

@@ -9,6 +9,7 @@ use crate::modules::limits::SessionKind;
 use crate::modules::openmetrics::Transport;
 use crate::net::c2s::{Failure, Framing, Input};
 use crate::xml::Element;
+use crate::xmpp::error::stream_error;
 use crate::xmpp::ns;
 
 /// The c2s side of a BOSH session: decodes the task's input records.
@@ -40,6 +41,18 @@ impl Framing for BoshFraming {
                 reason: "BOSH client silent",
                 limit: None,
                 stream_error: None,
+                close: None,
+            }),
+            // Prosody closes the session with this error and text (its stream
+            // callbacks' `error`), not the `not-well-formed` of a TCP stream.
+            Some(In::Malformed) => Input::Failed(Failure {
+                reason: "Error processing stream",
+                limit: None,
+                stream_error: Some(stream_error(
+                    "bad-format",
+                    Some("Error processing stream"),
+                    None,
+                )),
                 close: None,
             }),
             None => Input::PeerClosed,

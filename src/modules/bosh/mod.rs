@@ -122,13 +122,29 @@ fn info_page(request: &Request, settings: &BoshSettings) -> Response {
 /// One POST: a new session (no `sid`) or a request of a live one, answered later.
 pub fn handle_post(request: &Request, e: &Endpoint) -> Reply {
     let limit = e.shared.c2s.stanza_size_limit;
-    let body = match body::parse(&request.body, limit) {
-        Ok(b) => b,
-        Err(body::BodyError::Incomplete) => {
+    let parsed = body::parse(&request.body, limit);
+    // A session's request whose payload did not parse still reaches the session: forbidden
+    // XML ends it (`bad-format`, as Prosody's parser callbacks end it), a syntax error
+    // refuses the request once its rid has counted.
+    let kind = match &parsed {
+        Err(body::BodyError::Forbidden(_)) => Some(body::Broken::Forbidden),
+        Err(body::BodyError::Xml(_)) => Some(body::Broken::Syntax),
+        _ => None,
+    };
+    let broken = kind
+        .and_then(|k| body::start_tag(&request.body, limit, k))
+        .filter(|b| b.sid().is_some());
+    let body = match (parsed, broken) {
+        (Ok(b), _) => b,
+        (Err(err), Some(b)) => {
+            tracing::warn!(ip = %request.ip, "Error parsing BOSH request payload; {err}");
+            b
+        }
+        (Err(body::BodyError::Incomplete), None) => {
             // Prosody: "Unable to associate request with a session (incomplete request?)".
             return now(terminate("item-not-found", true, true));
         }
-        Err(err) => {
+        (Err(err), None) => {
             tracing::warn!(ip = %request.ip, "Error parsing BOSH payload; {err}");
             return now(terminate("bad-request", true, false));
         }

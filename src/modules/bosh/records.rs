@@ -13,6 +13,8 @@ pub enum In {
     Close = 3,
     /// No request held for `bosh_max_inactivity`: the session ends.
     Silent = 4,
+    /// A request's payload was not well-formed: the session ends with `bad-format`.
+    Malformed = 5,
 }
 
 impl In {
@@ -22,6 +24,7 @@ impl In {
             2 => In::Xml,
             3 => In::Close,
             4 => In::Silent,
+            5 => In::Malformed,
             _ => return None,
         })
     }

@@ -28,10 +28,8 @@ pub struct Incoming {
 /// far outside the window, refused at once.
 const QUEUE: usize = 8;
 
-/// Output is sent once the session has been quiet this long after its last element...
-const SETTLE: Duration = Duration::from_millis(1);
-/// ...or this long after the first unsent one.
-const SETTLE_MAX: Duration = Duration::from_millis(10);
+/// Output already written by the c2s side that joins a response about to leave, at most.
+const SETTLE_BYTES: usize = 64 * 1024;
 
 /// Bytes the pipe between the task and its c2s session buffers each way.
 const PIPE_BYTES: usize = 64 * 1024;
@@ -99,6 +97,7 @@ pub fn spawn(s: Spawn, first: Incoming) {
     let first = Request {
         rid,
         terminate: first.body.is_terminate(),
+        broken: first.body.broken,
         payload: first.body.payload,
         reply: first.reply,
     };
@@ -122,25 +121,14 @@ async fn run(
 ) {
     let (mut rd, mut wr) = tokio::io::split(pipe);
     let mut to_c2s = Vec::new();
-    let mut from_c2s = Vec::new();
-    let mut error: Option<String> = None;
+    let mut out = Output::default();
     let mut ended = apply(first, &mut to_c2s);
     let far = Duration::from_secs(86_400);
-    // Output waiting to be flushed: at the latest at `settle`, or once quiet at `quiet_at`.
-    let mut settle: Option<Instant> = None;
-    let mut quiet_at = Instant::now();
     loop {
         if ended {
             break;
         }
-        let mut deadline = w.deadline().unwrap_or_else(|| Instant::now() + far);
-        if let Some(cap) = settle {
-            if w.can_flush() {
-                deadline = deadline.min(cap.min(quiet_at));
-            } else {
-                settle = None;
-            }
-        }
+        let deadline = w.deadline().unwrap_or_else(|| Instant::now() + far);
         let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline));
         tokio::select! {
             incoming = rx.recv() => {
@@ -148,54 +136,37 @@ async fn run(
                 let req = Request {
                     rid: i.body.rid().unwrap_or(u64::MAX),
                     terminate: i.body.is_terminate(),
+                    broken: i.body.broken,
                     payload: i.body.payload,
                     reply: i.reply,
                 };
                 ended = apply(w.on_request(req, Instant::now()), &mut to_c2s);
             }
-            r = rd.read_buf(&mut from_c2s) => {
+            r = rd.read_buf(&mut out.buf) => {
                 if matches!(r, Ok(0) | Err(_)) {
                     // The c2s side ended without a close record (it always writes one
                     // when it can): answer like a close.
                     ended = apply(w.on_close(None), &mut to_c2s);
                     continue;
                 }
-                let now = Instant::now();
-                while let Some((tag, bytes)) = records::take(&mut from_c2s) {
-                    let text = String::from_utf8_lossy(&bytes);
-                    let a = match Out::from_tag(tag) {
-                        Some(Out::Element) => {
-                            settle.get_or_insert(now + SETTLE_MAX);
-                            quiet_at = now + SETTLE;
-                            w.buffer_element(&text)
-                        }
-                        Some(Out::Error) => {
-                            error = Some(text.into_owned());
-                            continue;
-                        }
-                        Some(Out::Restart) => {
-                            w.on_restart();
-                            continue;
-                        }
-                        Some(Out::Close) | None => w.on_close(error.as_deref()),
-                    };
-                    ended |= apply(a, &mut to_c2s);
+                ended = out.take(&mut w, &mut to_c2s);
+                if !ended && w.can_flush() {
+                    // Prosody answers a held request as soon as the session has written
+                    // what it had. One turn of the scheduler lets the c2s task finish a
+                    // write in progress, so a burst still leaves as one response; a
+                    // timer here (it was 1 ms, woken late on a loaded machine) cost most
+                    // of a BOSH round trip.
+                    ended = out.settle(&mut rd, &mut w, &mut to_c2s).await;
+                    ended |= apply(w.flush(Instant::now()), &mut to_c2s);
                 }
-                if from_c2s.capacity() > PIPE_BYTES && from_c2s.is_empty() {
-                    from_c2s = Vec::new();
-                }
+                out.release();
             }
             w_res = wr.write(&to_c2s), if !to_c2s.is_empty() => match w_res {
                 Ok(n) if n > 0 => { to_c2s.drain(..n); }
                 _ => break,
             },
             () = sleep => {
-                let now = Instant::now();
-                if settle.is_some_and(|cap| cap.min(quiet_at) <= now) {
-                    settle = None;
-                    ended = apply(w.flush(now), &mut to_c2s);
-                }
-                ended |= apply(w.on_timer(now), &mut to_c2s);
+                ended = apply(w.on_timer(Instant::now()), &mut to_c2s);
             }
         }
     }
@@ -205,6 +176,78 @@ async fn run(
         let _ = tokio::time::timeout(Duration::from_secs(5), wr.write_all(&to_c2s)).await;
     }
     let _ = wr.shutdown().await;
+}
+
+/// The session's output records as they come off the pipe.
+#[derive(Default)]
+struct Output {
+    buf: Vec<u8>,
+    /// The serialised `<stream:error>` before a close.
+    error: Option<String>,
+}
+
+impl Output {
+    /// Hands every complete record to the window; `true` when the session is over.
+    fn take(&mut self, w: &mut Window<oneshot::Sender<Response>>, to_c2s: &mut Vec<u8>) -> bool {
+        let mut ended = false;
+        while let Some((tag, bytes)) = records::take(&mut self.buf) {
+            let text = String::from_utf8_lossy(&bytes);
+            let a = match Out::from_tag(tag) {
+                Some(Out::Element) => w.buffer_element(&text),
+                Some(Out::Error) => {
+                    self.error = Some(text.into_owned());
+                    continue;
+                }
+                Some(Out::Restart) => {
+                    w.on_restart();
+                    continue;
+                }
+                Some(Out::Close) | None => w.on_close(self.error.as_deref()),
+            };
+            ended |= apply(a, to_c2s);
+        }
+        ended
+    }
+
+    /// Yields once, then takes whatever more the c2s side has already written, up to
+    /// [`SETTLE_BYTES`] and without waiting for it; `true` when the session is over.
+    async fn settle<R: tokio::io::AsyncRead + Unpin>(
+        &mut self,
+        rd: &mut R,
+        w: &mut Window<oneshot::Sender<Response>>,
+        to_c2s: &mut Vec<u8>,
+    ) -> bool {
+        tokio::task::yield_now().await;
+        let mut taken = 0;
+        while taken < SETTLE_BYTES {
+            let before = self.buf.len();
+            match now_or_never(rd.read_buf(&mut self.buf)) {
+                Some(Ok(n)) if n > 0 => taken += self.buf.len() - before,
+                // Nothing more yet, or the end (seen again on the next read).
+                _ => return false,
+            }
+            if self.take(w, to_c2s) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn release(&mut self) {
+        if self.buf.capacity() > PIPE_BYTES && self.buf.is_empty() {
+            self.buf = Vec::new();
+        }
+    }
+}
+
+/// Polls `f` once: its output if it is ready now (a read that would wait is dropped; the
+/// next real poll registers the task's waker).
+fn now_or_never<F: std::future::Future>(f: F) -> Option<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::pin!(f).poll(&mut cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
 }
 
 /// Sends the answers and queues the records; `true` when the session is over.

@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use super::body::{self, Creation};
+use super::body::{self, Broken, Creation};
 use super::records::In;
 
 /// Prosody's fixed `hold`.
@@ -19,6 +19,8 @@ pub struct Request<T> {
     pub rid: u64,
     pub payload: Vec<u8>,
     pub terminate: bool,
+    /// The payload did not parse (and is empty here).
+    pub broken: Option<Broken>,
     pub reply: T,
 }
 
@@ -121,7 +123,22 @@ impl<T> Window<T> {
             return a;
         }
         let diff = req.rid.wrapping_sub(self.rid);
+        // Prosody's parser has checked the rid before it fails on the payload. Forbidden
+        // XML ends the session, whatever the rid, with `bad-format` once the c2s side
+        // closes; a syntax error refuses only this request, its rid still counting.
+        if req.broken == Some(Broken::Forbidden) {
+            a.feed.push((In::Malformed, Vec::new()));
+        }
         match diff {
+            1 if req.broken == Some(Broken::Forbidden) => {
+                self.rid = req.rid;
+                self.held.push_back((req.rid, req.reply));
+            }
+            1 if req.broken.is_some() => {
+                self.rid = req.rid;
+                a.answers
+                    .push((req.reply, body::terminate("bad-request", true, false)));
+            }
             1 => {
                 self.accept(req, now, &mut a);
                 if let Some(next) = self.deferred.take() {

@@ -16,6 +16,7 @@ fn req(rid: u64, payload: &str) -> Request<u64> {
         rid,
         payload: payload.as_bytes().to_vec(),
         terminate: false,
+        broken: None,
         reply: rid,
     }
 }
@@ -212,4 +213,52 @@ fn an_idle_session_holds_one_request_and_an_empty_buffer() {
     }
     assert_eq!(w.answered.len(), 2);
     assert!(w.buffer.capacity() < 1024);
+}
+
+#[test]
+fn forbidden_xml_holds_its_request_until_the_session_closes_with_bad_format() {
+    let t0 = Instant::now();
+    let mut w = start(t0);
+    let mut bad = req(101, "");
+    bad.broken = Some(Broken::Forbidden);
+    let a = w.on_request(bad, t0);
+    assert_eq!(a.feed.len(), 1);
+    assert_eq!(a.feed[0].0, In::Malformed);
+    assert!(a.answers.is_empty() && !a.end);
+    assert_eq!(w.held(), 1);
+    // The c2s side answers with its stream error and closes: the held request carries it.
+    let error =
+        "<stream:error><bad-format xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>";
+    let a = w.on_close(Some(error));
+    assert!(a.end);
+    assert_eq!(a.answers.len(), 1);
+    assert_eq!(a.answers[0].0, 101);
+    assert!(a.answers[0].1.contains("condition='remote-stream-error'"));
+    assert!(a.answers[0].1.contains("<bad-format"));
+}
+
+#[test]
+fn forbidden_xml_out_of_the_window_still_ends_the_session() {
+    let t0 = Instant::now();
+    let mut w = start(t0);
+    let mut bad = req(150, "");
+    bad.broken = Some(Broken::Forbidden);
+    let a = w.on_request(bad, t0);
+    assert_eq!(a.feed[0].0, In::Malformed);
+    assert!(a.answers[0].1.contains("item-not-found"));
+}
+
+#[test]
+fn a_syntax_error_refuses_its_request_and_the_next_rid_goes_on() {
+    let t0 = Instant::now();
+    let mut w = start(t0);
+    let mut bad = req(101, "");
+    bad.broken = Some(Broken::Syntax);
+    let a = w.on_request(bad, t0);
+    assert!(a.feed.is_empty() && !a.end);
+    assert!(a.answers[0].1.contains("condition='bad-request'"));
+    assert_eq!(w.held(), 0);
+    let a = w.on_request(req(102, ""), t0);
+    assert!(a.answers.is_empty());
+    assert_eq!(w.held(), 1);
 }

@@ -13,7 +13,7 @@ use crate::modules::register::ibr;
 use crate::modules::saslauth::{self, Negotiation, Step};
 use crate::modules::tls::{self as mod_tls, TlsOffer, Transport};
 use crate::xml::Element;
-use crate::xmpp::error::{stanza_error_reply, stream_error};
+use crate::xmpp::error::{StanzaCondition, StanzaError, StreamCondition, StreamError};
 use crate::xmpp::jid::{nameprep, resourceprep};
 use crate::xmpp::ns;
 use crate::xmpp::sasl::ScramCredentials;
@@ -192,9 +192,9 @@ impl C2sStream {
         self.phase == Phase::Closed
     }
 
-    fn close(&mut self, out: &mut Vec<Action>, condition: &str, text: Option<&str>) {
+    fn close(&mut self, out: &mut Vec<Action>, error: StreamError) {
         self.phase = Phase::Closed;
-        out.push(Action::Close(Some(stream_error(condition, text, None))));
+        out.push(Action::Close(Some(error.element())));
     }
 
     /// A stream header arrived (initial or after a restart).
@@ -205,7 +205,7 @@ impl C2sStream {
     ) -> Vec<Action> {
         let mut out = Vec::new();
         if self.phase != Phase::AwaitingHeader {
-            self.close(&mut out, "not-well-formed", None);
+            self.close(&mut out, StreamError::new(StreamCondition::NotWellFormed));
             return out;
         }
         let early_header = |out: &mut Vec<Action>| {
@@ -220,8 +220,8 @@ impl C2sStream {
             early_header(&mut out);
             self.close(
                 &mut out,
-                "improper-addressing",
-                Some("A 'to' attribute is required on stream headers"),
+                StreamError::new(StreamCondition::ImproperAddressing)
+                    .with_text("A 'to' attribute is required on stream headers"),
             );
             return out;
         };
@@ -229,22 +229,25 @@ impl C2sStream {
             early_header(&mut out);
             self.close(
                 &mut out,
-                "improper-addressing",
-                Some("A valid 'to' attribute is required on stream headers"),
+                StreamError::new(StreamCondition::ImproperAddressing)
+                    .with_text("A valid 'to' attribute is required on stream headers"),
             );
             return out;
         };
         if let Some(prev) = self.host() {
             if prev != host {
                 early_header(&mut out);
-                self.close(&mut out, "not-authorized", None);
+                self.close(&mut out, StreamError::new(StreamCondition::NotAuthorized));
                 return out;
             }
         }
         let Some(policy) = policies.get(&host) else {
             early_header(&mut out);
             let text = format!("This server does not serve {host}");
-            self.close(&mut out, "host-unknown", Some(&text));
+            self.close(
+                &mut out,
+                StreamError::new(StreamCondition::HostUnknown).with_text(text),
+            );
             return out;
         };
         let version = header
@@ -316,8 +319,8 @@ impl C2sStream {
         if features.child_elements().next().is_none() {
             self.close(
                 &mut out,
-                "undefined-condition",
-                Some("No stream features to proceed with"),
+                StreamError::new(StreamCondition::UndefinedCondition)
+                    .with_text("No stream features to proceed with"),
             );
             return out;
         }
@@ -388,7 +391,10 @@ impl C2sStream {
                     Step::Send(saslauth::failure("aborted", None), None)
                 }
                 _ => {
-                    self.close(&mut out, "unsupported-stanza-type", None);
+                    self.close(
+                        &mut out,
+                        StreamError::new(StreamCondition::UnsupportedStanzaType),
+                    );
                     return out;
                 }
             };
@@ -396,7 +402,10 @@ impl C2sStream {
             return out;
         }
         if el.ns != ns::CLIENT {
-            self.close(&mut out, "unsupported-stanza-type", None);
+            self.close(
+                &mut out,
+                StreamError::new(StreamCondition::UnsupportedStanzaType),
+            );
             return out;
         }
         let is_bind = el.name == "iq"
@@ -404,19 +413,13 @@ impl C2sStream {
             && el.get_child("bind", ns::BIND).is_some();
         if is_bind {
             if !self.is_authenticated() {
-                out.push(Action::Send(stanza_error_reply(
-                    &el,
-                    "auth",
-                    "not-authorized",
-                    None,
-                )));
+                out.push(Action::Send(
+                    StanzaError::auth(StanzaCondition::NotAuthorized).reply(&el),
+                ));
             } else if self.phase == Phase::Binding {
-                out.push(Action::Send(stanza_error_reply(
-                    &el,
-                    "cancel",
-                    "not-allowed",
-                    None,
-                )));
+                out.push(Action::Send(
+                    StanzaError::cancel(StanzaCondition::NotAllowed).reply(&el),
+                ));
             } else {
                 let requested = el
                     .get_child("bind", ns::BIND)
@@ -434,12 +437,11 @@ impl C2sStream {
                         self.phase = Phase::Binding;
                         out.push(Action::Bind { resource, iq: el });
                     }
-                    Err(_) => out.push(Action::Send(stanza_error_reply(
-                        &el,
-                        "modify",
-                        "bad-request",
-                        Some("Invalid resource"),
-                    ))),
+                    Err(_) => out.push(Action::Send(
+                        StanzaError::modify(StanzaCondition::BadRequest)
+                            .with_text("Invalid resource")
+                            .reply(&el),
+                    )),
                 }
             }
             return out;
@@ -460,16 +462,16 @@ impl C2sStream {
         if matches!(el.name.as_str(), "message" | "presence" | "iq") {
             let t = el.attr("type").unwrap_or("");
             if t != "error" && t != "result" {
-                out.push(Action::Send(stanza_error_reply(
-                    &el,
-                    "cancel",
-                    "service-unavailable",
-                    None,
-                )));
+                out.push(Action::Send(
+                    StanzaError::cancel(StanzaCondition::ServiceUnavailable).reply(&el),
+                ));
             }
             return out;
         }
-        self.close(&mut out, "unsupported-stanza-type", None);
+        self.close(
+            &mut out,
+            StreamError::new(StreamCondition::UnsupportedStanzaType),
+        );
         out
     }
 
@@ -534,11 +536,7 @@ impl C2sStream {
     }
 
     /// The core's answer to [`Action::Bind`].
-    pub fn on_bound(
-        &mut self,
-        iq: &Element,
-        result: Result<Arc<str>, (String, String, Option<String>)>,
-    ) -> Vec<Action> {
+    pub fn on_bound(&mut self, iq: &Element, result: Result<Arc<str>, StanzaError>) -> Vec<Action> {
         let mut out = Vec::new();
         match result {
             Ok(full) => {
@@ -561,14 +559,9 @@ impl C2sStream {
                 }
                 out.push(Action::Send(reply));
             }
-            Err((etype, cond, text)) => {
+            Err(error) => {
                 self.phase = Phase::Open;
-                out.push(Action::Send(stanza_error_reply(
-                    iq,
-                    &etype,
-                    &cond,
-                    text.as_deref(),
-                )));
+                out.push(Action::Send(error.reply(iq)));
             }
         }
         out

@@ -22,7 +22,7 @@ use crate::modules::limits::{SessionKind, SessionLimits};
 use crate::net::listener::{bind_all, resolve_addresses, ServiceSpec, SocketOptions};
 use crate::net::tcp::serialise;
 use crate::xml::{Element, Limits, StreamEvent, StreamParser, XmlError};
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StreamCondition, StreamError};
 
 /// `component` on 5347, private (loopback unless configured).
 pub const SERVICE: ServiceSpec<'static> = ServiceSpec {
@@ -298,13 +298,14 @@ impl Conn {
 
     fn on_xml_error(&mut self, e: XmlError) -> Flow {
         let err = match e {
-            XmlError::InvalidNamespace => stream_error("invalid-namespace", None, None),
-            XmlError::StanzaTooLarge => stream_error(
-                "policy-violation",
-                Some("XML stanza is too big"),
-                Some(Element::new("stanza-too-big", "urn:xmpp:errors")),
-            ),
-            _ => stream_error("not-well-formed", None, None),
+            XmlError::InvalidNamespace => {
+                StreamError::new(StreamCondition::InvalidNamespace).element()
+            }
+            XmlError::StanzaTooLarge => StreamError::new(StreamCondition::PolicyViolation)
+                .with_text("XML stanza is too big")
+                .with_child(Element::new("stanza-too-big", "urn:xmpp:errors"))
+                .element(),
+            _ => StreamError::new(StreamCondition::NotWellFormed).element(),
         };
         self.close(Some(err))
     }
@@ -347,10 +348,10 @@ impl Conn {
             let _ = reply.send(super::attach(core, &host, id, tx));
         }));
         if self.shared.core_tx.send(CoreMsg::Task(task)).is_err() {
-            return Err(stream_error("system-shutdown", None, None));
+            return Err(StreamError::new(StreamCondition::SystemShutdown).element());
         }
         answer
             .await
-            .unwrap_or_else(|_| Err(stream_error("system-shutdown", None, None)))
+            .unwrap_or_else(|_| Err(StreamError::new(StreamCondition::SystemShutdown).element()))
     }
 }

@@ -13,7 +13,7 @@ use crate::core::{
     Bus, Core, Event, HookResult, HostLink, Origin, Outbound, OutboundTx, SessionId,
 };
 use crate::xml::Element;
-use crate::xmpp::error::{stanza_error_reply, stream_error};
+use crate::xmpp::error::{StanzaCondition, StanzaError, StreamCondition, StreamError};
 use crate::xmpp::ns;
 
 /// The `component_module` value that makes a Component external.
@@ -79,12 +79,9 @@ fn offline_answer(core: &Core, host: &str, stanza: &Element) -> Element {
             .with_child(Element::new("feature", ns::DISCO_INFO).with_attr("var", ns::DISCO_INFO));
         return crate::modules::iq::result_for(stanza).with_child(q);
     }
-    let mut e = stanza_error_reply(
-        stanza,
-        "wait",
-        "remote-server-timeout",
-        Some("Component unavailable"),
-    );
+    let mut e = StanzaError::wait(StanzaCondition::RemoteServerTimeout)
+        .with_text("Component unavailable")
+        .reply(stanza);
     if let Some(err) = e.get_child_mut("error", &stanza.ns) {
         err.set_attr("by", host);
         err.push_child(Element::new("not-connected", NS_PROTOCOL));
@@ -108,15 +105,15 @@ pub fn attach(
             .string("component_conflict_resolve")
             .unwrap_or_else(|| "kick_new".into());
         if policy == "kick_old" {
-            let e = stream_error("conflict", Some("Replaced by a new connection"), None);
+            let e = StreamError::new(StreamCondition::Conflict)
+                .with_text("Replaced by a new connection")
+                .element();
             let _ = old.tx.send(Outbound::Close(Some(Box::new(e))));
         } else {
             tracing::error!("Second component attempted to connect to {host}, denying connection");
-            return Err(stream_error(
-                "conflict",
-                Some("Component already connected"),
-                None,
-            ));
+            return Err(StreamError::new(StreamCondition::Conflict)
+                .with_text("Component already connected")
+                .element());
         }
     }
     core.host_links

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use sha1::{Digest, Sha1};
 
 use crate::xml::Element;
-use crate::xmpp::error::{stanza_error_reply, stream_error};
+use crate::xmpp::error::{StanzaCondition, StanzaError, StreamCondition, StreamError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -88,8 +88,8 @@ pub fn token(stream_id: &str, secret: &str) -> String {
     hex::encode(h.finalize())
 }
 
-fn close(code: &str, text: Option<&str>) -> Action {
-    Action::Close(Some(stream_error(code, text, None)))
+fn close(error: StreamError) -> Action {
+    Action::Close(Some(error.element()))
 }
 
 /// Gives an element of the component stream (and its children of the same namespace)
@@ -146,8 +146,8 @@ impl ComponentStream {
         let Some(to) = header_el.attr("to") else {
             self.phase = Phase::Closed;
             return vec![close(
-                "improper-addressing",
-                Some("A 'to' attribute is required on stream headers"),
+                StreamError::new(StreamCondition::ImproperAddressing)
+                    .with_text("A 'to' attribute is required on stream headers"),
             )];
         };
         let host = Jid::parse(to)
@@ -156,7 +156,9 @@ impl ComponentStream {
         if !secrets.contains_key(&host) {
             self.phase = Phase::Closed;
             let text = format!("{to} does not match any configured external components");
-            return vec![close("host-unknown", Some(&text))];
+            return vec![close(
+                StreamError::new(StreamCondition::HostUnknown).with_text(text),
+            )];
         }
         let actions = vec![Action::Write(header(Some(&host), Some(stream_id)))];
         self.header_sent = true;
@@ -175,19 +177,23 @@ impl ComponentStream {
             Phase::Ready { host } => {
                 self.phase = Phase::Ready { host: host.clone() };
                 if is_handshake {
-                    return vec![close("unsupported-stanza-type", None)];
+                    return vec![close(StreamError::new(
+                        StreamCondition::UnsupportedStanzaType,
+                    ))];
                 }
                 self.authenticated_stanza(&host, el)
             }
             other => {
                 self.phase = other;
                 if is_handshake {
-                    return vec![close("unsupported-stanza-type", None)];
+                    return vec![close(StreamError::new(
+                        StreamCondition::UnsupportedStanzaType,
+                    ))];
                 }
                 // Before the handshake nothing is routed.
                 into_client_ns(&mut el);
                 if is_stanza(&el) && !matches!(el.attr("type"), Some("error" | "result")) {
-                    let e = stanza_error_reply(&el, "cancel", "service-unavailable", None);
+                    let e = StanzaError::cancel(StanzaCondition::ServiceUnavailable).reply(&el);
                     return vec![Action::Send(e)];
                 }
                 Vec::new()
@@ -203,19 +209,19 @@ impl ComponentStream {
         secrets: &Secrets,
     ) -> Vec<Action> {
         if el.child_elements().next().is_some() {
-            return vec![close("not-authorized", None)];
+            return vec![close(StreamError::new(StreamCondition::NotAuthorized))];
         }
         let Some(Some(secret)) = secrets.get(&host) else {
             tracing::warn!(
                 "Component attempted to identify as {host}, but component_secret is not set"
             );
-            return vec![close("not-authorized", None)];
+            return vec![close(StreamError::new(StreamCondition::NotAuthorized))];
         };
         if !el.text().trim().eq_ignore_ascii_case(&token(&id, secret)) {
             tracing::info!("Component authentication failed for {host}");
             return vec![close(
-                "not-authorized",
-                Some("Given token does not match calculated token"),
+                StreamError::new(StreamCondition::NotAuthorized)
+                    .with_text("Given token does not match calculated token"),
             )];
         }
         self.phase = Phase::Attaching { host: host.clone() };
@@ -239,11 +245,15 @@ impl ComponentStream {
     fn authenticated_stanza(&mut self, host: &str, mut el: Element) -> Vec<Action> {
         if el.ns != NS_ACCEPT && el.ns != ns::CLIENT {
             // Stream-level elements of other namespaces: nobody handles them here.
-            return vec![close("unsupported-stanza-type", None)];
+            return vec![close(StreamError::new(
+                StreamCondition::UnsupportedStanzaType,
+            ))];
         }
         into_client_ns(&mut el);
         if !is_stanza(&el) {
-            return vec![close("unsupported-stanza-type", None)];
+            return vec![close(StreamError::new(
+                StreamCondition::UnsupportedStanzaType,
+            ))];
         }
         match el.attr("from").map(str::to_owned) {
             Some(from) => {
@@ -254,18 +264,17 @@ impl ComponentStream {
                     let text = format!(
                         "Component tried to send from address <{from}> which is not in domain <{host}>"
                     );
-                    return vec![close("invalid-from", Some(&text))];
+                    return vec![close(
+                        StreamError::new(StreamCondition::InvalidFrom).with_text(text),
+                    )];
                 }
             }
             None => el.set_attr("from", host),
         }
         if el.attr("to").is_none() {
-            let e = stanza_error_reply(
-                &el,
-                "modify",
-                "bad-request",
-                Some("Components MUST specify a 'to' address on stanzas"),
-            );
+            let e = StanzaError::modify(StanzaCondition::BadRequest)
+                .with_text("Components MUST specify a 'to' address on stanzas")
+                .reply(&el);
             return vec![Action::Send(e)];
         }
         vec![Action::Forward(el)]

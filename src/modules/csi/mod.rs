@@ -25,18 +25,26 @@ pub fn load(core: &mut Core, host: &str) {
 
 /// `csi_simple` depends on `csi`; loading both names registers the handlers once.
 pub fn load_simple(core: &mut Core, host: &str) {
-    // mod_csi offers the stream feature only when a handler (csi_simple) is loaded.
-    core.shared.feature_hooks.add_static(
-        host,
-        "csi_simple",
-        crate::xml::Element::new("csi", ns::CSI),
-    );
     let has_csi = core
         .hosts
         .get(host)
         .is_some_and(|h| h.modules.contains("csi"));
     if !has_csi {
         load_with_states(core, host);
+    }
+}
+
+/// Once `host`'s modules are loaded: mod_csi offers the stream feature only when a CSI
+/// handler is there (csi_simple, or anything hooking `csi-client-active`).
+pub fn host_ready(core: &mut Core, host: &str) {
+    let handled = core.hosts.get(host).is_some_and(|h| {
+        // The native csi_simple holds stanzas in the session driver, not by hook.
+        h.modules.contains("csi_simple") || h.events.has_handlers("csi-client-active")
+    });
+    if handled {
+        core.shared
+            .feature_hooks
+            .add_static(host, "csi", crate::xml::Element::new("csi", ns::CSI));
     }
 }
 

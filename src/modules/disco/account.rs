@@ -13,7 +13,7 @@ use crate::core::{Bus, Core, Event, Origin};
 use crate::modules::iq::result_for;
 use crate::modules::roster::manager;
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::ns;
 
 /// The `reply`, `node` and `exists` fields of the `account-disco-*` event being fired.
@@ -154,12 +154,9 @@ fn answer(core: &mut Core, host: &str, ev: &mut Event, info: bool) -> Option<boo
                 None => {
                     let out = match done.reply {
                         Some(reply) if done.exists => reply,
-                        _ => stanza_error_reply(
-                            &stanza,
-                            "cancel",
-                            "item-not-found",
-                            Some("Node does not exist"),
-                        ),
+                        _ => StanzaError::cancel(StanzaCondition::ItemNotFound)
+                            .with_text("Node does not exist")
+                            .reply(&stanza),
                     };
                     core.reply(&origin, out);
                     Some(true)

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use crate::core::{Bus, Core};
 use crate::modules::iq::result_for;
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::ns;
 
 pub fn load(core: &mut Core, host: &str) {
@@ -40,12 +40,9 @@ pub fn load(core: &mut Core, host: &str) {
                 if lua_node_query(core, &host_name, &ev.origin, stanza, node, ns::DISCO_INFO) {
                     return Some(true);
                 }
-                let e = stanza_error_reply(
-                    stanza,
-                    "cancel",
-                    "item-not-found",
-                    Some("Node does not exist"),
-                );
+                let e = StanzaError::cancel(StanzaCondition::ItemNotFound)
+                    .with_text("Node does not exist")
+                    .reply(stanza);
                 core.reply(&ev.origin, e);
                 return Some(true);
             }
@@ -82,12 +79,9 @@ pub fn load(core: &mut Core, host: &str) {
                 if lua_node_query(core, &host_name, &ev.origin, stanza, node, ns::DISCO_ITEMS) {
                     return Some(true);
                 }
-                let e = stanza_error_reply(
-                    stanza,
-                    "cancel",
-                    "item-not-found",
-                    Some("Node does not exist"),
-                );
+                let e = StanzaError::cancel(StanzaCondition::ItemNotFound)
+                    .with_text("Node does not exist")
+                    .reply(stanza);
                 core.reply(&ev.origin, e);
                 return Some(true);
             }

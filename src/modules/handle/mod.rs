@@ -6,15 +6,14 @@
 //! them.
 
 mod record;
-mod value;
 
 #[cfg(test)]
 mod tests;
 
 use std::sync::Arc;
 
+pub use crate::config::catalogue::FromOption;
 pub use record::{is_loaded, load, unload, UnloadError};
-pub use value::FromOption;
 
 use crate::config::catalogue::OptionSpec;
 use crate::core::events::Handler;
@@ -132,7 +131,7 @@ impl<'c> Module<'c> {
     /// Prosody's `module:get_option`), else the catalogue default; `None` when neither
     /// gives a `T`.
     pub fn option<T: FromOption>(&self, spec: &OptionSpec) -> Option<T> {
-        value::read(self.core.options(), Some(&self.host), spec)
+        crate::config::catalogue::read(self.core.options(), Some(&self.host), spec)
     }
 
     /// `module:open_store(name)`: the host's store of that name, behind its driver.

@@ -1,13 +1,13 @@
 //! The expiry job (reference §19.5): daily, the files of slots older than
 //! `http_file_share_expires_after` are removed with their records and the total is
-//! lowered; weekly, the total is recomputed. It runs on a thread of its own that ends
-//! with the server, and hands the storage work to the executor so it never interleaves
-//! with slot requests.
+//! lowered; weekly, the total is recomputed. Both are timers on the core thread
+//! ([`crate::core::timers`]), which only queue the storage work on the executor, so it
+//! never blocks the core nor interleaves with slot requests.
 
-use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::core::Shared;
+use crate::core::{Core, Shared};
 
 use super::{now, store, store_key, Settings, Total};
 
@@ -15,35 +15,25 @@ const DAY: Duration = Duration::from_secs(86400);
 const WEEK: Duration = Duration::from_secs(7 * 86400);
 /// The first prune runs this long after start (Prosody's cron runs overdue jobs soon
 /// after start, and a fresh server has never pruned).
-const FIRST_RUN: Duration = Duration::from_secs(60);
-/// How often the thread looks whether the server is still there.
-const TICK: Duration = Duration::from_secs(5);
+pub const FIRST_RUN: Duration = Duration::from_secs(60);
 
-/// Starts the job for one host.
-pub fn start(shared: Weak<Shared>, settings: Arc<Settings>, total: Total) {
-    let name = format!("upload-prune-{}", settings.host);
-    let spawned = std::thread::Builder::new().name(name).spawn(move || {
-        let mut next_prune = Instant::now() + FIRST_RUN;
-        let mut next_count = Instant::now() + WEEK;
-        loop {
-            std::thread::sleep(TICK);
-            let Some(shared) = shared.upgrade() else {
-                return;
-            };
-            let t = Instant::now();
-            if t >= next_prune {
-                next_prune = t + DAY;
-                run_prune(&shared, settings.clone(), total.clone(), now());
-            }
-            if t >= next_count {
-                next_count = t + WEEK;
-                run_recount(&shared, settings.clone(), total.clone());
-            }
-        }
-    });
-    if let Err(e) = spawned {
-        tracing::error!(%e, "could not start the upload expiry job");
-    }
+/// Schedules the job for one host on the core's timers.
+pub fn start(core: &mut Core, settings: Arc<Settings>, total: Total) {
+    let (s, t) = (settings.clone(), total.clone());
+    core.add_timer(
+        FIRST_RUN,
+        Box::new(move |core, _| {
+            run_prune(&core.shared, s.clone(), t.clone(), now());
+            Some(DAY)
+        }),
+    );
+    core.add_timer(
+        WEEK,
+        Box::new(move |core, _| {
+            run_recount(&core.shared, settings.clone(), total.clone());
+            Some(WEEK)
+        }),
+    );
 }
 
 /// Queues one prune as of `now` on the executor; `done` is told what went.

@@ -13,6 +13,7 @@ pub mod slot;
 pub mod store;
 pub mod token;
 
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
@@ -63,11 +64,7 @@ pub fn load(core: &mut Core, host: &str) {
         });
     }
     if settings.prunes() {
-        cleanup::start(
-            Arc::downgrade(&core.shared),
-            settings.clone(),
-            total.clone(),
-        );
+        cleanup::start(core, settings.clone(), total.clone());
     }
     let bus = Bus::Host(host.to_owned());
     core.hook(
@@ -155,15 +152,12 @@ pub fn issue(
     now: i64,
 ) -> Element {
     let internal_error = |e: &dyn std::fmt::Display| {
-        crate::xmpp::error::stanza_error_reply(
-            stanza,
-            "wait",
-            "internal-server-error",
-            Some(&e.to_string()),
-        )
+        StanzaError::wait(StanzaCondition::InternalServerError)
+            .with_text(e.to_string())
+            .reply(stanza)
     };
     let Some(request) = stanza.get_child("request", NS) else {
-        return crate::xmpp::error::stanza_error_reply(stanza, "modify", "bad-request", None);
+        return StanzaError::modify(StanzaCondition::BadRequest).reply(stanza);
     };
     let uploader = stanza
         .attr("from")

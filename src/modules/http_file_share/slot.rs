@@ -2,7 +2,7 @@
 //! with its errors, and the `<slot>` reply with the GET and PUT URLs.
 
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 
 use super::options::{type_in, Settings};
 use super::NS;
@@ -20,40 +20,36 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// (type, condition, text) of the error.
-    pub fn parts(self) -> (&'static str, &'static str, Option<&'static str>) {
+    /// The stanza error, without the application-specific child.
+    pub fn error(self) -> StanzaError {
+        use StanzaCondition::*;
         match self {
-            Refusal::Access => ("auth", "forbidden", None),
-            Refusal::Filename => ("modify", "bad-request", Some("Invalid filename")),
-            Refusal::SizeFormat => (
-                "modify",
-                "bad-request",
-                Some("File size must be positive integer"),
-            ),
-            Refusal::TooLarge => ("modify", "not-acceptable", Some("File too large")),
-            Refusal::OutOfDisk => (
-                "wait",
-                "resource-constraint",
-                Some("Server global storage quota reached"),
-            ),
-            Refusal::Quota => ("wait", "resource-constraint", Some("Daily quota reached")),
-            Refusal::FileType => ("modify", "not-acceptable", Some("File type not allowed")),
+            Refusal::Access => StanzaError::auth(Forbidden),
+            Refusal::Filename => StanzaError::modify(BadRequest).with_text("Invalid filename"),
+            Refusal::SizeFormat => {
+                StanzaError::modify(BadRequest).with_text("File size must be positive integer")
+            }
+            Refusal::TooLarge => StanzaError::modify(NotAcceptable).with_text("File too large"),
+            Refusal::OutOfDisk => StanzaError::wait(ResourceConstraint)
+                .with_text("Server global storage quota reached"),
+            Refusal::Quota => {
+                StanzaError::wait(ResourceConstraint).with_text("Daily quota reached")
+            }
+            Refusal::FileType => {
+                StanzaError::modify(NotAcceptable).with_text("File type not allowed")
+            }
         }
     }
 
     /// The error reply to `stanza`.
     pub fn reply(self, stanza: &Element, settings: &Settings) -> Element {
-        let (typ, cond, text) = self.parts();
-        let mut reply = stanza_error_reply(stanza, typ, cond, text);
+        let mut error = self.error();
         if self == Refusal::TooLarge {
-            let extra = Element::new("file-too-large", NS).with_child(
+            error = error.with_child(Element::new("file-too-large", NS).with_child(
                 Element::new("max-file-size", NS).with_text(settings.size_limit.to_string()),
-            );
-            if let Some(err) = reply.get_child_mut("error", &stanza.ns) {
-                err.push_child(extra);
-            }
+            ));
         }
-        reply
+        error.reply(stanza)
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::core::{Bus, Core, Event};
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::ns;
 
 /// An empty `type='result'` reply to an IQ, addressed back to its sender.
@@ -54,7 +54,7 @@ fn load_full(core: &mut Core, bus: &Bus) {
             if let Some(&sid) = core.full_sessions.get(to) {
                 core.send_to(sid, Arc::new(stanza.clone()));
             } else if matches!(stanza.attr("type"), Some("get" | "set")) {
-                let e = stanza_error_reply(stanza, "cancel", "service-unavailable", None);
+                let e = StanzaError::cancel(StanzaCondition::ServiceUnavailable).reply(stanza);
                 core.reply(&ev.origin, e);
             }
             Some(true)

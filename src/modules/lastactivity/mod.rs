@@ -15,7 +15,7 @@ use crate::modules::iq::result_for;
 use crate::storage::lua_value::LuaValue;
 use crate::storage::Storage;
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -125,7 +125,7 @@ pub fn load(core: &mut Core, host: &str) {
                         last.as_ref().map(|l| (now() - l.when, l.status.as_deref())),
                     )
                 } else {
-                    stanza_error_reply(&request, "auth", "forbidden", None)
+                    StanzaError::auth(StanzaCondition::Forbidden).reply(&request)
                 };
                 core.reply(&origin, reply);
             };

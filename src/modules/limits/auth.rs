@@ -15,6 +15,37 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::metrics::LimitCounters;
+use crate::xmpp::error::{StreamCondition, StreamError};
+
+use crate::config::catalogue::{OptionSpec, OptionType, Scope};
+
+/// The options this file reads (collected into the option catalogue).
+pub const OPTIONS: &[OptionSpec] = &[
+    OptionSpec::prosody(
+        "limit_auth_period",
+        OptionType::Number,
+        "30",
+        Scope::Global,
+        "limit_auth",
+        "seconds in which limit_auth_max failed logins are earned back (community mod_limit_auth)",
+    ),
+    OptionSpec::prosody(
+        "limit_auth_max",
+        OptionType::Integer,
+        "5",
+        Scope::Global,
+        "limit_auth",
+        "failed logins allowed per address in a row (community mod_limit_auth)",
+    ),
+    OptionSpec::extension(
+        "limit_auth_account_max",
+        OptionType::Integer,
+        "4 * limit_auth_max",
+        Scope::Global,
+        "limit_auth",
+        "failed logins allowed per account from all addresses together",
+    ),
+];
 
 /// `limit_auth_period` default, seconds.
 pub const DEFAULT_AUTH_PERIOD_SECS: f64 = 30.0;
@@ -113,10 +144,15 @@ pub struct Refusal {
 
 impl Refusal {
     /// The stream error condition to close with.
-    pub const CONDITION: &'static str = "policy-violation";
+    pub const CONDITION: StreamCondition = StreamCondition::PolicyViolation;
 
     pub fn condition(&self) -> &'static str {
-        Self::CONDITION
+        Self::CONDITION.name()
+    }
+
+    /// The stream error to close with.
+    pub fn stream_error(&self) -> StreamError {
+        StreamError::new(Self::CONDITION).with_text(self.text())
     }
 
     /// Human-readable text for the stream error's `<text/>`.

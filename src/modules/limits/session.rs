@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use super::{ReadGate, SessionKind};
 use crate::core::Shared;
 use crate::xml::Element;
-use crate::xmpp::error::stream_error;
 use crate::xmpp::ns;
 
 /// Per-connection limits state.
@@ -61,11 +60,7 @@ impl SessionLimits {
             .map(|t| t.check(ip, Some(&account), Instant::now()))?;
         let refusal = check.err()?;
         tracing::warn!(%ip, account, "login refused: {}", refusal.text());
-        Some(stream_error(
-            refusal.condition(),
-            Some(&refusal.text()),
-            None,
-        ))
+        Some(refusal.stream_error().element())
     }
 
     /// A SASL `<failure/>` is being sent: counts wrong credentials.

@@ -8,7 +8,7 @@ use crate::core::{Bus, Core, Event, Origin};
 use crate::modules::iq::result_for;
 use crate::modules::offline::stamp;
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -59,8 +59,9 @@ pub fn hook(core: &mut Core, bus: &Bus) {
                 if let Err(e) = archive::set_prefs(core, &host, &user, &new) {
                     tracing::error!("Could not store archive preferences of {user}@{host}: {e}");
                     let text = "Error storing preferences";
-                    let e =
-                        stanza_error_reply(stanza, "cancel", "internal-server-error", Some(text));
+                    let e = StanzaError::cancel(StanzaCondition::InternalServerError)
+                        .with_text(text.to_owned())
+                        .reply(stanza);
                     core.reply(&ev.origin, e);
                     return Some(true);
                 }
@@ -92,12 +93,8 @@ pub fn hook(core: &mut Core, bus: &Bus) {
                         Ok(b) => b,
                         Err(e) => {
                             tracing::error!("Archive metadata query failed: {e}");
-                            let e = stanza_error_reply(
-                                &request,
-                                "cancel",
-                                "internal-server-error",
-                                None,
-                            );
+                            let e = StanzaError::cancel(StanzaCondition::InternalServerError)
+                                .reply(&request);
                             return core.reply(&origin, e);
                         }
                     };
@@ -158,15 +155,16 @@ fn query_form() -> Element {
         .with_child(field("ids", "list-multi"))
 }
 
-/// The form's fields, or the error text Prosody answers with.
-fn read_form(form: &Element) -> Result<Query, String> {
+/// The form's fields, or the `bad-request` Prosody answers with.
+fn read_form(form: &Element) -> Result<Query, StanzaError> {
+    let bad = |text: String| StanzaError::modify(StanzaCondition::BadRequest).with_text(text);
     let form_type = form
         .child_elements()
         .find(|f| f.name == "field" && f.attr("var") == Some("FORM_TYPE"))
         .map(|f| value(f).unwrap_or_default())
         .unwrap_or_default();
     if form_type != NS {
-        return Err(format!("Unexpected FORM_TYPE, expected '{NS}'"));
+        return Err(bad(format!("Unexpected FORM_TYPE, expected '{NS}'")));
     }
     let mut q = Query::default();
     let field = |name: &str| {
@@ -181,12 +179,12 @@ fn read_form(form: &Element) -> Result<Query, String> {
                     None => j.domain().to_owned(),
                 })
             }
-            Err(_) => return Err(format!("Invalid JID: {raw}")),
+            Err(_) => return Err(bad(format!("Invalid JID: {raw}"))),
         }
     }
     for (name, slot) in [("start", &mut q.start), ("end", &mut q.end)] {
         if let Some(raw) = field(name).and_then(value) {
-            *slot = Some(stamp::parse(&raw).ok_or_else(|| "invalid timestamp".to_owned())?);
+            *slot = Some(stamp::parse(&raw).ok_or_else(|| bad("invalid timestamp".to_owned()))?);
         }
     }
     q.before = field("before-id").and_then(value);
@@ -247,12 +245,8 @@ fn run_query(core: &mut Core, ev: &Event, host: &str, user: &str) {
     }
     archive::prefs(core, host, user, true);
     let s = settings(core, host);
-    let bad = |core: &Core, text: &str| {
-        let e = stanza_error_reply(stanza, "modify", "bad-request", Some(text));
-        core.reply(&ev.origin, e);
-    };
     let mut q = match query.get_child("x", ns::DATA_FORMS).map(read_form) {
-        Some(Err(text)) => return bad(core, &text),
+        Some(Err(e)) => return core.reply(&ev.origin, e.reply(stanza)),
         Some(Ok(q)) => q,
         None => Query::default(),
     };
@@ -318,12 +312,12 @@ impl Answer {
         let page = match result {
             Ok(p) => p,
             Err(archive::PageError::Find(FindError::ItemNotFound)) => {
-                let e = stanza_error_reply(stanza, "modify", "item-not-found", None);
+                let e = StanzaError::modify(StanzaCondition::ItemNotFound).reply(stanza);
                 return core.reply(&self.origin, e);
             }
             Err(e) => {
                 tracing::error!("Archive query failed: {e}");
-                let e = stanza_error_reply(stanza, "cancel", "internal-server-error", None);
+                let e = StanzaError::cancel(StanzaCondition::InternalServerError).reply(stanza);
                 return core.reply(&self.origin, e);
             }
         };

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::core::bind::top_resources;
 use crate::core::{Bus, Core, Event};
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 
 pub fn load(core: &mut Core, host: &str) {
@@ -60,7 +60,8 @@ fn to_bare(core: &mut Core, ev: &mut Event) -> Option<bool> {
                     return Some(true);
                 }
             }
-            let e = stanza_error_reply(ev.stanza.as_ref()?, "cancel", "service-unavailable", None);
+            let e =
+                StanzaError::cancel(StanzaCondition::ServiceUnavailable).reply(ev.stanza.as_ref()?);
             core.reply(&ev.origin, e);
             return Some(true);
         }
@@ -101,7 +102,7 @@ fn to_bare(core: &mut Core, ev: &mut Event) -> Option<bool> {
             return Some(true);
         }
     }
-    let e = stanza_error_reply(ev.stanza.as_ref()?, "cancel", "service-unavailable", None);
+    let e = StanzaError::cancel(StanzaCondition::ServiceUnavailable).reply(ev.stanza.as_ref()?);
     core.reply(&ev.origin, e);
     Some(true)
 }

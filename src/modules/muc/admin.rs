@@ -9,14 +9,14 @@ use super::{bare, resource};
 use crate::modules::iq::result_for;
 use crate::storage::lua_value::LuaTable;
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::{resourceprep, Jid};
 use crate::xmpp::ns;
 
 pub const MUC_ADMIN: &str = "http://jabber.org/protocol/muc#admin";
 
-/// Why a change was refused: (error type, condition).
-pub type Refusal = (&'static str, &'static str);
+/// Why a change was refused: the stanza error to answer with (type and condition only).
+pub type Refusal = StanzaError;
 
 impl Room {
     /// `set_affiliation`: `actor` None = the system. `data` replaces the affiliation data.
@@ -32,7 +32,7 @@ impl Room {
         out: &mut Vec<Element>,
     ) -> Result<(), Refusal> {
         let Ok(parsed) = Jid::parse(jid) else {
-            return Err(("modify", "not-acceptable"));
+            return Err(StanzaError::modify(StanzaCondition::NotAcceptable));
         };
         let target = parsed.bare().to_string();
         let host_only = parsed.node().is_none();
@@ -51,18 +51,18 @@ impl Room {
                         .iter()
                         .any(|(j, a)| *a == Affiliation::Owner && *j != target);
                     if !other_owner {
-                        return Err(("cancel", "conflict"));
+                        return Err(StanzaError::cancel(StanzaCondition::Conflict));
                     }
                 }
             } else if matches!(aff, Affiliation::Owner | Affiliation::Admin)
                 || actor_aff != Affiliation::Admin
                 || matches!(current, Affiliation::Owner | Affiliation::Admin)
             {
-                return Err(("cancel", "not-allowed"));
+                return Err(StanzaError::cancel(StanzaCondition::NotAllowed));
             }
         }
         if opts.admins_as_owners && opts.is_admin(&target) && aff != Affiliation::Owner {
-            return Err(("modify", "not-acceptable"));
+            return Err(StanzaError::modify(StanzaCondition::NotAcceptable));
         }
         if aff == Affiliation::None {
             self.affiliations.remove(&target);
@@ -165,16 +165,16 @@ impl Room {
         let actor_aff = self.affiliation(&bare(actor), opts);
         let target_aff = self.affiliation(target_bare, opts);
         if actor_aff < target_aff {
-            return Err(("cancel", "not-allowed"));
+            return Err(StanzaError::cancel(StanzaCondition::NotAllowed));
         }
         if (target_role == Role::Moderator || role == Role::Moderator)
             && !matches!(actor_aff, Affiliation::Owner | Affiliation::Admin)
         {
-            return Err(("cancel", "not-allowed"));
+            return Err(StanzaError::cancel(StanzaCondition::NotAllowed));
         }
         match self.occupant_by_real(actor) {
             Some(o) if o.role == Role::Moderator => Ok(()),
-            _ => Err(("cancel", "not-allowed")),
+            _ => Err(StanzaError::cancel(StanzaCondition::NotAllowed)),
         }
     }
 
@@ -189,7 +189,7 @@ impl Room {
         out: &mut Vec<Element>,
     ) -> Result<(), Refusal> {
         let Some(mut occ) = self.occupant(nick_jid).cloned() else {
-            return Err(("modify", "item-not-found"));
+            return Err(StanzaError::modify(StanzaCondition::ItemNotFound));
         };
         if let Some(a) = actor {
             self.may_set_role(a, &occ.bare_jid, occ.role, role, opts)?;
@@ -228,19 +228,16 @@ impl Room {
     ) -> Element {
         let query = stanza.child_elements().next();
         let Some(item) = query.and_then(|q| q.child_elements().next()) else {
-            return stanza_error_reply(stanza, "cancel", "bad-request", None);
+            return StanzaError::cancel(StanzaCondition::BadRequest).reply(stanza);
         };
         let mut jid = None;
         if let Some(j) = item.attr("jid") {
             match Jid::parse(j) {
-                Err(_) => return stanza_error_reply(stanza, "modify", "jid-malformed", None),
+                Err(_) => return StanzaError::modify(StanzaCondition::JidMalformed).reply(stanza),
                 Ok(p) if p.resource().is_some() => {
-                    return stanza_error_reply(
-                        stanza,
-                        "modify",
-                        "jid-malformed",
-                        Some("Bare JID expected, got full JID"),
-                    )
+                    return StanzaError::modify(StanzaCondition::JidMalformed)
+                        .with_text("Bare JID expected, got full JID")
+                        .reply(stanza)
                 }
                 Ok(p) => jid = Some(p.to_string()),
             }
@@ -250,12 +247,9 @@ impl Room {
             match resourceprep(n) {
                 Ok(n) => nick = Some(n),
                 Err(_) => {
-                    return stanza_error_reply(
-                        stanza,
-                        "modify",
-                        "jid-malformed",
-                        Some("invalid nickname"),
-                    )
+                    return StanzaError::modify(StanzaCondition::JidMalformed)
+                        .with_text("invalid nickname")
+                        .reply(stanza)
                 }
             }
         }
@@ -273,7 +267,7 @@ impl Room {
         let reason = item.get_child("reason", MUC_ADMIN).map(|r| r.text());
         let result = match (item.attr("affiliation"), item.attr("role"), &jid, &nick) {
             (Some(a), None, Some(j), _) => match Affiliation::parse(a) {
-                None => Err(("modify", "not-acceptable")),
+                None => Err(StanzaError::modify(StanzaCondition::NotAcceptable)),
                 Some(aff) => {
                     let mut data = None;
                     if let Some(n) = &nick {
@@ -296,17 +290,17 @@ impl Room {
                 }
             },
             (None, Some(r), _, Some(n)) => match Role::parse(r) {
-                None => Err(("modify", "not-acceptable")),
+                None => Err(StanzaError::modify(StanzaCondition::NotAcceptable)),
                 Some(role) => {
                     let nj = self.nick_jid(n);
                     self.set_role(Some(&actor), &nj, role, reason.as_deref(), opts, out)
                 }
             },
-            _ => Err(("cancel", "bad-request")),
+            _ => Err(StanzaError::cancel(StanzaCondition::BadRequest)),
         };
         match result {
             Ok(()) => result_for(stanza),
-            Err((t, c)) => stanza_error_reply(stanza, t, c, None),
+            Err(error) => error.reply(stanza),
         }
     }
 
@@ -327,7 +321,7 @@ impl Room {
                         && self.config.whois_anyone
                         && own >= Affiliation::Member);
                 if !allowed {
-                    return stanza_error_reply(stanza, "auth", "forbidden", None);
+                    return StanzaError::auth(StanzaCondition::Forbidden).reply(stanza);
                 }
                 let mut q = Element::new("query", MUC_ADMIN);
                 let list: Vec<&String> = if want == Affiliation::None {
@@ -357,7 +351,7 @@ impl Room {
                     .or_else(|| self.default_role_for(own))
                     .unwrap_or(Role::None);
                 if mine != Role::Moderator {
-                    return stanza_error_reply(stanza, "auth", "forbidden", None);
+                    return StanzaError::auth(StanzaCondition::Forbidden).reply(stanza);
                 }
                 let mut q = Element::new("query", MUC_ADMIN);
                 for occ in self
@@ -378,7 +372,7 @@ impl Room {
                 }
                 result_for(stanza).with_child(q)
             }
-            _ => stanza_error_reply(stanza, "cancel", "bad-request", None),
+            _ => StanzaError::cancel(StanzaCondition::BadRequest).reply(stanza),
         }
     }
 

@@ -6,6 +6,7 @@ use super::broadcast::{status, Publish, MUC_USER};
 use super::options::Options;
 use super::room::Room;
 use crate::xml::Element;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::ns;
 
 pub const DATA: &str = "jabber:x:data";
@@ -320,19 +321,19 @@ impl Room {
         actor: &str,
         opts: &Options,
         out: &mut Vec<Element>,
-    ) -> Result<Option<Element>, (&'static str, &'static str, &'static str)> {
+    ) -> Result<Option<Element>, StanzaError> {
         match form.attr("type") {
             Some("cancel") => return Ok(None),
             Some("submit") => {}
-            _ => return Err(("cancel", "bad-request", "Not a submitted form")),
+            _ => {
+                return Err(StanzaError::cancel(StanzaCondition::BadRequest)
+                    .with_text("Not a submitted form"))
+            }
         }
         let fields = values(form);
         if !fields.is_empty() && form_type(form).as_deref() != Some(ROOMCONFIG) {
-            return Err((
-                "cancel",
-                "bad-request",
-                "Form is not of type room configuration",
-            ));
+            return Err(StanzaError::cancel(StanzaCondition::BadRequest)
+                .with_text("Form is not of type room configuration"));
         }
         let admin = opts.is_admin(&super::bare(actor));
         let mut codes: Vec<u16> = Vec::new();

@@ -9,7 +9,7 @@ use super::message::{without_muc_x, REQUEST};
 use super::options::Options;
 use super::room::Room;
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -29,7 +29,7 @@ impl Room {
             .and_then(|t| Jid::parse(t).ok())
             .map(|j| j.to_string())
         else {
-            out.push(stanza_error_reply(stanza, "cancel", "jid-malformed", None));
+            out.push(StanzaError::cancel(StanzaCondition::JidMalformed).reply(stanza));
             return;
         };
         let from = stanza.attr("from").unwrap_or_default().to_owned();
@@ -40,7 +40,7 @@ impl Room {
             None => self.default_role_for(aff).unwrap_or(Role::None),
         };
         if role <= Role::Visitor {
-            out.push(stanza_error_reply(stanza, "auth", "forbidden", None));
+            out.push(StanzaError::auth(StanzaCondition::Forbidden).reply(stanza));
             return;
         }
         if self.config.members_only {
@@ -50,7 +50,7 @@ impl Room {
                 Affiliation::Admin
             };
             if aff < needed {
-                out.push(stanza_error_reply(stanza, "auth", "forbidden", None));
+                out.push(StanzaError::auth(StanzaCondition::Forbidden).reply(stanza));
                 return;
             }
         }
@@ -114,7 +114,7 @@ impl Room {
             .and_then(|t| Jid::parse(t).ok())
             .map(|j| j.to_string())
         else {
-            out.push(stanza_error_reply(stanza, "cancel", "jid-malformed", None));
+            out.push(StanzaError::cancel(StanzaCondition::JidMalformed).reply(stanza));
             return;
         };
         let from = stanza.attr("from").unwrap_or_default();

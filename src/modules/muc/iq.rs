@@ -7,14 +7,14 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::admin::MUC_ADMIN;
+use super::bare;
 use super::config_form::DATA;
 use super::join::After;
 use super::options::Options;
 use super::room::Room;
-use super::{bare, error_by};
 use crate::modules::iq::result_for;
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::ns;
 
 pub const MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
@@ -74,12 +74,9 @@ impl Room {
             ("set", "query", MUC_ADMIN) => self.admin_set(stanza, opts, out),
             ("get", "query", MUC_OWNER) => {
                 if self.affiliation(&bare(&from), opts) != super::affiliation::Affiliation::Owner {
-                    stanza_error_reply(
-                        stanza,
-                        "auth",
-                        "forbidden",
-                        Some("Only owners can configure rooms"),
-                    )
+                    StanzaError::auth(StanzaCondition::Forbidden)
+                        .with_text("Only owners can configure rooms")
+                        .reply(stanza)
                 } else {
                     result_for(stanza).with_child(
                         Element::new("query", MUC_OWNER).with_child(self.config_form(&from, opts)),
@@ -88,7 +85,7 @@ impl Room {
             }
             ("set", "query", MUC_OWNER) => return self.owner_set(stanza, child, now, opts, out),
             (_, "query", ns::REGISTER) => self.register(stanza, opts, out),
-            _ => stanza_error_reply(stanza, "cancel", "service-unavailable", None),
+            _ => StanzaError::cancel(StanzaCondition::ServiceUnavailable).reply(stanza),
         };
         out.push(reply);
         After::Kept
@@ -104,16 +101,15 @@ impl Room {
     ) -> After {
         let from = stanza.attr("from").unwrap_or_default().to_owned();
         if self.affiliation(&bare(&from), opts) != super::affiliation::Affiliation::Owner {
-            out.push(stanza_error_reply(
-                stanza,
-                "auth",
-                "forbidden",
-                Some("Only owners can configure rooms"),
-            ));
+            out.push(
+                StanzaError::auth(StanzaCondition::Forbidden)
+                    .with_text("Only owners can configure rooms")
+                    .reply(stanza),
+            );
             return After::Kept;
         }
         let Some(child) = query.child_elements().next() else {
-            out.push(stanza_error_reply(stanza, "modify", "bad-request", None));
+            out.push(StanzaError::modify(StanzaCondition::BadRequest).reply(stanza));
             return After::Kept;
         };
         if child.name == "destroy" {
@@ -141,19 +137,14 @@ impl Room {
                         self.broadcast(&msg, |_| true, out);
                     }
                 }
-                Err((t, c, text)) => out.push(stanza_error_reply(stanza, t, c, Some(text))),
+                Err(error) => out.push(error.reply(stanza)),
             }
             if self.is_empty() && !self.config.persistent {
                 return After::Emptied;
             }
             return After::Kept;
         }
-        out.push(stanza_error_reply(
-            stanza,
-            "cancel",
-            "service-unavailable",
-            None,
-        ));
+        out.push(StanzaError::cancel(StanzaCondition::ServiceUnavailable).reply(stanza));
         After::Kept
     }
 
@@ -240,23 +231,21 @@ impl Room {
             return;
         }
         let Some(me) = self.occupant_by_real(from) else {
-            out.push(error_by(
-                stanza,
-                "cancel",
-                "not-acceptable",
-                Some("You are not currently connected to this chat"),
-                &self.jid,
-            ));
+            out.push(
+                StanzaError::cancel(StanzaCondition::NotAcceptable)
+                    .with_text("You are not currently connected to this chat")
+                    .with_by(&self.jid)
+                    .reply(stanza),
+            );
             return;
         };
         let Some(target) = target else {
-            out.push(error_by(
-                stanza,
-                "cancel",
-                "item-not-found",
-                Some("Recipient not in room"),
-                &self.jid,
-            ));
+            out.push(
+                StanzaError::cancel(StanzaCondition::ItemNotFound)
+                    .with_text("Recipient not in room")
+                    .with_by(&self.jid)
+                    .reply(stanza),
+            );
             return;
         };
         if to == me.nick && itype == "get" && stanza.get_child("ping", ns::PING).is_some() {

@@ -7,9 +7,9 @@ use super::broadcast::{status, Publish, MUC, MUC_USER};
 use super::occupant::Occupant;
 use super::options::Options;
 use super::room::{MucEvent, Room};
-use super::{bare, error_by, resource};
+use super::{bare, resource};
 use crate::xml::{Element, Node};
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::ns;
 
 /// What happened to the room as a whole.
@@ -85,17 +85,20 @@ impl Room {
     fn nick_checks(&self, stanza: &Element, to: &str) -> Option<Element> {
         let nick = resource(to);
         if nick.trim().is_empty() {
-            return Some(error_by(
-                stanza,
-                "modify",
-                "not-allowed",
-                Some("Invisible Nicknames are forbidden"),
-                &self.jid,
-            ));
+            return Some(
+                StanzaError::modify(StanzaCondition::NotAllowed)
+                    .with_text("Invisible Nicknames are forbidden")
+                    .with_by(&self.jid)
+                    .reply(stanza),
+            );
         }
         let who = bare(stanza.attr("from").unwrap_or_default());
         if self.nick_reserved_by(nick).is_some_and(|j| j != who) {
-            return Some(error_by(stanza, "cancel", "conflict", None, &self.jid));
+            return Some(
+                StanzaError::cancel(StanzaCondition::Conflict)
+                    .with_by(&self.jid)
+                    .reply(stanza),
+            );
         }
         None
     }
@@ -113,7 +116,11 @@ impl Room {
             None | Some("unavailable") | Some("probe") => {}
             Some("visible") | Some("invisible") | Some("result") => return After::Kept,
             Some(_) => {
-                out.push(error_by(stanza, "modify", "bad-request", None, &self.jid));
+                out.push(
+                    StanzaError::modify(StanzaCondition::BadRequest)
+                        .with_by(&self.jid)
+                        .reply(stanza),
+                );
                 return After::Kept;
             }
         }
@@ -123,13 +130,12 @@ impl Room {
         let muc_x = stanza.get_child("x", MUC);
         let orig = self.occupant_by_real(&real).cloned();
         if orig.is_none() && muc_x.is_none() && ptype.is_none() {
-            out.push(error_by(
-                stanza,
-                "cancel",
-                "item-not-found",
-                Some("You are not currently connected to this chat"),
-                &self.jid,
-            ));
+            out.push(
+                StanzaError::cancel(StanzaCondition::ItemNotFound)
+                    .with_text("You are not currently connected to this chat")
+                    .with_by(&self.jid)
+                    .reply(stanza),
+            );
             return After::Kept;
         }
         match ptype.as_deref() {
@@ -182,7 +188,11 @@ impl Room {
         }
         if let Some(dest) = &existing {
             if dest.bare_jid != bare_jid {
-                out.push(error_by(stanza, "cancel", "conflict", None, &self.jid));
+                out.push(
+                    StanzaError::cancel(StanzaCondition::Conflict)
+                        .with_by(&self.jid)
+                        .reply(stanza),
+                );
                 return After::Kept;
             }
         }
@@ -247,16 +257,18 @@ impl Room {
     ) -> Option<Element> {
         let aff = self.affiliation(bare_jid, opts);
         if self.config.members_only && aff < Affiliation::Member {
-            return Some(error_by(
-                stanza,
-                "auth",
-                "registration-required",
-                None,
-                &self.jid,
-            ));
+            return Some(
+                StanzaError::auth(StanzaCondition::RegistrationRequired)
+                    .with_by(&self.jid)
+                    .reply(stanza),
+            );
         }
         if aff == Affiliation::Outcast {
-            return Some(error_by(stanza, "auth", "forbidden", None, &self.jid));
+            return Some(
+                StanzaError::auth(StanzaCondition::Forbidden)
+                    .with_by(&self.jid)
+                    .reply(stanza),
+            );
         }
         if let Some(pw) = self.config.password.as_deref().filter(|p| !p.is_empty()) {
             let given = stanza
@@ -264,17 +276,19 @@ impl Room {
                 .and_then(|x| x.get_child("password", MUC))
                 .map(|p| p.text());
             if given.as_deref() != Some(pw) {
-                return Some(error_by(stanza, "auth", "not-authorized", None, &self.jid));
+                return Some(
+                    StanzaError::auth(StanzaCondition::NotAuthorized)
+                        .with_by(&self.jid)
+                        .reply(stanza),
+                );
             }
         }
         if self.config.is_locked(now) {
-            return Some(error_by(
-                stanza,
-                "cancel",
-                "item-not-found",
-                None,
-                &opts.host,
-            ));
+            return Some(
+                StanzaError::cancel(StanzaCondition::ItemNotFound)
+                    .with_by(&opts.host)
+                    .reply(stanza),
+            );
         }
         None
     }
@@ -366,13 +380,12 @@ impl Room {
         out: &mut Vec<Element>,
     ) {
         let Some(prober) = prober else {
-            out.push(error_by(
-                stanza,
-                "cancel",
-                "not-acceptable",
-                Some("You are not currently connected to this chat"),
-                &self.jid,
-            ));
+            out.push(
+                StanzaError::cancel(StanzaCondition::NotAcceptable)
+                    .with_text("You are not currently connected to this chat")
+                    .with_by(&self.jid)
+                    .reply(stanza),
+            );
             return;
         };
         let to = stanza.attr("to").unwrap_or_default();
@@ -475,9 +488,4 @@ pub fn error_condition(stanza: &Element) -> (Option<String>, Option<String>) {
         .map(|t| t.text())
         .filter(|t| !t.is_empty());
     (cond, text)
-}
-
-/// `error_reply` without `by` (used for IQ and message errors Prosody sends plainly).
-pub fn plain_error(stanza: &Element, kind: &str, cond: &str, text: Option<&str>) -> Element {
-    stanza_error_reply(stanza, kind, cond, text)
 }

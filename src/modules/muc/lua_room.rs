@@ -15,6 +15,7 @@ use crate::core::{Core, Origin};
 use crate::lua::bridge::with_core;
 use crate::lua::convert;
 use crate::xml::Element;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 
 pub fn install(lua: &Lua, native: &Table) -> mlua::Result<()> {
     native.set(
@@ -88,15 +89,12 @@ fn actor(v: Option<&Value>) -> Result<Option<String>, ()> {
     }
 }
 
-fn parse(
-    method: &str,
-    args: &[Value],
-) -> mlua::Result<Result<Action, (&'static str, &'static str)>> {
+fn parse(method: &str, args: &[Value]) -> mlua::Result<Result<Action, StanzaError>> {
     let arg = |i: usize| args.get(i);
     Ok(Ok(match method {
         "set_affiliation" | "set_role" => {
             let Ok(actor) = actor(arg(0)) else {
-                return Ok(Err(("modify", "not-acceptable")));
+                return Ok(Err(StanzaError::modify(StanzaCondition::NotAcceptable)));
             };
             let target = string(arg(1)).unwrap_or_default();
             let value = string(arg(2));
@@ -152,12 +150,12 @@ fn muc_act(
     let args: Vec<Value> = args.into_iter().collect();
     let action = match parse(method, &args)? {
         Ok(a) => a,
-        Err((kind, cond)) => {
+        Err(e) => {
             return Ok(MultiValue::from_vec(vec![
                 Value::Nil,
                 Value::Nil,
-                Value::String(lua.create_string(kind)?),
-                Value::String(lua.create_string(cond)?),
+                Value::String(lua.create_string(e.kind.name())?),
+                Value::String(lua.create_string(e.condition.name())?),
             ]))
         }
     };
@@ -189,10 +187,14 @@ enum Reply {
 }
 
 /// Prosody's `true | nil, type, condition`.
-fn refusal(r: Result<(), (&'static str, &'static str)>) -> Vec<Reply> {
+fn refusal(r: Result<(), StanzaError>) -> Vec<Reply> {
     match r {
         Ok(()) => vec![Reply::Bool(true)],
-        Err((t, c)) => vec![Reply::Nil, Reply::Str(t), Reply::Str(c)],
+        Err(e) => vec![
+            Reply::Nil,
+            Reply::Str(e.kind.name()),
+            Reply::Str(e.condition.name()),
+        ],
     }
 }
 
@@ -229,7 +231,7 @@ fn apply(
                     opts,
                     out,
                 ),
-                None => Err(("modify", "not-acceptable")),
+                None => Err(StanzaError::modify(StanzaCondition::NotAcceptable)),
             };
             kept(refusal(r))
         }
@@ -243,7 +245,7 @@ fn apply(
                 Some(role) => {
                     room.set_role(actor.as_deref(), &nick, role, reason.as_deref(), opts, out)
                 }
-                None => Err(("modify", "not-acceptable")),
+                None => Err(StanzaError::modify(StanzaCondition::NotAcceptable)),
             };
             kept(refusal(r))
         }

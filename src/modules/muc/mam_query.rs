@@ -11,7 +11,7 @@ use crate::modules::offline::stamp;
 use crate::storage::lua_value::LuaValue;
 use crate::storage::stanza as stanza_lua;
 use crate::xml::{Element, Node};
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::ns;
 
 const RSM: &str = "http://jabber.org/protocol/rsm";
@@ -59,7 +59,7 @@ pub fn handle(core: &mut Core, host: &str, ev: &Event) -> bool {
             let Some(room) = super::lua::find_room(core, host, to) else {
                 core.reply(
                     &ev.origin,
-                    stanza_error_reply(stanza, "cancel", "item-not-found", None),
+                    StanzaError::cancel(StanzaCondition::ItemNotFound).reply(stanza),
                 );
                 return true;
             };
@@ -75,15 +75,14 @@ pub fn handle(core: &mut Core, host: &str, ev: &Event) -> bool {
             if outcast || (room.config.members_only && aff.is_none()) {
                 core.reply(
                     &ev.origin,
-                    stanza_error_reply(stanza, "auth", "forbidden", None),
+                    StanzaError::auth(StanzaCondition::Forbidden).reply(stanza),
                 );
                 return true;
             }
             let q = match read(query, mam.max_results) {
                 Ok(q) => q,
-                Err(text) => {
-                    let e = stanza_error_reply(stanza, "modify", "bad-request", Some(&text));
-                    core.reply(&ev.origin, e);
+                Err(e) => {
+                    core.reply(&ev.origin, e.reply(stanza));
                     return true;
                 }
             };
@@ -101,8 +100,8 @@ pub fn handle(core: &mut Core, host: &str, ev: &Event) -> bool {
                     Ok(items) => answer(core, &origin, &stanza, &q, items, anyone, total),
                     Err(e) => {
                         tracing::error!("Archive query failed: {e}");
-                        let e =
-                            stanza_error_reply(&stanza, "cancel", "internal-server-error", None);
+                        let e = StanzaError::cancel(StanzaCondition::InternalServerError)
+                            .reply(&stanza);
                         core.reply(&origin, e);
                     }
                 },
@@ -137,7 +136,9 @@ fn form() -> Element {
         .with_child(field("ids", "list-multi"))
 }
 
-fn read(query: &Element, max_results: usize) -> Result<Query, String> {
+/// The query's form and RSM set, or the `bad-request` Prosody answers with.
+fn read(query: &Element, max_results: usize) -> Result<Query, StanzaError> {
+    let bad = |text: String| StanzaError::modify(StanzaCondition::BadRequest).with_text(text);
     let mut q = Query::default();
     if let Some(form) = query.get_child("x", ns::DATA_FORMS) {
         let field = |name: &str| {
@@ -150,11 +151,12 @@ fn read(query: &Element, max_results: usize) -> Result<Query, String> {
                 .map(Element::text)
         };
         if value("FORM_TYPE").as_deref() != Some(NS) {
-            return Err(format!("Unexpected FORM_TYPE, expected '{NS}'"));
+            return Err(bad(format!("Unexpected FORM_TYPE, expected '{NS}'")));
         }
         for (name, slot) in [("start", &mut q.start), ("end", &mut q.end)] {
             if let Some(raw) = value(name) {
-                *slot = Some(stamp::parse(&raw).ok_or_else(|| "invalid timestamp".to_owned())?);
+                *slot =
+                    Some(stamp::parse(&raw).ok_or_else(|| bad("invalid timestamp".to_owned()))?);
             }
         }
         q.before = value("before-id");
@@ -235,7 +237,7 @@ fn answer(
             None => {
                 core.reply(
                     origin,
-                    stanza_error_reply(stanza, "modify", "item-not-found", None),
+                    StanzaError::modify(StanzaCondition::ItemNotFound).reply(stanza),
                 );
                 return;
             }

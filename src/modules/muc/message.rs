@@ -4,12 +4,11 @@
 
 use super::affiliation::Role;
 use super::broadcast::{MUC, MUC_USER};
-use super::error_by;
 use super::join::{error_condition, After};
 use super::options::Options;
 use super::room::Room;
 use crate::xml::{Element, Node};
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::ns;
 
 /// What a groupchat message to the room comes to.
@@ -78,7 +77,9 @@ impl Room {
                         Some(p) if p.name == "decline" && p.attr("to").is_some() => {
                             self.decline(stanza, p, out)
                         }
-                        _ => out.push(stanza_error_reply(stanza, "cancel", "bad-request", None)),
+                        _ => {
+                            out.push(StanzaError::cancel(StanzaCondition::BadRequest).reply(stanza))
+                        }
                     }
                 } else if let Some(form) = stanza
                     .get_child("x", DATA)
@@ -110,20 +111,18 @@ impl Room {
             msg.set_attr("id", uuid::Uuid::new_v4().to_string());
         }
         let Some(occ) = self.occupant_by_real(&from) else {
-            return Groupchat::Refused(stanza_error_reply(
-                &msg,
-                "cancel",
-                "not-acceptable",
-                Some("You are not currently connected to this chat"),
-            ));
+            return Groupchat::Refused(
+                StanzaError::cancel(StanzaCondition::NotAcceptable)
+                    .with_text("You are not currently connected to this chat")
+                    .reply(&msg),
+            );
         };
         if occ.role <= Role::Visitor {
-            return Groupchat::Refused(stanza_error_reply(
-                &msg,
-                "auth",
-                "forbidden",
-                Some("You do not currently have permission to speak in this chat"),
-            ));
+            return Groupchat::Refused(
+                StanzaError::auth(StanzaCondition::Forbidden)
+                    .with_text("You do not currently have permission to speak in this chat")
+                    .reply(&msg),
+            );
         }
         if let Some(subject) = msg.get_child("subject", ns::CLIENT) {
             let is_subject = msg.get_child("body", ns::CLIENT).is_none()
@@ -132,12 +131,11 @@ impl Room {
                 if occ.role == Role::Moderator || self.config.changesubject {
                     return Groupchat::Subject(occ.nick.clone(), subject.text());
                 }
-                return Groupchat::Refused(stanza_error_reply(
-                    &msg,
-                    "auth",
-                    "forbidden",
-                    Some("You are not allowed to change the subject"),
-                ));
+                return Groupchat::Refused(
+                    StanzaError::auth(StanzaCondition::Forbidden)
+                        .with_text("You are not allowed to change the subject")
+                        .reply(&msg),
+                );
             }
         }
         let room_jid = self.jid.clone();
@@ -258,18 +256,21 @@ impl Room {
         let mtype = stanza.attr("type");
         let Some(sender) = self.occupant_by_real(from).cloned() else {
             if mtype != Some("error") {
-                out.push(error_by(
-                    stanza,
-                    "cancel",
-                    "not-acceptable",
-                    Some("You are not currently connected to this chat"),
-                    &self.jid,
-                ));
+                out.push(
+                    StanzaError::cancel(StanzaCondition::NotAcceptable)
+                        .with_text("You are not currently connected to this chat")
+                        .with_by(&self.jid)
+                        .reply(stanza),
+                );
             }
             return After::Kept;
         };
         if mtype == Some("groupchat") {
-            out.push(error_by(stanza, "modify", "bad-request", None, &self.jid));
+            out.push(
+                StanzaError::modify(StanzaCondition::BadRequest)
+                    .with_by(&self.jid)
+                    .reply(stanza),
+            );
             return After::Kept;
         }
         if mtype == Some("error") && is_kickable(stanza) {
@@ -277,13 +278,12 @@ impl Room {
         }
         let to = stanza.attr("to").unwrap_or_default();
         let Some(target) = self.occupant(to) else {
-            out.push(error_by(
-                stanza,
-                "cancel",
-                "item-not-found",
-                Some("Recipient not in room"),
-                &self.jid,
-            ));
+            out.push(
+                StanzaError::cancel(StanzaCondition::ItemNotFound)
+                    .with_text("Recipient not in room")
+                    .with_by(&self.jid)
+                    .reply(stanza),
+            );
             return After::Kept;
         };
         let mut pm = without_muc_x(stanza);

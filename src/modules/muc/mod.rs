@@ -34,7 +34,6 @@ use std::rc::Rc;
 use crate::core::router::post_stanza;
 use crate::core::{Bus, Core, Event, Origin};
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
 use options::Options;
 use service::Service;
 
@@ -54,15 +53,6 @@ pub fn bare(jid: &str) -> String {
 /// The resource (nick) part of a JID string.
 pub fn resource(jid: &str) -> &str {
     jid.split_once('/').map_or("", |(_, r)| r)
-}
-
-/// `st.error_reply(stanza, type, condition, text, by)`.
-pub fn error_by(stanza: &Element, kind: &str, cond: &str, text: Option<&str>, by: &str) -> Element {
-    let mut e = stanza_error_reply(stanza, kind, cond, text);
-    if let Some(err) = e.get_child_mut("error", &stanza.ns) {
-        err.set_attr("by", by);
-    }
-    e
 }
 
 pub fn now() -> f64 {

@@ -9,7 +9,7 @@ use super::{bare, resource};
 use crate::modules::iq::result_for;
 use crate::storage::lua_value::LuaTable;
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::resourceprep;
 use crate::xmpp::ns;
 
@@ -40,10 +40,10 @@ impl Room {
         let who = bare(from);
         let aff = self.affiliation(&who, opts);
         if aff == Affiliation::Outcast {
-            return stanza_error_reply(stanza, "auth", "forbidden", None);
+            return StanzaError::auth(StanzaCondition::Forbidden).reply(stanza);
         }
         if aff == Affiliation::None && !opts.allow_unaffiliated_register {
-            return stanza_error_reply(stanza, "auth", "registration-required", None);
+            return StanzaError::auth(StanzaCondition::RegistrationRequired).reply(stanza);
         }
         let query = stanza.child_elements().next();
         if stanza.attr("type") == Some("get") {
@@ -67,7 +67,9 @@ impl Room {
             return result_for(stanza);
         }
         let Some(x) = query.get_child("x", DATA) else {
-            return stanza_error_reply(stanza, "modify", "bad-request", Some("Missing dataform"));
+            return StanzaError::modify(StanzaCondition::BadRequest)
+                .with_text("Missing dataform")
+                .reply(stanza);
         };
         let fields = values(x);
         let nick = fields
@@ -78,14 +80,16 @@ impl Room {
             .and_then(|n| resourceprep(&n).ok())
             .filter(|n| !n.is_empty())
         else {
-            return stanza_error_reply(stanza, "modify", "bad-request", Some("Invalid Nickname"));
+            return StanzaError::modify(StanzaCondition::BadRequest)
+                .with_text("Invalid Nickname")
+                .reply(stanza);
         };
         let taken = self
             .occupant(&self.nick_jid(&nick))
             .is_some_and(|o| o.bare_jid != who)
             || self.nick_reserved_by(&nick).is_some_and(|j| j != who);
         if taken {
-            return stanza_error_reply(stanza, "cancel", "conflict", None);
+            return StanzaError::cancel(StanzaCondition::Conflict).reply(stanza);
         }
         let mut data = self
             .affiliation_data

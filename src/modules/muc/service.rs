@@ -5,17 +5,17 @@
 use std::collections::HashMap;
 
 use super::affiliation::Affiliation;
+use super::bare;
 use super::broadcast::MUC;
 use super::join::After;
 use super::options::Options;
 use super::room::{MucEvent, Room};
 use super::storage::{room_to_lua, RoomStore};
-use super::{bare, error_by};
 use crate::modules::iq::result_for;
 use crate::storage::lua_value::LuaValue;
 use crate::storage::Storage as InternalStore;
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -67,7 +67,7 @@ impl Service {
         }
         if Jid::parse(&room_jid).map_or(true, |j| j.node().is_none()) {
             if stype != "error" && stype != "result" {
-                out.push(stanza_error_reply(stanza, "modify", "jid-malformed", None));
+                out.push(StanzaError::modify(StanzaCondition::JidMalformed).reply(stanza));
             }
             return true;
         }
@@ -88,12 +88,9 @@ impl Service {
                 Err(e) => {
                     tracing::error!("Error restoring room {room_jid}: {e}");
                     if stype != "error" && stype != "result" {
-                        out.push(stanza_error_reply(
-                            stanza,
-                            "wait",
-                            "internal-server-error",
-                            None,
-                        ));
+                        out.push(
+                            StanzaError::wait(StanzaCondition::InternalServerError).reply(stanza),
+                        );
                     }
                     return true;
                 }
@@ -122,7 +119,11 @@ impl Service {
                 let creating = available && stanza.get_child("x", MUC).is_some();
                 if !creating {
                     if stype != "error" && stype != "result" {
-                        out.push(error_by(stanza, "cancel", "item-not-found", None, &host));
+                        out.push(
+                            StanzaError::cancel(StanzaCondition::ItemNotFound)
+                                .with_by(&host)
+                                .reply(stanza),
+                        );
                     }
                     return true;
                 }
@@ -321,21 +322,13 @@ impl Service {
         let opts = &self.opts;
         let creator = bare(stanza.attr("from").unwrap_or_default());
         if !opts.may_create(&creator) {
-            return Err(error_by(
-                stanza,
-                "cancel",
-                "not-allowed",
-                Some("Room creation is restricted"),
-                &opts.host,
-            ));
+            return Err(StanzaError::cancel(StanzaCondition::NotAllowed)
+                .with_text("Room creation is restricted")
+                .with_by(&opts.host)
+                .reply(stanza));
         }
         if opts.max_rooms.is_some_and(|max| self.rooms.len() >= max) {
-            return Err(stanza_error_reply(
-                stanza,
-                "wait",
-                "resource-constraint",
-                None,
-            ));
+            return Err(StanzaError::wait(StanzaCondition::ResourceConstraint).reply(stanza));
         }
         let mut room = Room::new(jid);
         let c = &mut room.config;
@@ -413,24 +406,11 @@ impl Service {
 
 /// A tombstone's answer: `cancel/gone` with the alternate venue.
 fn gone(stanza: &Element, room: &Room, host: &str) -> Element {
-    let mut e = error_by(
-        stanza,
-        "cancel",
-        "gone",
-        room.config.reason.as_deref(),
-        host,
-    );
+    let mut error = StanzaError::cancel(StanzaCondition::Gone)
+        .with_text_opt(room.config.reason.clone())
+        .with_by(host);
     if let Some(new) = &room.config.newjid {
-        if let Some(err) = e.get_child_mut("error", &stanza.ns) {
-            for n in &mut err.children {
-                if let crate::xml::Node::Element(c) = n {
-                    if c.name == "gone" {
-                        *c =
-                            Element::new("gone", ns::STANZAS).with_text(format!("xmpp:{new}?join"));
-                    }
-                }
-            }
-        }
+        error = error.with_uri(format!("xmpp:{new}?join"));
     }
-    e
+    error.reply(stanza)
 }

@@ -13,7 +13,7 @@ use crate::core::router::{post_stanza, process_stanza};
 use crate::core::{Bus, Core, Event, Origin, SessionId};
 use crate::modules::roster::{manager, RosterItem};
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -54,12 +54,9 @@ pub fn load(core: &mut Core, host: &str) {
                     }
                 }
                 (None, Some(_)) => {
-                    let e = stanza_error_reply(
-                        stanza,
-                        "modify",
-                        "bad-request",
-                        Some("Invalid presence type"),
-                    );
+                    let e = StanzaError::modify(StanzaCondition::BadRequest)
+                        .with_text("Invalid presence type")
+                        .reply(stanza);
                     core.reply(&ev.origin, e);
                 }
             }

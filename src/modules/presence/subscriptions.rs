@@ -8,7 +8,7 @@ use crate::core::router::post_stanza;
 use crate::core::{Core, Event, Origin};
 use crate::modules::offline::stanza_lua::preserialize;
 use crate::modules::roster::manager;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 
 /// A local user (or the host on a user's behalf) sends a subscription stanza or probe.
 /// `Some(true)` when handled here (the stanza was routed without further pre-events).
@@ -75,12 +75,9 @@ pub fn outbound(core: &mut Core, ev: &mut Event) -> Option<bool> {
             }
         }
         _ => {
-            let e = stanza_error_reply(
-                stanza,
-                "modify",
-                "bad-request",
-                Some("Invalid presence type"),
-            );
+            let e = StanzaError::modify(StanzaCondition::BadRequest)
+                .with_text("Invalid presence type")
+                .reply(stanza);
             core.reply(&ev.origin, e);
         }
     }
@@ -182,12 +179,9 @@ pub fn inbound(core: &mut Core, ev: &mut Event) {
             }
         }
         _ => {
-            let e = stanza_error_reply(
-                stanza,
-                "modify",
-                "bad-request",
-                Some("Invalid presence type"),
-            );
+            let e = StanzaError::modify(StanzaCondition::BadRequest)
+                .with_text("Invalid presence type")
+                .reply(stanza);
             core.reply(&ev.origin, e);
         }
     }

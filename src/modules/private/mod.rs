@@ -10,7 +10,7 @@ use crate::core::{Bus, Core};
 use crate::modules::iq::result_for;
 use crate::storage::lua_value::{LuaTable, LuaValue};
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::ns;
 use preserialize::{deserialize, preserialize, Xmlns};
 
@@ -54,23 +54,20 @@ pub fn handle(
     stanza: &Element,
 ) -> Element {
     let Some(query) = stanza.get_child("query", ns::PRIVATE) else {
-        return stanza_error_reply(stanza, "modify", "bad-request", None);
+        return StanzaError::modify(StanzaCondition::BadRequest).reply(stanza);
     };
     let tags: Vec<&Element> = query.child_elements().collect();
     if tags.len() != 1 {
-        return stanza_error_reply(stanza, "modify", "bad-format", None);
+        return StanzaError::modify(StanzaCondition::BadFormat).reply(stanza);
     }
     let tag = tags[0];
     let key = format!("{}:{}", tag.name, tag.ns);
     let current = match store.get(host, Some(username), STORE) {
         Ok(v) => v,
         Err(e) => {
-            return stanza_error_reply(
-                stanza,
-                "wait",
-                "internal-server-error",
-                Some(&e.to_string()),
-            )
+            return StanzaError::wait(StanzaCondition::InternalServerError)
+                .with_text(e.to_string())
+                .reply(stanza)
         }
     };
     if stanza.attr("type") == Some("get") {
@@ -100,11 +97,8 @@ pub fn handle(
     }
     match store.set(host, Some(username), STORE, Some(&LuaValue::Table(map))) {
         Ok(()) => result_for(stanza),
-        Err(e) => stanza_error_reply(
-            stanza,
-            "wait",
-            "internal-server-error",
-            Some(&e.to_string()),
-        ),
+        Err(e) => StanzaError::wait(StanzaCondition::InternalServerError)
+            .with_text(e.to_string())
+            .reply(stanza),
     }
 }

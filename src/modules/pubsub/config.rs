@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::error::{FieldError, FormError};
 use crate::xml::Element;
 use crate::xmpp::ns;
 
@@ -209,7 +210,7 @@ fn text_of(field: &Element) -> Option<String> {
     field.get_child("value", ns::DATA_FORMS).map(Element::text)
 }
 
-fn read_field(f: &Field, tag: &Element, max_items: i64) -> Result<Option<Value>, String> {
+fn read_field(f: &Field, tag: &Element, max_items: i64) -> Result<Option<Value>, FieldError> {
     let Some(raw) = text_of(tag) else {
         return Ok(None);
     };
@@ -217,19 +218,19 @@ fn read_field(f: &Field, tag: &Element, max_items: i64) -> Result<Option<Value>,
         return match raw.as_str() {
             "1" | "true" => Ok(Some(true.into())),
             "0" | "false" => Ok(Some(false.into())),
-            _ => Err(format!("Invalid boolean representation:{raw}")),
+            _ => Err(FieldError::Boolean(raw)),
         };
     }
     if f.name == "max_items" {
         if raw == "max" {
             return Ok(Some("max".into()));
         }
-        let n: f64 = raw.trim().parse().map_err(|_| "not a number".to_owned())?;
+        let n: f64 = raw.trim().parse().map_err(|_| FieldError::NotANumber)?;
         if n.fract() != 0.0 {
-            return Err("not an integer".into());
+            return Err(FieldError::NotAnInteger);
         }
         if n > max_items as f64 || n < 1.0 {
-            return Err("out of bounds".into());
+            return Err(FieldError::OutOfBounds);
         }
         return Ok(Some(Value::Int(n as i64)));
     }
@@ -241,7 +242,7 @@ fn read_form(
     form: &Element,
     current: Option<&ConfigMap>,
     max_items: i64,
-) -> Result<ConfigMap, String> {
+) -> Result<ConfigMap, FormError> {
     let mut data = ConfigMap::new();
     let mut errors = Vec::new();
     for f in fields {
@@ -259,24 +260,24 @@ fn read_form(
                     data.insert(f.name.to_owned(), v);
                 }
                 Ok(None) => {}
-                Err(e) => errors.push(format!("{}: {e}", f.name)),
+                Err(e) => errors.push((f.name, e)),
             },
         }
     }
     if errors.is_empty() {
         Ok(data)
     } else {
-        Err(errors.join("; "))
+        Err(FormError(errors))
     }
 }
 
 /// Reads a submitted node config form; fields left out keep `current`'s values.
-/// `Err` carries Prosody's "field: message" text for a `modify/bad-request`.
+/// `Err` shows as Prosody's "field: message" text for a `modify/bad-request`.
 pub fn read_node_form(
     form: &Element,
     current: Option<&ConfigMap>,
     max_items: i64,
-) -> Result<ConfigMap, String> {
+) -> Result<ConfigMap, FormError> {
     read_form(NODE_FIELDS, form, current, max_items)
 }
 
@@ -284,7 +285,7 @@ pub fn read_node_form(
 pub fn read_subscribe_form(
     form: &Element,
     current: Option<&ConfigMap>,
-) -> Result<ConfigMap, String> {
+) -> Result<ConfigMap, FormError> {
     read_form(SUBSCRIBE_FIELDS, form, current, 0)
 }
 
@@ -428,11 +429,24 @@ mod tests {
 
     #[test]
     fn max_items_out_of_range_or_not_integer_is_refused_with_prosodys_text() {
-        let err = read_node_form(&submit(&[("pubsub#max_items", "300")]), None, 256);
+        let text = |r: Result<ConfigMap, FormError>| r.map_err(|e| e.to_string());
+        let err = text(read_node_form(
+            &submit(&[("pubsub#max_items", "300")]),
+            None,
+            256,
+        ));
         assert_eq!(err, Err("max_items: out of bounds".into()));
-        let err = read_node_form(&submit(&[("pubsub#max_items", "1.5")]), None, 256);
+        let err = text(read_node_form(
+            &submit(&[("pubsub#max_items", "1.5")]),
+            None,
+            256,
+        ));
         assert_eq!(err, Err("max_items: not an integer".into()));
-        let err = read_node_form(&submit(&[("pubsub#persist_items", "yes")]), None, 256);
+        let err = text(read_node_form(
+            &submit(&[("pubsub#persist_items", "yes")]),
+            None,
+            256,
+        ));
         assert_eq!(
             err,
             Err("persist_items: Invalid boolean representation:yes".into())

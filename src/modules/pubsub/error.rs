@@ -1,7 +1,7 @@
 //! Pubsub errors and the stanza errors Prosody answers them with (reference §14.2).
 
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 
 pub const PUBSUB_ERRORS: &str = "http://jabber.org/protocol/pubsub#errors";
 
@@ -37,61 +37,86 @@ pub enum PubsubError {
     /// Our storage failed.
     #[error("internal-server-error")]
     Storage,
-    /// A malformed request (data form errors, empty `<pubsub/>`): type, condition, text.
-    #[error("{1}")]
-    Other(&'static str, &'static str, Option<String>),
+    /// A malformed request (data form errors, empty `<pubsub/>`).
+    #[error("{}", .0.condition)]
+    Other(StanzaError),
 }
 
 impl PubsubError {
-    /// (type, condition, text, pubsub#errors child)
-    fn parts(
-        &self,
-    ) -> (
-        &'static str,
-        &'static str,
-        Option<String>,
-        Option<&'static str>,
-    ) {
+    /// The stanza error Prosody answers this with, pubsub#errors child included.
+    pub fn stanza_error(&self) -> StanzaError {
         use PubsubError::*;
+        use StanzaCondition as C;
+        let app = |e: StanzaError, name: &str| e.with_child(Element::new(name, PUBSUB_ERRORS));
         match self {
-            Forbidden => ("auth", "forbidden", None, None),
-            ItemNotFound => ("cancel", "item-not-found", None, None),
-            Conflict => ("cancel", "conflict", None, None),
-            NotAcceptable => ("modify", "not-acceptable", None, None),
-            NodeIdRequired => ("modify", "bad-request", None, Some("nodeid-required")),
-            InvalidJid => ("modify", "bad-request", None, Some("invalid-jid")),
-            JidRequired => ("modify", "bad-request", None, Some("jid-required")),
-            InvalidOptions => ("modify", "bad-request", None, Some("invalid-options")),
-            NotSubscribed => ("modify", "unexpected-request", None, Some("not-subscribed")),
-            PreconditionNotMet(field) => (
-                "cancel",
-                "conflict",
-                Some(format!("Field does not match: {field}")),
-                Some("precondition-not-met"),
+            Forbidden => StanzaError::auth(C::Forbidden),
+            ItemNotFound => StanzaError::cancel(C::ItemNotFound),
+            Conflict => StanzaError::cancel(C::Conflict),
+            NotAcceptable => StanzaError::modify(C::NotAcceptable),
+            NodeIdRequired => app(StanzaError::modify(C::BadRequest), "nodeid-required"),
+            InvalidJid => app(StanzaError::modify(C::BadRequest), "invalid-jid"),
+            JidRequired => app(StanzaError::modify(C::BadRequest), "jid-required"),
+            InvalidOptions => app(StanzaError::modify(C::BadRequest), "invalid-options"),
+            NotSubscribed => app(StanzaError::modify(C::UnexpectedRequest), "not-subscribed"),
+            PreconditionNotMet(field) => app(
+                StanzaError::cancel(C::Conflict)
+                    .with_text(format!("Field does not match: {field}")),
+                "precondition-not-met",
             ),
-            InvalidItem => ("modify", "bad-request", Some("invalid item".into()), None),
-            PersistentItemsUnsupported => (
-                "cancel",
-                "feature-not-implemented",
-                None,
-                Some("persistent-items"),
+            InvalidItem => StanzaError::modify(C::BadRequest).with_text("invalid item"),
+            PersistentItemsUnsupported => app(
+                StanzaError::cancel(C::FeatureNotImplemented),
+                "persistent-items",
             ),
-            Storage => ("wait", "internal-server-error", None, None),
-            Other(t, c, text) => (t, c, text.clone(), None),
+            Storage => StanzaError::wait(C::InternalServerError),
+            Other(e) => e.clone(),
         }
     }
 
     /// The error reply to `stanza`.
     pub fn reply(&self, stanza: &Element) -> Element {
-        let (t, c, text, child) = self.parts();
-        let mut e = stanza_error_reply(stanza, t, c, text.as_deref());
-        if let Some(name) = child {
-            let ns = stanza.ns.clone();
-            if let Some(err) = e.get_child_mut("error", &ns) {
-                err.push_child(Element::new(name, PUBSUB_ERRORS));
+        self.stanza_error().reply(stanza)
+    }
+}
+
+/// Why one field of a submitted config or options form was refused: the client's input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FieldError {
+    #[error("Invalid boolean representation:{0}")]
+    Boolean(String),
+    #[error("not a number")]
+    NotANumber,
+    #[error("not an integer")]
+    NotAnInteger,
+    #[error("out of bounds")]
+    OutOfBounds,
+}
+
+/// The refused fields of a submitted form, by option name; shown as Prosody's
+/// "field: message; field: message" text of a `modify/bad-request`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormError(pub Vec<(&'static str, FieldError)>);
+
+impl std::fmt::Display for FormError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (name, e)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
             }
+            write!(f, "{name}: {e}")?;
         }
-        e
+        Ok(())
+    }
+}
+
+impl std::error::Error for FormError {}
+
+impl From<FormError> for PubsubError {
+    fn from(e: FormError) -> Self {
+        PubsubError::Other(
+            StanzaError::modify(StanzaCondition::BadRequest).with_text(e.to_string()),
+        )
     }
 }
 

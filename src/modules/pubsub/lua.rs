@@ -262,7 +262,7 @@ fn answer(lua: &Lua, r: Result<Vec<LuaValue>, PubsubError>) -> Answer {
             // service.lua turns a precondition failure into util.error's object.
             let (cond, field) = match &e {
                 PubsubError::PreconditionNotMet(f) => ("precondition-not-met".to_owned(), Some(f)),
-                PubsubError::Other(_, c, _) => ((*c).to_owned(), None),
+                PubsubError::Other(e) => (e.condition.name().to_owned(), None),
                 other => (other.to_string(), None),
             };
             let mut v = vec![

@@ -6,7 +6,7 @@ use super::error::PubsubError;
 use super::service::{Relations, Service, PUBSUB};
 use crate::modules::iq::result_for;
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -18,7 +18,7 @@ fn prep(jid: Option<&str>) -> Option<String> {
 }
 
 fn bad_request(text: String) -> PubsubError {
-    PubsubError::Other("modify", "bad-request", Some(text))
+    PubsubError::Other(StanzaError::modify(StanzaCondition::BadRequest).with_text(text))
 }
 
 fn pubsub_reply(stanza: &Element, xmlns: &str, child: Element) -> Element {
@@ -31,7 +31,7 @@ pub fn handle_iq(service: &mut Service, stanza: &Element, rel: &dyn Relations) -
     let pubsub = stanza.child_elements().next()?;
     let from = stanza.attr("from").unwrap_or_default().to_owned();
     let Some(action) = pubsub.child_elements().next() else {
-        return Some(stanza_error_reply(stanza, "cancel", "bad-request", None));
+        return Some(StanzaError::cancel(StanzaCondition::BadRequest).reply(stanza));
     };
     let owner = pubsub.ns == PUBSUB_OWNER;
     let itype = stanza.attr("type").unwrap_or_default();
@@ -187,7 +187,7 @@ impl Ctx<'_> {
             .ok_or_else(|| bad_request("Missing dataform".into()))?;
         config::read_node_form(form, None, max)
             .map(Some)
-            .map_err(bad_request)
+            .map_err(PubsubError::from)
     }
 
     fn create(&self, s: &mut Service) -> Reply {
@@ -225,7 +225,7 @@ impl Ctx<'_> {
         let (node, jid) = self.node_and_jid()?;
         let options_tag = self.pubsub.get_child("options", PUBSUB);
         let options = match options_tag.and_then(|o| o.child_elements().next()) {
-            Some(form) => Some(config::read_subscribe_form(form, None).map_err(bad_request)?),
+            Some(form) => Some(config::read_subscribe_form(form, None).map_err(PubsubError::from)?),
             None => None,
         };
         let result = s.add_subscription(&node, self.actor(), &jid, options, self.rel);
@@ -292,7 +292,7 @@ impl Ctx<'_> {
             .child_elements()
             .next()
             .ok_or_else(|| bad_request(String::new()))?;
-        let new = config::read_subscribe_form(form, old.as_ref()).map_err(bad_request)?;
+        let new = config::read_subscribe_form(form, old.as_ref()).map_err(PubsubError::from)?;
         s.add_subscription(&node, self.actor(), &jid, Some(new), self.rel)?;
         Ok(result_for(self.stanza))
     }
@@ -302,7 +302,8 @@ impl Ctx<'_> {
         let required = match self.pubsub.get_child("publish-options", PUBSUB) {
             Some(po) => match po.get_child("x", ns::DATA_FORMS) {
                 Some(form) => Some(
-                    config::read_node_form(form, None, s.config.max_items).map_err(bad_request)?,
+                    config::read_node_form(form, None, s.config.max_items)
+                        .map_err(PubsubError::from)?,
                 ),
                 // util.dataforms reads a missing form as no fields at all.
                 None => Some(ConfigMap::new()),
@@ -374,8 +375,8 @@ impl Ctx<'_> {
             .get_child("x", ns::DATA_FORMS)
             .ok_or_else(|| bad_request("Missing dataform".into()))?;
         let old = s.get_node_config(node, self.actor(), self.rel)?;
-        let new =
-            config::read_node_form(form, Some(&old), s.config.max_items).map_err(bad_request)?;
+        let new = config::read_node_form(form, Some(&old), s.config.max_items)
+            .map_err(PubsubError::from)?;
         s.set_node_config(node, self.actor(), new, self.rel)?;
         Ok(result_for(self.stanza))
     }

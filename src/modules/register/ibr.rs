@@ -14,7 +14,7 @@ use crate::modules::iq::result_for;
 use crate::storage::error::SAVE_FAILED;
 use crate::storage::lua_value::{LuaTable, LuaValue};
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::nodeprep;
 use crate::xmpp::ns;
 
@@ -120,16 +120,16 @@ fn submitted(query: &Element) -> (Option<String>, Option<String>) {
 
 /// Decides about one unauthenticated register IQ (Prosody's checks, in its order).
 pub fn pre_auth(policy: &HostPolicy, secure: bool, iq: &Element) -> PreAuth {
-    let err =
-        |t: &str, c: &str, text: Option<&str>| PreAuth::Reply(stanza_error_reply(iq, t, c, text));
+    let err = |e: StanzaError| PreAuth::Reply(e.reply(iq));
     if !policy.modules.contains(MODULE) {
-        return err("cancel", "service-unavailable", None);
+        return err(StanzaError::cancel(StanzaCondition::ServiceUnavailable));
     }
     if policy.require_encryption && !secure {
-        return err("modify", "policy-violation", Some("Encryption is required"));
+        return err(StanzaError::modify(StanzaCondition::PolicyViolation)
+            .with_text("Encryption is required"));
     }
     let Some(query) = iq.get_child("query", ns::REGISTER) else {
-        return err("modify", "bad-request", None);
+        return err(StanzaError::modify(StanzaCondition::BadRequest));
     };
     if iq.attr("type") == Some("get") {
         return PreAuth::Reply(result_for(iq).with_child(registration_query()));
@@ -139,7 +139,7 @@ pub fn pre_auth(policy: &HostPolicy, secure: bool, iq: &Element) -> PreAuth {
         .next()
         .is_some_and(|c| c.name == "remove")
     {
-        return err("auth", "registration-required", None);
+        return err(StanzaError::auth(StanzaCondition::RegistrationRequired));
     }
     let (username, password) = submitted(query);
     let mut missing = Vec::new();
@@ -150,18 +150,17 @@ pub fn pre_auth(policy: &HostPolicy, secure: bool, iq: &Element) -> PreAuth {
         missing.push("Password: Required value missing");
     }
     if !missing.is_empty() {
-        return err("modify", "not-acceptable", Some(&missing.join("\n")));
+        return err(
+            StanzaError::modify(StanzaCondition::NotAcceptable).with_text(missing.join("\n"))
+        );
     }
     match nodeprep(username.as_deref().unwrap_or("")) {
         Ok(u) if !u.is_empty() => PreAuth::Create {
             username: u,
             password: password.unwrap_or_default(),
         },
-        _ => err(
-            "modify",
-            "not-acceptable",
-            Some("The requested username is invalid."),
-        ),
+        _ => err(StanzaError::modify(StanzaCondition::NotAcceptable)
+            .with_text("The requested username is invalid.")),
     }
 }
 
@@ -234,18 +233,17 @@ pub fn register(
 pub fn creation_reply(iq: &Element, result: &Result<(), CreateError>) -> Element {
     match result {
         Ok(()) => result_for(iq),
-        Err(CreateError::Conflict) => stanza_error_reply(
-            iq,
-            "cancel",
-            "conflict",
-            Some(&CreateError::Conflict.to_string()),
-        ),
+        Err(CreateError::Conflict) => StanzaError::cancel(StanzaCondition::Conflict)
+            .with_text(CreateError::Conflict.to_string())
+            .reply(iq),
         Err(CreateError::Failed(e)) if e == "Failed to write data to disk." => {
-            stanza_error_reply(iq, "wait", "internal-server-error", Some(e))
+            StanzaError::wait(StanzaCondition::InternalServerError)
+                .with_text(e.to_owned())
+                .reply(iq)
         }
-        Err(CreateError::Failed(e)) => {
-            stanza_error_reply(iq, "cancel", "feature-not-implemented", Some(e))
-        }
+        Err(CreateError::Failed(e)) => StanzaError::cancel(StanzaCondition::FeatureNotImplemented)
+            .with_text(e.to_owned())
+            .reply(iq),
     }
 }
 
@@ -261,7 +259,7 @@ pub async fn register_blocking(
     let request = iq.clone();
     tokio::task::spawn_blocking(move || register(&shared, &host, &username, &password, &request))
         .await
-        .unwrap_or_else(|_| stanza_error_reply(&iq, "wait", "internal-server-error", None))
+        .unwrap_or_else(|_| StanzaError::wait(StanzaCondition::InternalServerError).reply(&iq))
 }
 
 #[cfg(test)]

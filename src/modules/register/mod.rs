@@ -12,7 +12,7 @@ use crate::core::{Bus, Core, Origin};
 use crate::modules::iq::result_for;
 use crate::storage::{call, executor};
 use crate::xml::Element;
-use crate::xmpp::error::{stanza_error_reply, stream_error};
+use crate::xmpp::error::{StanzaCondition, StanzaError, StreamCondition, StreamError};
 use crate::xmpp::jid::nodeprep;
 use crate::xmpp::ns;
 
@@ -96,7 +96,7 @@ fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
                     let reply = match ok {
                         true => result_for(&request),
                         false => {
-                            stanza_error_reply(&request, "wait", "internal-server-error", None)
+                            StanzaError::wait(StanzaCondition::InternalServerError).reply(&request)
                         }
                     };
                     core.reply(&o, reply);
@@ -104,7 +104,7 @@ fn handle(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
             );
             return;
         }
-        _ => stanza_error_reply(stanza, "modify", "bad-request", None),
+        _ => StanzaError::modify(StanzaCondition::BadRequest).reply(stanza),
     };
     core.reply(origin, reply);
 }
@@ -124,8 +124,9 @@ fn remove(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &Ele
         move |core, result| {
             if let Err(e) = result {
                 tracing::error!("Could not delete the account {user}@{host}: {e}");
-                let text = Some(crate::storage::error::SAVE_FAILED);
-                let e = stanza_error_reply(&request, "cancel", "service-unavailable", text);
+                let e = StanzaError::cancel(StanzaCondition::ServiceUnavailable)
+                    .with_text(crate::storage::error::SAVE_FAILED)
+                    .reply(&request);
                 return core.reply(&origin, e);
             }
             tracing::info!("User removed their account: {user}@{host}");
@@ -159,11 +160,11 @@ fn removed(core: &mut Core, origin: &Origin, user: &str, host: &str, stanza: &El
     for id in sessions {
         core.close_session(
             id,
-            Some(stream_error(
-                "not-authorized",
-                Some("Account deleted"),
-                None,
-            )),
+            Some(
+                StreamError::new(StreamCondition::NotAuthorized)
+                    .with_text("Account deleted")
+                    .element(),
+            ),
         );
     }
 }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use crate::core::{Bus, Core, Event, Origin};
 use crate::modules::iq::result_for;
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -70,14 +70,11 @@ pub fn load(core: &mut Core, host: &str) {
                             core.reply(&origin, result_for(&stanza));
                             manager::push(core, &user, &host, &contact);
                         } else {
-                            let text = Some("Unable to save roster");
-                            let reply =
-                                stanza_error_reply(&stanza, "wait", "internal-server-error", text);
-                            core.reply(&origin, reply);
+                            core.reply(&origin, unable_to_save().reply(&stanza));
                         }
                     });
                 }
-                Err((t, c, text)) => core.reply(&ev.origin, stanza_error_reply(stanza, t, c, text)),
+                Err(error) => core.reply(&ev.origin, error.reply(stanza)),
             }
             Some(true)
         }),
@@ -110,7 +107,10 @@ fn roster_get(core: &mut Core, user: &str, host: &str, stanza: &Element) -> Elem
     reply
 }
 
-type SetError = (&'static str, &'static str, Option<&'static str>);
+/// A roster write that failed, as Prosody words it.
+fn unable_to_save() -> StanzaError {
+    StanzaError::wait(StanzaCondition::InternalServerError).with_text("Unable to save roster")
+}
 
 /// Applies a roster set; the changed contact on success, the error to send otherwise.
 fn set_outcome(
@@ -119,35 +119,31 @@ fn set_outcome(
     user: &str,
     host: &str,
     stanza: &Element,
-) -> Result<String, SetError> {
-    let bad = ("modify", "bad-request", None);
-    let query = stanza.child_elements().next().ok_or(bad)?;
+) -> Result<String, StanzaError> {
+    let bad = || StanzaError::modify(StanzaCondition::BadRequest);
+    let query = stanza.child_elements().next().ok_or_else(bad)?;
     let mut items = query.child_elements();
     let item = match (items.next(), items.next()) {
         (Some(i), None) if i.name == "item" && i.ns == ns::ROSTER => i,
-        _ => return Err(bad),
+        _ => return Err(bad()),
     };
-    let raw = item.attr("jid").ok_or(bad)?;
-    let jid = Jid::parse(raw).map_err(|_| bad)?;
+    let raw = item.attr("jid").ok_or_else(bad)?;
+    let jid = Jid::parse(raw).map_err(|_| bad())?;
     if jid.resource().is_some() {
-        return Err(bad);
+        return Err(bad());
     }
     let contact = jid.to_string();
     if contact == format!("{user}@{host}") {
-        return Err(("cancel", "not-allowed", None));
+        return Err(StanzaError::cancel(StanzaCondition::NotAllowed));
     }
     let existing = manager::with(core, user, host, |r| r.items.get(&contact).cloned());
     if item.attr("subscription") == Some("remove") {
         let Some(old) = existing else {
-            return Err(("modify", "item-not-found", None));
+            return Err(StanzaError::modify(StanzaCondition::ItemNotFound));
         };
         crate::modules::presence::roster_item_removed(core, sid, &contact, &old);
         if !manager::remove_item(core, user, host, &contact) {
-            return Err((
-                "wait",
-                "internal-server-error",
-                Some("Unable to save roster"),
-            ));
+            return Err(unable_to_save());
         }
         return Ok(contact);
     }
@@ -172,11 +168,7 @@ fn set_outcome(
         }
     }
     if !manager::add_item(core, user, host, &contact, new) {
-        return Err((
-            "wait",
-            "internal-server-error",
-            Some("Unable to save roster"),
-        ));
+        return Err(unable_to_save());
     }
     Ok(contact)
 }

@@ -13,7 +13,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 use crate::modules::limits::{SessionKind, SessionLimits};
 use crate::net::tcp::serialise;
 use crate::xml::{escape, Element, Limits, Node, StreamEvent, StreamParser, XmlError};
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::ns;
 
 /// Prosody reads 4 KiB at a time; the stanza size check relies on small reads.
@@ -282,11 +282,11 @@ pub fn header(from: Option<&str>, to: Option<&str>, id: Option<&str>) -> String 
 /// The stream error for bad XML from the peer.
 pub fn xml_error(e: &XmlError) -> Element {
     match e {
-        XmlError::StanzaTooLarge => {
-            stream_error("policy-violation", Some("XML stanza is too big"), None)
-        }
-        XmlError::InvalidNamespace => stream_error("invalid-namespace", None, None),
-        _ => stream_error("not-well-formed", None, None),
+        XmlError::StanzaTooLarge => StreamError::new(StreamCondition::PolicyViolation)
+            .with_text("XML stanza is too big")
+            .element(),
+        XmlError::InvalidNamespace => StreamError::new(StreamCondition::InvalidNamespace).element(),
+        _ => StreamError::new(StreamCondition::NotWellFormed).element(),
     }
 }
 

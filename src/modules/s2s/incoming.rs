@@ -22,7 +22,7 @@ use super::stream::{self, Addressing, Offer};
 use super::S2sContext;
 use crate::modules::limits::SessionKind;
 use crate::xml::{Element, StreamEvent};
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -104,7 +104,7 @@ pub async fn serve(ctx: Arc<S2sContext>, tcp: TcpStream, peer: SocketAddr, direc
             ev = conn.next_event() => s.on_event(&mut conn, ev),
             Some(cmd) = rx.recv() => s.on_cmd(&mut conn, cmd),
             _ = tokio::time::sleep_until(unauth_deadline), if s.authed.is_empty() => {
-                Flow::Close(Some(stream_error("connection-timeout", None, None)))
+                Flow::Close(Some(StreamError::new(StreamCondition::ConnectionTimeout).element()))
             }
             _ = tokio::time::sleep_until(closing.unwrap_or(unauth_deadline)), if closing.is_some() => Flow::Gone,
         };
@@ -180,8 +180,8 @@ fn domain(jid: &str) -> Option<String> {
     Jid::parse(jid).ok().map(|j| j.domain().to_owned())
 }
 
-fn close_with(condition: &str, text: Option<&str>) -> Flow {
-    Flow::Close(Some(stream_error(condition, text, None)))
+fn close_with(condition: StreamCondition) -> Flow {
+    Flow::Close(Some(StreamError::new(condition).element()))
 }
 
 impl In {
@@ -363,7 +363,7 @@ impl In {
                     return Flow::Continue;
                 }
                 let (Some(from), Some(to)) = (el.attr("from"), el.attr("to")) else {
-                    return close_with("improper-addressing", None);
+                    return close_with(StreamCondition::ImproperAddressing);
                 };
                 let id = el.attr("id").unwrap_or_default();
                 let key = el.text();
@@ -377,7 +377,7 @@ impl In {
                 Flow::Continue
             }
             (ns::SERVER, "message" | "presence" | "iq") => self.on_stanza(el),
-            _ => close_with("unsupported-stanza-type", None),
+            _ => close_with(StreamCondition::UnsupportedStanzaType),
         }
     }
 
@@ -385,17 +385,17 @@ impl In {
         let from = el.attr("from").and_then(domain);
         let to = el.attr("to").and_then(domain);
         let (Some(from), Some(to)) = (from, to) else {
-            return close_with("improper-addressing", None);
+            return close_with(StreamCondition::ImproperAddressing);
         };
         if !self.authed.contains(&from) {
             tracing::warn!(
                 "s2s: stanza claiming to be from {from} on a stream authenticated for {:?}",
                 self.authed
             );
-            return close_with("not-authorized", None);
+            return close_with(StreamCondition::NotAuthorized);
         }
         if !is_served(&self.ctx, &to) {
-            return close_with("host-unknown", None);
+            return close_with(StreamCondition::HostUnknown);
         }
         let stanza = to_client_ns(el);
         on_core(&self.ctx.shared, move |core| {
@@ -409,16 +409,16 @@ impl In {
             return Flow::Continue;
         }
         let (Some(to), Some(from)) = (el.attr("to"), el.attr("from")) else {
-            return close_with("improper-addressing", None);
+            return close_with(StreamCondition::ImproperAddressing);
         };
         let Some(to) = domain(to).filter(|d| is_served(&self.ctx, d)) else {
-            return close_with("host-unknown", None);
+            return close_with(StreamCondition::HostUnknown);
         };
         let Some(from) = domain(from) else {
-            return close_with("improper-addressing", None);
+            return close_with(StreamCondition::ImproperAddressing);
         };
         if !self.ctx.dialback_hosts.contains(&to) {
-            return close_with("unsupported-stanza-type", None);
+            return close_with(StreamCondition::UnsupportedStanzaType);
         }
         if self.from.is_none() {
             self.from = Some(from.clone());

@@ -20,7 +20,7 @@ use super::stream::{self, Next, OutgoingState};
 use super::S2sContext;
 use crate::modules::limits::SessionKind;
 use crate::xml::{Element, StreamEvent};
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::ns;
 
 /// How a stream ended: the reason its queue is bounced with.
@@ -199,7 +199,7 @@ impl Out {
                     Some(Cmd::DialbackOutcome { .. }) => Step::Continue,
                 },
                 _ = tokio::time::sleep_until(unauth_deadline), if !self.authed => Step::Close(
-                    Some(stream_error("connection-timeout", None, None)),
+                    Some(StreamError::new(StreamCondition::ConnectionTimeout).element()),
                     Err("connection timed out before authentication".into()),
                 ),
                 _ = tokio::time::sleep_until(idle_close_at), if idle_close.is_some() && self.authed => {
@@ -325,7 +325,7 @@ impl Out {
         };
         let (Some(from), Some(to)) = (domain("from"), domain("to")) else {
             return Step::Close(
-                Some(stream_error("improper-addressing", None, None)),
+                Some(StreamError::new(StreamCondition::ImproperAddressing).element()),
                 Err("improper-addressing".into()),
             );
         };
@@ -335,13 +335,13 @@ impl Out {
                 self.remote
             );
             return Step::Close(
-                Some(stream_error("not-authorized", None, None)),
+                Some(StreamError::new(StreamCondition::NotAuthorized).element()),
                 Err("not-authorized".into()),
             );
         }
         if !self.ctx.served.contains(&to) {
             return Step::Close(
-                Some(stream_error("host-unknown", None, None)),
+                Some(StreamError::new(StreamCondition::HostUnknown).element()),
                 Err("host-unknown".into()),
             );
         }
@@ -364,11 +364,11 @@ impl Out {
         self.had_stream = true;
         let Some(sid) = header.attr("id") else {
             return Step::Close(
-                Some(stream_error(
-                    "undefined-condition",
-                    Some("Missing stream ID"),
-                    None,
-                )),
+                Some(
+                    StreamError::new(StreamCondition::UndefinedCondition)
+                        .with_text("Missing stream ID")
+                        .element(),
+                ),
                 Err("Missing stream ID".into()),
             );
         };
@@ -456,13 +456,13 @@ impl Out {
     fn on_dialback_result(&mut self, el: &Element, id: u64, encrypted: bool) -> Step {
         if el.attr("to") != Some(self.local.as_str()) {
             return Step::Close(
-                Some(stream_error("host-unknown", None, None)),
+                Some(StreamError::new(StreamCondition::HostUnknown).element()),
                 Err("host-unknown".into()),
             );
         }
         if el.attr("from") != Some(self.remote.as_str()) {
             return Step::Close(
-                Some(stream_error("invalid-id", None, None)),
+                Some(StreamError::new(StreamCondition::InvalidId).element()),
                 Err("invalid-id".into()),
             );
         }
@@ -470,11 +470,11 @@ impl Out {
             return self.authenticated(id, encrypted);
         }
         Step::Close(
-            Some(stream_error(
-                "not-authorized",
-                Some("dialback authentication failed"),
-                None,
-            )),
+            Some(
+                StreamError::new(StreamCondition::NotAuthorized)
+                    .with_text("dialback authentication failed")
+                    .element(),
+            ),
             Err("dialback authentication failed".into()),
         )
     }

@@ -14,7 +14,7 @@ use crate::core::router::post_stanza;
 use crate::core::session::CoreTask;
 use crate::core::{Core, CoreMsg, Origin, Shared};
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError, StreamCondition, StreamError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -329,17 +329,15 @@ pub fn bounce(stanza: &Element, local: &str, reason: &str, had_stream: bool) -> 
     if !matches!(stanza.name.as_str(), "message" | "presence" | "iq") {
         return None;
     }
-    let (etype, condition) = if had_stream {
-        ("wait", "remote-server-timeout")
+    let error = if had_stream {
+        StanzaError::wait(StanzaCondition::RemoteServerTimeout)
     } else {
-        ("cancel", "remote-server-not-found")
+        StanzaError::cancel(StanzaCondition::RemoteServerNotFound)
     };
-    let text = format!("Server-to-server connection failed: {reason}");
-    let mut e = stanza_error_reply(stanza, etype, condition, Some(&text));
-    if let Some(err) = e.get_child_mut("error", ns::CLIENT) {
-        err.set_attr("by", local);
-    }
-    Some(e)
+    let error = error
+        .with_text(format!("Server-to-server connection failed: {reason}"))
+        .with_by(local);
+    Some(error.reply(stanza))
 }
 
 /// A stanza from an authenticated incoming stream, already checked to be from the
@@ -460,18 +458,14 @@ pub fn register_incoming(core: &mut Core, tx: CmdTx) {
 pub fn shutdown(core: &mut Core) {
     let routes = core.state::<Routes>();
     for tx in routes.incoming.drain(..) {
-        let _ = tx.send(Cmd::Close(Some(crate::xmpp::error::stream_error(
-            "system-shutdown",
-            None,
-            None,
-        ))));
+        let _ = tx.send(Cmd::Close(Some(
+            StreamError::new(StreamCondition::SystemShutdown).element(),
+        )));
     }
     for r in routes.out.values() {
-        let _ = r.tx.send(Cmd::Close(Some(crate::xmpp::error::stream_error(
-            "system-shutdown",
-            None,
-            None,
-        ))));
+        let _ = r.tx.send(Cmd::Close(Some(
+            StreamError::new(StreamCondition::SystemShutdown).element(),
+        )));
     }
 }
 

@@ -9,7 +9,7 @@ use super::certs::CertStatus;
 use super::dialback::Secret;
 use crate::config::Config;
 use crate::xml::Element;
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StreamCondition, StreamError};
 
 /// What s2s reads from the configuration.
 #[derive(Debug, Clone)]
@@ -96,7 +96,11 @@ impl S2sSettings {
     pub fn certificate_refusal(&self, domain: &str, status: CertStatus) -> Option<Element> {
         if self.must_secure(domain) && !status.is_valid() {
             let text = format!("Your server's certificate {}", status.reason());
-            return Some(stream_error("not-authorized", Some(&text), None));
+            return Some(
+                StreamError::new(StreamCondition::NotAuthorized)
+                    .with_text(text)
+                    .element(),
+            );
         }
         None
     }
@@ -118,14 +122,18 @@ impl S2sSettings {
             };
             let text =
                 format!("Encrypted server-to-server communication is required but was not {how}");
-            return Some(stream_error("policy-violation", Some(&text), None));
+            return Some(
+                StreamError::new(StreamCondition::PolicyViolation)
+                    .with_text(text)
+                    .element(),
+            );
         }
         if outgoing == Some(false) && self.secure_auth && !self.insecure_domains.contains(domain) {
-            return Some(stream_error(
-                "policy-violation",
-                Some("Failed to verify certificate (internal error)"),
-                None,
-            ));
+            return Some(
+                StreamError::new(StreamCondition::PolicyViolation)
+                    .with_text("Failed to verify certificate (internal error)")
+                    .element(),
+            );
         }
         None
     }

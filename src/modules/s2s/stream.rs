@@ -4,7 +4,7 @@
 //! the parsed elements and act on the answer.
 
 use crate::xml::Element;
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -29,9 +29,13 @@ pub fn parse_header(
     first: Option<&Addressing>,
 ) -> Result<Addressing, Element> {
     if default_ns != ns::SERVER {
-        return Err(stream_error("invalid-namespace", None, None));
+        return Err(StreamError::new(StreamCondition::InvalidNamespace).element());
     }
-    let bad = |text: &str| stream_error("improper-addressing", Some(text), None);
+    let bad = |text: &str| {
+        StreamError::new(StreamCondition::ImproperAddressing)
+            .with_text(text.to_owned())
+            .element()
+    };
     let to = match header.attr("to").map(domain) {
         Some(Some(d)) => Some(d),
         Some(None) => return Err(bad("Invalid 'to' address")),
@@ -63,23 +67,21 @@ pub fn check_hosts(
     if let Some(to) = &addressing.to {
         if !served(to) {
             let text = format!("This host does not serve {to}");
-            return Err(stream_error("host-unknown", Some(&text), None));
+            return Err(StreamError::new(StreamCondition::HostUnknown)
+                .with_text(text)
+                .element());
         }
         if !s2s_on(to) {
-            return Err(stream_error(
-                "policy-violation",
-                Some("Server-to-server communication is disabled for this host"),
-                None,
-            ));
+            return Err(StreamError::new(StreamCondition::PolicyViolation)
+                .with_text("Server-to-server communication is disabled for this host")
+                .element());
         }
     }
     if let Some(from) = &addressing.from {
         if served(from) {
-            return Err(stream_error(
-                "undefined-condition",
-                Some("Attempt to connect from a host we serve"),
-                None,
-            ));
+            return Err(StreamError::new(StreamCondition::UndefinedCondition)
+                .with_text("Attempt to connect from a host we serve")
+                .element());
         }
     }
     Ok(())
@@ -121,11 +123,9 @@ pub fn incoming_features(offer: Offer, any_authenticated: bool) -> Result<Elemen
         features.push_child(super::bidi::feature());
     }
     if features.children.is_empty() && !any_authenticated {
-        return Err(stream_error(
-            "undefined-condition",
-            Some("No stream features to offer"),
-            None,
-        ));
+        return Err(StreamError::new(StreamCondition::UndefinedCondition)
+            .with_text("No stream features to offer")
+            .element());
     }
     Ok(features)
 }
@@ -165,13 +165,11 @@ pub fn outgoing_next(features: &Element, st: OutgoingState) -> Next {
         }
         if st.needs_encryption {
             return Next::Refuse {
-                error: stream_error(
-                    "policy-violation",
-                    Some(
+                error: StreamError::new(StreamCondition::PolicyViolation)
+                    .with_text(
                         "Encrypted server-to-server communication is required but was not offered",
-                    ),
-                    None,
-                ),
+                    )
+                    .element(),
                 reason: "Could not establish encrypted connection to remote server".into(),
             };
         }
@@ -190,11 +188,9 @@ pub fn outgoing_next(features: &Element, st: OutgoingState) -> Next {
         return Next::Dialback;
     }
     Next::Refuse {
-        error: stream_error(
-            "unsupported-feature",
-            Some("No viable authentication method offered"),
-            None,
-        ),
+        error: StreamError::new(StreamCondition::UnsupportedFeature)
+            .with_text("No viable authentication method offered")
+            .element(),
         reason: "No viable authentication method offered by remote server".into(),
     }
 }

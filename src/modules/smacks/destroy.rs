@@ -10,7 +10,7 @@ use super::queue::Queued;
 use crate::core::router::post_stanza;
 use crate::core::{Bus, Core, Event, Origin, SessionId, Shared};
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::ns;
 
 const MAM: &str = "urn:xmpp:mam:2";
@@ -51,7 +51,7 @@ pub fn handle_unacked(core: &mut Core, session: SessionId, full_jid: &str, unack
         {
             continue;
         }
-        let reply = stanza_error_reply(&stanza, "cancel", "recipient-unavailable", None);
+        let reply = StanzaError::cancel(StanzaCondition::RecipientUnavailable).reply(&stanza);
         post_stanza(core, Origin::Host(host.clone()), reply, false);
     }
 }

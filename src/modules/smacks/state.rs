@@ -11,6 +11,7 @@ use super::queue::{AckError, SmQueue};
 use super::registry::TakeoverRx;
 use super::Settings;
 use crate::xml::Element;
+use crate::xmpp::error::{StanzaCondition, StreamCondition};
 use crate::xmpp::ns;
 
 /// Stream management of one session.
@@ -42,7 +43,7 @@ pub struct SmState {
 pub enum AckOutcome {
     Fine,
     /// Close the stream with this condition and text.
-    Close(&'static str, String),
+    Close(StreamCondition, String),
 }
 
 impl SmState {
@@ -83,12 +84,15 @@ impl SmState {
         self.awaiting_ack = false;
         self.ack_delay_at = None;
         let Some(h) = el.attr("h").and_then(parse_h) else {
-            return AckOutcome::Close("invalid-xml", "Missing or invalid 'h' attribute".into());
+            return AckOutcome::Close(
+                StreamCondition::InvalidXml,
+                "Missing or invalid 'h' attribute".into(),
+            );
         };
         match self.queue.ack(h) {
             Ok(_) => AckOutcome::Fine,
             Err(e @ (AckError::Head | AckError::Tail)) => {
-                AckOutcome::Close("undefined-condition", e.to_string())
+                AckOutcome::Close(StreamCondition::UndefinedCondition, e.to_string())
             }
         }
     }
@@ -170,7 +174,7 @@ pub fn enabled(xmlns: &str, token: Option<&str>, resume: Option<&str>, max: u64)
 /// `<failed/>` with an optional stanza-error condition, `h` and `previd`.
 pub fn failed(
     xmlns: &str,
-    condition: Option<&str>,
+    condition: Option<StanzaCondition>,
     h: Option<u64>,
     previd: Option<&str>,
 ) -> Element {
@@ -182,7 +186,7 @@ pub fn failed(
         el.set_attr("previd", previd);
     }
     if let Some(c) = condition {
-        el.push_child(Element::new(c, ns::STANZAS));
+        el.push_child(Element::new(c.name(), ns::STANZAS));
     }
     el
 }
@@ -275,13 +279,16 @@ mod tests {
         let bad = sm.on_ack(&Element::new("a", ns::SM3).with_attr("h", "x"));
         assert_eq!(
             bad,
-            AckOutcome::Close("invalid-xml", "Missing or invalid 'h' attribute".into())
+            AckOutcome::Close(
+                StreamCondition::InvalidXml,
+                "Missing or invalid 'h' attribute".into()
+            )
         );
         let high = sm.on_ack(&Element::new("a", ns::SM3).with_attr("h", "1"));
         assert_eq!(
             high,
             AckOutcome::Close(
-                "undefined-condition",
+                StreamCondition::UndefinedCondition,
                 "Client acknowledged more stanzas than sent by server".into()
             )
         );

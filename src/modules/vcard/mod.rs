@@ -10,7 +10,7 @@ use crate::modules::iq::result_for;
 use crate::modules::private::preserialize::{deserialize, preserialize, Xmlns};
 use crate::storage::{call, executor, Storage};
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
@@ -66,14 +66,14 @@ fn handle(store: &Storage, host: &str, me: &str, stanza: &Element) -> Element {
         let found = store.get(host, user.as_deref(), STORE).ok().flatten();
         return match found.as_ref().and_then(deserialize) {
             Some(vcard) => result_for(stanza).with_child(vcard),
-            None => stanza_error_reply(stanza, "cancel", "item-not-found", None),
+            None => StanzaError::cancel(StanzaCondition::ItemNotFound).reply(stanza),
         };
     }
     if to.is_some() {
-        return stanza_error_reply(stanza, "auth", "forbidden", None);
+        return StanzaError::auth(StanzaCondition::Forbidden).reply(stanza);
     }
     let Some(vcard) = stanza.child_elements().next() else {
-        return stanza_error_reply(stanza, "modify", "bad-request", None);
+        return StanzaError::modify(StanzaCondition::BadRequest).reply(stanza);
     };
     match store.set(
         host,
@@ -82,6 +82,6 @@ fn handle(store: &Storage, host: &str, me: &str, stanza: &Element) -> Element {
         Some(&preserialize(vcard, Xmlns::Every)),
     ) {
         Ok(()) => result_for(stanza),
-        Err(_) => stanza_error_reply(stanza, "wait", "internal-server-error", None),
+        Err(_) => StanzaError::wait(StanzaCondition::InternalServerError).reply(stanza),
     }
 }

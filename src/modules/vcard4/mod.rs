@@ -11,7 +11,7 @@ use crate::modules::pep::with_service;
 use crate::modules::pubsub::error::PubsubError;
 use crate::modules::pubsub::service::PUBSUB;
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::ns;
 
 pub const VCARD4: &str = "urn:ietf:params:xml:ns:vcard-4.0";
@@ -48,12 +48,12 @@ pub fn load(core: &mut Core, host: &str) {
             let reply = match got {
                 Ok(Some(item)) => result_for(&stanza).with_child(item.payload),
                 Ok(None) | Err(PubsubError::ItemNotFound) => {
-                    stanza_error_reply(&stanza, "cancel", "item-not-found", None)
+                    StanzaError::cancel(StanzaCondition::ItemNotFound).reply(&stanza)
                 }
                 Err(PubsubError::Forbidden) => {
-                    stanza_error_reply(&stanza, "auth", "forbidden", None)
+                    StanzaError::auth(StanzaCondition::Forbidden).reply(&stanza)
                 }
-                Err(_) => stanza_error_reply(&stanza, "modify", "undefined-condition", None),
+                Err(_) => StanzaError::modify(StanzaCondition::UndefinedCondition).reply(&stanza),
             };
             core.reply(&ev.origin, reply);
             Some(true)
@@ -78,14 +78,11 @@ pub fn load(core: &mut Core, host: &str) {
             let reply = match r {
                 Ok(()) => result_for(&stanza),
                 Err(PubsubError::Forbidden) => {
-                    stanza_error_reply(&stanza, "auth", "forbidden", None)
+                    StanzaError::auth(StanzaCondition::Forbidden).reply(&stanza)
                 }
-                Err(e) => stanza_error_reply(
-                    &stanza,
-                    "modify",
-                    "undefined-condition",
-                    Some(&e.to_string()),
-                ),
+                Err(e) => StanzaError::modify(StanzaCondition::UndefinedCondition)
+                    .with_text(e.to_string())
+                    .reply(&stanza),
             };
             core.reply(&ev.origin, reply);
             Some(true)

@@ -19,7 +19,7 @@ use crate::modules::pubsub::config::{ConfigMap, Value};
 use crate::modules::pubsub::error::PubsubError;
 use crate::modules::pubsub::service::{Relations, Service, PUBSUB};
 use crate::xml::Element;
-use crate::xmpp::error::stanza_error_reply;
+use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 use convert::{
@@ -66,12 +66,12 @@ pub fn load(core: &mut Core, host: &str) {
             let reply = match result {
                 Ok(()) => result_for(&stanza),
                 Err(PubsubError::Forbidden) => {
-                    stanza_error_reply(&stanza, "auth", "forbidden", None)
+                    StanzaError::auth(StanzaCondition::Forbidden).reply(&stanza)
                 }
                 Err(PubsubError::Storage) => {
-                    stanza_error_reply(&stanza, "wait", "internal-server-error", None)
+                    StanzaError::wait(StanzaCondition::InternalServerError).reply(&stanza)
                 }
-                Err(_) => stanza_error_reply(&stanza, "modify", "undefined-condition", None),
+                Err(_) => StanzaError::modify(StanzaCondition::UndefinedCondition).reply(&stanza),
             };
             core.reply(&ev.origin, reply);
             Some(true)

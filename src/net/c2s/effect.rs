@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::core::StreamInfo;
-use crate::net::c2s_session::BindRefusal;
 use crate::xml::Element;
+use crate::xmpp::error::StanzaError;
 use crate::xmpp::sasl::ScramCredentials;
 
 /// What the driver must do for the session. Effects marked "answer" wait for
@@ -44,7 +44,7 @@ pub enum Answer {
     Scram(Option<ScramCredentials>),
     Plain(bool),
     Registered(Element),
-    Bound(Result<Arc<str>, BindRefusal>),
+    Bound(Result<Arc<str>, StanzaError>),
     Features(Element),
     /// The old session handed over, or why there is none.
     Resumed(

@@ -23,7 +23,7 @@ use crate::modules::limits::SessionLimits;
 use crate::modules::openmetrics::{metrics, LimitKind};
 use crate::modules::websocket::keepalive::{Keepalive, KeepaliveAction, KeepaliveConfig};
 use crate::xml::{Element, Limits, StreamParser};
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StreamCondition, StreamError};
 
 /// Reads closer together than this count towards making a stream busy.
 const BUSY_GAP: Duration = Duration::from_millis(100);
@@ -451,7 +451,7 @@ impl<F: Framing> C2sSession<F> {
             return;
         }
         if !self.stream.is_authenticated() && self.unauth_deadline <= now {
-            let err = stream_error("connection-timeout", None, None);
+            let err = StreamError::new(StreamCondition::ConnectionTimeout).element();
             self.reason = Some(Cow::Borrowed("unauthenticated session timed out"));
             self.close_with(Some(err), now);
             return;
@@ -484,8 +484,9 @@ impl<F: Framing> C2sSession<F> {
                     metrics().limit_hit(LimitKind::PongTimeout);
                     self.failed = true;
                     self.reason = Some(Cow::Borrowed("ping timeout"));
-                    let err =
-                        stream_error("connection-timeout", Some("No pong received in time"), None);
+                    let err = StreamError::new(StreamCondition::ConnectionTimeout)
+                        .with_text("No pong received in time")
+                        .element();
                     self.close_with(Some(err), now);
                 }
                 None => {}

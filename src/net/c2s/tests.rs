@@ -1,6 +1,7 @@
 //! The c2s session on a virtual clock, each behaviour run over every framing: no sockets,
 //! no sleeps; `now` is an `Instant` the test moves.
 
+use crate::xmpp::error::{StreamCondition, StreamError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -361,7 +362,7 @@ fn a_server_close_flushes_within_a_short_deadline<F: Wire>() {
     let mut h = Harness::<F>::new("network_settings = { send_timeout = 180 }", 1 << 20);
     h.bind();
     h.s.on_outbound(stanza("queued"), h.now);
-    let err = crate::xmpp::error::stream_error("system-shutdown", None, None);
+    let err = StreamError::new(StreamCondition::SystemShutdown).element();
     h.s.on_outbound(Outbound::Close(Some(Box::new(err))), h.now);
     let effects = h.effects();
     assert!(

@@ -12,7 +12,7 @@ use crate::modules::websocket::framing::{
     encode_close, encode_ping, encode_pong, encode_text, Frame, FrameDecoder, FrameError,
 };
 use crate::xml::Element;
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::ns;
 
 thread_local! {
@@ -84,21 +84,21 @@ impl Framing for WsFraming {
                 Err(FrameError::StanzaTooLarge) => Input::Failed(Failure {
                     reason: "stanza too large",
                     limit: Some(LimitKind::StanzaSize),
-                    stream_error: Some(stream_error(
-                        "policy-violation",
-                        Some("stanza too large"),
-                        None,
-                    )),
+                    stream_error: Some(
+                        StreamError::new(StreamCondition::PolicyViolation)
+                            .with_text("stanza too large")
+                            .element(),
+                    ),
                     close: None,
                 }),
                 Err(FrameError::BufferExceeded) => Input::Failed(Failure {
                     reason: "frame buffer exceeded",
                     limit: Some(LimitKind::FrameBuffer),
-                    stream_error: Some(stream_error(
-                        "resource-constraint",
-                        Some("frame buffer exceeded"),
-                        None,
-                    )),
+                    stream_error: Some(
+                        StreamError::new(StreamCondition::ResourceConstraint)
+                            .with_text("frame buffer exceeded")
+                            .element(),
+                    ),
                     close: None,
                 }),
             });

@@ -9,3 +9,15 @@ pub use bind::{bind_all, bind_service, BoundListener, ListenerError, SocketOptio
 pub use resolve::{
     duplicate_bindings, resolve_addresses, InterfaceOptions, ResolveError, ServiceSpec,
 };
+
+/// Why the listeners could not start (`net::start`): an interface option that is not an
+/// address (the operator's config) or a port that could not be bound or configured (the
+/// environment: port taken, no permission, address not on this machine).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    #[error(transparent)]
+    Interface(#[from] ResolveError),
+    #[error(transparent)]
+    Bind(#[from] ListenerError),
+}

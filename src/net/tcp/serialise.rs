@@ -67,7 +67,7 @@ pub fn write_element(el: &Element, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xmpp::error::stream_error;
+    use crate::xmpp::error::{StreamCondition, StreamError};
 
     #[test]
     fn header_has_prosody_attribute_order_and_optional_parts() {
@@ -93,7 +93,10 @@ mod tests {
         write_element(&msg, &mut out);
         assert_eq!(out, "<message to='b@x'><body>&lt;hi&gt;</body></message>");
         out.clear();
-        write_element(&stream_error("not-well-formed", None, None), &mut out);
+        write_element(
+            &StreamError::new(StreamCondition::NotWellFormed).element(),
+            &mut out,
+        );
         assert_eq!(
             out,
             "<stream:error><not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"

@@ -179,10 +179,10 @@ fn archive_item(row: &[Cell]) -> StoreResult<LuaValue> {
         row[4].text(),
     );
     let value = if kind == "xml" {
-        let el = stanza::parse_xml(text).map_err(|reason| StorageError::BadData {
+        let el = stanza::parse_xml(text).map_err(|e| StorageError::BadData {
             file: "<sql>".into(),
             line: 0,
-            reason,
+            reason: e.to_string(),
         })?;
         stanza::preserialize(&el)
     } else {

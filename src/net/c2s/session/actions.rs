@@ -10,7 +10,7 @@ use super::C2sSession;
 use crate::modules::c2s::stream::Action;
 use crate::modules::openmetrics::{metrics, LimitKind};
 use crate::xml::{Element, StreamEvent, XmlError};
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::ns;
 
 impl<F: Framing> C2sSession<F> {
@@ -150,17 +150,18 @@ impl<F: Framing> C2sSession<F> {
         let err = match e {
             XmlError::StanzaTooLarge => {
                 metrics().limit_hit(LimitKind::StanzaSize);
-                stream_error(
-                    "policy-violation",
-                    Some("XML stanza is too big"),
-                    Some(Element::new("stanza-too-big", "urn:xmpp:errors")),
-                )
+                StreamError::new(StreamCondition::PolicyViolation)
+                    .with_text("XML stanza is too big")
+                    .with_child(Element::new("stanza-too-big", "urn:xmpp:errors"))
+                    .element()
             }
-            XmlError::TooManyAttributes => {
-                stream_error("policy-violation", Some("Too many attributes"), None)
+            XmlError::TooManyAttributes => StreamError::new(StreamCondition::PolicyViolation)
+                .with_text("Too many attributes")
+                .element(),
+            XmlError::InvalidNamespace => {
+                StreamError::new(StreamCondition::InvalidNamespace).element()
             }
-            XmlError::InvalidNamespace => stream_error("invalid-namespace", None, None),
-            _ => stream_error("not-well-formed", None, None),
+            _ => StreamError::new(StreamCondition::NotWellFormed).element(),
         };
         self.close_with(Some(err), now);
     }

@@ -17,7 +17,7 @@ use crate::modules::smacks::state::{self as sm, parse_h, AckOutcome, SmState};
 use crate::modules::smacks::{self, events, Settings};
 use crate::net::c2s_session::unix_now;
 use crate::xml::Element;
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StanzaCondition, StreamCondition, StreamError};
 use crate::xmpp::ns;
 
 /// A `<resume/>` waiting for the old session's task.
@@ -57,7 +57,10 @@ impl<F: Framing> C2sSession<F> {
                 let Some(sm) = &mut self.sm else { return None };
                 if let AckOutcome::Close(condition, text) = sm.on_ack(&el) {
                     tracing::warn!("{text}");
-                    self.close_with(Some(stream_error(condition, Some(&text), None)), now);
+                    self.close_with(
+                        Some(StreamError::new(condition).with_text(text).element()),
+                        now,
+                    );
                     return None;
                 }
                 self.sm_request(false, now);
@@ -65,7 +68,7 @@ impl<F: Framing> C2sSession<F> {
             "resume" => {
                 if self.stream.is_bound() || self.bound {
                     tracing::warn!("Tried to resume after resource binding");
-                    let f = sm::failed(xmlns, Some("unexpected-request"), None, None);
+                    let f = sm::failed(xmlns, Some(StanzaCondition::UnexpectedRequest), None, None);
                     self.push_element(&f, now);
                     return None;
                 }
@@ -97,7 +100,7 @@ impl<F: Framing> C2sSession<F> {
         };
         if let Some(why) = refusal {
             tracing::warn!("Failed to enable smacks: {why}");
-            let f = sm::failed(xmlns, Some("unexpected-request"), None, None);
+            let f = sm::failed(xmlns, Some(StanzaCondition::UnexpectedRequest), None, None);
             self.push_element(&f, now);
             return;
         }
@@ -280,7 +283,7 @@ impl<F: Framing> C2sSession<F> {
         let h = match result {
             Err(NotFound::Expired(h)) => {
                 tracing::debug!("Tried to resume old expired session with id {}", req.previd);
-                let f = sm::failed(xmlns, Some("item-not-found"), Some(h), None);
+                let f = sm::failed(xmlns, Some(StanzaCondition::ItemNotFound), Some(h), None);
                 return self.push_element(&f, now);
             }
             Err(NotFound::Unknown) => {
@@ -288,7 +291,7 @@ impl<F: Framing> C2sSession<F> {
                     "Tried to resume non-existent session with id {}",
                     req.previd
                 );
-                let f = sm::failed(xmlns, Some("item-not-found"), None, None);
+                let f = sm::failed(xmlns, Some(StanzaCondition::ItemNotFound), None, None);
                 return self.push_element(&f, now);
             }
             Ok(h) => h,
@@ -306,31 +309,26 @@ impl<F: Framing> C2sSession<F> {
         tracing::info!(jid = %full_jid, "Session resumed");
         let bare = full_jid.split('/').next().unwrap_or(&full_jid).to_owned();
         let acked = match req.h {
-            Some(h) => sm
-                .queue
-                .ack(h)
-                .map_err(|e| ("undefined-condition", e.to_string())),
-            None => Err((
-                "undefined-condition",
-                "Missing or invalid 'h' attribute".to_owned(),
-            )),
+            Some(h) => sm.queue.ack(h).map_err(|e| {
+                StreamError::new(StreamCondition::UndefinedCondition).with_text(e.to_string())
+            }),
+            None => Err(StreamError::new(StreamCondition::UndefinedCondition)
+                .with_text("Missing or invalid 'h' attribute")),
         };
         let acked = acked.and_then(|_| {
             if sm.queue.resumable() {
                 Ok(())
             } else {
-                Err((
-                    "resource-constraint",
-                    "Too many unacked stanzas remaining, session can't be resumed".to_owned(),
-                ))
+                Err(StreamError::new(StreamCondition::ResourceConstraint)
+                    .with_text("Too many unacked stanzas remaining, session can't be resumed"))
             }
         });
         let handled = sm.handled;
         self.sm = Some(sm);
-        if let Err((condition, text)) = acked {
+        if let Err(error) = acked {
             let f = sm::failed(xmlns, None, Some(handled), Some(&req.previd));
             self.push_element(&f, now);
-            self.close_with(Some(stream_error(condition, Some(&text), None)), now);
+            self.close_with(Some(error.element()), now);
             return;
         }
         self.push_element(&sm::resumed(xmlns, handled, &req.previd), now);
