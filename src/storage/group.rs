@@ -16,6 +16,9 @@ use super::manager::Storage;
 /// The most flushing threads one round starts; archives beyond that share them.
 const MAX_FLUSHERS: usize = 16;
 
+/// An archive and the items to append to it.
+type Write = (StoreKey, Vec<LuaValue>);
+
 /// One archive's part of a round: its items in order and whom to tell.
 pub struct Batch {
     pub key: StoreKey,
@@ -67,7 +70,7 @@ pub fn write(storage: &Storage, round: Vec<Batch>) {
         return;
     }
     // The waiters stay here (they are not shared between threads); the writes go out.
-    let (writes, waiters): (Vec<(StoreKey, Vec<LuaValue>)>, Vec<Vec<AppendDone>>) = round
+    let (writes, waiters): (Vec<Write>, Vec<Vec<AppendDone>>) = round
         .into_iter()
         .map(|b| ((b.key, b.items), b.waiters))
         .unzip();
