@@ -18,6 +18,9 @@ use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
 pub fn load(core: &mut Core, host: &str) {
+    core.shared
+        .feature_hooks
+        .add_static(host, "presence", pre_approval_feature());
     let bus = Bus::Host(host.to_owned());
     for kind in ["full", "bare", "host"] {
         core.hook(
