@@ -11,35 +11,10 @@ use crate::tcp_support;
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::harness::common::{python, slixmpp_available};
 use tcp_support::{TcpServer, HOST};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
-
-fn python() -> String {
-    std::env::var("LILT_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-/// False when the test should be skipped; panics with instructions when slixmpp is missing.
-fn slixmpp_available() -> bool {
-    let ok = std::process::Command::new(python())
-        .args(["-c", "import slixmpp"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return true;
-    }
-    if std::env::var("LILT_SKIP_INTEROP").as_deref() == Ok("1") {
-        eprintln!("skipped: slixmpp not installed and LILT_SKIP_INTEROP=1");
-        return false;
-    }
-    panic!(
-        "slixmpp is not importable by `{}`: run `pip install -r tests/interop/requirements.txt` \
-         (or set LILT_PYTHON to an interpreter that has it, or LILT_SKIP_INTEROP=1 to skip)",
-        python()
-    );
-}
 
 const TO_TCP: &str = "Hello slixmpp, from the WebSocket side <&>";
 const TO_WS: &str = "Hi WebSocket! from slixmpp over TCP \u{e9}";

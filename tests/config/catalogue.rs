@@ -1,5 +1,5 @@
 //! The option catalogue: it holds every option the reference and the guide name, and the
-//! docs show exactly the catalogue. `LILT_BLESS=1 cargo test --test config_catalogue`
+//! docs show exactly the catalogue. `LILT_BLESS=1 cargo test --test config catalogue::`
 //! rewrites the docs section after a catalogue change.
 
 use std::path::Path;
@@ -170,5 +170,5 @@ fn docs_show_exactly_the_catalogue() {
         std::fs::write(&path, updated).expect("write docs");
         return;
     }
-    panic!("docs/config.md's option catalogue is out of date; run LILT_BLESS=1 cargo test --test config_catalogue");
+    panic!("docs/config.md's option catalogue is out of date; run LILT_BLESS=1 cargo test --test config catalogue::");
 }

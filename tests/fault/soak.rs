@@ -9,7 +9,7 @@
 //! presences within 30 s, server memory (RSS) flat after warm-up (minute 1 to the end), no
 //! error-level log line.
 //!
-//! Run: `cargo test --release --test soak -- --ignored --nocapture`
+//! Run: `cargo test --release --test fault soak:: -- --ignored --nocapture`
 //! Knobs: SOAK_SECS (default 600), SOAK_STABLE (default 1000), SOAK_CHURN (default 2000).
 //! Thousands of sessions: the soft descriptor limit is raised to the hard one (the server
 //! inherits it) and clients connect from 127.0.0.1–127.0.0.16.
@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::fault_support::raise_fd_limit;
 use churner::churner;
 use clients::{stable, Counters, Ledger, HOST};
 
@@ -33,22 +34,6 @@ fn env_num(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// Raises the soft descriptor limit to the hard one; returns the new soft limit.
-fn raise_fd_limit() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read/write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-    lim.rlim_cur
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -87,7 +72,7 @@ VirtualHost "{HOST}"
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "minutes long: cargo test --release --test soak -- --ignored --nocapture"]
+#[ignore = "minutes long: cargo test --release --test fault soak:: -- --ignored --nocapture"]
 async fn soak_sessions_churn_without_loss_leak_or_error() {
     let secs = env_num("SOAK_SECS", 600);
     let n_stable = env_num("SOAK_STABLE", 1000) as usize;

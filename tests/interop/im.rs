@@ -1,7 +1,7 @@
 //! IM features with a real client library: `tests/interop/im-scenarios.mjs` (@xmpp/client 0.13
 //! over WebSocket) drives roster pushes, the subscription handshake, offline delivery,
 //! carbons, blocking, vCard and private storage against Lilt; the same scripts run against
-//! Debian's Prosody as a control. `tests/interop_im_data.rs` covers the shared data dir.
+//! Debian's Prosody as a control. `tests/interop/im_data.rs` covers the shared data dir.
 //! Needs node + `tests/interop/node_modules` (and prosody for the control): `bash .ci/run`.
 
 use crate::common;
@@ -9,23 +9,8 @@ use crate::common;
 use common::{interop_ready, node_script, prosody_ready, NodeRun, Prosody, ServerDir, PASSWORD};
 use serde_json::{json, Value};
 
-const DOMAIN: &str = "example.test";
+use crate::{im_config, DOMAIN};
 const USERS: [&str; 3] = ["alice", "bob", "carol"];
-
-/// The harness's minimal config plus the IM modules the scenarios need (offline is
-/// autoloaded, as in Prosody).
-fn im_config() -> String {
-    let base = common::minimal_config(DOMAIN);
-    let line = r#""saslauth", "roster" }"#;
-    assert!(
-        base.contains(line),
-        "minimal_config changed; update im_config:\n{base}"
-    );
-    base.replace(
-        line,
-        r#""saslauth", "roster", "carbons", "blocklist", "vcard_legacy", "private" }"#,
-    )
-}
 
 /// Runs one scenario against `port` and asserts it completed.
 #[track_caller]

@@ -12,21 +12,7 @@ use std::path::Path;
 use common::{interop_ready, node_script, prosody_ready, NodeRun, Prosody, ServerDir, PASSWORD};
 use serde_json::{json, Value};
 
-const DOMAIN: &str = "example.test";
-
-/// The harness's minimal config plus the IM modules Prosody's side has (offline autoloads).
-fn im_config() -> String {
-    let base = common::minimal_config(DOMAIN);
-    let line = r#""saslauth", "roster" }"#;
-    assert!(
-        base.contains(line),
-        "minimal_config changed; update im_config:\n{base}"
-    );
-    base.replace(
-        line,
-        r#""saslauth", "roster", "carbons", "blocklist", "vcard_legacy", "private" }"#,
-    )
-}
+use crate::{im_config, DOMAIN};
 
 /// Runs phase `phase` of im-data.mjs against `port` and asserts it completed.
 #[track_caller]

@@ -3,44 +3,13 @@
 //! wrapper, filter or hook exists.
 
 use std::cell::RefCell;
-use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use lilt::config::Config;
 use lilt::core::{Bus, Core, Event, Origin, Outbound, Session, StreamFeaturesRequest, StreamInfo};
 use lilt::xml::Element;
 
-const HOST: &str = "example.test";
-
-fn core_with(dir: &Path) -> Core {
-    let cfg = dir.join("prosody.cfg.lua");
-    std::fs::write(
-        &cfg,
-        format!(
-            "data_path = {:?}\nplugin_paths = {{ {:?} }}\nVirtualHost \"{HOST}\"\n",
-            dir.join("data").display().to_string(),
-            dir.join("plugins").display().to_string()
-        ),
-    )
-    .expect("write config");
-    std::fs::create_dir_all(dir.join("plugins")).expect("plugins dir");
-    let config = Config::load(&cfg).expect("config loads");
-    let (shared, _rx) = lilt::core::server::build(config);
-    lilt::core::server::new_core(shared)
-}
-
-fn plugin(dir: &Path, name: &str, code: &str) {
-    std::fs::write(dir.join("plugins").join(format!("mod_{name}.lua")), code)
-        .expect("write plugin");
-}
-
-fn eval(core: &mut Core, code: &str) -> String {
-    match lilt::lua::eval(core, code) {
-        Ok(v) => v,
-        Err(e) => panic!("Lua failed: {e}\n--- code:\n{code}"),
-    }
-}
+use crate::harness::{core_with, eval, logs_of, plugin, HOST};
 
 fn entries(core: &Core) -> u64 {
     core.lua.as_ref().expect("VM running").entries
@@ -96,7 +65,7 @@ fn bodies(rx: &mut lilt::core::outbound::OutboundRx) -> Vec<String> {
 #[test]
 fn nothing_enters_the_vm_where_no_lua_wrapper_filter_or_feature_hook_exists() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut core = core_with(dir.path());
+    let mut core = core_with(dir.path(), "");
     plugin(
         dir.path(),
         "quiet",
@@ -121,7 +90,7 @@ fn nothing_enters_the_vm_where_no_lua_wrapper_filter_or_feature_hook_exists() {
 #[test]
 fn stanzas_out_filters_added_by_a_filter_hook_run_in_priority_order_until_unload() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut core = core_with(dir.path());
+    let mut core = core_with(dir.path(), "");
     plugin(
         dir.path(),
         "censor",
@@ -170,7 +139,7 @@ end);
 #[test]
 fn stream_features_handlers_see_the_stream_and_add_features_until_unload() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut core = core_with(dir.path());
+    let mut core = core_with(dir.path(), "");
     plugin(
         dir.path(),
         "feat",
@@ -228,7 +197,7 @@ end);
 #[test]
 fn wrappers_follow_util_events_semantics_on_native_buses() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut core = core_with(dir.path());
+    let mut core = core_with(dir.path(), "");
     // A native handler that records the stanza it got.
     let seen: Rc<RefCell<Vec<String>>> = Rc::default();
     let s2 = seen.clone();
@@ -285,35 +254,10 @@ return table.concat(log, ",") .. "|" .. tostring(r1) .. "|" .. r2 .. "|" .. tost
     assert_eq!(*seen.borrow(), ["changed", "again"]);
 }
 
-/// Collects what the code run by `f` logs.
-fn logs_of(f: impl FnOnce()) -> String {
-    use std::sync::Mutex;
-    #[derive(Clone)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("log buffer").extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf(Arc::new(Mutex::new(Vec::new())));
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let bytes = buf.0.lock().expect("log buffer").clone();
-    String::from_utf8_lossy(&bytes).to_string()
-}
-
 #[test]
 fn byte_out_filters_are_kept_but_warned_about_once_per_plugin() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut core = core_with(dir.path());
+    let mut core = core_with(dir.path(), "");
     plugin(
         dir.path(),
         "bytes",

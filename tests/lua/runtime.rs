@@ -1,37 +1,9 @@
 //! The Lua runtime without a network: bundled util libraries behave as Prosody's do,
 //! plugins load through the module API, errors and runaway code are contained.
 
-use std::path::Path;
-
-use lilt::config::Config;
 use lilt::core::Core;
 
-const HOST: &str = "example.test";
-
-fn core_with(dir: &Path, extra: &str) -> Core {
-    let cfg = dir.join("prosody.cfg.lua");
-    let data = dir.join("data");
-    std::fs::write(
-        &cfg,
-        format!(
-            "data_path = {:?}\nplugin_paths = {{ {:?} }}\n{extra}\nVirtualHost \"{HOST}\"\n",
-            data.display().to_string(),
-            dir.join("plugins").display().to_string()
-        ),
-    )
-    .expect("write config");
-    std::fs::create_dir_all(dir.join("plugins")).expect("plugins dir");
-    let config = Config::load(&cfg).expect("config loads");
-    let (shared, _rx) = lilt::core::server::build(config);
-    lilt::core::server::new_core(shared)
-}
-
-fn eval(core: &mut Core, code: &str) -> String {
-    match lilt::lua::eval(core, code) {
-        Ok(v) => v,
-        Err(e) => panic!("Lua failed: {e}\n--- code:\n{code}"),
-    }
-}
+use crate::harness::{core_with, eval, logs_of, plugin, HOST};
 
 #[test]
 fn stanza_builder_serialises_like_prosody() {
@@ -123,11 +95,6 @@ fn stanza_queries_match_prosody_semantics() {
         out,
         "n|n|get|<iq from='h' id='1' type='result'/>|cancel,item-not-found,gone|false|<message><b/></message>"
     );
-}
-
-fn plugin(dir: &Path, name: &str, code: &str) {
-    std::fs::write(dir.join("plugins").join(format!("mod_{name}.lua")), code)
-        .expect("write plugin");
 }
 
 fn fire(core: &mut Core, event: &str, stanza: Option<&str>) -> Option<bool> {
@@ -433,31 +400,6 @@ fn the_vm_starts_only_for_lua_plugins_and_its_memory_is_capped() {
     );
     let used: usize = used.parse().expect("a number");
     assert!(used < 8 * 1024 * 1024, "{used}");
-}
-
-/// Collects what the code run by `f` logs.
-fn logs_of(f: impl FnOnce()) -> String {
-    use std::sync::{Arc, Mutex};
-    #[derive(Clone)]
-    struct Buf(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buf {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("log buffer").extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buf = Buf(Arc::new(Mutex::new(Vec::new())));
-    let writer = buf.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, f);
-    let bytes = buf.0.lock().expect("log buffer").clone();
-    String::from_utf8_lossy(&bytes).to_string()
 }
 
 #[test]

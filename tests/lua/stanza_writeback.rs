@@ -4,32 +4,14 @@
 
 use std::path::Path;
 
-use lilt::config::Config;
 use lilt::core::{Bus, Core, Event, Origin};
 use lilt::xml::{Element, Node};
 
-const HOST: &str = "example.test";
-
-fn core_with(dir: &Path) -> Core {
-    let cfg = dir.join("prosody.cfg.lua");
-    std::fs::write(
-        &cfg,
-        format!(
-            "data_path = {:?}\nplugin_paths = {{ {:?} }}\nVirtualHost \"{HOST}\"\n",
-            dir.join("data").display().to_string(),
-            dir.join("plugins").display().to_string()
-        ),
-    )
-    .expect("write config");
-    std::fs::create_dir_all(dir.join("plugins")).expect("plugins dir");
-    let config = Config::load(&cfg).expect("config loads");
-    let (shared, _rx) = lilt::core::server::build(config);
-    lilt::core::server::new_core(shared)
-}
+use crate::harness::{core_with, HOST};
 
 /// A core with one plugin hooking `test/stanza` with `body` (the handler's statements).
 fn core_hooking(dir: &Path, body: &str) -> Core {
-    let mut core = core_with(dir);
+    let mut core = core_with(dir, "");
     let code = format!("module:hook('test/stanza', function(event)\n{body}\nend)\n");
     std::fs::write(dir.join("plugins").join("mod_touch.lua"), code).expect("write plugin");
     assert!(lilt::lua::load_module(&mut core, HOST, "touch"));
@@ -171,7 +153,7 @@ fn a_number_written_where_a_string_was_is_converted() {
 
 /// A core with one plugin whose code hooks `test/stanza` as it likes.
 fn core_with_plugin(dir: &Path, code: &str) -> Core {
-    let mut core = core_with(dir);
+    let mut core = core_with(dir, "");
     std::fs::write(dir.join("plugins").join("mod_pair.lua"), code).expect("write plugin");
     assert!(lilt::lua::load_module(&mut core, HOST, "pair"));
     core

@@ -11,12 +11,14 @@ mod chat;
 mod node;
 mod process;
 mod prosody;
+mod python;
 mod server;
 
 pub use chat::{assert_login_and_chat, assert_login_refused, run_login_and_chat, PASSWORD};
 pub use node::{interop_ready, node_available, node_script, NodeRun, INTEROP_DIR};
 pub use process::{describe, free_port, lilt, lilt_in, run_with_timeout, wait_for_port};
 pub use prosody::{prosody_available, prosody_ready, Prosody};
+pub use python::{python, slixmpp_available};
 pub use server::{minimal_config, ServerConfig, ServerDir, TestServer};
 
 /// Env var that lets a run without node/prosody pass by skipping the interop tests.

@@ -1,5 +1,5 @@
 //! The resident memory a hibernated session costs, Lilt beside Prosody (ignored by
-//! default; run `cargo test --test smacks hibernated_session_memory -- --ignored
+//! default; run `cargo test --test mam hibernated_session_memory -- --ignored
 //! --nocapture`, LILT_SMACKS_SESSIONS sets how many, 100 by default).
 
 use std::process::{Child, Command, Stdio};

@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::client::{Client, Transport};
 use super::server::Lilt;
+use crate::common::{python, slixmpp_available};
 use crate::support::HOST;
 
 /// A TCP relay whose connections all drop at once on [`Proxy::cut`] (a lost network:
@@ -47,26 +48,6 @@ impl Proxy {
     fn cut(&self) {
         let _ = self.cut.send(());
     }
-}
-
-fn python() -> String {
-    std::env::var("LILT_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-fn slixmpp_available() -> bool {
-    let ok = std::process::Command::new(python())
-        .args(["-c", "import slixmpp"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        // Panics with instructions, or false when LILT_SKIP_INTEROP=1.
-        crate::common::missing_dependency(
-            "slixmpp is not importable (pip install -r tests/interop/requirements.txt)",
-        );
-    }
-    ok
 }
 
 async fn wait_for(

@@ -13,6 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::support::{Server, WsClient, HOST};
+use crate::common::{python, slixmpp_available};
 
 pub const SECRET: &str = "s3cret";
 
@@ -467,32 +468,6 @@ async fn limits_component_throttles_component_connections() {
     assert!(
         component.after_read(64 * 1024).is_some(),
         "a component reading past limits.component waits"
-    );
-}
-
-fn python() -> String {
-    std::env::var("LILT_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-/// False when the test should be skipped; panics with instructions when slixmpp is missing.
-fn slixmpp_available() -> bool {
-    let ok = std::process::Command::new(python())
-        .args(["-c", "import slixmpp"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return true;
-    }
-    if std::env::var("LILT_SKIP_INTEROP").as_deref() == Ok("1") {
-        eprintln!("skipped: slixmpp not installed and LILT_SKIP_INTEROP=1");
-        return false;
-    }
-    panic!(
-        "slixmpp is not importable by `{}`: run `pip install -r tests/interop/requirements.txt` \
-         (or set LILT_PYTHON, or LILT_SKIP_INTEROP=1 to skip)",
-        python()
     );
 }
 

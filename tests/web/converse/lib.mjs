@@ -1,5 +1,5 @@
 // Shared driver for the Converse.js scenarios (tests/web/converse/*.mjs, run by
-// tests/converse.rs): one headless Chromium per scenario, one browser context per user
+// tests/interop/converse): one headless Chromium per scenario, one browser context per user
 // (a context is a device: its own cookies, IndexedDB and localStorage), Converse.js 14
 // from node_modules served by Lilt's http_files at LILT_URL, and a failure report that
 // carries every page's console.
@@ -27,13 +27,13 @@ export const STEP_MS = Number(process.env.LILT_STEP_MS || 20000);
 
 export function need(name) {
   const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set (tests/converse.rs sets it)`);
+  if (!v) throw new Error(`${name} is not set (tests/interop/converse sets it)`);
   return v;
 }
 
 const started = Date.now();
 
-/** One JSON line per finished step (with ms since start); tests/converse.rs asserts on them. */
+/** One JSON line per finished step (with ms since start); tests/interop/converse asserts on them. */
 export function step(name, fields = {}) {
   console.log(JSON.stringify({ step: name, ok: true, ms: Date.now() - started, ...fields }));
 }

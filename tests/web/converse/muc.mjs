@@ -1,6 +1,6 @@
 // Issue 16: Converse.js joins a MUC room over WebSocket, shows the room's subject and the
 // history that was said before it came, and chats with a slixmpp occupant (over TCP, run
-// by tests/converse.rs, which starts this once the occupant has prepared the room).
+// by tests/interop/converse, which starts this once the occupant has prepared the room).
 // Environment (besides lib.mjs's): LILT_ROOM, LILT_SUBJECT, LILT_HISTORY (a JSON array of
 // bodies), LILT_PEER_NICK (the occupant's nick), LILT_TO_PEER, LILT_FROM_PEER.
 import { device, need, say, scenario, seeText, step, until } from "./lib.mjs";

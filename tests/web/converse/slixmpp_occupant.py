@@ -4,7 +4,7 @@
 It creates --room, configures it (a name; the lock ends), sets the subject, posts two
 messages that become the room's history, then prints {"step": "ready"}. It waits for a
 groupchat message from --peer-nick with body --expect and answers with --reply. One JSON
-object per line on stdout; exit 0 when every step passed. Run by tests/converse.rs.
+object per line on stdout; exit 0 when every step passed. Run by tests/interop/converse.
 """
 
 import argparse

@@ -2,26 +2,17 @@
 //! child process: the Converse.js lines of issues 16 (a MUC room with a slixmpp occupant),
 //! 17 (avatar, nickname, bookmark), 18 (history from MAM on a second device) and 21 (BOSH,
 //! directly and behind nginx; file upload with its refusals). Each test runs one script of
-//! tests/web/converse/ with one browser and a context per user or device, and asserts the
+//! tests/web/converse/ (the .mjs drivers) with one browser and a context per user or device, and asserts the
 //! steps the page reported; a failure shows the pages' consoles and Lilt's log.
 //!
 //! Needs Debian's chromium, node and `npm ci` in tests/web (and slixmpp, nginx for the
 //! tests that use them). Without them the tests fail saying what is missing; with
 //! `LILT_SKIP_INTEROP=1` they are skipped, except under CI (`CI` set), where they never are.
 
-#[path = "harness/mod.rs"]
-mod harness;
-use harness::{common, proxy};
-#[path = "web/converse/runner.rs"]
-mod runner;
+pub mod runner;
 
-#[path = "web/converse/bosh.rs"]
 mod bosh;
-#[path = "web/converse/mam.rs"]
 mod mam;
-#[path = "web/converse/muc.rs"]
 mod muc;
-#[path = "web/converse/pep.rs"]
 mod pep;
-#[path = "web/converse/upload.rs"]
 mod upload;

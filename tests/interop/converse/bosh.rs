@@ -2,8 +2,8 @@
 //! behind the guide's nginx (examples/proxy/nginx, over HTTPS with a self-signed
 //! certificate).
 
-use crate::proxy;
-use crate::runner;
+use super::runner;
+use crate::harness::proxy;
 
 #[test]
 fn converse_over_bosh_chats_with_a_websocket_user() {

@@ -2,7 +2,7 @@
 //! and loads in the recipient's Converse.js; over-limit and over-quota files are refused
 //! with Prosody's errors.
 
-use crate::runner;
+use super::runner;
 
 const SIZE_LIMIT: u32 = 2000;
 const DAILY_QUOTA: u32 = 1000;

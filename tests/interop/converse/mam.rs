@@ -1,7 +1,7 @@
 //! Issue 18: a conversation typed in Converse.js shows up, from MAM, when the user logs
 //! in on a second device with empty storage.
 
-use crate::runner;
+use super::runner;
 
 #[test]
 fn converse_on_a_second_device_shows_the_conversation_from_the_archive() {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::runner::{self, Peer, DOMAIN};
+use super::runner::{self, Peer, DOMAIN};
 
 const ROOM: &str = "lounge@conference.localhost";
 const SUBJECT: &str = "Lilt and Converse.js, live";

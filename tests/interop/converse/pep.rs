@@ -3,7 +3,7 @@
 //! request), and the room bookmark Converse 14 makes on joining (XEP-0402) comes back on
 //! a fresh device.
 
-use crate::runner;
+use super::runner;
 
 #[test]
 fn converse_avatar_and_nickname_reach_a_contact_and_the_bookmark_survives_a_fresh_login() {
