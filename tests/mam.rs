@@ -222,6 +222,53 @@ async fn the_archive_file_is_prosodys_list_format() {
     assert!(list.contains("[\"key\"] = \""), "{list}");
 }
 
+/// Both archives are written at the same time (the sender's step lets a message to a local
+/// account go on at once), but the recipient still gets nothing before both are written:
+/// each message it reads is already in the sender's archive file, in order.
+#[tokio::test]
+async fn a_local_message_reaches_its_recipient_only_once_both_archives_hold_it() {
+    let s = Server::start(&config("")).await;
+    let (mut a, mut b) = pair(&s).await;
+    let sender_list = s.dir.path().join("data/example%2etest/archive/alice.list");
+    const N: usize = 50;
+    for i in 0..N {
+        a.send(&chat(&format!("bob@{HOST}"), &format!("n{i}")))
+            .await;
+    }
+    let mut seen = 0;
+    while seen < N {
+        let frame = b.ws.next_text().await;
+        let Some(body) = client::between(&frame, "<body>", "</body>") else {
+            continue;
+        };
+        assert_eq!(body, format!("n{seen}"), "in order: {frame}");
+        assert!(
+            frame.contains(&format!("by='bob@{HOST}'")),
+            "stamped for the recipient: {frame}"
+        );
+        let list = std::fs::read_to_string(&sender_list).expect("sender's archive");
+        assert!(
+            list.contains(&format!("\"n{seen}\"")),
+            "n{seen} delivered before the sender's archive had it"
+        );
+        seen += 1;
+    }
+    for c in [&mut a, &mut b] {
+        c.send("<iq type='set' id='q100'><query xmlns='urn:xmpp:mam:2'><set xmlns='http://jabber.org/protocol/rsm'><max>100</max></set></query></iq>")
+            .await;
+        let mut got = Vec::new();
+        loop {
+            let frame = c.ws.next_text().await;
+            if frame.contains("id='q100'") {
+                break;
+            }
+            got.push(frame);
+        }
+        let want: Vec<String> = (0..N).map(|i| format!("n{i}")).collect();
+        assert_eq!(client::bodies(&got), want, "{got:#?}");
+    }
+}
+
 /// Clients decide whether to query the archive from the account's disco#info (Converse.js
 /// does): the features must be there, as Prosody's mod_mam adds them.
 #[tokio::test]

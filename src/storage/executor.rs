@@ -5,7 +5,8 @@
 //! flood of small changes to one big value costs one rewrite per disk round trip rather
 //! than one per change. Archive appends join the same way: appends to one archive queued
 //! behind each other are written together with one flush to disk, each caller told once
-//! the batch is durable.
+//! the batch is durable; appends to other archives waiting on the same thread join that
+//! round too and are flushed in parallel (src/storage/group.rs).
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::VecDeque;
@@ -255,10 +256,27 @@ fn work(shard: &Shard, storage: &Storage) {
                 items,
                 waiters,
             } => {
-                let result = storage.archive_append_items(&key.0, key.1.as_deref(), &key.2, &items);
-                for done in waiters {
-                    done(&result);
+                // Appends to other archives waiting here join this round (group commit).
+                let mut round = vec![super::group::Batch {
+                    key,
+                    items,
+                    waiters,
+                }];
+                if let Ok(mut q) = shard.queue.lock() {
+                    super::group::take(&mut q.jobs, &mut round, Job::key, |job| match job {
+                        Job::Append {
+                            key,
+                            items,
+                            waiters,
+                        } => Ok(super::group::Batch {
+                            key,
+                            items,
+                            waiters,
+                        }),
+                        other => Err(other),
+                    });
                 }
+                super::group::write(storage, round);
             }
         }
         if let Ok(mut q) = shard.queue.lock() {

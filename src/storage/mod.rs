@@ -7,6 +7,7 @@ pub mod call;
 pub mod driver;
 pub mod error;
 pub mod executor;
+pub mod group;
 pub mod index;
 pub mod internal;
 mod internal_driver;

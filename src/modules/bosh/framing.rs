@@ -9,7 +9,7 @@ use crate::modules::limits::SessionKind;
 use crate::modules::openmetrics::Transport;
 use crate::net::c2s::{Failure, Framing, Input};
 use crate::xml::Element;
-use crate::xmpp::error::stream_error;
+use crate::xmpp::error::{StreamCondition, StreamError};
 use crate::xmpp::ns;
 
 /// The c2s side of a BOSH session: decodes the task's input records.
@@ -48,11 +48,11 @@ impl Framing for BoshFraming {
             Some(In::Malformed) => Input::Failed(Failure {
                 reason: "Error processing stream",
                 limit: None,
-                stream_error: Some(stream_error(
-                    "bad-format",
-                    Some("Error processing stream"),
-                    None,
-                )),
+                stream_error: Some(
+                    StreamError::new(StreamCondition::BadFormat)
+                        .with_text("Error processing stream")
+                        .element(),
+                ),
                 close: None,
             }),
             None => Input::PeerClosed,

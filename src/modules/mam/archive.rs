@@ -28,9 +28,14 @@ pub fn store_if_wanted(
     step: Step,
 ) -> HookResult {
     let (host, user, with) = target;
+    // A message released early by its local sender waits here for that write too.
+    let after = match &queue {
+        Queue::Incoming(_) => ev.stanza.as_ref().and_then(|s| hold::claim(core, s)),
+        Queue::Outgoing(..) => None,
+    };
     let Some(copy) = wanted(core, ev, host, user, with) else {
-        if hold::busy(core, &queue) {
-            hold::wait_turn(core, queue, step, ev);
+        if after.is_some() || hold::busy(core, &queue) {
+            hold::wait_turn(core, queue, step, ev, after);
             return Some(true);
         }
         return None;
@@ -42,8 +47,14 @@ pub fn store_if_wanted(
         crate::core::bind::short_id()
     );
     let origin = ev.origin.clone();
-    let ticket = hold::hold(core, queue.clone(), step, ev);
+    let early = matches!(queue, Queue::Outgoing(..)) && to_local_archive(core, ev);
     let (h, u, k) = (host.to_owned(), user.to_owned(), key.clone());
+    let ticket = if early {
+        let stamp = Some((format!("{u}@{h}"), k.clone()));
+        hold::release_early(core, queue.clone(), step, ev, stamp)
+    } else {
+        hold::hold(core, queue.clone(), step, ev, after)
+    };
     let stamp_copy = copy.clone();
     append(core, host, user, &copy, when, with, key, move |core, ok| {
         let stamp = ok.then(|| (format!("{u}@{h}"), k.clone()));
@@ -54,6 +65,24 @@ pub fn store_if_wanted(
         hold::written(core, &queue, ticket, stamp);
     });
     Some(true)
+}
+
+/// Whether a message a local client sends goes to an account of a local host with
+/// mod_mam, whose step holds it until the sender's write is durable as well (so the
+/// sender's step may let it go on before).
+fn to_local_archive(core: &mut Core, ev: &Event) -> bool {
+    if ev.to_self {
+        return false;
+    }
+    let Some(to) = ev.stanza.as_ref().and_then(|s| s.attr("to")) else {
+        return false;
+    };
+    let Ok(jid) = crate::xmpp::jid::Jid::parse(to) else {
+        return false;
+    };
+    jid.node().is_some()
+        && core.is_local_host(jid.domain())
+        && core.state::<MamState>().loaded.contains(jid.domain())
 }
 
 /// The copy to archive, when the message is to be archived at all.

@@ -98,6 +98,8 @@ pub struct MamState {
     pub settings: std::collections::HashMap<String, Settings>,
     pub queried: HashSet<SessionId>,
     pub counts: std::collections::HashMap<(String, String), usize>,
+    /// The hosts mod_mam is loaded on.
+    pub loaded: HashSet<String>,
 }
 
 pub fn settings(core: &mut Core, host: &str) -> Settings {
@@ -114,6 +116,7 @@ pub fn settings(core: &mut Core, host: &str) -> Settings {
 pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
     let s = settings(core, host);
+    core.state::<MamState>().loaded.insert(host.to_owned());
     if s.expires_after.is_none() {
         tracing::debug!("Archive expiry disabled on {host}");
     }

@@ -2,7 +2,8 @@
 //! the core thread just before the session is unbound: each fires `delivery/failure`;
 //! unhandled ones are bounced `cancel/recipient-unavailable` unless they are errors or
 //! came from the session itself. The built-in handler keeps chat/normal messages: MAM
-//! results are dropped, and the user's last session hands them to offline storage.
+//! results are dropped, messages already archived for a client that queried its archive
+//! are left to the archive, and the user's last session hands the rest to offline storage.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::ns;
 
 const MAM: &str = "urn:xmpp:mam:2";
+const STANZA_ID: &str = "urn:xmpp:sid:0";
 
 /// Has the core handle `unacked` and then unbind `session` (`error`: the unavailable
 /// presence's reason). A plain unbind when nothing is unacked.
@@ -69,6 +71,19 @@ pub fn builtin_delivery_failure(core: &mut Core, ev: &mut Event) -> Option<bool>
     }
     let s = core.sessions.get(&session)?;
     let (host, bare) = (s.host().to_owned(), s.bare_jid().to_owned());
+    // Already in the archive of a client that reads it (it queried MAM): it finds the
+    // message there, so it is neither stored offline nor bounced.
+    let archived = stanza
+        .child_elements()
+        .any(|c| c.name == "stanza-id" && c.ns == STANZA_ID && c.attr("by") == Some(bare.as_str()));
+    if archived
+        && core
+            .state::<crate::modules::mam::MamState>()
+            .queried
+            .contains(&session)
+    {
+        return Some(true);
+    }
     let only = core
         .bare_sessions
         .get(&bare)

@@ -66,6 +66,12 @@ impl Keepalive {
         }
     }
 
+    /// The ping [`Keepalive::poll`] just asked for was not sent (stream management sent
+    /// an `<r/>` instead): no pong is awaited for it.
+    pub fn withdraw_ping(&mut self) {
+        self.outstanding.pop_back();
+    }
+
     /// A pong arrived. Returns the round-trip time when it answers one of our pings (it also
     /// answers every older one); unsolicited pongs (RFC 6455 §5.5.3) are ignored.
     pub fn on_pong(&mut self, payload: &[u8], now: Instant) -> Option<Duration> {

@@ -475,6 +475,10 @@ impl<F: Framing> C2sSession<F> {
                     self.reason = Some(Cow::Borrowed("read timeout"));
                     self.finish(now, None);
                 }
+                Some(KeepaliveAction::Ping(_)) if self.sm_read_timeout(now) => {
+                    // mod_smacks answered the read timeout: no ping awaits a pong.
+                    self.keepalive.withdraw_ping();
+                }
                 Some(KeepaliveAction::Ping(payload)) => {
                     self.framing.keepalive(&payload, self.out.buf());
                     self.after_output(now);

@@ -351,3 +351,46 @@ fn sm_elements_are_not_ours_where_smacks_is_not_loaded() {
         "{effects:?}"
     );
 }
+
+fn read_timeout_under_sm_requests_an_ack_and_then_drops_a_silent_connection<F: Wire>() {
+    let config = format!("{SM}\nnetwork_settings = {{ read_timeout = 60 }}");
+    let mut h = Harness::<F>::new(&config, 1 << 20);
+    h.bind();
+    enable(&mut h, "resume='true'");
+    h.at(60.0);
+    h.timer();
+    let out = h.output();
+    assert!(out.contains("<r xmlns='urn:xmpp:sm:3'/>"), "{out}");
+    assert!(
+        !out.contains("[ping]") && out.trim() == out,
+        "no keepalive: {out:?}"
+    );
+    // No pong is owed, so the pong timeout does not end it.
+    h.at(75.0);
+    h.s.on_timer(h.now);
+    assert_eq!(h.s.state(), State::Open);
+    // Still no <a/> at the next read timeout: the connection goes, the session sleeps.
+    h.at(120.0);
+    h.timer();
+    assert_eq!(h.s.state(), State::Done);
+    assert!(h.s.take_hibernation().is_some(), "resumable: it hibernates");
+
+    // Answered in time, the stream stays and the next timeout asks again.
+    let mut h = Harness::<F>::new(&config, 1 << 20);
+    h.bind();
+    enable(&mut h, "");
+    h.at(60.0);
+    h.timer();
+    h.output();
+    h.send("<a xmlns='urn:xmpp:sm:3' h='0'/>");
+    assert!(h.effects().is_empty());
+    h.at(121.0);
+    h.timer();
+    let out = h.output();
+    assert!(out.contains("<r xmlns='urn:xmpp:sm:3'/>"), "{out:?}");
+    assert_eq!(h.s.state(), State::Open);
+}
+over_every_framing!(
+    sm_read_timeout,
+    read_timeout_under_sm_requests_an_ack_and_then_drops_a_silent_connection
+);

@@ -121,6 +121,20 @@ impl<F: Framing> C2sSession<F> {
         self.push_element(&enabled, now);
     }
 
+    /// `c2s-read-timeout` under stream management (mod_smacks): an `<r/>` goes out instead
+    /// of the keepalive, or, when the last one is still unanswered, the connection is
+    /// dropped (a resumable session hibernates). `false`: not enabled, keep alive as usual.
+    pub(super) fn sm_read_timeout(&mut self, now: Instant) -> bool {
+        let Some(sm) = &self.sm else { return false };
+        if sm.is_awaiting_ack() {
+            self.reason = Some(std::borrow::Cow::Borrowed("read timeout"));
+            self.state = State::Done;
+            return true;
+        }
+        self.sm_request(true, now);
+        true
+    }
+
     /// Sends `<r/>` when one is due.
     pub(super) fn sm_request(&mut self, force: bool, now: Instant) {
         if let Some(r) = self
