@@ -113,8 +113,11 @@ pub fn load(core: &mut Core, host: &str) {
             "resource-bind",
             0.0,
             Rc::new(move |core, ev| {
-                let user = core.sessions.get(&ev.session?)?.username().to_owned();
-                if let Err(e) = migrate(core, &h, &user) {
+                let s = core.sessions.get(&ev.session?)?;
+                let (user, gate) = (s.username().to_owned(), Some(s.tx.gate()));
+                // The session's first answers wait for the PEP writes (core::hold).
+                let migrated = crate::core::hold::handling(gate, || migrate(core, &h, &user));
+                if let Err(e) = migrated {
                     tracing::info!("Failed to migrate vCard-temp to PEP for {user}@{h}: {e}");
                 }
                 None
