@@ -408,3 +408,67 @@ async fn module_list_and_the_log_tell_what_provides_each_module_and_what_failed(
         "native ping answers: {r}"
     );
 }
+
+async fn ping(c: &mut WsClient, id: &str) -> String {
+    c.send_text(&format!(
+        "<iq xmlns='jabber:client' type='get' id='{id}' to='{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>"
+    ))
+    .await;
+    let r = c.next_text().await;
+    assert!(r.contains(&format!("id='{id}'")), "{r}");
+    r
+}
+
+async fn disco_has_ping(c: &mut WsClient, id: &str) -> bool {
+    c.send_text(&format!(
+        "<iq xmlns='jabber:client' type='get' id='{id}' to='{HOST}'>\
+         <query xmlns='http://jabber.org/protocol/disco#info'/></iq>"
+    ))
+    .await;
+    let r = c.next_text().await;
+    assert!(
+        r.contains(&format!("id='{id}'")) && r.contains("type='result'"),
+        "{r}"
+    );
+    r.contains("var='urn:xmpp:ping'")
+}
+
+#[tokio::test]
+async fn native_ping_unloads_and_reloads_at_run_time_through_the_console() {
+    let dir = prepare("v1");
+    let text = std::fs::read_to_string(dir.path().join("prosody.cfg.lua")).expect("config");
+    std::fs::write(
+        dir.path().join("prosody.cfg.lua"),
+        text.replace("\"probe\" }", "\"probe\", \"ping\", \"disco\" }"),
+    )
+    .expect("config");
+    dir.register("alice", HOST, "pw");
+    let s = dir.start();
+    let mut c = login(&s).await;
+    assert!(ping(&mut c, "a").await.contains("type='result'"));
+    assert!(disco_has_ping(&mut c, "d1").await);
+
+    let out = ok(&shell(&s, &["module", "unload", "ping", HOST]));
+    assert!(out.contains("OK: Module unloaded from 1 host"), "{out}");
+    let r = ping(&mut c, "b").await;
+    assert!(
+        r.contains("type='error'") && r.contains("service-unavailable"),
+        "an unloaded mod_ping no longer answers, as in Prosody: {r}"
+    );
+    assert!(!disco_has_ping(&mut c, "d2").await, "the feature went too");
+    let out = ok(&shell(&s, &["module:list('example.test')"]));
+    assert!(!out.contains("ping (native)"), "{out}");
+
+    let out = ok(&shell(&s, &["module", "load", "ping", HOST]));
+    assert!(out.contains(&format!("Loaded for {HOST}")), "{out}");
+    assert!(ping(&mut c, "c").await.contains("type='result'"));
+    assert!(disco_has_ping(&mut c, "d3").await);
+
+    let out = ok(&shell(&s, &["module", "reload", "ping", HOST]));
+    assert!(out.contains("OK: Module reloaded on 1 host"), "{out}");
+    assert!(ping(&mut c, "e").await.contains("type='result'"));
+    // Unloading what is not loaded says so.
+    ok(&shell(&s, &["module", "unload", "ping", HOST]));
+    let err = failed(&shell(&s, &["module", "unload", "ping", HOST]));
+    assert!(err.contains("not loaded"), "{err}");
+}

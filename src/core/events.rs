@@ -159,6 +159,22 @@ impl EventBus {
     }
 }
 
+/// A handler registered by `Core::hook`, for `Core::unhook`: which bus and event it is on
+/// and the bus's sequence number for it (`None`: it was never registered).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookId {
+    pub(super) bus: Bus,
+    pub(super) event: String,
+    pub(super) seq: Option<u64>,
+}
+
+impl HookId {
+    /// The event the handler was registered for.
+    pub fn event(&self) -> &str {
+        &self.event
+    }
+}
+
 /// Which bus an event is fired on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Bus {

@@ -15,7 +15,7 @@ use std::any::{Any, TypeId};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-pub use events::{Bus, EventBus, HookResult};
+pub use events::{Bus, EventBus, HookId, HookResult};
 pub use server::run;
 pub use session::{
     BindError, BindRequest, CoreMsg, Outbound, OutboundTx, Session, SessionId,
@@ -170,17 +170,45 @@ impl Core {
             .expect("module_state is keyed by the value's own TypeId")
     }
 
-    /// Registers a native handler on a host's bus (or the global bus).
-    pub fn hook(&mut self, bus: &Bus, event: &str, priority: f64, handler: events::Handler) {
-        match bus {
-            Bus::Global => {
-                self.global_events.add_handler(event, priority, handler);
-            }
+    /// Registers a native handler on a host's bus (or the global bus) and returns its id
+    /// for [`Core::unhook`]. A handler for a host that is not served is dropped (its id
+    /// removes nothing).
+    pub fn hook(
+        &mut self,
+        bus: &Bus,
+        event: &str,
+        priority: f64,
+        handler: events::Handler,
+    ) -> HookId {
+        let seq = match bus {
+            Bus::Global => Some(self.global_events.add_handler(event, priority, handler)),
+            Bus::Host(h) => self.hosts.get_mut(h).map(|host| {
+                let seq = host.events.add_handler(event, priority, handler);
+                if event == "stream-features" {
+                    self.shared.feature_hooks.set(h, true);
+                }
+                seq
+            }),
+        };
+        HookId {
+            bus: bus.clone(),
+            event: event.to_owned(),
+            seq,
+        }
+    }
+
+    /// Removes the handler [`Core::hook`] registered as `id` (Prosody's `module:unhook`);
+    /// removing one that is already gone does nothing.
+    pub fn unhook(&mut self, id: &HookId) {
+        let Some(seq) = id.seq else { return };
+        match &id.bus {
+            Bus::Global => self.global_events.remove_handler(&id.event, seq),
             Bus::Host(h) => {
                 if let Some(host) = self.hosts.get_mut(h) {
-                    host.events.add_handler(event, priority, handler);
-                    if event == "stream-features" {
-                        self.shared.feature_hooks.set(h, true);
+                    host.events.remove_handler(&id.event, seq);
+                    // Streams stop asking the core for features once nothing adds any.
+                    if id.event == "stream-features" && !host.events.has_handlers(&id.event) {
+                        self.shared.feature_hooks.set(h, false);
                     }
                 }
             }
@@ -281,3 +309,6 @@ impl Core {
         }
     }
 }
+
+#[cfg(test)]
+mod hooks_tests;

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::modules::auth_internal_hashed::Accounts;
 use crate::modules::limits::{AuthThrottle, LimitCounters, LimitsConfig};
 use crate::storage::{Executor, Storage};
+use crate::xml::Element;
 use crate::xmpp::sasl::ScramHash;
 
 /// Login policy of one VirtualHost (reference §9.3), read once at startup.
@@ -49,6 +50,9 @@ pub struct FeatureHooks {
     hosts: HashMap<String, AtomicBool>,
     /// The host's own entity-caps `ver` (mod_disco), set once its modules are loaded.
     caps: HashMap<String, std::sync::OnceLock<String>>,
+    /// Features modules offer on authenticated streams (roster versioning, CSI,
+    /// pre-approval), by module, read by every stream open without asking the core.
+    statics: std::sync::RwLock<HashMap<String, Vec<(String, Element)>>>,
 }
 
 impl FeatureHooks {
@@ -63,7 +67,34 @@ impl FeatureHooks {
                 .into_iter()
                 .map(|h| (h.clone(), AtomicBool::new(false)))
                 .collect(),
+            statics: Default::default(),
         }
+    }
+
+    /// Offers `feature` on `host`'s authenticated streams on behalf of `module`.
+    pub fn add_static(&self, host: &str, module: &str, feature: Element) {
+        let mut statics = self.statics.write().unwrap_or_else(|e| e.into_inner());
+        let list = statics.entry(host.to_owned()).or_default();
+        list.push((module.to_owned(), feature));
+        // Sorted by module, so the order does not depend on load order.
+        list.sort_by(|a, b| a.0.cmp(&b.0));
+    }
+
+    /// Withdraws what `module` offered on `host` (it was unloaded).
+    pub fn remove_static(&self, host: &str, module: &str) {
+        let mut statics = self.statics.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(list) = statics.get_mut(host) {
+            list.retain(|(m, _)| m != module);
+        }
+    }
+
+    /// The features modules offer on `host`'s authenticated streams.
+    pub fn statics(&self, host: &str) -> Vec<Element> {
+        let statics = self.statics.read().unwrap_or_else(|e| e.into_inner());
+        statics
+            .get(host)
+            .map(|l| l.iter().map(|(_, f)| f.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// The entity-caps verification string of `host`'s disco#info, when it has one.

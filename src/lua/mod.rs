@@ -169,9 +169,7 @@ pub fn load_module(core: &mut Core, host: &str, name: &str) -> bool {
 
 fn load_native(core: &mut Core, host: &str, name: &str) {
     // Transports (c2s, websocket, http, ...) have no loader: `net` sets them up.
-    if let Some(load) = crate::modules::loader(name) {
-        load(core, host);
-    }
+    crate::modules::load_native(core, host, name);
 }
 
 /// True when the config names `name` for `host` itself (not by Prosody's autoload):

@@ -1,4 +1,7 @@
-//! Native modules, one folder per Prosody module name.
+//! Native modules, one folder per Prosody module name. A module folder exports a
+//! [`handle::Definition`] and gets one line in [`MODULES`]; modules still in the older
+//! shape (a `load(core, host)` function) are listed in [`loader`] and wrapped by
+//! [`native`] until each moves to the handle.
 
 pub mod admin_shell;
 pub mod auth_internal_hashed;
@@ -10,6 +13,7 @@ pub mod carbons;
 pub mod component;
 pub mod csi;
 pub mod disco;
+pub mod handle;
 pub mod http;
 pub mod http_file_share;
 pub mod http_files;
@@ -44,12 +48,54 @@ pub mod version;
 pub mod websocket;
 
 use crate::core::Core;
+use handle::Definition;
 
-/// Registers a native module's handlers on one host.
+/// The native modules written on the module handle, one line each.
+pub const MODULES: &[Definition] = &[ping::MODULE];
+
+/// Registers a native module's handlers on one host (the older module shape).
 pub type Loader = fn(&mut Core, &str);
 
-/// The native module of this name, if Lilt has one that runs on the core thread.
-/// (`http`, `websocket`, `tls` and `c2s` are transports, set up by `net`.)
+/// A native module that runs on the core thread, in either shape.
+#[derive(Clone, Copy)]
+pub enum Native {
+    /// On the module handle: can be unloaded at run time.
+    Handle(&'static Definition),
+    /// A `load(core, host)` function: built in until restart.
+    Legacy(Loader),
+}
+
+/// The native module of this name that runs on the core thread, if Lilt has one.
+pub fn native(name: &str) -> Option<Native> {
+    if let Some(d) = MODULES.iter().find(|d| d.name == name) {
+        return Some(Native::Handle(d));
+    }
+    loader(name).map(Native::Legacy)
+}
+
+/// Loads native module `name` on `host` and records it among the host's modules;
+/// false when Lilt has no core-thread module of that name.
+pub fn load_native(core: &mut Core, host: &str, name: &str) -> bool {
+    match native(name) {
+        Some(Native::Handle(d)) => handle::load(core, host, d),
+        Some(Native::Legacy(load)) => {
+            load(core, host);
+            if let Some(h) = core.hosts.get_mut(host) {
+                h.modules.insert(name.to_owned());
+            }
+        }
+        None => return false,
+    }
+    true
+}
+
+/// Whether native module `name` can be unloaded at run time (it is on the handle).
+pub fn unloadable(name: &str) -> bool {
+    matches!(native(name), Some(Native::Handle(_)))
+}
+
+/// The older-shape native module of this name, if Lilt has one (see [`native`] for
+/// both shapes). (`http`, `websocket`, `tls` and `c2s` are transports, set up by `net`.)
 pub fn loader(name: &str) -> Option<Loader> {
     Some(match name {
         "iq" => iq::load,
@@ -57,7 +103,6 @@ pub fn loader(name: &str) -> Option<Loader> {
         "presence" => presence::load,
         "saslauth" => saslauth::load,
         "disco" => disco::load,
-        "ping" => ping::load,
         // services
         "version" => version::load,
         "time" => time::load,
@@ -122,5 +167,5 @@ const SET_UP_ELSEWHERE: &[&str] = &[
 /// Whether Lilt provides module `name` natively: it has a [`loader`], or is one of the
 /// transports and services set up outside the core thread.
 pub fn is_native(name: &str) -> bool {
-    loader(name).is_some() || SET_UP_ELSEWHERE.contains(&name)
+    native(name).is_some() || SET_UP_ELSEWHERE.contains(&name)
 }

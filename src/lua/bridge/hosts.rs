@@ -120,16 +120,10 @@ pub(super) fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
     n.set(
         "load_native",
         lua.create_function(|_, (host, name): (String, String)| {
-            let Some(load) = crate::modules::loader(&name) else {
+            if crate::modules::native(&name).is_none() {
                 return Ok(false);
-            };
-            with_core(|c| {
-                load(c, &host);
-                if let Some(h) = c.hosts.get_mut(&host) {
-                    h.modules.insert(name);
-                }
-                true
-            })
+            }
+            with_core(|c| crate::modules::load_native(c, &host, &name))
         })?,
     )?;
     n.set(
@@ -138,7 +132,7 @@ pub(super) fn install(lua: &Lua, n: &Table) -> mlua::Result<()> {
     )?;
     n.set(
         "has_native",
-        lua.create_function(|_, name: String| Ok(crate::modules::loader(&name).is_some()))?,
+        lua.create_function(|_, name: String| Ok(crate::modules::native(&name).is_some()))?,
     )?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `module:load`, `unload`, `reload` and `list`: Lua plugins go through the Lua module
-//! manager (their `save`/`restore`/`unload` hooks run, their hooks and timers go), native
-//! modules are built in and can only be added. Sessions are never touched. `list` shows
+//! manager (their `save`/`restore`/`unload` hooks run, their hooks and timers go); native
+//! modules on the module handle are unloaded and reloaded through it (their hooks and
+//! features go), older-shape native modules are built in and can only be added. Sessions are never touched. `list` shows
 //! what really provides each module (native, or the Lua file) and what did not load.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -100,11 +101,7 @@ fn load(core: &mut Core, name: &str, host: Option<String>) -> Reply {
         }
         let result = if crate::lua::lua_takes(&core.shared.config, name) {
             crate::lua::load_module_now(core, h, name).map_err(|e| e.to_string())
-        } else if let Some(load) = crate::modules::loader(name) {
-            load(core, h);
-            if let Some(x) = core.hosts.get_mut(h) {
-                x.modules.insert(name.to_owned());
-            }
+        } else if crate::modules::load_native(core, h, name) {
             Ok(())
         } else {
             Err(format!(
@@ -165,6 +162,29 @@ fn change(core: &mut Core, name: &str, host: Option<String>, how: Change) -> Rep
         let is_lua = lua_modules(core, h).contains(name);
         let on_host = h != "*" && core.hosts.get(h).is_some_and(|x| x.modules.contains(name));
         if !is_lua && (!on_host || global) {
+            continue;
+        }
+        if !is_lua && crate::modules::unloadable(name) {
+            // A native module on the handle: what it registered goes, and a reload
+            // registers it afresh.
+            let result = crate::modules::handle::unload(core, h, name).map(|()| {
+                if how == Change::Reload {
+                    crate::modules::load_native(core, h, name);
+                }
+            });
+            match result {
+                Ok(()) => {
+                    count += 1;
+                    output.push(match how {
+                        Change::Unload => format!("Unloaded from {h}"),
+                        Change::Reload => format!("Reloaded on {h}"),
+                    });
+                }
+                Err(e) => {
+                    output.push(e.to_string());
+                    last_error = Some(e.to_string());
+                }
+            }
             continue;
         }
         if !is_lua {

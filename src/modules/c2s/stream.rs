@@ -286,21 +286,15 @@ impl C2sStream {
                 Element::new("session", ns::SESSION)
                     .with_child(Element::new("optional", ns::SESSION)),
             );
-            // mod_csi offers the feature only when a handler (csi_simple) is loaded.
-            if policy.modules.contains("csi_simple") {
-                features.push_child(Element::new("csi", ns::CSI));
-            }
             if policy.modules.contains("smacks") {
                 for f in crate::modules::smacks::features() {
                     features.push_child(f);
                 }
             }
-            // Module features offered after authentication (Prosody's `stream-features`).
-            if policy.modules.contains("roster") {
-                features.push_child(Element::new("ver", ns::ROSTER_VER));
-            }
-            if policy.modules.contains("presence") {
-                features.push_child(crate::modules::presence::pre_approval_feature());
+            // What modules offer after authentication (roster versioning, CSI,
+            // pre-approval: Prosody's `stream-features` handlers that add a fixed child).
+            for f in self.feature_hooks.iter().flat_map(|h| h.statics(&host)) {
+                features.push_child(f);
             }
             // mod_disco: the server's entity caps, for authenticated streams.
             if let Some(ver) = self.feature_hooks.as_ref().and_then(|h| h.caps_ver(&host)) {

@@ -25,6 +25,12 @@ pub fn load(core: &mut Core, host: &str) {
 
 /// `csi_simple` depends on `csi`; loading both names registers the handlers once.
 pub fn load_simple(core: &mut Core, host: &str) {
+    // mod_csi offers the stream feature only when a handler (csi_simple) is loaded.
+    core.shared.feature_hooks.add_static(
+        host,
+        "csi_simple",
+        crate::xml::Element::new("csi", ns::CSI),
+    );
     let has_csi = core
         .hosts
         .get(host)

@@ -1,16 +1,23 @@
 //! mod_ping: XEP-0199 pings to the server and to a bare JID are answered by the server.
+//! Written on the module handle: unloading it unhooks both handlers and withdraws the
+//! disco feature, so a ping then gets the error any unhandled IQ gets.
 
 use std::rc::Rc;
 
-use crate::core::{Bus, Core};
+use crate::modules::handle::{Definition, Module};
 use crate::modules::iq::result_for;
 use crate::xmpp::ns;
 
-pub fn load(core: &mut Core, host: &str) {
-    let bus = Bus::Host(host.to_owned());
+pub const MODULE: Definition = Definition {
+    name: "ping",
+    options: &[],
+    load,
+    unload: None,
+};
+
+fn load(module: &mut Module<'_>) {
     for kind in ["host", "bare"] {
-        core.hook(
-            &bus,
+        module.hook(
             &format!("iq-get/{kind}/{}:ping", ns::PING),
             0.0,
             Rc::new(|core, ev| {
@@ -20,7 +27,5 @@ pub fn load(core: &mut Core, host: &str) {
             }),
         );
     }
-    if let Some(h) = core.hosts.get_mut(host) {
-        h.features.insert(ns::PING.to_owned());
-    }
+    module.add_feature(ns::PING);
 }

@@ -35,6 +35,9 @@ fn to_full(core: &mut Core, ev: &mut crate::core::Event) -> Option<bool> {
 }
 
 pub fn load(core: &mut Core, host: &str) {
+    core.shared
+        .feature_hooks
+        .add_static(host, "presence", pre_approval_feature());
     let bus = Bus::Host(host.to_owned());
     for kind in ["full", "bare", "host"] {
         core.hook(

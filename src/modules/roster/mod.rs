@@ -21,6 +21,12 @@ pub fn load(core: &mut Core, host: &str) {
     if let Some(h) = core.hosts.get_mut(host) {
         h.features.insert(ns::ROSTER.to_owned());
     }
+    // Roster versioning (XEP-0237), offered on authenticated streams.
+    core.shared.feature_hooks.add_static(
+        host,
+        "roster",
+        crate::xml::Element::new("ver", ns::ROSTER_VER),
+    );
     let bus = Bus::Host(host.to_owned());
     // Prosody loads the roster while binding; a cache miss later would also load it.
     core.hook(
