@@ -11,6 +11,8 @@ mod support;
 mod diff;
 #[path = "muc/differential.rs"]
 mod differential;
+#[path = "muc/fanout.rs"]
+mod fanout;
 #[path = "muc/lifecycle.rs"]
 mod lifecycle;
 #[path = "muc/mam.rs"]
