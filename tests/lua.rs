@@ -2,9 +2,14 @@
 //! implementations, the account events, Lua auth and storage providers, and stock
 //! plugins driven through a real client. Submodules by concern under `tests/lua/`.
 
-#[path = "support/mod.rs"]
-mod support;
+#[path = "harness/mod.rs"]
+mod shared_harness;
+use shared_harness::{support, tcp_support};
 
+#[path = "lua/core_hooks.rs"]
+mod core_hooks;
+#[path = "lua/examples.rs"]
+mod examples;
 #[path = "lua/harness.rs"]
 mod harness;
 #[path = "lua/http_client.rs"]
@@ -13,9 +18,19 @@ mod http_client;
 mod libraries;
 #[path = "lua/load_rules.rs"]
 mod load_rules;
+#[path = "lua/plugins.rs"]
+mod plugins;
 #[path = "lua/providers.rs"]
 mod providers;
+#[path = "lua/runtime.rs"]
+mod runtime;
+#[path = "lua/session_hooks.rs"]
+mod session_hooks;
+#[path = "lua/stanza_writeback.rs"]
+mod stanza_writeback;
 #[path = "lua/stock.rs"]
 mod stock;
+#[path = "lua/stock_plugins.rs"]
+mod stock_plugins;
 #[path = "lua/sweep.rs"]
 mod sweep;

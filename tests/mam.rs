@@ -2,8 +2,9 @@
 //! what is archived, stanza-ids, queries with forms and paging, preferences, metadata,
 //! and the same script against Debian's Prosody 0.12.3 with its stock mod_mam.
 
-mod common;
-mod support;
+#[path = "harness/mod.rs"]
+mod harness;
+use harness::{common, support};
 
 #[path = "mam/client.rs"]
 mod client;
@@ -13,6 +14,8 @@ mod differential;
 mod page_bench;
 #[path = "mam/shape.rs"]
 mod shape;
+#[path = "mam/smacks.rs"]
+mod smacks;
 
 use client::Client;
 use support::{base_config, Server, HOST};
@@ -217,4 +220,31 @@ async fn the_archive_file_is_prosodys_list_format() {
     );
     assert!(list.contains("[\"stamp\"] = \""), "{list}");
     assert!(list.contains("[\"key\"] = \""), "{list}");
+}
+
+/// Clients decide whether to query the archive from the account's disco#info (Converse.js
+/// does): the features must be there, as Prosody's mod_mam adds them.
+#[tokio::test]
+async fn the_accounts_disco_info_advertises_mam_and_stanza_ids() {
+    let s = Server::start(&config("")).await;
+    let (mut a, _b) = pair(&s).await;
+    let got = a
+        .exchange(&format!(
+            "<iq type='get' id='d1' to='alice@{HOST}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"
+        ))
+        .await;
+    let reply = got
+        .iter()
+        .find(|f| f.contains("id='d1'"))
+        .expect("disco#info answered");
+    for var in [
+        "urn:xmpp:mam:2",
+        "urn:xmpp:mam:2#extended",
+        "urn:xmpp:sid:0",
+    ] {
+        assert!(
+            reply.contains(&format!("var='{var}'")),
+            "{var} in the account's disco#info: {reply}"
+        );
+    }
 }

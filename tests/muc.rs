@@ -2,10 +2,9 @@
 //! Debian's Prosody 0.12.3 with the same config must produce the same stanzas (ids,
 //! timestamps and occupant-ids aside), plus Lilt-only checks where Prosody is not needed.
 
-#[path = "common/mod.rs"]
-mod common;
-#[path = "support/mod.rs"]
-mod support;
+#[path = "harness/mod.rs"]
+mod harness;
+use harness::{common, support, tcp_support};
 
 #[path = "muc/diff.rs"]
 mod diff;
@@ -21,5 +20,3 @@ mod mam;
 mod slixmpp;
 #[path = "muc/storage.rs"]
 mod storage;
-#[path = "tcp_support/mod.rs"]
-mod tcp_support;

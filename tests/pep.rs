@@ -2,9 +2,9 @@
 //! reference, against Debian's Prosody 0.12.3 on free loopback ports; the pubsub
 //! component; data written by one server served by the other.
 
-mod common;
-mod support;
-mod tcp_support;
+#[path = "harness/mod.rs"]
+mod shared_harness;
+use shared_harness::{common, support, tcp_support};
 
 #[path = "pep/datadir.rs"]
 mod datadir;

@@ -3,9 +3,9 @@
 //! core serving others while a big roster is saved, acknowledged writes surviving SIGKILL,
 //! the conformance suite on PostgreSQL, and Prosody's SQL databases served both ways.
 
-mod common;
-mod im_support;
-mod support;
+#[path = "harness/mod.rs"]
+mod harness;
+use harness::{common, im_support, support};
 
 #[path = "storage/accounts.rs"]
 mod accounts;
@@ -19,7 +19,11 @@ mod kill;
 mod offline;
 #[path = "storage/postgres.rs"]
 mod postgres;
+#[path = "storage/prosody.rs"]
+mod prosody;
 #[path = "storage/prosody_sql.rs"]
 mod prosody_sql;
+#[path = "storage/roundtrip.rs"]
+mod roundtrip;
 #[path = "storage/throughput.rs"]
 mod throughput;

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 
-use super::support::{Server, WsClient, HOST};
+use super::support::{ask, Server, WsClient, HOST};
 
 const STOCK: &str = "/usr/lib/prosody/modules";
 
@@ -31,17 +31,6 @@ modules_enabled = {{ "websocket", "http", "disco", "register", "offline", "roste
 VirtualHost "{HOST}"
 "#
     )
-}
-
-async fn ask(c: &mut WsClient, xml: &str, id: &str) -> String {
-    c.send_text(&xml.replacen("<iq ", "<iq xmlns='jabber:client' ", 1))
-        .await;
-    loop {
-        let t = c.next_text().await;
-        if t.contains(&format!("id='{id}'")) {
-            return t;
-        }
-    }
 }
 
 /// Registers `user` in band on a fresh stream; returns the server's answer.

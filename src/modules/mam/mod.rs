@@ -191,8 +191,13 @@ pub fn load(core: &mut Core, host: &str) {
         &bus,
         "account-disco-info",
         0.0,
-        Rc::new(|_core, ev| {
-            if let Some(reply) = ev.stanza.as_mut() {
+        // The reply being built lives in the disco module's state (the event carries no
+        // stanza, as in Prosody); without this, clients such as Converse.js never see MAM.
+        Rc::new(|core, _ev| {
+            if let Some(reply) = core
+                .state::<crate::modules::disco::account::AccountDisco>()
+                .query()
+            {
                 add_disco_features(reply);
             }
             None
