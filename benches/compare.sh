@@ -24,6 +24,10 @@
 #          PEP fan-out: --users 201 --roster-size 201 --modules pep --scenarios pep
 #          nonreader (hostile probe: one client never reads, 40 flood it, a bystander
 #          pings; RSS base/peak/after and the bystander p99)
+#          MUC (a conference.<domain> component is added): muc (a room of
+#          --muc-occupants, default 500, each sending in a closed loop), muc-paced (the
+#          room's total at --muc-rate messages/s, default 50), muc-join (--muc-joiners,
+#          default 400, join one room at once; memory per idle occupant)
 #
 # It installs nothing. It needs: cargo, and for the Prosody column `prosody` (Debian package
 # `prosody`, 0.12.x); the PNG needs fonts-dejavu-core. Missing pieces are reported and the
@@ -52,10 +56,14 @@ ROSTER_SIZE=10
 DOMAIN=bench.local
 ROSTER_DOMAIN=roster.bench.local
 PASSWORD=bench-pass
+MUC_OCCUPANTS=500
+MUC_JOINERS=400
+MUC_RATE=50
 
 while [ $# -gt 0 ]; do
   case "$1" in
-    --short) SHORT=1; USERS=200; DURATION=3; LOGIN_WORKERS=20; PACED_RATE=200 ;;
+    --short) SHORT=1; USERS=200; DURATION=3; LOGIN_WORKERS=20; PACED_RATE=200
+      MUC_OCCUPANTS=50; MUC_JOINERS=40; MUC_RATE=20 ;;
     --users) USERS=$2; shift ;;
     --roster-size) ROSTER_SIZE=$2; shift ;;
     --duration) DURATION=$2; shift ;;
@@ -71,7 +79,10 @@ while [ $# -gt 0 ]; do
     --paced-rate) PACED_RATE=$2; shift ;;
     --require-lilt) REQUIRE_LILT=1 ;;
     --repeat) REPEAT=$2; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --muc-occupants) MUC_OCCUPANTS=$2; shift ;;
+    --muc-joiners) MUC_JOINERS=$2; shift ;;
+    --muc-rate) MUC_RATE=$2; shift ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -262,6 +273,15 @@ modules_enabled = {
 modules_disabled = { "s2s", "s2s_auth_certs" }
 CFG
   echo "VirtualHost \"$DOMAIN\"" > "$dir/domains/bench/domain.cfg.lua"
+  if [ "${WITH_MUC:-0}" = 1 ]; then
+    # The MUC scenarios' room service: rooms open at once (no configuration step).
+    mkdir -p "$dir/domains/muc"
+    printf 'Include "domains/muc/domain.cfg.lua"\n' >> "$dir/prosody.cfg.lua"
+    cat > "$dir/domains/muc/domain.cfg.lua" <<CFG
+Component "conference.$DOMAIN" "muc"
+    muc_room_locking = false
+CFG
+  fi
   echo "VirtualHost \"$ROSTER_DOMAIN\"" > "$dir/domains/roster/domain.cfg.lua"
 }
 
@@ -323,7 +343,13 @@ run_one() { # target scenario
     pep) domain=$ROSTER_DOMAIN; extra=(--roster-size "$ROSTER_SIZE") ;;
     # The hostile probe: a non-reading receiver, a bystander and 40 senders.
     nonreader) users=$(( USERS < 42 ? USERS : 42 )) ;;
+    # MUC: one room of --muc-occupants; muc-paced at --muc-rate room messages/s.
+    muc) users=$MUC_OCCUPANTS ;;
+    muc-paced) scenario=muc; users=$MUC_OCCUPANTS; extra=(--rate "$MUC_RATE") ;;
+    muc-join) users=$MUC_JOINERS ;;
   esac
+  WITH_MUC=0
+  [[ "$scenario" == muc* ]] && WITH_MUC=1
   if [ "$target" = ws-echo ]; then
     # The bare echo server has one scenario: frames bounced like pingpong messages.
     [ "$scenario" = pingpong ] || return 0

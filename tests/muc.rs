@@ -10,6 +10,8 @@ use harness::{common, support, tcp_support};
 mod diff;
 #[path = "muc/differential.rs"]
 mod differential;
+#[path = "muc/fanout.rs"]
+mod fanout;
 #[path = "muc/lifecycle.rs"]
 mod lifecycle;
 #[path = "muc/mam.rs"]

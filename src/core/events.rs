@@ -87,6 +87,16 @@ impl EventBus {
         self.handlers.contains_key(event)
     }
 
+    /// Whether `handler` is all that would run for `event` (no other handler, no
+    /// wrapper): a caller may then do what that handler does without firing the event.
+    pub fn only_handler_is(&self, event: &str, handler: &Handler) -> bool {
+        !self.has_wrappers(event)
+            && self
+                .handlers
+                .get(event)
+                .is_some_and(|l| l.len() == 1 && Rc::ptr_eq(&l[0].handler, handler))
+    }
+
     /// Adds a wrapper around `event` (`None`: around every event); the newest wrapper
     /// runs outermost. Returns the id for [`EventBus::remove_wrapper`].
     pub fn add_wrapper(&mut self, event: Option<&str>, wrapper: Wrapper) -> u64 {
@@ -276,4 +286,34 @@ fn fire_inner(core: &mut Core, bus: &Bus, name: &str, event: &mut Event) -> Hook
         crate::lua::filters::flush(core);
     }
     result
+}
+
+#[cfg(test)]
+mod only_handler_tests {
+    use super::*;
+
+    #[test]
+    fn only_handler_is_true_for_the_sole_unwrapped_handler_alone() {
+        let mine: Handler = Rc::new(|_, _| Some(true));
+        let other: Handler = Rc::new(|_, _| None);
+        let mut bus = EventBus::new();
+        assert!(!bus.only_handler_is("message/full", &mine));
+        bus.add_handler("message/full", -1.0, mine.clone());
+        assert!(bus.only_handler_is("message/full", &mine));
+        assert!(!bus.only_handler_is("message/full", &other));
+        let id = bus.add_handler("message/full", 0.0, other.clone());
+        assert!(
+            !bus.only_handler_is("message/full", &mine),
+            "a plugin hooked it"
+        );
+        bus.remove_handler("message/full", id);
+        assert!(bus.only_handler_is("message/full", &mine));
+        let w = bus.add_wrapper(None, Rc::new(|core, ev, _, next| next(core, ev)));
+        assert!(
+            !bus.only_handler_is("message/full", &mine),
+            "a wrapper runs around it"
+        );
+        bus.remove_wrapper(None, w);
+        assert!(bus.only_handler_is("message/full", &mine));
+    }
 }

@@ -250,6 +250,22 @@ impl Core {
         }
     }
 
+    /// Delivers a stanza shared by many sessions to one of them, with its `to` (a
+    /// session with Lua `stanzas/out` filters gets an element of its own).
+    pub fn send_shared(&self, session: SessionId, stanza: &Arc<crate::xml::Fanout>) -> bool {
+        let Some(s) = self.sessions.get(&session) else {
+            return false;
+        };
+        if let Some(h) = &self.lua {
+            if h.filters.filters_out(session) {
+                return h
+                    .filters
+                    .defer(session, Arc::new(stanza.addressed(s.full_jid())));
+            }
+        }
+        s.send_shared(stanza)
+    }
+
     /// Replies to `origin` with a stanza (errors and results go back this way).
     pub fn reply(&self, origin: &Origin, stanza: Element) {
         match origin {

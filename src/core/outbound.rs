@@ -315,6 +315,7 @@ mod tests {
             .iter()
             .map(|m| match m {
                 Outbound::Stanza(el) => el.name.to_string(),
+                Outbound::Shared(el, _) => el.stanza().name.to_string(),
                 Outbound::Close(_) => "close".to_owned(),
             })
             .collect()

@@ -16,6 +16,9 @@ pub type SessionId = u64;
 pub enum Outbound {
     /// Serialise and write this stanza.
     Stanza(Arc<Element>),
+    /// Write this stanza shared with other sessions (a room's broadcast), addressed to
+    /// this session's full JID (the session's own string).
+    Shared(Arc<crate::xml::Fanout>, Arc<str>),
     /// Close the stream, with a `<stream:error>` when given (boxed: the channel's slots
     /// are sized for the largest variant, and idle sessions each keep a block of them).
     Close(Option<Box<Element>>),
@@ -205,6 +208,13 @@ impl Session {
     /// `Unbind` is already on its way to the core.
     pub fn send(&self, stanza: Arc<Element>) -> bool {
         self.tx.send(Outbound::Stanza(stanza)).is_ok()
+    }
+
+    /// Hands a shared stanza to the connection, addressed to this session.
+    pub fn send_shared(&self, stanza: &Arc<crate::xml::Fanout>) -> bool {
+        self.tx
+            .send(Outbound::Shared(stanza.clone(), self.jid.clone()))
+            .is_ok()
     }
 }
 

@@ -23,7 +23,8 @@ pub struct Located {
 /// Names Lilt keeps for itself, whatever `plugin_paths` holds: the transports, the
 /// routing core and login (Prosody's own copies assume its network layer), and the IM
 /// modules whose state the native core shares (rosters, offline messages, carbons,
-/// blocking, registration, CSI, stream management). The server-to-server helpers are here
+/// blocking, registration, CSI, stream management) and group chat (rooms live in the
+/// native MUC service, which Lua reaches through its room API). The server-to-server helpers are here
 /// too. A reserved name is provided natively or not at all: a Lua file of that name on
 /// `plugin_paths` (Prosody's own, typically) is never loaded, and when Lilt has no native
 /// module yet the name is reported missing (see `provenance`). Leaf services (ping,
@@ -58,6 +59,8 @@ const RESERVED: &[&str] = &[
     "register_ibr",
     "csi",
     "smacks",
+    "muc",
+    "muc_mam",
     "component",
     "admin_shell",
     "admin_socket",

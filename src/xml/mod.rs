@@ -4,6 +4,7 @@
 
 mod builder;
 mod element;
+mod fanout;
 mod namespaces;
 mod scanner;
 mod serialise;
@@ -14,6 +15,7 @@ mod text;
 mod stream_tests;
 
 pub use element::{CompactString, Element, Node};
+pub use fanout::Fanout;
 pub use serialise::escape;
 pub use stream::{StreamEvent, StreamParser};
 

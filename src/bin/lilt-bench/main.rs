@@ -66,6 +66,12 @@ enum Scenario {
     /// pings. Reports RSS base/peak/after and the bystander's round trips.
     Nonreader,
     Echo,
+    /// MUC fan-out: every session an occupant of one room, each sending groupchat
+    /// messages (closed loop, `--rate` paces the room's total).
+    Muc,
+    /// MUC join storm: every session joins one room at once; join latency, storm length
+    /// and the server's memory per idle occupant.
+    MucJoin,
     /// `pingpong` over BOSH (`/http-bind` of the `--url`'s server), PLAIN logins.
     BoshPingpong,
 }
@@ -165,6 +171,8 @@ async fn run_scenario(args: &RunArgs) -> Result<stats::Outcome, error::BenchErro
         Scenario::Pep => scenario::pep::run(ctx, &opts).await,
         Scenario::Nonreader => scenario::nonreader::run(ctx, &opts).await,
         Scenario::Echo => scenario::echo::run(ctx, &opts).await,
+        Scenario::Muc => scenario::muc::run(ctx, &opts).await,
+        Scenario::MucJoin => scenario::muc::run_join(ctx, &opts).await,
         Scenario::BoshPingpong => scenario::bosh::run(ctx, &opts, &args.password).await,
     })
 }

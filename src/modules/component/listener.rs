@@ -266,6 +266,10 @@ impl Conn {
                 self.write(&el);
                 Flow::Continue
             }
+            Outbound::Shared(el, to) => {
+                self.write(&el.addressed(&to));
+                Flow::Continue
+            }
             Outbound::Close(e) => self.close(e.map(|e| *e)),
         }
     }

@@ -4,30 +4,38 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::core::bind::top_resources;
+use crate::core::events::Handler;
 use crate::core::{Bus, Core, Event};
 use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 
+/// The `message/full` handler all hosts share, so that a module about to fire that
+/// event only for it (a room's fan-out to its occupants) can tell nothing else is hooked.
+#[derive(Default)]
+pub struct FullDelivery(pub Option<Handler>);
+
 pub fn load(core: &mut Core, host: &str) {
     let bus = Bus::Host(host.to_owned());
-    core.hook(
-        &bus,
-        "message/full",
-        -1.0,
-        Rc::new(|core, ev| {
-            let stanza = ev.stanza.as_ref()?;
-            let to = stanza.attr("to").unwrap_or("");
-            if let Some(&sid) = core.full_sessions.get(to) {
-                // The event stops here, so the stanza moves on instead of being copied.
-                let stanza = ev.stanza.take()?;
-                core.send_to(sid, Arc::new(stanza));
-                return Some(true);
-            }
-            // Offline resource: handled as if sent to the bare JID.
-            to_bare(core, ev)
-        }),
-    );
+    let full = core
+        .state::<FullDelivery>()
+        .0
+        .get_or_insert_with(|| Rc::new(to_full))
+        .clone();
+    core.hook(&bus, "message/full", -1.0, full);
     core.hook(&bus, "message/bare", -1.0, Rc::new(to_bare));
+}
+
+fn to_full(core: &mut Core, ev: &mut Event) -> Option<bool> {
+    let stanza = ev.stanza.as_ref()?;
+    let to = stanza.attr("to").unwrap_or("");
+    if let Some(&sid) = core.full_sessions.get(to) {
+        // The event stops here, so the stanza moves on instead of being copied.
+        let stanza = ev.stanza.take()?;
+        core.send_to(sid, Arc::new(stanza));
+        return Some(true);
+    }
+    // Offline resource: handled as if sent to the bare JID.
+    to_bare(core, ev)
 }
 
 fn target_bare(core: &Core, ev: &Event) -> Option<(String, String, String)> {

@@ -4,6 +4,7 @@
 use super::affiliation::{Affiliation, Role};
 use super::broadcast::{status, Publish, MUC_USER};
 use super::options::Options;
+use super::outbox::Outbox;
 use super::room::Room;
 use super::{bare, resource};
 use crate::modules::iq::result_for;
@@ -29,7 +30,7 @@ impl Room {
         reason: Option<&str>,
         data: Option<LuaTable>,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) -> Result<(), Refusal> {
         let Ok(parsed) = Jid::parse(jid) else {
             return Err(StanzaError::modify(StanzaCondition::NotAcceptable));
@@ -186,7 +187,7 @@ impl Room {
         role: Role,
         reason: Option<&str>,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) -> Result<(), Refusal> {
         let Some(mut occ) = self.occupant(nick_jid).cloned() else {
             return Err(StanzaError::modify(StanzaCondition::ItemNotFound));
@@ -220,12 +221,7 @@ impl Room {
     }
 
     /// `muc#admin` set: the first `<item/>` only.
-    pub fn admin_set(
-        &mut self,
-        stanza: &Element,
-        opts: &Options,
-        out: &mut Vec<Element>,
-    ) -> Element {
+    pub fn admin_set(&mut self, stanza: &Element, opts: &Options, out: &mut Outbox) -> Element {
         let query = stanza.child_elements().next();
         let Some(item) = query.and_then(|q| q.child_elements().next()) else {
             return StanzaError::cancel(StanzaCondition::BadRequest).reply(stanza);
@@ -383,7 +379,7 @@ impl Room {
         reason: Option<&str>,
         password: Option<&str>,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) {
         let mut d = Element::new("destroy", MUC_USER);
         if let Some(j) = newjid {

@@ -2,6 +2,7 @@
 //! presence, a full item list (real JIDs) for recipients who may see JIDs, an anonymous
 //! one for the rest, and the occupant's own copy with status 110.
 
+use super::outbox::Outbox;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -138,25 +139,23 @@ impl Room {
     }
 
     /// Tells the room (and the occupant's own sessions, with 110) about `occ`.
-    pub fn publicise(&self, occ: &Occupant, p: &Publish, opts: &Options, out: &mut Vec<Element>) {
+    pub fn publicise(&self, occ: &Occupant, p: &Publish, opts: &Options, out: &mut Outbox) {
         let mut base = self.base_presence(occ, p);
         self.stamp_occupant_id(&mut base, &occ.bare_jid, opts);
         let visible = self.config.broadcasts(occ.role) || p.force_unavailable;
         let was_visible = p.prev_role.is_some_and(|r| self.config.broadcasts(r));
-        let mut full_p = None;
-        let mut anon_p = None;
+        // Everyone who may see real JIDs gets one shared presence, the others another.
+        let mut full_to = Vec::new();
+        let mut anon_to = Vec::new();
         for other in &self.occupants {
             if other.nick == occ.nick {
                 continue;
             }
             let stanza = if visible {
                 let full = other.bare_jid == occ.bare_jid || self.sees_jids(other.role);
-                let slot = if full { &mut full_p } else { &mut anon_p };
-                slot.get_or_insert_with(|| {
-                    let items = self.items(occ, full, p, full, opts);
-                    self.presence_with(&base, &p.base, items, None)
-                })
-                .clone()
+                let to = if full { &mut full_to } else { &mut anon_to };
+                to.extend(other.real_jids());
+                continue;
             } else if was_visible {
                 // Hidden from now on: others see it go.
                 let mut gone = base.clone();
@@ -168,6 +167,12 @@ impl Room {
                 continue;
             };
             self.send_to_occupant(other, &stanza, out);
+        }
+        for (full, to) in [(true, full_to), (false, anon_to)] {
+            if !to.is_empty() {
+                let items = self.items(occ, full, p, full, opts);
+                out.broadcast(&self.presence_with(&base, &p.base, items, None), to);
+            }
         }
         let mut children = p.base.clone();
         children.extend(p.self_extra.iter().cloned());
@@ -194,7 +199,7 @@ impl Room {
         to_bare: &str,
         to_role: Role,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) {
         let aff = self.affiliation(to_bare, opts);
         let anonymous = !(self.sees_jids(to_role) || aff >= super::affiliation::Affiliation::Admin);

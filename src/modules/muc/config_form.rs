@@ -4,6 +4,7 @@
 use super::affiliation::{Affiliation, Role};
 use super::broadcast::{status, Publish, MUC_USER};
 use super::options::Options;
+use super::outbox::Outbox;
 use super::room::Room;
 use crate::xml::Element;
 use crate::xmpp::error::{StanzaCondition, StanzaError};
@@ -293,7 +294,7 @@ impl Room {
     }
 
     /// A room turned members-only: unaffiliated occupants are removed with 322.
-    pub fn remove_non_members(&mut self, opts: &Options, out: &mut Vec<Element>) {
+    pub fn remove_non_members(&mut self, opts: &Options, out: &mut Outbox) {
         let kicked: Vec<_> = self
             .occupants
             .iter()
@@ -320,7 +321,7 @@ impl Room {
         form: &Element,
         actor: &str,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) -> Result<Option<Element>, StanzaError> {
         match form.attr("type") {
             Some("cancel") => return Ok(None),

@@ -3,6 +3,7 @@
 
 use super::broadcast::MUC;
 use super::options::Options;
+use super::outbox::Outbox;
 use super::room::{HistoryEntry, Room};
 use crate::modules::offline::stamp;
 use crate::xml::Element;
@@ -73,7 +74,7 @@ impl Room {
     }
 
     /// Sends the history a joining session asked for (or the room's default amount).
-    pub fn send_history(&self, join: &Element, now: f64, opts: &Options, out: &mut Vec<Element>) {
+    pub fn send_history(&self, join: &Element, now: f64, opts: &Options, out: &mut Outbox) {
         let to = join.attr("from").unwrap_or_default();
         let (maxchars, mut maxstanzas, since) = requested(join, now);
         if maxchars.is_none() && maxstanzas.is_none() && since.is_none() {

@@ -7,6 +7,7 @@ use super::bare;
 use super::broadcast::MUC_USER;
 use super::message::{without_muc_x, REQUEST};
 use super::options::Options;
+use super::outbox::Outbox;
 use super::room::Room;
 use crate::xml::Element;
 use crate::xmpp::error::{StanzaCondition, StanzaError};
@@ -22,7 +23,7 @@ impl Room {
         stanza: &Element,
         payload: &Element,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) {
         let Some(invitee) = payload
             .attr("to")
@@ -108,7 +109,7 @@ impl Room {
         out.push(msg);
     }
 
-    pub(super) fn decline(&mut self, stanza: &Element, payload: &Element, out: &mut Vec<Element>) {
+    pub(super) fn decline(&mut self, stanza: &Element, payload: &Element, out: &mut Outbox) {
         let Some(declinee) = payload
             .attr("to")
             .and_then(|t| Jid::parse(t).ok())
@@ -153,7 +154,7 @@ impl Room {
         stanza: &Element,
         form: &Element,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) {
         let from = stanza.attr("from").unwrap_or_default();
         let Some(occ) = self.occupant_by_real(from).cloned() else {

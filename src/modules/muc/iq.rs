@@ -2,6 +2,7 @@
 //! XEP-0410 self-pings answered by the room, other IQs forwarded under an id that only
 //! the room can map back (reference §13.6).
 
+use super::outbox::Outbox;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -39,7 +40,7 @@ impl Room {
         stanza: &Element,
         now: f64,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) -> After {
         let itype = stanza.attr("type").unwrap_or("");
         if itype != "get" && itype != "set" {
@@ -97,7 +98,7 @@ impl Room {
         query: &Element,
         now: f64,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) -> After {
         let from = stanza.attr("from").unwrap_or_default().to_owned();
         if self.affiliation(&bare(&from), opts) != super::affiliation::Affiliation::Owner {
@@ -122,9 +123,9 @@ impl Room {
             let newjid = child.attr("jid").map(str::to_owned);
             let reason = text("reason");
             let password = text("password");
-            let mut told = Vec::new();
+            let mut told = Outbox::new();
             let after = self.destroy_room(newjid, reason, password, now, opts, &mut told);
-            out.extend(told);
+            out.append(told);
             // The owner's answer comes after everyone's unavailable presence.
             out.push(result_for(stanza));
             return after;
@@ -157,7 +158,7 @@ impl Room {
         password: Option<String>,
         now: f64,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) -> After {
         self.destroy(
             newjid.as_deref(),
@@ -202,7 +203,7 @@ impl Room {
     }
 
     /// An IQ to `room/nick`.
-    pub fn handle_iq_to_occupant(&self, stanza: &Element, out: &mut Vec<Element>) {
+    pub fn handle_iq_to_occupant(&self, stanza: &Element, out: &mut Outbox) {
         let from = stanza.attr("from").unwrap_or_default();
         let to = stanza.attr("to").unwrap_or_default();
         let itype = stanza.attr("type").unwrap_or("");

@@ -6,6 +6,7 @@ use super::affiliation::{Affiliation, Role};
 use super::broadcast::{status, Publish, MUC, MUC_USER};
 use super::occupant::Occupant;
 use super::options::Options;
+use super::outbox::Outbox;
 use super::room::{MucEvent, Room};
 use super::{bare, resource};
 use crate::xml::{Element, Node};
@@ -35,12 +36,7 @@ fn session_presence(stanza: &Element, nick: &str) -> Element {
 impl Room {
     /// The first presence of a new room's creator (`handle_first_presence`): the room
     /// defaults, lock and creator ownership are already applied by the service.
-    pub fn handle_first_presence(
-        &mut self,
-        stanza: &Element,
-        opts: &Options,
-        out: &mut Vec<Element>,
-    ) {
+    pub fn handle_first_presence(&mut self, stanza: &Element, opts: &Options, out: &mut Outbox) {
         let real = stanza.attr("from").unwrap_or_default().to_owned();
         let to = stanza.attr("to").unwrap_or_default().to_owned();
         if let Some(e) = self.nick_checks(stanza, &to) {
@@ -109,7 +105,7 @@ impl Room {
         stanza: &Element,
         now: f64,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) -> After {
         match stanza.attr("type") {
             Some("error") => return self.handle_kickable(stanza, opts, out),
@@ -301,7 +297,7 @@ impl Room {
         real: &str,
         first_dest: bool,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) {
         let last_orig = orig.sessions.len() == 1;
         let unavailable = Element::new("presence", ns::CLIENT)
@@ -343,7 +339,7 @@ impl Room {
         real: &str,
         stanza: &Element,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) -> After {
         let prev_role = occ.role;
         let last = occ.sessions.len() == 1;
@@ -372,13 +368,7 @@ impl Room {
         After::Kept
     }
 
-    fn probe(
-        &self,
-        stanza: &Element,
-        prober: Option<&Occupant>,
-        opts: &Options,
-        out: &mut Vec<Element>,
-    ) {
+    fn probe(&self, stanza: &Element, prober: Option<&Occupant>, opts: &Options, out: &mut Outbox) {
         let Some(prober) = prober else {
             out.push(
                 StanzaError::cancel(StanzaCondition::NotAcceptable)
@@ -393,8 +383,9 @@ impl Room {
             return;
         };
         let real = stanza.attr("from").unwrap_or_default();
-        let mut one = Vec::new();
+        let mut one = Outbox::new();
         self.publicise(occ, &Publish::default(), opts, &mut one);
+        let one = one.into_elements();
         let full = self.sees_jids(prober.role) || prober.bare_jid == occ.bare_jid;
         // The copy meant for the prober's kind of recipient, addressed to it alone.
         let want_jid = |p: &Element| {
@@ -413,12 +404,7 @@ impl Room {
     }
 
     /// A presence error from an occupant: that session is removed (`handle_kickable`).
-    pub fn handle_kickable(
-        &mut self,
-        stanza: &Element,
-        opts: &Options,
-        out: &mut Vec<Element>,
-    ) -> After {
+    pub fn handle_kickable(&mut self, stanza: &Element, opts: &Options, out: &mut Outbox) -> After {
         let real = stanza.attr("from").unwrap_or_default().to_owned();
         let Some(mut occ) = self.occupant_by_real(&real).cloned() else {
             return After::Kept;

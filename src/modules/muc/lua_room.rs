@@ -4,6 +4,7 @@
 //! `route_to_occupant`. Each runs on the live room (loading a stored one), routes what the
 //! room sends, fires the room events it caused, and returns a fresh snapshot first.
 
+use super::outbox::Outbox;
 use mlua::{Lua, MultiValue, Table, Value};
 
 use super::affiliation::{Affiliation, Role};
@@ -203,7 +204,7 @@ fn apply(
     action: Action,
     opts: &Options,
     now: f64,
-    out: &mut Vec<Element>,
+    out: &mut Outbox,
 ) -> (Vec<Reply>, After) {
     let kept = |r| (r, After::Kept);
     match action {
@@ -325,11 +326,11 @@ pub fn act<R>(
     core: &mut Core,
     host: &str,
     jid: &str,
-    f: impl FnOnce(&mut Room, &Options, f64, &mut Vec<Element>) -> (R, After),
+    f: impl FnOnce(&mut Room, &Options, f64, &mut Outbox) -> (R, After),
 ) -> Option<(R, Room)> {
     let store = core.shared.store.clone();
     let now = super::now();
-    let mut out = Vec::new();
+    let mut out = Outbox::new();
     let lua_stanzas = super::message_events_hooked(core, host);
     let (r, events) = {
         let service = core.state::<MucState>().services.get_mut(host)?;
@@ -339,8 +340,8 @@ pub fn act<R>(
         })?;
         (r, std::mem::take(&mut service.events))
     };
-    for st in out {
-        super::send(core, host, st);
+    for item in out.into_items() {
+        super::route(core, host, item);
     }
     super::mam::flush(core, host);
     for (room_jid, _) in events

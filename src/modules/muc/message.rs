@@ -6,6 +6,7 @@ use super::affiliation::Role;
 use super::broadcast::{MUC, MUC_USER};
 use super::join::{error_condition, After};
 use super::options::Options;
+use super::outbox::Outbox;
 use super::room::Room;
 use crate::xml::{Element, Node};
 use crate::xmpp::error::{StanzaCondition, StanzaError};
@@ -60,7 +61,7 @@ impl Room {
         stanza: &Element,
         now: f64,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) -> After {
         match stanza.attr("type") {
             Some("groupchat") => {
@@ -93,7 +94,7 @@ impl Room {
         }
     }
 
-    fn groupchat(&mut self, stanza: &Element, now: f64, opts: &Options, out: &mut Vec<Element>) {
+    fn groupchat(&mut self, stanza: &Element, now: f64, opts: &Options, out: &mut Outbox) {
         match self.groupchat_checks(stanza, opts) {
             Groupchat::Refused(e) => out.push(e),
             Groupchat::Subject(nick, text) => self.set_subject(&nick, &text, now, out),
@@ -159,7 +160,7 @@ impl Room {
         mut msg: Element,
         now: f64,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) {
         self.history_of_broadcast(&mut msg, now, opts);
         if self.lua_stanzas {
@@ -196,15 +197,15 @@ impl Room {
         &self,
         stanza: &Element,
         cond: impl Fn(&super::occupant::Occupant) -> bool,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) {
-        for occ in self.occupants.iter().filter(|o| cond(o)) {
-            self.send_to_occupant(occ, stanza, out);
-        }
+        // One shared stanza for everyone.
+        let to = self.occupants.iter().filter(|o| cond(o));
+        out.broadcast(stanza, to.flat_map(|o| o.real_jids()));
     }
 
     /// `set_subject`: stores it and tells everyone (unchanged subjects are not re-sent).
-    pub fn set_subject(&mut self, from: &str, text: &str, now: f64, out: &mut Vec<Element>) {
+    pub fn set_subject(&mut self, from: &str, text: &str, now: f64, out: &mut Outbox) {
         let subject = (!text.is_empty()).then(|| text.to_owned());
         let old_from = self
             .config
@@ -225,7 +226,7 @@ impl Room {
     }
 
     /// The subject as sent on join, with the time it was set.
-    pub fn send_subject(&self, to: &str, out: &mut Vec<Element>) {
+    pub fn send_subject(&self, to: &str, out: &mut Outbox) {
         let from = self.config.subject_from.as_deref().unwrap_or(&self.jid);
         let mut msg = Element::new("message", ns::CLIENT)
             .with_attr("from", from)
@@ -250,7 +251,7 @@ impl Room {
         &mut self,
         stanza: &Element,
         opts: &Options,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) -> After {
         let from = stanza.attr("from").unwrap_or_default();
         let mtype = stanza.attr("type");

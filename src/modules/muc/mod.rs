@@ -23,6 +23,7 @@ pub mod mam_query;
 pub mod message;
 pub mod occupant;
 pub mod options;
+pub mod outbox;
 pub mod register;
 pub mod room;
 pub mod service;
@@ -35,6 +36,7 @@ use crate::core::router::post_stanza;
 use crate::core::{Bus, Core, Event, Origin};
 use crate::xml::Element;
 use options::Options;
+use outbox::Outbox;
 use service::Service;
 
 /// The MUC services of this process, by host.
@@ -104,7 +106,7 @@ fn dispatch(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
         return Some(true);
     }
     let stanza = ev.stanza.as_ref()?;
-    let mut out = Vec::new();
+    let mut out = Outbox::new();
     let store = core.shared.store.clone();
     let lua_stanzas = message_events_hooked(core, host);
     let handled = {
@@ -132,11 +134,11 @@ fn dispatch(core: &mut Core, host: &str, ev: &mut Event) -> Option<bool> {
     });
     let origin = ev.origin.clone();
     let mut events = events.into_iter().peekable();
-    for (i, st) in out.into_iter().enumerate() {
+    for (i, item) in out.into_items().into_iter().enumerate() {
         while let Some((room_jid, e)) = events.next_if(|(_, e)| e.at.is_some_and(|at| at <= i)) {
             notify(core, host, &room_jid, &origin, &e);
         }
-        send(core, host, st);
+        route(core, host, item);
     }
     for (room_jid, e) in events {
         notify(core, host, &room_jid, &origin, &e);
@@ -189,7 +191,7 @@ fn lua_veto(core: &mut Core, host: &str, ev: &Event) -> bool {
 }
 
 /// Lua `muc-config-form` handlers add fields to the form an owner gets.
-fn lua_config_form(core: &mut Core, host: &str, stanza: &Element, out: &mut [Element]) {
+fn lua_config_form(core: &mut Core, host: &str, stanza: &Element, out: &mut Outbox) {
     let is_form_get = stanza.name == "iq"
         && stanza.attr("type") == Some("get")
         && stanza.get_child("query", iq::MUC_OWNER).is_some();
@@ -219,4 +221,58 @@ fn lua_config_form(core: &mut Core, host: &str, stanza: &Element, out: &mut [Ele
 /// Routes one stanza from the MUC host.
 pub fn send(core: &mut Core, host: &str, stanza: Element) {
     post_stanza(core, Origin::Host(host.to_owned()), stanza, false);
+}
+
+/// Routes one item of a room's output.
+pub fn route(core: &mut Core, host: &str, item: outbox::Item) {
+    match item {
+        outbox::Item::Single(st) => send(core, host, st),
+        outbox::Item::Broadcast(b) => fan_out(core, host, &b),
+    }
+}
+
+/// A broadcast: an occupant bound here, on a host where nothing but the stock delivery
+/// handler would see the stanza, gets the shared stanza straight into its queue; anyone
+/// else gets a copy routed as usual (remote occupants, hosts with blocklists, plugins).
+fn fan_out(core: &mut Core, host: &str, b: &outbox::Broadcast) {
+    let stanza = b.stanza.stanza();
+    let delivery = match (stanza.name.as_str(), stanza.attr("type")) {
+        ("message", _) => core
+            .state::<crate::modules::message::FullDelivery>()
+            .0
+            .clone()
+            .map(|h| ("message/full", h)),
+        ("presence", None | Some("unavailable")) => core
+            .state::<crate::modules::presence::FullDelivery>()
+            .0
+            .clone()
+            .map(|h| ("presence/full", h)),
+        _ => None,
+    };
+    let mut direct_host: Option<(String, bool)> = None;
+    for to in &b.to {
+        let direct = delivery.as_ref().and_then(|(event, handler)| {
+            let sid = *core.full_sessions.get(to.as_str())?;
+            let user_host = core.sessions.get(&sid)?.host();
+            // Users of one room are mostly of one host: its answer is kept.
+            let ok = match &direct_host {
+                Some((h, ok)) if h == user_host => *ok,
+                _ => {
+                    let ok = core
+                        .hosts
+                        .get(user_host)
+                        .is_some_and(|h| h.events.only_handler_is(event, handler));
+                    direct_host = Some((user_host.to_owned(), ok));
+                    ok
+                }
+            };
+            ok.then_some(sid)
+        });
+        match direct {
+            Some(sid) => {
+                core.send_shared(sid, &b.stanza);
+            }
+            None => send(core, host, b.stanza.addressed(to)),
+        }
+    }
 }

@@ -4,6 +4,7 @@
 use super::affiliation::Affiliation;
 use super::config_form::{values, Field, DATA};
 use super::options::Options;
+use super::outbox::Outbox;
 use super::room::Room;
 use super::{bare, resource};
 use crate::modules::iq::result_for;
@@ -30,12 +31,7 @@ fn form(kind: &str) -> Element {
 }
 
 impl Room {
-    pub fn register(
-        &mut self,
-        stanza: &Element,
-        opts: &Options,
-        out: &mut Vec<Element>,
-    ) -> Element {
+    pub fn register(&mut self, stanza: &Element, opts: &Options, out: &mut Outbox) -> Element {
         let from = stanza.attr("from").unwrap_or_default();
         let who = bare(from);
         let aff = self.affiliation(&who, opts);

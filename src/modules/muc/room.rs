@@ -2,6 +2,7 @@
 //! `_history`): its configuration, affiliations, occupants and history. The protocol
 //! handlers (join.rs, message.rs, admin.rs, …) are `impl Room` blocks over this state.
 
+use super::outbox::Outbox;
 use std::collections::{BTreeMap, VecDeque};
 
 use super::affiliation::{default_role, Affiliation, Role};
@@ -251,11 +252,7 @@ impl Room {
     }
 
     /// `room@service/nick` for everyone of `bare` (sessions of one occupant).
-    pub fn send_to_occupant(&self, occ: &Occupant, stanza: &Element, out: &mut Vec<Element>) {
-        for real in occ.real_jids() {
-            let mut s = stanza.clone();
-            s.set_attr("to", real);
-            out.push(s);
-        }
+    pub fn send_to_occupant(&self, occ: &Occupant, stanza: &Element, out: &mut Outbox) {
+        out.broadcast(stanza, occ.real_jids());
     }
 }

@@ -2,6 +2,7 @@
 //! pre-create steps (lock, defaults, password, restriction, creator ownership), tombstones,
 //! loading and saving persistent rooms, the room cache, and the service's own disco.
 
+use super::outbox::Outbox;
 use std::collections::HashMap;
 
 use super::affiliation::Affiliation;
@@ -55,7 +56,7 @@ impl Service {
         stanza: &Element,
         now: f64,
         store: &InternalStore,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) -> bool {
         let Some(to) = stanza.attr("to").map(str::to_owned) else {
             return false;
@@ -155,8 +156,8 @@ impl Service {
         jid: &str,
         now: f64,
         store: &InternalStore,
-        out: &mut Vec<Element>,
-        f: impl FnOnce(&mut Room, &Options, &mut Vec<Element>) -> (R, After),
+        out: &mut Outbox,
+        f: impl FnOnce(&mut Room, &Options, &mut Outbox) -> (R, After),
     ) -> Option<R> {
         let host = self.opts.host.clone();
         let rs = RoomStore { store, host: &host };
@@ -237,7 +238,7 @@ impl Service {
         stanza: &Element,
         to: &str,
         now: f64,
-        out: &mut Vec<Element>,
+        out: &mut Outbox,
     ) -> After {
         let full = to.contains('/');
         let opts = &self.opts;
@@ -362,7 +363,7 @@ impl Service {
     }
 
     /// Stanzas to the service JID itself: disco and `muc#unique`.
-    fn handle_host(&mut self, stanza: &Element, out: &mut Vec<Element>) -> bool {
+    fn handle_host(&mut self, stanza: &Element, out: &mut Outbox) -> bool {
         if stanza.name != "iq" || stanza.attr("type") != Some("get") {
             return false;
         }

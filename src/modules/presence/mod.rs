@@ -17,6 +17,23 @@ use crate::xmpp::error::{StanzaCondition, StanzaError};
 use crate::xmpp::jid::Jid;
 use crate::xmpp::ns;
 
+/// The `presence/full` handler all hosts share (see `message::FullDelivery`): a
+/// non-subscription presence to a bound full JID is only delivered.
+#[derive(Default)]
+pub struct FullDelivery(pub Option<crate::core::events::Handler>);
+
+fn to_full(core: &mut Core, ev: &mut crate::core::Event) -> Option<bool> {
+    let stanza = ev.stanza.as_ref()?;
+    if stanza.attr("type").is_some_and(is_subscription_type) {
+        subscriptions::inbound(core, ev);
+        return Some(true);
+    }
+    if let Some(&sid) = stanza.attr("to").and_then(|t| core.full_sessions.get(t)) {
+        core.send_to(sid, Arc::new(stanza.clone()));
+    }
+    Some(true)
+}
+
 pub fn load(core: &mut Core, host: &str) {
     core.shared
         .feature_hooks
@@ -63,22 +80,12 @@ pub fn load(core: &mut Core, host: &str) {
             Some(true)
         }),
     );
-    core.hook(
-        &bus,
-        "presence/full",
-        -1.0,
-        Rc::new(|core, ev| {
-            let stanza = ev.stanza.as_ref()?;
-            if stanza.attr("type").is_some_and(is_subscription_type) {
-                subscriptions::inbound(core, ev);
-                return Some(true);
-            }
-            if let Some(&sid) = stanza.attr("to").and_then(|t| core.full_sessions.get(t)) {
-                core.send_to(sid, Arc::new(stanza.clone()));
-            }
-            Some(true)
-        }),
-    );
+    let full = core
+        .state::<FullDelivery>()
+        .0
+        .get_or_insert_with(|| Rc::new(to_full))
+        .clone();
+    core.hook(&bus, "presence/full", -1.0, full);
     core.hook(
         &bus,
         "presence/host",

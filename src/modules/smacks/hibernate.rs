@@ -116,6 +116,7 @@ pub async fn run(mut h: Hibernating) -> End {
                 for msg in batch {
                     match msg {
                         Outbound::Stanza(el) => h.queue(el),
+                        Outbound::Shared(el, to) => h.queue(Arc::new(el.addressed(&to))),
                         Outbound::Close(_) => {
                             h.destroy(false);
                             return End::Closed;

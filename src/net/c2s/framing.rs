@@ -67,6 +67,11 @@ pub trait Framing: Send + 'static {
     );
     /// One top-level element (stanza or stream-level element).
     fn element(&self, el: &Element, out: &mut Vec<u8>);
+    /// A stanza shared by many sessions, addressed to `to`; framings that can copy its
+    /// shared text instead of serialising the tree again override this.
+    fn shared(&self, el: &crate::xml::Fanout, to: &str, out: &mut Vec<u8>) {
+        self.element(&el.addressed(to), out);
+    }
     /// The server's end of the XML stream (`</stream:stream>`, `<close/>`).
     fn close_stream(&self, out: &mut Vec<u8>);
     /// The transport-level close after the stream's (WebSocket close frame); `goodbye` when

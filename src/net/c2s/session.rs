@@ -395,6 +395,15 @@ impl<F: Framing> C2sSession<F> {
                 self.sm_outgoing(&el);
                 self.push_element(&el, now);
             }
+            Outbound::Shared(el, to) => {
+                metrics().stanza_out();
+                if self.sm.is_some() {
+                    // The queue of unacknowledged stanzas keeps trees to resend.
+                    self.sm_outgoing(&Arc::new(el.addressed(&to)));
+                }
+                self.framing.shared(&el, &to, self.out.buf());
+                self.after_output(now);
+            }
             Outbound::Close(err) => self.close_with(err.map(|e| *e), now),
         }
     }

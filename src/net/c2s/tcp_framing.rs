@@ -59,6 +59,17 @@ impl Framing for TcpFraming {
         out.extend_from_slice(serialise::header(from, to, id, version).as_bytes());
     }
 
+    fn shared(&self, el: &crate::xml::Fanout, to: &str, out: &mut Vec<u8>) {
+        SCRATCH.with_borrow_mut(|text| {
+            text.clear();
+            el.write_to(to, crate::xmpp::ns::CLIENT, text);
+            out.extend_from_slice(text.as_bytes());
+            if text.capacity() > SCRATCH_KEEP {
+                *text = String::new();
+            }
+        });
+    }
+
     fn element(&self, el: &Element, out: &mut Vec<u8>) {
         SCRATCH.with_borrow_mut(|text| {
             text.clear();

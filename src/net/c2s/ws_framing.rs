@@ -125,6 +125,17 @@ impl Framing for WsFraming {
         frame_element(el, out);
     }
 
+    fn shared(&self, el: &crate::xml::Fanout, to: &str, out: &mut Vec<u8>) {
+        SCRATCH.with_borrow_mut(|s| {
+            s.clear();
+            el.write_to(to, "", s);
+            encode_text(s, out);
+            if s.capacity() > SCRATCH_KEEP {
+                *s = String::new();
+            }
+        });
+    }
+
     fn close_stream(&self, out: &mut Vec<u8>) {
         text(CLOSE_FRAME, out);
     }

@@ -8,6 +8,7 @@ pub mod echo;
 pub mod idle;
 pub mod iq;
 pub mod login;
+pub mod muc;
 pub mod nonreader;
 pub mod pep;
 pub mod pingpong;
