@@ -13,6 +13,7 @@ fn names(rx: &mut crate::core::outbound::OutboundRx) -> Vec<String> {
         .iter()
         .map(|m| match m {
             Outbound::Stanza(el) => el.name.to_string(),
+            Outbound::Shared(f, _) => f.addressed("x").name.to_string(),
             Outbound::Close(_) => "close".to_owned(),
         })
         .collect()
