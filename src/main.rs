@@ -256,6 +256,9 @@ fn run(arg: Option<&Path>, detach: Option<bool>) -> u8 {
         None
     };
     tracing::info!(files = config.files().len(), hosts = ?config.virtual_hosts(), "configuration loaded");
+    if let Some((before, after)) = posix::raise_open_files_limit() {
+        tracing::debug!(before, after, "open files limit");
+    }
     match lilt::core::run(config) {
         Ok(()) => 0,
         Err(e) => {

@@ -246,6 +246,11 @@ impl TestServer {
         self.prepared.lilt(args, stdin)
     }
 
+    /// The server process's id, e.g. to read its RSS from /proc.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Sends `signal` (e.g. `libc::SIGHUP`) without waiting for anything.
     #[allow(dead_code)]
     pub fn signal(&self, signal: i32) {
