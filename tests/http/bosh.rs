@@ -694,10 +694,21 @@ async fn strophe_run(web: &std::path::Path, url: &str, domain: &str, proxied: bo
 /// /xmpp-websocket locations), over HTTPS with the proxy's self-signed certificate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strophe_over_bosh_through_nginx_chats_with_a_websocket_user() {
+    strophe_through_proxy("nginx").await;
+}
+
+/// The same behind Debian's apache2 running examples/proxy/apache (mod_proxy for
+/// /http-bind, mod_proxy_wstunnel for /xmpp-websocket).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strophe_over_bosh_through_apache_chats_with_a_websocket_user() {
+    strophe_through_proxy("apache2").await;
+}
+
+async fn strophe_through_proxy(which: &str) {
     if common::skip_interop() {
         return;
     }
-    let Some(nginx) = proxy::runners::require("nginx") else {
+    let Some(binary) = proxy::runners::require(which) else {
         return;
     };
     let host = proxy::runners::NAMES[0];
@@ -727,7 +738,11 @@ VirtualHost "{host}"
         cert,
         key,
     };
-    let running = proxy::runners::nginx(&nginx, prefix.path(), &setup).await;
+    let running = if which == "nginx" {
+        proxy::runners::nginx(&binary, prefix.path(), &setup).await
+    } else {
+        proxy::runners::apache(&binary, prefix.path(), &setup).await
+    };
     let web = common::repo_root().join("tests/web");
     strophe_run(
         &web,

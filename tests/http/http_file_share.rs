@@ -679,3 +679,149 @@ async fn expect_100_continue_is_answered_before_the_body() {
         String::from_utf8_lossy(&rest)
     );
 }
+
+/// An upload and its download through Debian's nginx and apache2 running the guide's
+/// examples/proxy configs (HTTPS, the `/file_share/` locations): the bytes come back as
+/// they went in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_and_its_download_pass_through_nginx() {
+    upload_through_proxy("nginx").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_and_its_download_pass_through_apache() {
+    upload_through_proxy("apache2").await;
+}
+
+async fn upload_through_proxy(which: &str) {
+    use crate::proxy;
+    if crate::common::skip_interop() {
+        return;
+    }
+    let Some(binary) = proxy::runners::require(which) else {
+        return;
+    };
+    let host = HOST;
+    let upload = proxy::runners::UPLOAD_NAME;
+    let lilt = proxy::start_lilt(&format!(
+        r#"
+http_ports = {{ 0 }}
+c2s_ports = {{ }}
+s2s_ports = {{ }}
+http_interfaces = {{ "127.0.0.1" }}
+https_ports = {{ }}
+data_path = "DATA"
+trusted_proxies = {{ "127.0.0.1" }}
+c2s_require_encryption = false
+allow_unencrypted_plain_auth = true
+VirtualHost "{host}"
+    modules_enabled = {{ "websocket", "roster", "disco" }}
+Component "{upload}" "http_file_share"
+"#
+    ))
+    .await;
+    lilt.add_user(host, "alice", "pw");
+    let prefix = tempfile::tempdir().expect("prefix");
+    let (cert, key, der) = proxy::runners::certificate(prefix.path());
+    let setup = proxy::runners::Setup {
+        tls_port: proxy::free_port(),
+        plain_port: proxy::free_port(),
+        lilt_port: lilt.addr.port(),
+        cert,
+        key,
+    };
+    let running = if which == "nginx" {
+        proxy::runners::nginx(&binary, prefix.path(), &setup).await
+    } else {
+        proxy::runners::apache(&binary, prefix.path(), &setup).await
+    };
+    // The slot, asked for directly.
+    let mut c = WsClient::connect(lilt.addr).await;
+    c.login("alice", "pw", "up").await;
+    let body: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    c.send_text(&format!(
+        "<iq xmlns='jabber:client' type='get' id='s1' to='{upload}'>{}</iq>",
+        request("p.png", &body.len().to_string(), Some("image/png"))
+    ))
+    .await;
+    let reply = loop {
+        let t = c.next_text().await;
+        if t.contains("id='s1'") {
+            break t;
+        }
+    };
+    let url_start = reply.find("<put url='").expect("put url") + 10;
+    let url = &reply[url_start..url_start + reply[url_start..].find('\'').expect("url end")];
+    let path = &url[url.find("/file_share/").unwrap_or_else(|| panic!("{url}"))..];
+    let tok_start = reply.find("Bearer ").expect("token") + 7;
+    let token = &reply[tok_start..tok_start + reply[tok_start..].find('<').expect("token end")];
+    let proxy_addr: SocketAddr = format!("127.0.0.1:{}", setup.tls_port)
+        .parse()
+        .expect("addr");
+    let connector = proxy::runners::connector(&der);
+    // PUT through the proxy.
+    let mut tls = proxy::runners::tls_connect(&connector, "127.0.0.1", proxy_addr, upload).await;
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {upload}\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\nContent-Type: image/png\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    tls.write_all(head.as_bytes()).await.expect("head");
+    tls.write_all(&body).await.expect("body");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), tls.read_to_end(&mut answer))
+        .await
+        .expect("PUT answered in time")
+        .ok();
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    assert!(
+        answer.starts_with("HTTP/1.1 201"),
+        "{which}: {answer}\n{}",
+        std::fs::read_to_string(prefix.path().join("proxy.log")).unwrap_or_default()
+    );
+    // GET through the proxy: the same bytes.
+    let mut tls = proxy::runners::tls_connect(&connector, "127.0.0.1", proxy_addr, upload).await;
+    let head = format!("GET {path} HTTP/1.1\r\nHost: {upload}\r\nConnection: close\r\n\r\n");
+    tls.write_all(head.as_bytes()).await.expect("head");
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), tls.read_to_end(&mut got))
+        .await
+        .expect("GET answered in time")
+        .ok();
+    let split = got
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of head")
+        + 4;
+    let head = String::from_utf8_lossy(&got[..split]).to_string();
+    assert!(head.starts_with("HTTP/1.1 200"), "{which}: {head}");
+    let mut content = got[split..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        content = dechunk(&content);
+    }
+    assert_eq!(content.len(), body.len(), "{which}: {head}");
+    assert!(content == body, "{which}: the bytes differ");
+    drop(running);
+}
+
+/// The body of a chunked HTTP/1.1 response.
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size = std::str::from_utf8(&data[..eol])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok())
+            .unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        let start = eol + 2;
+        out.extend_from_slice(&data[start..start + size]);
+        data = &data[start + size + 2..];
+    }
+}

@@ -11,6 +11,8 @@ use rustls::pki_types::{CertificateDer, ServerName};
 
 /// Names the test certificate is valid for.
 pub const NAMES: [&str; 2] = ["domain1.example", "domain2.example"];
+/// The examples' `http_file_share` component name, also on the proxy's certificate.
+pub const UPLOAD_NAME: &str = "upload.domain1.example";
 
 /// The binary, or a clear failure (skip only with LILT_SKIP_INTEROP=1). `None`: skip.
 pub fn require(binary: &str) -> Option<PathBuf> {
@@ -33,9 +35,14 @@ pub fn require(binary: &str) -> Option<PathBuf> {
 /// A self-signed certificate for [`NAMES`] written into `dir`: (cert path, key path, DER).
 pub fn certificate(dir: &Path) -> (PathBuf, PathBuf, CertificateDer<'static>) {
     let key = rcgen::KeyPair::generate().expect("key");
-    let params =
-        rcgen::CertificateParams::new(NAMES.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .expect("params");
+    let params = rcgen::CertificateParams::new(
+        NAMES
+            .iter()
+            .map(|s| s.to_string())
+            .chain([UPLOAD_NAME.to_owned()])
+            .collect::<Vec<_>>(),
+    )
+    .expect("params");
     let cert = params.self_signed(&key).expect("cert");
     let (c, k) = (dir.join("proxy.crt"), dir.join("proxy.key"));
     std::fs::write(&c, cert.pem()).expect("write cert");
