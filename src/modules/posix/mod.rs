@@ -168,6 +168,32 @@ pub fn daemonize() -> Result<(), PosixError> {
     Ok(())
 }
 
+/// Raises the soft open-files limit to the hard one and returns `(before, after)`.
+/// A Lilt extension: Prosody 0.12 runs with the limit it was started with (operators set
+/// it with systemd's `LimitNOFILE`), and the common soft default of 1024 caps a server at
+/// about a thousand connections while the hard limit allows far more. Only the soft limit
+/// moves, never past what the operator's hard limit allows.
+pub fn raise_open_files_limit() -> Option<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read or fill a valid, initialised struct on the stack.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return None;
+        }
+        let before = lim.rlim_cur;
+        if lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Some((before, before));
+            }
+        }
+        Some((before, lim.rlim_cur))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,31 +255,5 @@ mod tests {
         assert!(!enabled(&config(
             "modules_disabled = { \"posix\" }\nVirtualHost \"a.test\"\n"
         )));
-    }
-}
-
-/// Raises the soft open-files limit to the hard one and returns `(before, after)`.
-/// A Lilt extension: Prosody 0.12 runs with the limit it was started with (operators set
-/// it with systemd's `LimitNOFILE`), and the common soft default of 1024 caps a server at
-/// about a thousand connections while the hard limit allows far more. Only the soft limit
-/// moves, never past what the operator's hard limit allows.
-pub fn raise_open_files_limit() -> Option<(u64, u64)> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit read or fill a valid, initialised struct on the stack.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return None;
-        }
-        let before = lim.rlim_cur;
-        if lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                return Some((before, before));
-            }
-        }
-        Some((before, lim.rlim_cur))
     }
 }
