@@ -43,6 +43,50 @@ struct Counts(std::collections::HashMap<String, usize>);
 #[derive(Default)]
 struct Warned(std::collections::HashSet<String>);
 
+/// Offline stores in flight per bare JID, and the deliveries waiting for them. A message
+/// counted on the executor before its append is queued would otherwise be appended after
+/// a login's first page was read, and reach the user only at the next login: a delivery
+/// starts once every store that began before it is on disk, as in Prosody, where both run
+/// in order on one thread.
+#[derive(Default)]
+struct Storing(std::collections::HashMap<String, (usize, Vec<Box<dyn FnOnce(&mut Core)>>)>);
+
+fn store_begins(core: &mut Core, jid: &str) {
+    core.state::<Storing>()
+        .0
+        .entry(jid.to_owned())
+        .or_default()
+        .0 += 1;
+}
+
+fn store_ends(core: &mut Core, jid: &str) {
+    let waiting = {
+        let storing = core.state::<Storing>();
+        let Some(entry) = storing.0.get_mut(jid) else {
+            return;
+        };
+        entry.0 = entry.0.saturating_sub(1);
+        if entry.0 > 0 {
+            return;
+        }
+        storing.0.remove(jid).map(|(_, w)| w).unwrap_or_default()
+    };
+    for then in waiting {
+        then(core);
+    }
+}
+
+/// Runs `then` once no offline store for `jid` is in flight (at once when none is).
+fn after_stores(core: &mut Core, jid: &str, then: impl FnOnce(&mut Core) + 'static) {
+    if let Some(entry) = core.state::<Storing>().0.get_mut(jid) {
+        if entry.0 > 0 {
+            entry.1.push(Box::new(then));
+            return;
+        }
+    }
+    then(core);
+}
+
 fn limit(core: &Core, host: &str) -> usize {
     let h = core.shared.config.host(host);
     h.integer("offline_message_limit")
@@ -86,13 +130,15 @@ pub fn load(core: &mut Core, host: &str) {
             // Counted once, on the storage executor; the message waits for it.
             let key = executor::key(&host, Some(&user), STORE);
             let (h, u) = (host.clone(), user.clone());
+            store_begins(core, &jid);
             call::spawn(
                 core,
                 key,
                 move |st| st.archive_count(&h, Some(&u), STORE).unwrap_or(0),
                 move |core, n| {
-                    core.state::<Counts>().0.entry(jid).or_insert(n);
+                    core.state::<Counts>().0.entry(jid.clone()).or_insert(n);
                     handle(core, taken, hold, host, user);
+                    store_ends(core, &jid);
                 },
             );
             Some(true)
@@ -110,7 +156,10 @@ pub fn load(core: &mut Core, host: &str) {
             let (user, host) = (s.username().to_owned(), s.host().to_owned());
             // What else reaches the session meanwhile waits behind its offline messages.
             let hold = hold::begin(core, &ev.origin);
-            deliver_from(core, sid, hold, host, user, None, 0);
+            let jid = format!("{user}@{host}");
+            after_stores(core, &jid, move |core| {
+                deliver_from(core, sid, hold, host, user, None, 0)
+            });
             Some(true)
         }),
     );
@@ -132,6 +181,7 @@ fn handle(core: &mut Core, ev: Event, hold: Option<Hold>, host: String, user: St
     core.state::<Counts>().0.insert(jid.clone(), count + 1);
     let item = item_for(stanza, now());
     let key = executor::key(&host, Some(&user), STORE);
+    store_begins(core, &jid);
     call::append(core, key, item, move |core, result| {
         call::fill(hold, core, |core| {
             if let Err(e) = result {
@@ -139,7 +189,8 @@ fn handle(core: &mut Core, ev: Event, hold: Option<Hold>, host: String, user: St
                 core.state::<Counts>().0.remove(&jid);
                 refused(core, &host, ev);
             }
-        })
+        });
+        store_ends(core, &jid);
     });
 }
 
