@@ -49,7 +49,10 @@ struct Warned(std::collections::HashSet<String>);
 /// starts once every store that began before it is on disk, as in Prosody, where both run
 /// in order on one thread.
 #[derive(Default)]
-struct Storing(std::collections::HashMap<String, (usize, Vec<Box<dyn FnOnce(&mut Core)>>)>);
+struct Storing(std::collections::HashMap<String, (usize, Vec<Waiter>)>);
+
+/// A delivery waiting for the stores in flight.
+type Waiter = Box<dyn FnOnce(&mut Core)>;
 
 fn store_begins(core: &mut Core, jid: &str) {
     core.state::<Storing>()
