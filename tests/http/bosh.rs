@@ -390,26 +390,11 @@ async fn ten_thousand_concurrent_long_polls_are_answered_with_memory_bounded() {
     long_polls(10_000).await;
 }
 
-/// Raises this process's soft descriptor limit to its hard limit; returns it.
-fn raise_fd_limit() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain libc calls on a stack value they fill or read.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-    lim.rlim_cur
-}
-
 async fn long_polls(n: usize) {
     // The client end of every held poll lives in this process, the server end in the `lilt`
     // child (which raises its own soft limit), so RSS is the server's alone.
-    let limit = raise_fd_limit();
+    // The same raise `lilt` makes at startup; the new soft limit.
+    let limit = lilt::modules::posix::raise_open_files_limit().map_or(0, |(_, after)| after);
     assert!(
         limit >= n as u64 + 500,
         "{n} polls need a descriptor limit of {} (hard limit is {limit})",
@@ -738,11 +723,7 @@ VirtualHost "{host}"
         cert,
         key,
     };
-    let running = if which == "nginx" {
-        proxy::runners::nginx(&binary, prefix.path(), &setup).await
-    } else {
-        proxy::runners::apache(&binary, prefix.path(), &setup).await
-    };
+    let running = proxy::runners::start(which, &binary, prefix.path(), &setup).await;
     let web = common::repo_root().join("tests/web");
     strophe_run(
         &web,

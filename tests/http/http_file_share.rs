@@ -730,11 +730,7 @@ Component "{upload}" "http_file_share"
         cert,
         key,
     };
-    let running = if which == "nginx" {
-        proxy::runners::nginx(&binary, prefix.path(), &setup).await
-    } else {
-        proxy::runners::apache(&binary, prefix.path(), &setup).await
-    };
+    let running = proxy::runners::start(which, &binary, prefix.path(), &setup).await;
     // The slot, asked for directly.
     let mut c = WsClient::connect(lilt.addr).await;
     c.login("alice", "pw", "up").await;

@@ -154,6 +154,15 @@ fn spawn(cmd: &mut Command, log: &Path) -> Child {
         .expect("start proxy")
 }
 
+/// The proxy `which` ("nginx" or "apache2", as [`require`] names it) on the examples.
+pub async fn start(which: &str, binary: &Path, prefix: &Path, setup: &Setup) -> Proxy {
+    if which == "nginx" {
+        nginx(binary, prefix, setup).await
+    } else {
+        apache(binary, prefix, setup).await
+    }
+}
+
 /// nginx with examples/proxy/nginx (`nginx -c FILE -p PREFIX -g 'daemon off;'`).
 pub async fn nginx(binary: &Path, prefix: &Path, setup: &Setup) -> Proxy {
     for d in ["tmp", "logs"] {
